@@ -1,0 +1,42 @@
+// Command-line parsing on top of Abseil's flag registry.
+//
+// Abseil's ParseCommandLine() exits with status 1 on an unknown flag and knows
+// neither dashed names nor our exit-code convention, so Proxima parses argv
+// itself and uses Abseil only for the registry and the value parsers
+// (absl::FindCommandLineFlag + CommandLineFlag::ParseFrom):
+//   * `--num-envs=8`, `--num_envs 8` and `--num-envs 8` are the same flag;
+//   * boolean flags accept `--flag`, `--noflag`, `--flag=true|false`;
+//   * `--flagfile=PATH` reads one flag per line (blank lines and lines starting
+//     with '#' are skipped) and may nest;
+//   * an unknown flag or a bad value is an InvalidArgument error naming it;
+//     mains print it and exit with status 2 (see ExitWithUsageError).
+// Everything that is not a flag is returned as a positional argument; `--`
+// ends flag parsing.
+#ifndef PROXIMA_COMMON_FLAGS_H_
+#define PROXIMA_COMMON_FLAGS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace proxima {
+
+struct ParsedArgs {
+  std::vector<std::string> positional;
+  bool help = false;  // --help or -h was given
+};
+
+absl::Status ParseFlags(const std::vector<std::string>& args, ParsedArgs* out);
+
+// Prints "<program>: <message>" and a hint to stderr and exits with status 2.
+[[noreturn]] void ExitWithUsageError(absl::string_view program, const absl::Status& status);
+
+// Help text for the flags whose definitions live in files containing any of
+// `file_substrings`: one line per flag with its help and default.
+std::string FlagsHelp(const std::vector<std::string>& file_substrings);
+
+}  // namespace proxima
+
+#endif  // PROXIMA_COMMON_FLAGS_H_

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Installs exactly the Debian bookworm packages Proxima needs to build, test and
+# run. Idempotent: packages already present are left alone, and `apt-get update`
+# runs only when something is missing and the package lists are absent or stale.
+#
+#   deploy/install-deps.sh            build + test + run dependencies
+#   deploy/install-deps.sh --runtime  only the shared libraries the binaries need
+set -euo pipefail
+
+BUILD_PKGS=(
+  build-essential cmake pkg-config
+  libtorch-dev                       # LibTorch 1.13 (CPU)
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libabsl-dev
+  nlohmann-json3-dev                 # JSON for config/summary/golden files
+  libgtest-dev libgmock-dev
+  libopenblas0-pthread               # fast BLAS behind LibTorch (see below)
+)
+RUNTIME_PKGS=(
+  libtorch1.13 libgrpc++1.51 libprotobuf32 libabsl20220623
+  libopenblas0-pthread
+)
+
+pkgs=("${BUILD_PKGS[@]}")
+if [[ "${1:-}" == "--runtime" ]]; then pkgs=("${RUNTIME_PKGS[@]}"); fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}" >&2
+  lists=/var/lib/apt/lists
+  # Refresh the package lists if they are missing or older than a day.
+  if [[ -z $(find "$lists" -maxdepth 1 -name '*_Packages*' -mmin -1440 2>/dev/null | head -n1) ]]; then
+    $SUDO apt-get update -q
+  fi
+  if ! DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"; then
+    # A stale list can name versions the mirror no longer has: refresh once, retry.
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+else
+  echo "install-deps: all ${#pkgs[@]} packages present" >&2
+fi
+
+# LibTorch calls whichever libblas.so.3 the alternatives system selects. The
+# reference BLAS is several times slower for our GEMMs (docs/benchmarks.md), so
+# select OpenBLAS deliberately.
+openblas=/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3
+if [[ -e "$openblas" ]]; then
+  current=$(readlink -f /etc/alternatives/libblas.so.3-x86_64-linux-gnu 2>/dev/null || true)
+  if [[ "$current" != "$(readlink -f "$openblas")" ]]; then
+    $SUDO update-alternatives --set libblas.so.3-x86_64-linux-gnu "$openblas" >/dev/null
+  fi
+fi
