@@ -1,0 +1,150 @@
+#include "actor/envs/golden_replay.h"
+
+#include <algorithm>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/file_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/test_util.h"
+
+namespace proxima {
+namespace {
+
+using ::testing::HasSubstr;
+
+// test_util.h's StatusIs matcher does not compile with Abseil's types yet
+// (internal_status is declared after the matcher), so errors are checked by hand.
+template <typename T>
+void ExpectError(const absl::StatusOr<T>& result, absl::StatusCode code,
+                 const std::string& substring) {
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), code) << result.status();
+  EXPECT_THAT(std::string(result.status().message()), HasSubstr(substring));
+}
+
+std::string ClassicControlDir() { return GoldenDir() + "/classic_control"; }
+
+// The reference data recorded from Gymnasium must replay with no mismatch.
+TEST(GoldenReplayTest, EveryClassicControlCsvReplaysWithoutMismatch) {
+  const std::string dir = ClassicControlDir();
+  auto files = ListFiles(dir, ".csv");
+  ASSERT_TRUE(files.ok()) << files.status();
+  ASSERT_FALSE(files->empty()) << "no golden CSV under " << dir;
+  auto reports = ReplayGoldenDir(dir);
+  ASSERT_TRUE(reports.ok()) << reports.status();
+  ASSERT_EQ(reports->size(), files->size());
+  for (const GoldenEnvReport& r : *reports) {
+    SCOPED_TRACE(r.env_id);
+    std::cout << r.Summary() << "\n";
+    EXPECT_GT(r.rows, 0);
+    EXPECT_GT(r.episodes, 0);
+    EXPECT_EQ(r.row_mismatches, 0);
+    EXPECT_EQ(r.episode_mismatches, 0);
+    for (const GoldenMismatch& m : r.first_mismatches) ADD_FAILURE() << m.ToString();
+    EXPECT_LE(r.max_row_deviation, 1e-5);
+    EXPECT_LE(r.max_episode_deviation, 1e-3);
+  }
+}
+
+// The first `n` lines (header included) of a golden file.
+std::string GoldenHead(const std::string& env_id, int n) {
+  auto text = ReadFile(ClassicControlDir() + "/" + env_id + ".csv");
+  EXPECT_TRUE(text.ok()) << text.status();
+  if (!text.ok()) return "";
+  std::vector<std::string> lines = absl::StrSplit(*text, '\n');
+  lines.resize(std::min<size_t>(lines.size(), n));
+  return absl::StrJoin(lines, "\n") + "\n";
+}
+
+// Replaces cell `col` of line `line` (1-based) in CSV `text`.
+std::string WithCell(const std::string& text, int line, int col, const std::string& value) {
+  std::vector<std::string> lines = absl::StrSplit(text, '\n');
+  std::vector<std::string> cells = absl::StrSplit(lines[line - 1], ',');
+  cells[col] = value;
+  lines[line - 1] = absl::StrJoin(cells, ",");
+  return absl::StrJoin(lines, "\n");
+}
+
+TEST(GoldenReplayTest, DetectsAPerturbedObservationAndFlag) {
+  const std::string dir = MakeTempDir("golden_bad");
+  std::string csv = GoldenHead("Pendulum-v1", 4);  // header + 3 rows of episode 0
+  ASSERT_FALSE(csv.empty());
+  // Pendulum columns: episode,t,s0,s1,a0,reward,terminated,truncated,o0,o1,o2.
+  csv = WithCell(csv, 3, 10, "7.5");  // o2 of the second row
+  csv = WithCell(csv, 4, 6, "1");     // terminated on the third row
+  ASSERT_TRUE(WriteFileAtomic(dir + "/Pendulum-v1.csv", csv).ok());
+  auto reports = ReplayGoldenDir(dir);
+  ASSERT_TRUE(reports.ok()) << reports.status();
+  ASSERT_EQ(reports->size(), 1u);
+  const GoldenEnvReport& r = (*reports)[0];
+  EXPECT_EQ(r.env_id, "Pendulum-v1");
+  EXPECT_EQ(r.rows, 3);
+  EXPECT_EQ(r.episodes, 1);
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.row_mismatches, 2);
+  EXPECT_EQ(r.episode_mismatches, 2);
+  EXPECT_GT(r.max_row_deviation, 1e-3);
+  ASSERT_FALSE(r.first_mismatches.empty());
+  const GoldenMismatch& m = r.first_mismatches[0];
+  EXPECT_EQ(m.file, "Pendulum-v1.csv");
+  EXPECT_EQ(m.line, 3);
+  EXPECT_EQ(m.column, "o2");
+  EXPECT_EQ(m.expected, 7.5);
+  EXPECT_FALSE(m.in_episode_replay);
+  EXPECT_THAT(m.ToString(), HasSubstr("Pendulum-v1.csv line 3 column o2"));
+  EXPECT_EQ(r.first_mismatches[1].column, "terminated");
+  EXPECT_EQ(r.first_mismatches[1].line, 4);
+}
+
+TEST(GoldenReplayTest, TolerancesAreParameters) {
+  const std::string dir = MakeTempDir("golden_tol");
+  std::string csv = GoldenHead("MountainCar-v0", 3);
+  // Shift o0 of the first row by 5e-5: beyond 1e-5, within 1e-4.
+  const std::vector<std::string> lines = absl::StrSplit(csv, '\n');
+  const std::vector<std::string> row = absl::StrSplit(lines[1], ',');
+  csv = WithCell(csv, 2, 8, absl::StrFormat("%.17g", std::stod(row[8]) + 5e-5));
+  ASSERT_TRUE(WriteFileAtomic(dir + "/MountainCar-v0.csv", csv).ok());
+  auto strict = ReplayGoldenDir(dir);
+  ASSERT_TRUE(strict.ok()) << strict.status();
+  EXPECT_EQ((*strict)[0].row_mismatches, 1);
+  EXPECT_EQ((*strict)[0].episode_mismatches, 0);  // 1e-3 by default
+  GoldenReplayOptions loose;
+  loose.row_tolerance = 1e-4;
+  auto relaxed = ReplayGoldenDir(dir, loose);
+  ASSERT_TRUE(relaxed.ok());
+  EXPECT_TRUE((*relaxed)[0].ok());
+  EXPECT_NEAR((*relaxed)[0].max_row_deviation, 5e-5, 1e-6);
+}
+
+TEST(GoldenReplayTest, ErrorsNameTheProblem) {
+  const std::string empty = MakeTempDir("golden_empty");
+  ExpectError(ReplayGoldenDir(empty), absl::StatusCode::kNotFound, empty);
+
+  const std::string unknown = MakeTempDir("golden_unknown");
+  ASSERT_TRUE(WriteFileAtomic(unknown + "/Foo-v0.csv", GoldenHead("CartPole-v1", 3)).ok());
+  ExpectError(ReplayGoldenDir(unknown), absl::StatusCode::kInvalidArgument, "Foo-v0");
+
+  const std::string bad_header = MakeTempDir("golden_header");
+  ASSERT_TRUE(WriteFileAtomic(bad_header + "/CartPole-v1.csv", "episode,t,x,y\n0,0,1,2\n").ok());
+  ExpectError(ReplayGoldenDir(bad_header), absl::StatusCode::kInvalidArgument, "header");
+
+  const std::string wrong_dims = MakeTempDir("golden_dims");  // a 2-state file as CartPole
+  ASSERT_TRUE(
+      WriteFileAtomic(wrong_dims + "/CartPole-v1.csv", GoldenHead("MountainCar-v0", 3)).ok());
+  ExpectError(ReplayGoldenDir(wrong_dims), absl::StatusCode::kInvalidArgument, "CartPole-v1");
+
+  const std::string bad_cell = MakeTempDir("golden_cell");
+  ASSERT_TRUE(WriteFileAtomic(bad_cell + "/Pendulum-v1.csv",
+                              WithCell(GoldenHead("Pendulum-v1", 3), 3, 4, "abc"))
+                  .ok());
+  ExpectError(ReplayGoldenDir(bad_cell), absl::StatusCode::kInvalidArgument, "Pendulum-v1.csv:3");
+}
+
+}  // namespace
+}  // namespace proxima
