@@ -1,0 +1,19 @@
+// The PPO hyperparameter flags shared by `proxima train` and `proxima-learner`.
+//
+// Every flag is optional: an unset flag keeps the value of the env's preset
+// (learner/ppo_config.h), a set one overrides it. Linked only into executables
+// (flags are defined where mains live).
+#ifndef PROXIMA_LEARNER_CLI_PPO_FLAGS_H_
+#define PROXIMA_LEARNER_CLI_PPO_FLAGS_H_
+
+#include "absl/status/statusor.h"
+#include "learner/ppo_config.h"
+
+namespace proxima {
+
+// Preset for --env with every set flag applied, validated.
+absl::StatusOr<PpoConfig> PpoConfigFromFlags();
+
+}  // namespace proxima
+
+#endif  // PROXIMA_LEARNER_CLI_PPO_FLAGS_H_

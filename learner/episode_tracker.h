@@ -1,0 +1,48 @@
+// EpisodeTracker: the last-100 episode window and the "solved" moment.
+//
+// solved_at_* record the first time the mean return of the last 100 finished
+// episodes reaches the env's reward threshold (a full window of 100 episodes is
+// required, as in the usual "last-100 mean" criterion). Not thread-safe.
+#ifndef PROXIMA_LEARNER_EPISODE_TRACKER_H_
+#define PROXIMA_LEARNER_EPISODE_TRACKER_H_
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+
+namespace proxima {
+
+class EpisodeTracker {
+ public:
+  static constexpr int kWindow = 100;
+
+  explicit EpisodeTracker(std::optional<double> reward_threshold)
+      : threshold_(reward_threshold) {}
+
+  // Records a finished episode seen at `env_steps` total steps, `seconds` into
+  // the run.
+  void Add(double episode_return, int length, int64_t env_steps, double seconds);
+
+  int64_t episodes() const { return episodes_; }
+  // Mean of the last (up to) 100 returns / lengths; NaN before any episode.
+  double mean_return() const;
+  double mean_length() const;
+  bool solved() const { return solved_at_step_.has_value(); }
+  std::optional<int64_t> solved_at_step() const { return solved_at_step_; }
+  std::optional<double> solved_at_seconds() const { return solved_at_seconds_; }
+  std::optional<double> threshold() const { return threshold_; }
+
+ private:
+  std::optional<double> threshold_;
+  std::deque<double> returns_;
+  std::deque<int> lengths_;
+  double return_sum_ = 0;
+  int64_t length_sum_ = 0;
+  int64_t episodes_ = 0;
+  std::optional<int64_t> solved_at_step_;
+  std::optional<double> solved_at_seconds_;
+};
+
+}  // namespace proxima
+
+#endif  // PROXIMA_LEARNER_EPISODE_TRACKER_H_

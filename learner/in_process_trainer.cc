@@ -1,0 +1,170 @@
+#include "learner/in_process_trainer.h"
+
+#include <ATen/ATen.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+#include "actor/cpu_threads.h"
+#include "actor/envs/registry.h"
+#include "actor/sampling.h"
+#include "common/file_util.h"
+#include "common/status_macros.h"
+
+namespace proxima {
+namespace {
+
+double NowSeconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<InProcessTrainer>> InProcessTrainer::Create(
+    const PpoConfig& config, TrainerOptions options) {
+  PROXIMA_RETURN_IF_ERROR(config.Validate());
+  PROXIMA_ASSIGN_OR_RETURN(EnvSpec spec, GetEnvSpec(config.env_id));
+  PROXIMA_ASSIGN_OR_RETURN(torch::Device device, ResolveDevice(config.device));
+  std::unique_ptr<InProcessTrainer> t(new InProcessTrainer(config, std::move(options)));
+  ConfigureCpuThreads(config.torch_threads);
+  PROXIMA_ASSIGN_OR_RETURN(t->envs_, VectorEnv::Create(config.env_id, config.num_envs,
+                                                       config.seed));
+  PROXIMA_ASSIGN_OR_RETURN(t->updater_, PpoUpdater::Create(config, spec, device));
+  t->tracker_ = std::make_unique<EpisodeTracker>(
+      spec.has_reward_threshold ? std::optional<double>(spec.reward_threshold) : std::nullopt);
+  if (config.normalize_reward) {
+    t->reward_scaler_ =
+        std::make_unique<RewardScaler>(config.num_envs, config.gamma, config.reward_clip);
+  }
+  t->batch_ = RolloutBatch::Allocate(config.rollout_length, config.num_envs, spec.obs_dim(),
+                                     spec.action_dim(), spec.action_space.is_discrete());
+  t->rng_.Seed(MixSeed(config.seed) ^ 0x5eedULL);
+  t->step_actions_.resize(static_cast<size_t>(config.num_envs) * spec.action_dim());
+  t->step_logp_.resize(config.num_envs);
+  t->scaled_rewards_.resize(config.num_envs);
+  t->finished_.reserve(config.num_envs);
+  if (!t->options_.run_dir.empty()) {
+    PROXIMA_RETURN_IF_ERROR(InitRunDir(t->options_.run_dir, config));
+  }
+  return t;
+}
+
+void InProcessTrainer::CollectRollout(int64_t* env_steps) {
+  const EnvSpec& spec = envs_->spec();
+  const int E = config_.num_envs, T = config_.rollout_length;
+  const int D = spec.obs_dim(), A = spec.action_dim();
+  float* obs = batch_.obs.data_ptr<float>();
+  float* actions = batch_.actions.data_ptr<float>();
+  float* logp = batch_.behaviour_logp.data_ptr<float>();
+  float* rewards = batch_.rewards.data_ptr<float>();
+  uint8_t* term = batch_.terminated.data_ptr<uint8_t>();
+  uint8_t* trunc = batch_.truncated.data_ptr<uint8_t>();
+  batch_.final_index.clear();
+  finals_.clear();
+  at::Tensor step_obs = at::empty({E, D}, at::kFloat);
+  for (int t = 0; t < T; ++t) {
+    float* obs_t = obs + static_cast<int64_t>(t) * E * D;
+    std::memcpy(obs_t, envs_->obs().data(), sizeof(float) * E * D);
+    at::Tensor raw = batch_.obs[t];
+    at::Tensor norm = updater_->NormalizeObs(raw).to(updater_->device());
+    SampleActions(updater_->model(), norm, rng_, step_actions_.data(), step_logp_.data());
+    std::memcpy(actions + static_cast<int64_t>(t) * E * A, step_actions_.data(),
+                sizeof(float) * E * A);
+    std::memcpy(logp + static_cast<int64_t>(t) * E, step_logp_.data(), sizeof(float) * E);
+    envs_->Step(step_actions_.data());
+    *env_steps += E;
+    std::memcpy(rewards + static_cast<int64_t>(t) * E, envs_->rewards().data(), sizeof(float) * E);
+    std::memcpy(term + static_cast<int64_t>(t) * E, envs_->terminated().data(), E);
+    std::memcpy(trunc + static_cast<int64_t>(t) * E, envs_->truncated().data(), E);
+    if (reward_scaler_) {
+      reward_scaler_->ScaleStep(rewards + static_cast<int64_t>(t) * E, envs_->terminated().data());
+    }
+    for (int e = 0; e < E; ++e) {
+      if (envs_->truncated().data()[e] && !envs_->terminated().data()[e]) {
+        batch_.final_index.push_back({t, e});
+        const float* f = envs_->final_obs().data() + static_cast<int64_t>(e) * D;
+        finals_.insert(finals_.end(), f, f + D);
+      }
+    }
+    finished_.clear();
+    envs_->TakeFinishedEpisodes(&finished_);
+    if (!finished_.empty()) {
+      const double now = NowSeconds() - start_seconds_;
+      for (const EpisodeStat& ep : finished_) {
+        tracker_->Add(ep.episode_return, ep.length, *env_steps, now);
+      }
+    }
+  }
+  std::memcpy(batch_.bootstrap_obs.data_ptr<float>(), envs_->obs().data(), sizeof(float) * E * D);
+  const int64_t K = static_cast<int64_t>(batch_.final_index.size());
+  batch_.final_obs = at::from_blob(finals_.data(), {K, D}, at::kFloat).clone();
+}
+
+absl::StatusOr<RunSummary> InProcessTrainer::Run() {
+  start_seconds_ = NowSeconds();
+  std::unique_ptr<MetricsCsv> csv;
+  if (!options_.run_dir.empty()) {
+    PROXIMA_ASSIGN_OR_RETURN(csv, MetricsCsv::Open(options_.run_dir + "/metrics.csv"));
+  }
+  const bool tty = ::isatty(STDERR_FILENO);
+  double last_progress = 0;
+  envs_->Reset();
+  int64_t env_steps = 0;
+  const int64_t num_updates = config_.num_updates();
+  int64_t update = 0;
+  for (update = 1; update <= num_updates; ++update) {
+    CollectRollout(&env_steps);
+    const double progress = static_cast<double>(update - 1) / static_cast<double>(num_updates);
+    PROXIMA_ASSIGN_OR_RETURN(UpdateMetrics um, updater_->Update(batch_, progress));
+    const double elapsed = NowSeconds() - start_seconds_;
+    MetricsRow row;
+    row.update = update;
+    row.policy_version = update;
+    row.env_steps = env_steps;
+    row.wall_seconds = elapsed;
+    row.env_steps_per_second = env_steps / std::max(elapsed, 1e-9);
+    row.episodes = tracker_->episodes();
+    row.mean_return = tracker_->mean_return();
+    row.mean_length = tracker_->mean_length();
+    row.update_metrics = um;
+    if (csv) PROXIMA_RETURN_IF_ERROR(csv->Append(row));
+    if (options_.on_update) options_.on_update(row);
+    if (options_.progress && (elapsed - last_progress >= 0.5 || update == num_updates)) {
+      last_progress = elapsed;
+      const double eta = (num_updates - update) * elapsed / update;
+      std::fprintf(stderr,
+                   "%s[%s] steps %lld/%lld  %.0f steps/s  return %.1f  version %lld  "
+                   "lag 0  ETA %.0fs%s",
+                   tty ? "\r" : "", config_.env_id.c_str(), static_cast<long long>(env_steps),
+                   static_cast<long long>(config_.total_steps), row.env_steps_per_second,
+                   row.mean_return, static_cast<long long>(update), eta, tty ? "   " : "\n");
+      std::fflush(stderr);
+    }
+    if (options_.stop_when_solved && tracker_->solved()) break;
+  }
+  if (update > num_updates) update = num_updates;
+  if (options_.progress && tty) std::fputc('\n', stderr);
+  RunSummary s;
+  s.env = config_.env_id;
+  s.seed = config_.seed;
+  s.mode = "in-process";
+  s.device = updater_->device().str();
+  s.actors = 0;
+  s.total_env_steps = env_steps;
+  s.updates = update;
+  s.wall_seconds = NowSeconds() - start_seconds_;
+  s.env_steps_per_second = env_steps / std::max(s.wall_seconds, 1e-9);
+  s.episodes = tracker_->episodes();
+  s.mean_return_last_100 = tracker_->mean_return();
+  s.solved_at_step = tracker_->solved_at_step();
+  s.solved_at_seconds = tracker_->solved_at_seconds();
+  if (!options_.run_dir.empty()) PROXIMA_RETURN_IF_ERROR(WriteSummary(options_.run_dir, s));
+  return s;
+}
+
+}  // namespace proxima

@@ -1,0 +1,86 @@
+// PpoConfig: every hyperparameter of a PPO run, its validation and the
+// per-environment presets.
+//
+// Defaults follow CleanRL's ppo.py (discrete) and ppo_continuous_action.py
+// (continuous); presets for specific envs follow CleanRL / rl-baselines3-zoo
+// tuned values. Flags override presets field by field (learner/cli/ppo_flags.h).
+// Validate() reports the first invalid field as InvalidArgument, naming the
+// command-line flag and the allowed range.
+#ifndef PROXIMA_LEARNER_PPO_CONFIG_H_
+#define PROXIMA_LEARNER_PPO_CONFIG_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "actor/model_spec.h"
+
+namespace proxima {
+
+enum class AdvantageEstimator { kGae, kVtrace };
+
+struct PpoConfig {
+  std::string env_id = "CartPole-v1";
+  uint64_t seed = 1;
+  int64_t total_steps = 500000;
+
+  // Rollouts: each update trains on num_envs × rollout_length transitions.
+  int num_envs = 4;
+  int rollout_length = 128;
+
+  ModelSpec model;
+
+  // Optimization.
+  double learning_rate = 2.5e-4;
+  bool anneal_lr = true;  // linear decay to 0 over total_steps
+  double adam_eps = 1e-5;
+  int num_minibatches = 4;
+  int update_epochs = 4;
+  double max_grad_norm = 0.5;  // global grad-norm clip; <= 0 disables
+
+  // Objective.
+  double gamma = 0.99;
+  double gae_lambda = 0.95;
+  bool normalize_advantages = true;  // per minibatch
+  double clip_coef = 0.2;
+  bool clip_value_loss = true;
+  double value_clip_coef = 0.2;
+  double ent_coef = 0.01;
+  double vf_coef = 0.5;
+  std::optional<double> target_kl;  // early-stop epochs when approx_kl exceeds it
+  bool adaptive_kl = false;         // PPO paper §4 KL penalty
+  double kl_target = 0.01;          // d_targ
+  double kl_beta = 1.0;             // initial β
+
+  AdvantageEstimator advantage = AdvantageEstimator::kGae;
+  double vtrace_rho_bar = 1.0;
+  double vtrace_c_bar = 1.0;
+
+  bool normalize_obs = false;
+  double obs_clip = 10.0;
+  bool normalize_reward = false;
+  double reward_clip = 10.0;
+
+  std::string device = "auto";  // auto | cpu | cuda
+  int torch_threads = 1;        // intra-op threads of the trainer
+
+  int batch_size() const { return num_envs * rollout_length; }
+  int minibatch_size() const { return batch_size() / num_minibatches; }
+  // Updates needed to consume total_steps (at least one).
+  int64_t num_updates() const;
+
+  absl::Status Validate() const;
+};
+
+// The preset for `env_id` (an unknown id is an error listing the known ones).
+absl::StatusOr<PpoConfig> PresetFor(absl::string_view env_id);
+
+absl::StatusOr<AdvantageEstimator> ParseAdvantageEstimator(absl::string_view name);
+std::string AdvantageEstimatorName(AdvantageEstimator a);
+
+}  // namespace proxima
+
+#endif  // PROXIMA_LEARNER_PPO_CONFIG_H_

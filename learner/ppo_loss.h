@@ -1,0 +1,52 @@
+// The PPO loss terms for one minibatch.
+//
+// Convention (the same as $PROXIMA_GOLDEN_DIR/ppo/ppo_loss.json):
+//   ratio = exp(logp − behaviour_logp)          (against the BEHAVIOUR policy)
+//   A ← (A − mean) / (std_unbiased + 1e-8)       if normalize_advantages
+//   policy_loss = mean(max(−A·ratio, −A·clip(ratio, 1−ε, 1+ε)))
+//   value_loss  = 0.5·mean((V − R)²), or when clipped
+//                 0.5·mean(max((V − R)², (V_old + clip(V − V_old, −ε_v, ε_v) − R)²))
+//   entropy     = mean entropy of the current distribution
+//   approx_kl   = mean((ratio − 1) − log ratio)  (k3 estimator of KL(μ‖π))
+//   clip_fraction = mean(|ratio − 1| > ε)
+//   total = policy_loss − ent_coef·entropy + vf_coef·value_loss + β·approx_kl
+// where β is the adaptive KL penalty coefficient (0 when the penalty is off).
+// Works in any floating dtype; `total` carries gradients, the rest are detached.
+#ifndef PROXIMA_LEARNER_PPO_LOSS_H_
+#define PROXIMA_LEARNER_PPO_LOSS_H_
+
+#include <ATen/core/Tensor.h>
+
+namespace proxima {
+
+struct PpoLossOptions {
+  double clip_coef = 0.2;
+  bool clip_value_loss = true;
+  double value_clip_coef = 0.2;
+  bool normalize_advantages = true;
+  double ent_coef = 0.01;
+  double vf_coef = 0.5;
+  double kl_beta = 0.0;
+};
+
+struct PpoLossTerms {
+  at::Tensor total;          // scalar, differentiable
+  at::Tensor policy_loss;    // scalars below are detached
+  at::Tensor value_loss;
+  at::Tensor entropy;
+  at::Tensor approx_kl;
+  at::Tensor clip_fraction;
+};
+
+PpoLossTerms ComputePpoLoss(const at::Tensor& logp, const at::Tensor& behaviour_logp,
+                            const at::Tensor& entropy, const at::Tensor& advantages,
+                            const at::Tensor& new_values, const at::Tensor& old_values,
+                            const at::Tensor& returns, const PpoLossOptions& options);
+
+// Value loss only (both variants), exposed for tests.
+at::Tensor ValueLoss(const at::Tensor& new_values, const at::Tensor& old_values,
+                     const at::Tensor& returns, bool clipped, double value_clip_coef);
+
+}  // namespace proxima
+
+#endif  // PROXIMA_LEARNER_PPO_LOSS_H_

@@ -1,0 +1,281 @@
+#include "learner/ppo_updater.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <c10/util/Exception.h>
+#include <torch/cuda.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/utils.h>
+
+#include <chrono>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "learner/gae.h"
+#include "learner/ppo_loss.h"
+#include "learner/vtrace.h"
+
+namespace proxima {
+
+absl::StatusOr<torch::Device> ResolveDevice(const std::string& name) {
+  if (name == "cpu") return torch::Device(torch::kCPU);
+  const bool cuda = torch::cuda::is_available();
+  if (name == "cuda") {
+    if (!cuda) {
+      return absl::FailedPreconditionError(
+          "--device=cuda but no CUDA device is available (this LibTorch build or machine has "
+          "none); use --device=cpu or auto");
+    }
+    return torch::Device(torch::kCUDA);
+  }
+  if (name == "auto") return cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  return absl::InvalidArgumentError(
+      absl::StrCat("--device must be one of auto, cpu, cuda (got '", name, "')"));
+}
+
+PpoUpdater::PpoUpdater(const PpoConfig& config, const EnvSpec& spec, const torch::Device& device)
+    : config_(config),
+      spec_(spec),
+      device_(device),
+      obs_stats_(spec.obs_dim()),
+      kl_beta_(config.adaptive_kl ? config.kl_beta : 0.0),
+      generator_(at::make_generator<at::CPUGeneratorImpl>(config.seed)) {}
+
+absl::StatusOr<std::unique_ptr<PpoUpdater>> PpoUpdater::Create(const PpoConfig& config,
+                                                               const EnvSpec& spec,
+                                                               const torch::Device& device) {
+  absl::Status valid = config.Validate();
+  if (!valid.ok()) return valid;
+  std::unique_ptr<PpoUpdater> u(new PpoUpdater(config, spec, device));
+  try {
+    torch::manual_seed(config.seed);
+    u->model_ = ActorCritic(spec.obs_dim(), spec.action_space, config.model);
+    u->model_->to(device);
+    u->optimizer_ = std::make_unique<torch::optim::Adam>(
+        u->model_->parameters(),
+        torch::optim::AdamOptions(config.learning_rate).eps(config.adam_eps));
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("cannot build the model: ", e.what_without_backtrace()));
+  }
+  return u;
+}
+
+void PpoUpdater::SetLearningRate(double lr) {
+  for (auto& group : optimizer_->param_groups()) {
+    static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+  }
+}
+
+at::Tensor PpoUpdater::NormalizeObs(const at::Tensor& raw) const {
+  at::Tensor src = raw.contiguous();
+  at::Tensor out = at::empty_like(src);
+  if (!config_.normalize_obs) {
+    out.copy_(src);
+    return out;
+  }
+  obs_stats_.Normalize(src.data_ptr<float>(), out.data_ptr<float>(), src.size(0),
+                       config_.obs_clip);
+  return out;
+}
+
+MinibatchResult PpoUpdater::TrainMinibatch(const Minibatch& mb) {
+  MinibatchResult r;
+  PolicyHeads heads = model_->forward(mb.obs);
+  auto [logp, entropy] = model_->LogProbEntropy(heads.dist_params, mb.actions);
+  PpoLossOptions o;
+  o.clip_coef = config_.clip_coef;
+  o.clip_value_loss = config_.clip_value_loss;
+  o.value_clip_coef = config_.value_clip_coef;
+  o.normalize_advantages = config_.normalize_advantages;
+  o.ent_coef = config_.ent_coef;
+  o.vf_coef = config_.vf_coef;
+  o.kl_beta = kl_beta_;
+  PpoLossTerms terms = ComputePpoLoss(logp, mb.behaviour_logp, entropy, mb.advantages,
+                                      heads.value, mb.old_values, mb.returns, o);
+  optimizer_->zero_grad();
+  const double loss = terms.total.item<double>();
+  if (!std::isfinite(loss)) {
+    ++skipped_total_;
+    return r;
+  }
+  terms.total.backward();
+  const double max_norm = config_.max_grad_norm > 0 ? config_.max_grad_norm
+                                                    : std::numeric_limits<double>::infinity();
+  // clip_grad_norm_ returns the total norm before clipping; with a non-finite
+  // norm the gradients are garbage, so nothing is applied.
+  const double norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), max_norm);
+  if (!std::isfinite(norm)) {
+    optimizer_->zero_grad();
+    ++skipped_total_;
+    return r;
+  }
+  optimizer_->step();
+  r.applied = true;
+  r.grad_norm = norm;
+  r.policy_loss = terms.policy_loss.item<double>();
+  r.value_loss = terms.value_loss.item<double>();
+  r.entropy = terms.entropy.item<double>();
+  r.approx_kl = terms.approx_kl.item<double>();
+  r.clip_fraction = terms.clip_fraction.item<double>();
+  return r;
+}
+
+absl::StatusOr<UpdateMetrics> PpoUpdater::Update(const RolloutBatch& batch, double progress) {
+  const auto start = std::chrono::steady_clock::now();
+  const bool discrete = spec_.action_space.is_discrete();
+  const int obs_dim = spec_.obs_dim();
+  absl::Status valid = batch.Validate(obs_dim, spec_.action_dim(), discrete);
+  if (!valid.ok()) return valid;
+  const int T = batch.num_steps, E = batch.num_envs;
+  const int64_t N = static_cast<int64_t>(T) * E;
+  const int64_t K = static_cast<int64_t>(batch.final_index.size());
+  UpdateMetrics m;
+  m.samples = N;
+  try {
+    // 1-2. Normalized observations and values for obs, bootstrap and finals.
+    at::Tensor all_raw =
+        at::cat({batch.obs.reshape({N, obs_dim}), batch.bootstrap_obs, batch.final_obs}, 0);
+    at::Tensor all_norm = NormalizeObs(all_raw).to(device_);
+    at::Tensor obs_norm = all_norm.narrow(0, 0, N);
+    at::Tensor actions = batch.actions.reshape(discrete ? std::vector<int64_t>{N}
+                                                        : std::vector<int64_t>{N, -1})
+                             .to(device_);
+    at::Tensor behaviour_logp = batch.behaviour_logp.reshape({N}).to(device_);
+    at::Tensor all_values, target_logp;
+    {
+      torch::NoGradGuard no_grad;
+      if (config_.advantage == AdvantageEstimator::kVtrace) {
+        PolicyHeads heads = model_->forward(obs_norm);
+        target_logp = model_->LogProbEntropy(heads.dist_params, actions).first.to(at::kCPU);
+        at::Tensor rest = all_norm.narrow(0, N, E + K);
+        all_values = at::cat({heads.value, model_->Value(rest)}, 0);
+      } else {
+        all_values = model_->Value(all_norm);
+      }
+    }
+    all_values = all_values.to(at::kCPU).contiguous();
+    const float* v = all_values.data_ptr<float>();
+
+    // next_values[t, e]: V(obs[t+1, e]), V(bootstrap) at t = T-1, V(final obs)
+    // where the episode was truncated at t (terminated steps are masked out).
+    at::Tensor next_values = at::empty({T, E}, at::kFloat);
+    float* nv = next_values.data_ptr<float>();
+    for (int64_t i = 0; i < N - E; ++i) nv[i] = v[i + E];
+    for (int e = 0; e < E; ++e) nv[(T - 1) * E + e] = v[N + e];
+    for (int64_t k = 0; k < K; ++k) {
+      const auto& idx = batch.final_index[k];
+      nv[static_cast<int64_t>(idx.t) * E + idx.e] = v[N + E + k];
+    }
+
+    // 3. Targets per env column.
+    at::Tensor rewards = batch.rewards.contiguous();
+    at::Tensor term = batch.terminated.contiguous();
+    at::Tensor trunc = batch.truncated.contiguous();
+    at::Tensor advantages = at::empty({T, E}, at::kFloat);
+    at::Tensor returns = at::empty({T, E}, at::kFloat);
+    const float* r = rewards.data_ptr<float>();
+    const uint8_t* te = term.data_ptr<uint8_t>();
+    const uint8_t* tr = trunc.data_ptr<uint8_t>();
+    float* adv = advantages.data_ptr<float>();
+    float* ret = returns.data_ptr<float>();
+    if (config_.advantage == AdvantageEstimator::kVtrace) {
+      at::Tensor blp = batch.behaviour_logp.contiguous();
+      VtraceParams p{config_.gamma, config_.gae_lambda, config_.vtrace_rho_bar,
+                     config_.vtrace_c_bar};
+      for (int e = 0; e < E; ++e) {
+        ComputeVtrace<float>(T, E, r + e, v + e, nv + e, te + e, tr + e,
+                             target_logp.data_ptr<float>() + e, blp.data_ptr<float>() + e, p,
+                             ret + e, adv + e);
+      }
+    } else {
+      for (int e = 0; e < E; ++e) {
+        ComputeGae<float>(T, E, r + e, v + e, nv + e, te + e, tr + e, config_.gamma,
+                          config_.gae_lambda, adv + e, ret + e);
+      }
+    }
+    at::Tensor old_values = all_values.narrow(0, 0, N);
+    {
+      at::Tensor ret_flat = returns.reshape({N});
+      const double var_y = ret_flat.var(/*unbiased=*/false).item<double>();
+      m.explained_variance =
+          var_y == 0 ? std::nan("")
+                     : 1.0 - (ret_flat - old_values).var(false).item<double>() / var_y;
+    }
+    at::Tensor adv_d = advantages.reshape({N}).to(device_);
+    at::Tensor ret_d = returns.reshape({N}).to(device_);
+    at::Tensor old_v_d = old_values.to(device_);
+
+    // 4. Epochs of shuffled minibatches.
+    const double lr = config_.anneal_lr
+                          ? config_.learning_rate * std::max(0.0, 1.0 - progress)
+                          : config_.learning_rate;
+    SetLearningRate(lr);
+    m.learning_rate = lr;
+    const int64_t mb_size = N / config_.num_minibatches;
+    double kl_sum_last_epoch = 0;
+    int kl_count_last_epoch = 0;
+    for (int epoch = 0; epoch < config_.update_epochs; ++epoch) {
+      at::Tensor perm = at::randperm(N, generator_, at::TensorOptions().dtype(at::kLong))
+                            .to(device_);
+      kl_sum_last_epoch = 0;
+      kl_count_last_epoch = 0;
+      double last_kl = 0;
+      for (int64_t start_i = 0; start_i + mb_size <= N; start_i += mb_size) {
+        at::Tensor idx = perm.narrow(0, start_i, mb_size);
+        Minibatch mb{obs_norm.index_select(0, idx),       actions.index_select(0, idx),
+                     behaviour_logp.index_select(0, idx), adv_d.index_select(0, idx),
+                     ret_d.index_select(0, idx),          old_v_d.index_select(0, idx)};
+        MinibatchResult res = TrainMinibatch(mb);
+        if (!res.applied) {
+          ++m.skipped_minibatches;
+          continue;
+        }
+        ++m.minibatches;
+        m.policy_loss += res.policy_loss;
+        m.value_loss += res.value_loss;
+        m.entropy += res.entropy;
+        m.approx_kl += res.approx_kl;
+        m.clip_fraction += res.clip_fraction;
+        m.grad_norm += res.grad_norm;
+        kl_sum_last_epoch += res.approx_kl;
+        ++kl_count_last_epoch;
+        last_kl = res.approx_kl;
+      }
+      m.epochs_run = epoch + 1;
+      if (config_.target_kl.has_value() && last_kl > *config_.target_kl) break;
+    }
+    if (m.minibatches > 0) {
+      const double n = m.minibatches;
+      m.policy_loss /= n;
+      m.value_loss /= n;
+      m.entropy /= n;
+      m.approx_kl /= n;
+      m.clip_fraction /= n;
+      m.grad_norm /= n;
+    }
+
+    // 5. Adaptive KL penalty (PPO paper §4).
+    if (config_.adaptive_kl && kl_count_last_epoch > 0) {
+      const double d = kl_sum_last_epoch / kl_count_last_epoch;
+      if (d > 1.5 * config_.kl_target) {
+        kl_beta_ *= 2.0;
+      } else if (d < config_.kl_target / 1.5) {
+        kl_beta_ /= 2.0;
+      }
+    }
+    m.kl_beta = kl_beta_;
+
+    // 6. Fold this batch's raw observations into the normalizer.
+    if (config_.normalize_obs) {
+      at::Tensor raw = batch.obs.reshape({N, obs_dim}).contiguous();
+      obs_stats_.Update(raw.data_ptr<float>(), N);
+    }
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("PPO update failed: ", e.what_without_backtrace()));
+  }
+  m.update_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return m;
+}
+
+}  // namespace proxima

@@ -1,0 +1,116 @@
+// PpoUpdater: owns the actor-critic, its Adam optimizer and the observation
+// normalizer, and turns one RolloutBatch into one PPO update.
+//
+// Update() (blocking, single-threaded; one trainer thread owns the updater):
+//   1. normalizes the batch's raw observations with the CURRENT statistics;
+//   2. computes values (and, for V-trace, target log-probs) without gradients,
+//      bootstrapping truncated episodes from their final observations;
+//   3. computes GAE or V-trace targets per env column;
+//   4. runs update_epochs × num_minibatches shuffled minibatch steps of the
+//      clipped PPO loss with the ratio against the batch's behaviour log-probs,
+//      global grad-norm clipping and Adam; a minibatch whose loss or gradient is
+//      not finite is skipped (weights and optimizer state untouched) and counted;
+//   5. adapts the KL penalty β (PPO paper §4) and applies target-KL early stop;
+//   6. only then folds the batch's raw observations into the normalizer.
+// The weights plus normalizer statistics after Update() form the next policy
+// version (DESIGN.md "What a policy version means").
+#ifndef PROXIMA_LEARNER_PPO_UPDATER_H_
+#define PROXIMA_LEARNER_PPO_UPDATER_H_
+
+#include <ATen/core/Generator.h>
+#include <torch/optim/adam.h>
+
+#include <cstdint>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "actor/actor_critic.h"
+#include "actor/envs/env.h"
+#include "common/running_stats.h"
+#include "learner/ppo_config.h"
+#include "learner/rollout_batch.h"
+
+namespace proxima {
+
+struct UpdateMetrics {
+  double policy_loss = 0;
+  double value_loss = 0;
+  double entropy = 0;
+  double approx_kl = 0;
+  double clip_fraction = 0;
+  double explained_variance = 0;
+  double grad_norm = 0;
+  double learning_rate = 0;
+  double kl_beta = 0;
+  int minibatches = 0;           // minibatch steps taken (skipped ones excluded)
+  int skipped_minibatches = 0;   // non-finite loss or gradient
+  int epochs_run = 0;
+  int64_t samples = 0;           // transitions in the batch
+  double update_seconds = 0;
+};
+
+// One minibatch, already normalized and on the trainer's device.
+struct Minibatch {
+  at::Tensor obs;             // [B, obs_dim] normalized
+  at::Tensor actions;         // [B] or [B, act_dim]
+  at::Tensor behaviour_logp;  // [B]
+  at::Tensor advantages;      // [B]
+  at::Tensor returns;         // [B]
+  at::Tensor old_values;      // [B]
+};
+
+struct MinibatchResult {
+  bool applied = false;  // false: non-finite loss/gradient, nothing changed
+  double policy_loss = 0, value_loss = 0, entropy = 0, approx_kl = 0, clip_fraction = 0;
+  double grad_norm = 0;
+};
+
+class PpoUpdater {
+ public:
+  static absl::StatusOr<std::unique_ptr<PpoUpdater>> Create(const PpoConfig& config,
+                                                            const EnvSpec& spec,
+                                                            const torch::Device& device);
+
+  // Trains on `batch`. `progress` ∈ [0, 1] is the fraction of the run completed
+  // before this update; the learning rate is annealed linearly with it.
+  absl::StatusOr<UpdateMetrics> Update(const RolloutBatch& batch, double progress);
+
+  // One optimizer step on a minibatch (exposed for tests and benchmarks).
+  MinibatchResult TrainMinibatch(const Minibatch& mb);
+
+  // Normalizes raw observations [N, obs_dim] (float32, CPU) with the current
+  // statistics; returns a copy when normalization is off.
+  at::Tensor NormalizeObs(const at::Tensor& raw) const;
+
+  ActorCritic& model() { return model_; }
+  torch::optim::Adam& optimizer() { return *optimizer_; }
+  RunningMeanStd& obs_stats() { return obs_stats_; }
+  const RunningMeanStd& obs_stats() const { return obs_stats_; }
+  const PpoConfig& config() const { return config_; }
+  PpoConfig& mutable_config() { return config_; }
+  double kl_beta() const { return kl_beta_; }
+  void set_kl_beta(double beta) { kl_beta_ = beta; }
+  int64_t skipped_minibatches_total() const { return skipped_total_; }
+  const torch::Device& device() const { return device_; }
+
+ private:
+  PpoUpdater(const PpoConfig& config, const EnvSpec& spec, const torch::Device& device);
+  void SetLearningRate(double lr);
+
+  PpoConfig config_;
+  EnvSpec spec_;
+  torch::Device device_;
+  ActorCritic model_{nullptr};
+  std::unique_ptr<torch::optim::Adam> optimizer_;
+  RunningMeanStd obs_stats_;
+  double kl_beta_;
+  int64_t skipped_total_ = 0;
+  at::Generator generator_;
+};
+
+// Resolves --device: "auto" picks CUDA when available.
+absl::StatusOr<torch::Device> ResolveDevice(const std::string& name);
+
+}  // namespace proxima
+
+#endif  // PROXIMA_LEARNER_PPO_UPDATER_H_

@@ -1,0 +1,73 @@
+// The files of a run directory (DESIGN.md "Run directory"):
+//   config.json   every resolved hyperparameter
+//   metrics.csv   one row per update (header first, flushed every row)
+//   summary.json  written atomically at the end of a run
+// Shared by the in-process trainer and the learner server.
+#ifndef PROXIMA_LEARNER_RUN_FILES_H_
+#define PROXIMA_LEARNER_RUN_FILES_H_
+
+#include <cstdio>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "learner/ppo_config.h"
+#include "learner/ppo_updater.h"
+#include "nlohmann/json.hpp"
+
+namespace proxima {
+
+nlohmann::json ConfigToJson(const PpoConfig& config);
+absl::StatusOr<PpoConfig> ConfigFromJson(const nlohmann::json& j);
+
+struct RunSummary {
+  std::string env;
+  uint64_t seed = 0;
+  int64_t total_env_steps = 0;
+  double wall_seconds = 0;
+  double env_steps_per_second = 0;
+  int64_t episodes = 0;
+  double mean_return_last_100 = 0;  // NaN → null
+  std::optional<int64_t> solved_at_step;
+  std::optional<double> solved_at_seconds;
+  int64_t updates = 0;
+  std::string mode;    // "in-process", "sync", "async"
+  std::string device;
+  int actors = 0;
+};
+
+nlohmann::json SummaryToJson(const RunSummary& s);
+
+// One metrics.csv row.
+struct MetricsRow {
+  int64_t update = 0;
+  int64_t policy_version = 0;
+  int64_t env_steps = 0;
+  double wall_seconds = 0;
+  double env_steps_per_second = 0;
+  int64_t episodes = 0;
+  double mean_return = 0;
+  double mean_length = 0;
+  double mean_lag = 0;
+  UpdateMetrics update_metrics;
+};
+
+class MetricsCsv {
+ public:
+  static absl::StatusOr<std::unique_ptr<MetricsCsv>> Open(const std::string& path);
+  ~MetricsCsv();
+  absl::Status Append(const MetricsRow& row);
+
+ private:
+  explicit MetricsCsv(std::FILE* f) : file_(f) {}
+  std::FILE* file_;
+};
+
+// Creates the run directory and writes config.json.
+absl::Status InitRunDir(const std::string& dir, const PpoConfig& config);
+absl::Status WriteSummary(const std::string& dir, const RunSummary& summary);
+
+}  // namespace proxima
+
+#endif  // PROXIMA_LEARNER_RUN_FILES_H_

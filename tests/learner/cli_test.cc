@@ -1,0 +1,83 @@
+// The `proxima` executable's command-line contract: bad input exits with status
+// 2 and one clear message naming the flag, before any work starts.
+#include <filesystem>
+
+#include "gtest/gtest.h"
+#include "tests/test_util.h"
+
+namespace proxima {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct Case {
+  std::string args;
+  std::string message;
+};
+
+TEST(CliTest, BadInputExitsTwoNamingTheProblem) {
+  const std::string dir = MakeTempDir("cli");
+  const std::string base = BinPath("proxima") + " train --in-process --total-steps 512 --quiet --run-dir " + dir;
+  const Case cases[] = {
+      {"--env CartPole-v9", "unknown environment id \"CartPole-v9\""},
+      {"--lr 0", "--learning-rate must be > 0"},
+      {"--learning-rate=-1", "--learning-rate must be > 0"},
+      {"--clip-coef 0", "--clip-coef must be > 0"},
+      {"--gamma 1.5", "--gamma must be in [0, 1]"},
+      {"--gae-lambda=-0.5", "--gae-lambda must be in [0, 1]"},
+      {"--num-minibatches 3", "--num-minibatches must divide"},
+      {"--hidden-sizes 64,0", "--hidden-sizes must be a list of sizes >= 1"},
+      {"--no-such-flag 1", "unknown flag --no-such-flag"},
+      {"--num-envs abc", "invalid value 'abc' for flag --num-envs"},
+  };
+  for (const Case& c : cases) {
+    CommandResult r = RunCommand(base + " " + c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.output;
+    EXPECT_THAT(r.output, HasSubstr(c.message)) << c.args;
+  }
+  // Nothing was started: no run files were written.
+  EXPECT_FALSE(std::filesystem::exists(dir + "/metrics.csv"));
+}
+
+TEST(CliTest, FlagfileIsReadAndCheckedToo) {
+  const std::string dir = MakeTempDir("cliff");
+  const std::string ff = dir + "/bad.flags";
+  ASSERT_EQ(std::system(("printf -- '--env=CartPole-v1\\n# comment\\n--gamma=2\\n' > " + ff).c_str()), 0);
+  CommandResult r = RunCommand(BinPath("proxima") + " train --in-process --quiet --flagfile " + ff);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("--gamma must be in [0, 1]"));
+}
+
+TEST(CliTest, ShortInProcessRunWritesRunDirectory) {
+  const std::string dir = MakeTempDir("clirun");
+  CommandResult r = RunCommand(BinPath("proxima") +
+                               " train --env CartPole-v1 --in-process --seed 3 --total-steps 2048"
+                               " --quiet --run-dir " + dir);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* f : {"config.json", "metrics.csv", "summary.json"}) {
+    EXPECT_TRUE(std::filesystem::exists(dir + "/" + f)) << f;
+  }
+  nlohmann::json s = LoadJsonOrDie(dir + "/summary.json");
+  for (const char* key : {"env", "seed", "total_env_steps", "wall_seconds", "env_steps_per_second",
+                          "episodes", "mean_return_last_100", "solved_at_step",
+                          "solved_at_seconds"}) {
+    EXPECT_TRUE(s.contains(key)) << key;
+  }
+  EXPECT_EQ(s["total_env_steps"], 2048);
+  EXPECT_EQ(s["seed"], 3);
+  EXPECT_TRUE(s["solved_at_step"].is_null());
+  CommandResult csv = RunCommand("wc -l < " + dir + "/metrics.csv");
+  EXPECT_EQ(std::stoi(csv.output), 1 + 4);  // header + 2048 / 512 updates
+}
+
+TEST(CliTest, EnvReplayAcceptsGoldenDirAndRejectsMissingDir) {
+  CommandResult ok = RunCommand(BinPath("proxima") + " env replay --golden " + GoldenDir() +
+                                "/classic_control");
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_THAT(ok.output, HasSubstr("CartPole-v1"));
+  CommandResult missing = RunCommand(BinPath("proxima") + " env replay --golden /nonexistent");
+  EXPECT_NE(missing.exit_code, 0);
+}
+
+}  // namespace
+}  // namespace proxima

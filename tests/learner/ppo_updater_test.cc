@@ -1,0 +1,195 @@
+#include "learner/ppo_updater.h"
+
+#include <ATen/ATen.h>
+#include <torch/utils.h>
+
+#include <cmath>
+#include <limits>
+
+#include "actor/envs/registry.h"
+#include "gtest/gtest.h"
+#include "tests/test_util.h"
+
+namespace proxima {
+namespace {
+
+std::vector<at::Tensor> Snapshot(ActorCritic& m) {
+  std::vector<at::Tensor> out;
+  for (const auto& p : m->parameters()) out.push_back(p.detach().clone());
+  return out;
+}
+
+bool SameWeights(const std::vector<at::Tensor>& a, const std::vector<at::Tensor>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!at::equal(a[i], b[i])) return false;
+  }
+  return true;
+}
+
+std::unique_ptr<PpoUpdater> MakeUpdater(const std::string& env, PpoConfig* config_out = nullptr) {
+  auto config = PresetFor(env);
+  EXPECT_TRUE(config.ok()) << config.status();
+  config->num_envs = 2;
+  config->rollout_length = 8;
+  config->num_minibatches = 2;
+  config->device = "cpu";
+  if (config_out) *config_out = *config;
+  auto spec = GetEnvSpec(env);
+  auto u = PpoUpdater::Create(*config, *spec, torch::Device(torch::kCPU));
+  EXPECT_TRUE(u.ok()) << u.status();
+  return std::move(*u);
+}
+
+Minibatch RandomMinibatch(int n, int obs_dim) {
+  Minibatch mb;
+  mb.obs = at::randn({n, obs_dim});
+  mb.actions = at::randint(0, 2, {n}).to(at::kFloat);
+  mb.behaviour_logp = at::full({n}, std::log(0.5f));
+  mb.advantages = at::randn({n});
+  mb.returns = at::randn({n});
+  mb.old_values = at::randn({n});
+  return mb;
+}
+
+TEST(PpoUpdaterTest, FiniteMinibatchChangesWeights) {
+  auto u = MakeUpdater("CartPole-v1");
+  auto before = Snapshot(u->model());
+  MinibatchResult r = u->TrainMinibatch(RandomMinibatch(16, 4));
+  EXPECT_TRUE(r.applied);
+  EXPECT_TRUE(std::isfinite(r.grad_norm));
+  EXPECT_FALSE(SameWeights(before, Snapshot(u->model())));
+}
+
+TEST(PpoUpdaterTest, NaNAdvantagesSkipMinibatchAndNeverChangeWeights) {
+  auto u = MakeUpdater("CartPole-v1");
+  // One good step first so that Adam has state that a bad step could corrupt.
+  ASSERT_TRUE(u->TrainMinibatch(RandomMinibatch(16, 4)).applied);
+  auto before = Snapshot(u->model());
+  Minibatch mb = RandomMinibatch(16, 4);
+  mb.advantages[3] = std::numeric_limits<float>::quiet_NaN();
+  MinibatchResult r = u->TrainMinibatch(mb);
+  EXPECT_FALSE(r.applied);
+  EXPECT_EQ(u->skipped_minibatches_total(), 1);
+  EXPECT_TRUE(SameWeights(before, Snapshot(u->model())));
+  // Infinite returns make the value loss infinite: also skipped.
+  Minibatch mb2 = RandomMinibatch(16, 4);
+  mb2.returns[0] = std::numeric_limits<float>::infinity();
+  EXPECT_FALSE(u->TrainMinibatch(mb2).applied);
+  EXPECT_EQ(u->skipped_minibatches_total(), 2);
+  EXPECT_TRUE(SameWeights(before, Snapshot(u->model())));
+  // And training goes on afterwards.
+  EXPECT_TRUE(u->TrainMinibatch(RandomMinibatch(16, 4)).applied);
+  EXPECT_FALSE(SameWeights(before, Snapshot(u->model())));
+}
+
+TEST(PpoUpdaterTest, NaNRewardInBatchIsCountedInUpdateMetrics) {
+  auto u = MakeUpdater("CartPole-v1");
+  RolloutBatch b = RolloutBatch::Allocate(8, 2, 4, 1, /*discrete=*/true);
+  b.obs.normal_();
+  b.bootstrap_obs.normal_();
+  b.behaviour_logp.fill_(std::log(0.5f));
+  b.rewards.fill_(1.0f);
+  b.rewards[7][1] = std::numeric_limits<float>::quiet_NaN();  // poisons every minibatch (adv norm)
+  auto before = Snapshot(u->model());
+  auto m = u->Update(b, 0.0);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->minibatches, 0);
+  EXPECT_EQ(m->skipped_minibatches, u->config().update_epochs * u->config().num_minibatches);
+  EXPECT_TRUE(SameWeights(before, Snapshot(u->model())));
+}
+
+TEST(PpoUpdaterTest, UpdateReportsSaneMetricsAndAnnealsLr) {
+  PpoConfig config;
+  auto u = MakeUpdater("CartPole-v1", &config);
+  RolloutBatch b = RolloutBatch::Allocate(8, 2, 4, 1, true);
+  b.obs.normal_();
+  b.bootstrap_obs.normal_();
+  b.behaviour_logp.fill_(std::log(0.5f));
+  b.rewards.fill_(1.0f);
+  b.truncated[3][0] = 1;
+  b.final_index.push_back({3, 0});
+  b.final_obs = at::randn({1, 4});
+  auto m = u->Update(b, 0.5);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->minibatches, config.update_epochs * config.num_minibatches);
+  EXPECT_EQ(m->skipped_minibatches, 0);
+  EXPECT_NEAR(m->learning_rate, config.learning_rate * 0.5, 1e-12);
+  EXPECT_GT(m->entropy, 0.6);  // near log 2 for a fresh 2-action policy
+  EXPECT_GE(m->clip_fraction, 0.0);
+  EXPECT_EQ(m->samples, 16);
+}
+
+TEST(PpoUpdaterTest, BatchWithMissingFinalObsIsRejected) {
+  auto u = MakeUpdater("CartPole-v1");
+  RolloutBatch b = RolloutBatch::Allocate(8, 2, 4, 1, true);
+  b.final_index.push_back({3, 0});  // but final_obs has 0 rows
+  auto m = u->Update(b, 0.0);
+  EXPECT_THAT(m, testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                   ::testing::HasSubstr("final_obs")));
+}
+
+TEST(PpoUpdaterTest, AdaptiveKlBetaMovesByFactorTwo) {
+  PpoConfig config;
+  auto spec = GetEnvSpec("CartPole-v1");
+  config.num_envs = 2;
+  config.rollout_length = 8;
+  config.num_minibatches = 2;
+  config.adaptive_kl = true;
+  config.kl_target = 1e-9;  // any real update overshoots: β doubles
+  config.kl_beta = 1.0;
+  auto u = PpoUpdater::Create(config, *spec, torch::Device(torch::kCPU));
+  ASSERT_TRUE(u.ok());
+  RolloutBatch b = RolloutBatch::Allocate(8, 2, 4, 1, true);
+  b.obs.normal_();
+  b.behaviour_logp.fill_(std::log(0.5f));
+  b.rewards.normal_();
+  auto m = (*u)->Update(b, 0.0);
+  ASSERT_TRUE(m.ok());
+  EXPECT_DOUBLE_EQ(m->kl_beta, 2.0);
+  (*u)->mutable_config().kl_target = 1e9;  // now far below target: β halves
+  m = (*u)->Update(b, 0.0);
+  ASSERT_TRUE(m.ok());
+  EXPECT_DOUBLE_EQ(m->kl_beta, 1.0);
+}
+
+TEST(PpoUpdaterTest, ContinuousPolicyLogProbMatchesGaussianFormula) {
+  auto spec = GetEnvSpec("Pendulum-v1");
+  ModelSpec ms;
+  ms.init_log_std = std::log(0.5);
+  ActorCritic m(spec->obs_dim(), spec->action_space, ms);
+  at::Tensor mean = at::tensor({0.3f, -1.0f}).reshape({2, 1});
+  at::Tensor a = at::tensor({0.8f, 2.5f}).reshape({2, 1});
+  auto [logp, ent] = m->LogProbEntropy(mean, a);
+  const double s = 0.5;
+  for (int i = 0; i < 2; ++i) {
+    const double x = a[i][0].item<double>(), mu = mean[i][0].item<double>();
+    const double want = -0.5 * (x - mu) * (x - mu) / (s * s) - std::log(s) - 0.5 * std::log(2 * M_PI);
+    EXPECT_NEAR(logp[i].item<double>(), want, 1e-5);
+    EXPECT_NEAR(ent[i].item<double>(), 0.5 + 0.5 * std::log(2 * M_PI) + std::log(s), 1e-5);
+  }
+}
+
+TEST(PpoUpdaterTest, OrthogonalInitGainsAndZeroBiases) {
+  auto spec = GetEnvSpec("CartPole-v1");
+  ActorCritic m(spec->obs_dim(), spec->action_space, ModelSpec{});
+  for (const auto& item : m->named_parameters()) {
+    const std::string& name = item.key();
+    const at::Tensor& p = item.value();
+    if (name.find("bias") != std::string::npos) {
+      EXPECT_EQ(p.abs().max().item<float>(), 0.0f) << name;
+      continue;
+    }
+    // Orthogonal rows/cols scaled by the gain: W Wᵀ (or WᵀW) = gain² I.
+    at::Tensor w = p.detach();
+    at::Tensor g = w.size(0) <= w.size(1) ? w.matmul(w.t()) : w.t().matmul(w);
+    const double gain2 = g.diagonal().mean().item<double>();
+    double want = 2.0;
+    if (name.rfind("policy_head", 0) == 0) want = 1e-4;
+    if (name.rfind("value_head", 0) == 0) want = 1.0;
+    EXPECT_NEAR(gain2, want, want * 1e-4) << name;
+  }
+}
+
+}  // namespace
+}  // namespace proxima
