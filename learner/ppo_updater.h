@@ -28,7 +28,7 @@
 #include "actor/envs/env.h"
 #include "common/running_stats.h"
 #include "learner/ppo_config.h"
-#include "learner/rollout_batch.h"
+#include "actor/rollout_batch.h"
 
 namespace proxima {
 

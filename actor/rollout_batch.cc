@@ -1,4 +1,4 @@
-#include "learner/rollout_batch.h"
+#include "actor/rollout_batch.h"
 
 #include <ATen/ATen.h>
 

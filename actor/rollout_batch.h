@@ -7,8 +7,8 @@
 // them (already scaled when reward scaling is on). For every step that ended an
 // episode by truncation, `final_obs` holds that episode's last observation so
 // the trainer can bootstrap from it; `obs[t + 1]` is then the reset observation.
-#ifndef PROXIMA_LEARNER_ROLLOUT_BATCH_H_
-#define PROXIMA_LEARNER_ROLLOUT_BATCH_H_
+#ifndef PROXIMA_ACTOR_ROLLOUT_BATCH_H_
+#define PROXIMA_ACTOR_ROLLOUT_BATCH_H_
 
 #include <ATen/core/Tensor.h>
 
@@ -47,4 +47,4 @@ struct RolloutBatch {
 
 }  // namespace proxima
 
-#endif  // PROXIMA_LEARNER_ROLLOUT_BATCH_H_
+#endif  // PROXIMA_ACTOR_ROLLOUT_BATCH_H_
