@@ -1,6 +1,6 @@
 // The WeightSnapshot checksum (CHECKSUM_ALGORITHM_FNV1A64_CANONICAL) as
-// weights.proto defines it, implemented here straight from the definition
-// and pinned by known answers that were computed independently (a short
+// weights.proto defines it — the library implementation in
+// actor/weight_codec.h — pinned by known answers that were computed independently (a short
 // Python script using struct.pack over the same canonical byte string). The
 // publisher and the actor's verifier must reproduce these values.
 #include <cstdint>
@@ -8,67 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "actor/weight_codec.h"
 #include "gtest/gtest.h"
 #include "proxima/v1/tensor.pb.h"
 #include "proxima/v1/weights.pb.h"
 
 namespace proxima {
 namespace {
-
-// 64-bit FNV-1a fed with little-endian fixed-width fields.
-class Fnv1a64 {
- public:
-  void Bytes(const void* data, size_t n) {
-    const auto* p = static_cast<const unsigned char*>(data);
-    for (size_t i = 0; i < n; ++i) {
-      h_ ^= p[i];
-      h_ *= 0x100000001b3ULL;
-    }
-  }
-  void U8(uint8_t v) { Bytes(&v, 1); }
-  void U32(uint32_t v) { LittleEndian(v, 4); }
-  void U64(uint64_t v) { LittleEndian(v, 8); }
-  void I64(int64_t v) { U64(static_cast<uint64_t>(v)); }
-  void F64(double v) {
-    uint64_t bits;
-    std::memcpy(&bits, &v, sizeof bits);
-    U64(bits);
-  }
-  uint64_t value() const { return h_; }
-
- private:
-  void LittleEndian(uint64_t v, int n) {
-    unsigned char b[8];
-    for (int i = 0; i < n; ++i) b[i] = static_cast<unsigned char>(v >> (8 * i));
-    Bytes(b, n);
-  }
-  uint64_t h_ = 0xcbf29ce484222325ULL;
-};
-
-uint64_t CanonicalChecksum(const v1::WeightSnapshot& s) {
-  Fnv1a64 h;
-  h.U64(s.version());
-  h.U32(static_cast<uint32_t>(s.tensors_size()));
-  for (const v1::NamedTensor& t : s.tensors()) {
-    h.U32(static_cast<uint32_t>(t.name().size()));
-    h.Bytes(t.name().data(), t.name().size());
-    h.U32(static_cast<uint32_t>(t.tensor().dtype()));
-    h.U32(static_cast<uint32_t>(t.tensor().shape_size()));
-    for (int64_t d : t.tensor().shape()) h.I64(d);
-    h.U64(t.tensor().data().size());
-    h.Bytes(t.tensor().data().data(), t.tensor().data().size());
-  }
-  const v1::ObservationNormalizer& n = s.obs_normalizer();
-  h.U8(n.enabled() ? 1 : 0);
-  h.U32(static_cast<uint32_t>(n.mean_size()));
-  for (double m : n.mean()) h.F64(m);
-  h.U32(static_cast<uint32_t>(n.var_size()));
-  for (double v : n.var()) h.F64(v);
-  h.F64(n.count());
-  h.F64(n.clip());
-  h.F64(n.epsilon());
-  return h.value();
-}
 
 v1::NamedTensor Float32Tensor(const std::string& name,
                               std::vector<int64_t> shape,
