@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "actor/chunk_codec.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
@@ -26,31 +27,10 @@ namespace {
 using google::protobuf::util::MessageDifferencer;
 using google::protobuf::util::TimeUtil;
 
-int64_t DTypeSize(v1::DType dtype) {
-  switch (dtype) {
-    case v1::DTYPE_FLOAT64:
-    case v1::DTYPE_INT64:
-      return 8;
-    case v1::DTYPE_FLOAT32:
-    case v1::DTYPE_INT32:
-      return 4;
-    case v1::DTYPE_INT16:
-    case v1::DTYPE_FLOAT16:
-    case v1::DTYPE_BFLOAT16:
-      return 2;
-    case v1::DTYPE_UINT8:
-    case v1::DTYPE_BOOL:
-    case v1::DTYPE_INT8:
-      return 1;
-    default:
-      return 0;
-  }
-}
-
 // The validation rule of tensor.proto (without the overflow guard, which the
 // small shapes here do not need).
 bool SatisfiesSizeRule(const v1::TensorProto& t) {
-  const int64_t size = DTypeSize(t.dtype());
+  const int64_t size = static_cast<int64_t>(DTypeSize(t.dtype()));  // actor/chunk_codec.h
   if (size == 0) return false;
   int64_t n = 1;
   for (int64_t d : t.shape()) {
