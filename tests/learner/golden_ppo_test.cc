@@ -2,6 +2,7 @@
 // (gae*.json, vtrace*.json, ppo_loss*.json) to 1e-5.
 #include <ATen/ATen.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -59,26 +60,35 @@ void ExpectAllNear(const std::vector<double>& got, const nlohmann::json& want,
   }
 }
 
-TEST(GoldenPpoTest, EveryGaeCase) {
-  const auto files = GoldenFiles("gae");
-  ASSERT_FALSE(files.empty()) << "no gae*.json under " << GoldenDir() << "/ppo";
+// Calls fn(case, "file case i") for every case of every <prefix>*.json under
+// $PROXIMA_GOLDEN_DIR/ppo; returns the number of cases (a missing set fails).
+int ForEachCase(const std::string& prefix,
+                const std::function<void(const nlohmann::json&, const std::string&)>& fn) {
+  const auto files = GoldenFiles(prefix);
+  if (files.empty()) {
+    ADD_FAILURE() << "no " << prefix << "*.json under " << GoldenDir() << "/ppo";
+    return 0;
+  }
   int cases = 0;
   for (const auto& file : files) {
     const nlohmann::json doc = LoadJsonOrDie(file);
-    for (const auto& c : doc.at("cases")) {
-      const auto& in = c.at("inputs");
-      const Series x = ReadSeries(in);
-      const int n = x.size();
-      std::vector<double> adv(n), ret(n);
-      ComputeGae<double>(n, 1, x.rewards.data(), x.values.data(), x.next_values.data(),
-                         x.terminated.data(), x.truncated.data(), in.at("gamma").get<double>(),
-                         in.at("lam").get<double>(), adv.data(), ret.data());
-      const std::string where = file + " case " + std::to_string(cases);
-      ExpectAllNear(adv, c.at("outputs").at("advantages"), where + " advantages");
-      ExpectAllNear(ret, c.at("outputs").at("returns"), where + " returns");
-      ++cases;
-    }
+    for (const auto& c : doc.at("cases")) fn(c, file + " case " + std::to_string(cases++));
   }
+  return cases;
+}
+
+TEST(GoldenPpoTest, EveryGaeCase) {
+  const int cases = ForEachCase("gae", [](const nlohmann::json& c, const std::string& where) {
+    const auto& in = c.at("inputs");
+    const Series x = ReadSeries(in);
+    const int n = x.size();
+    std::vector<double> adv(n), ret(n);
+    ComputeGae<double>(n, 1, x.rewards.data(), x.values.data(), x.next_values.data(),
+                       x.terminated.data(), x.truncated.data(), in.at("gamma").get<double>(),
+                       in.at("lam").get<double>(), adv.data(), ret.data());
+    ExpectAllNear(adv, c.at("outputs").at("advantages"), where + " advantages");
+    ExpectAllNear(ret, c.at("outputs").at("returns"), where + " returns");
+  });
   EXPECT_GT(cases, 0);
 }
 
@@ -100,9 +110,9 @@ TEST(GoldenPpoTest, EveryGaeCaseInFloat32ColumnLayout) {
         te[t * E + col] = x.terminated[t];
         tr[t * E + col] = x.truncated[t];
       }
-      ComputeGae<float>(n, E, rf.data() + col, vf.data() + col, nvf.data() + col,
-                        te.data() + col, tr.data() + col, in.at("gamma").get<double>(),
-                        in.at("lam").get<double>(), adv.data() + col, ret.data() + col);
+      ComputeGae<float>(n, E, rf.data() + col, vf.data() + col, nvf.data() + col, te.data() + col,
+                        tr.data() + col, in.at("gamma").get<double>(), in.at("lam").get<double>(),
+                        adv.data() + col, ret.data() + col);
       for (int t = 0; t < n; ++t) {
         EXPECT_NEAR(adv[t * E + col], c.at("outputs").at("advantages")[t].get<double>(), 1e-4);
       }
@@ -111,29 +121,21 @@ TEST(GoldenPpoTest, EveryGaeCaseInFloat32ColumnLayout) {
 }
 
 TEST(GoldenPpoTest, EveryVtraceCase) {
-  const auto files = GoldenFiles("vtrace");
-  ASSERT_FALSE(files.empty()) << "no vtrace*.json under " << GoldenDir() << "/ppo";
-  int cases = 0;
-  for (const auto& file : files) {
-    const nlohmann::json doc = LoadJsonOrDie(file);
-    for (const auto& c : doc.at("cases")) {
-      const auto& in = c.at("inputs");
-      const Series x = ReadSeries(in);
-      const auto tl = in.at("target_logp").get<std::vector<double>>();
-      const auto bl = in.at("behaviour_logp").get<std::vector<double>>();
-      VtraceParams p{in.at("gamma").get<double>(), in.at("lam").get<double>(),
-                     in.at("rho_bar").get<double>(), in.at("c_bar").get<double>()};
-      const int n = x.size();
-      std::vector<double> vs(n), pg(n);
-      ComputeVtrace<double>(n, 1, x.rewards.data(), x.values.data(), x.next_values.data(),
-                            x.terminated.data(), x.truncated.data(), tl.data(), bl.data(), p,
-                            vs.data(), pg.data());
-      const std::string where = file + " case " + std::to_string(cases);
-      ExpectAllNear(vs, c.at("outputs").at("vs"), where + " vs");
-      ExpectAllNear(pg, c.at("outputs").at("pg_advantages"), where + " pg_advantages");
-      ++cases;
-    }
-  }
+  const int cases = ForEachCase("vtrace", [](const nlohmann::json& c, const std::string& where) {
+    const auto& in = c.at("inputs");
+    const Series x = ReadSeries(in);
+    const auto tl = in.at("target_logp").get<std::vector<double>>();
+    const auto bl = in.at("behaviour_logp").get<std::vector<double>>();
+    VtraceParams p{in.at("gamma").get<double>(), in.at("lam").get<double>(),
+                   in.at("rho_bar").get<double>(), in.at("c_bar").get<double>()};
+    const int n = x.size();
+    std::vector<double> vs(n), pg(n);
+    ComputeVtrace<double>(n, 1, x.rewards.data(), x.values.data(), x.next_values.data(),
+                          x.terminated.data(), x.truncated.data(), tl.data(), bl.data(), p,
+                          vs.data(), pg.data());
+    ExpectAllNear(vs, c.at("outputs").at("vs"), where + " vs");
+    ExpectAllNear(pg, c.at("outputs").at("pg_advantages"), where + " pg_advantages");
+  });
   EXPECT_GT(cases, 0);
 }
 
@@ -143,46 +145,38 @@ at::Tensor T64(const nlohmann::json& j) {
 }
 
 TEST(GoldenPpoTest, EveryPpoLossCase) {
-  const auto files = GoldenFiles("ppo_loss");
-  ASSERT_FALSE(files.empty()) << "no ppo_loss*.json under " << GoldenDir() << "/ppo";
-  int cases = 0;
-  for (const auto& file : files) {
-    const nlohmann::json doc = LoadJsonOrDie(file);
-    for (const auto& c : doc.at("cases")) {
-      const auto& in = c.at("inputs");
-      const auto& out = c.at("outputs");
-      const int64_t k = in.at("num_actions").get<int64_t>();
-      at::Tensor logits = T64(in.at("logits")).reshape({-1, k});
-      at::Tensor actions = T64(in.at("actions")).to(at::kLong);
-      // The model's own log-prob/entropy path, in float64.
-      ActorCritic model(1, Space::Discrete(static_cast<int>(k)), ModelSpec{});
-      auto [logp, entropy] = model->LogProbEntropy(logits, actions);
-      PpoLossOptions o;
-      o.clip_coef = in.at("clip_eps").get<double>();
-      o.value_clip_coef = in.at("value_clip_eps").get<double>();
-      o.normalize_advantages = in.at("normalize_advantages").get<bool>();
-      o.clip_value_loss = true;
-      PpoLossTerms t = ComputePpoLoss(logp, T64(in.at("behaviour_logp")), entropy,
-                                      T64(in.at("advantages")), T64(in.at("new_values")),
-                                      T64(in.at("old_values")), T64(in.at("returns")), o);
-      const std::string where = file + " case " + std::to_string(cases);
-      EXPECT_NEAR(t.policy_loss.item<double>(), out.at("policy_loss").get<double>(), kTol) << where;
-      EXPECT_NEAR(t.value_loss.item<double>(), out.at("value_loss_clipped").get<double>(), kTol)
-          << where;
-      EXPECT_NEAR(ValueLoss(T64(in.at("new_values")), T64(in.at("old_values")),
-                            T64(in.at("returns")), false, o.value_clip_coef)
-                      .item<double>(),
-                  out.at("value_loss_unclipped").get<double>(), kTol)
-          << where;
-      EXPECT_NEAR(t.entropy.item<double>(), out.at("entropy").get<double>(), kTol) << where;
-      EXPECT_NEAR(t.approx_kl.item<double>(), out.at("approx_kl").get<double>(), kTol) << where;
-      EXPECT_NEAR(t.clip_fraction.item<double>(), out.at("clip_fraction").get<double>(), kTol)
-          << where;
-      std::vector<double> got(logp.data_ptr<double>(), logp.data_ptr<double>() + logp.numel());
-      ExpectAllNear(got, out.at("logp"), where + " logp");
-      ++cases;
-    }
-  }
+  const int cases = ForEachCase("ppo_loss", [](const nlohmann::json& c, const std::string& where) {
+    const auto& in = c.at("inputs");
+    const auto& out = c.at("outputs");
+    const int64_t k = in.at("num_actions").get<int64_t>();
+    at::Tensor logits = T64(in.at("logits")).reshape({-1, k});
+    at::Tensor actions = T64(in.at("actions")).to(at::kLong);
+    // The model's own log-prob/entropy path, in float64.
+    ActorCritic model(1, Space::Discrete(static_cast<int>(k)), ModelSpec{});
+    auto [logp, entropy] = model->LogProbEntropy(logits, actions);
+    PpoLossOptions o;
+    o.clip_coef = in.at("clip_eps").get<double>();
+    o.value_clip_coef = in.at("value_clip_eps").get<double>();
+    o.normalize_advantages = in.at("normalize_advantages").get<bool>();
+    o.clip_value_loss = true;
+    PpoLossTerms t = ComputePpoLoss(logp, T64(in.at("behaviour_logp")), entropy,
+                                    T64(in.at("advantages")), T64(in.at("new_values")),
+                                    T64(in.at("old_values")), T64(in.at("returns")), o);
+    EXPECT_NEAR(t.policy_loss.item<double>(), out.at("policy_loss").get<double>(), kTol) << where;
+    EXPECT_NEAR(t.value_loss.item<double>(), out.at("value_loss_clipped").get<double>(), kTol)
+        << where;
+    EXPECT_NEAR(ValueLoss(T64(in.at("new_values")), T64(in.at("old_values")), T64(in.at("returns")),
+                          false, o.value_clip_coef)
+                    .item<double>(),
+                out.at("value_loss_unclipped").get<double>(), kTol)
+        << where;
+    EXPECT_NEAR(t.entropy.item<double>(), out.at("entropy").get<double>(), kTol) << where;
+    EXPECT_NEAR(t.approx_kl.item<double>(), out.at("approx_kl").get<double>(), kTol) << where;
+    EXPECT_NEAR(t.clip_fraction.item<double>(), out.at("clip_fraction").get<double>(), kTol)
+        << where;
+    std::vector<double> got(logp.data_ptr<double>(), logp.data_ptr<double>() + logp.numel());
+    ExpectAllNear(got, out.at("logp"), where + " logp");
+  });
   EXPECT_GT(cases, 0);
 }
 
