@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -19,17 +20,18 @@
 #include "actor/envs/golden_replay.h"
 #include "actor/envs/registry.h"
 #include "common/flags.h"
+#include "learner/cli/learner_flags.h"
 #include "learner/cli/ppo_flags.h"
 #include "learner/in_process_trainer.h"
 #include "learner/run_files.h"
 
 ABSL_FLAG(bool, in_process, false,
           "train: run vector env + PPO in this process (no actors, no network)");
-ABSL_FLAG(std::string, run_dir, "", "train: run directory [runs/<env>-<seed>]");
-ABSL_FLAG(bool, stop_when_solved, false,
-          "train: stop once the last-100 mean return reaches the env's threshold");
-ABSL_FLAG(bool, quiet, false, "train: no live progress line");
 ABSL_FLAG(std::string, golden, "", "env replay: directory of <EnvId>.csv reference files");
+// --run-dir, --stop-when-solved and --quiet live in learner_flags.cc.
+ABSL_DECLARE_FLAG(std::string, run_dir);
+ABSL_DECLARE_FLAG(bool, stop_when_solved);
+ABSL_DECLARE_FLAG(bool, quiet);
 ABSL_FLAG(int64_t, bench_steps, 5000000, "env bench: steps per environment");
 
 namespace proxima {

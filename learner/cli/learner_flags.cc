@@ -1,0 +1,72 @@
+#include "learner/cli/learner_flags.h"
+
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+
+ABSL_FLAG(std::string, listen, "0.0.0.0:50051",
+          "learner: HOST:PORT to serve on; port 0 picks a free port (written to "
+          "RUN_DIR/learner.addr)");
+ABSL_FLAG(std::string, run_dir, "", "Run directory [runs/<env>-<seed>]");
+ABSL_FLAG(std::string, resume, "",
+          "learner: continue the run in this directory from its newest checkpoint");
+ABSL_FLAG(std::string, mode, "async",
+          "sync (strictly on-policy, one rollout per actor per update) or async");
+ABSL_FLAG(int, max_policy_lag, 8,
+          "async: drop chunks more than this many versions behind the learner");
+ABSL_FLAG(int64_t, queue_capacity, 65536,
+          "learner: trajectory queue capacity in transitions (backpressure beyond)");
+ABSL_FLAG(int, actor_num_envs, 0,
+          "learner: env columns per actor when the actor does not choose [0: --num-envs]");
+ABSL_FLAG(int, max_actors, 1024, "learner: most actors registered at once");
+ABSL_FLAG(int64_t, max_message_bytes, 64 << 20, "learner: largest gRPC message, bytes");
+ABSL_FLAG(double, sync_round_timeout, 10,
+          "sync: seconds to wait for an actor's rollout before leaving it out of a round");
+ABSL_FLAG(double, checkpoint_every_seconds, 300, "learner: checkpoint period, 0 = off");
+ABSL_FLAG(int64_t, checkpoint_every_updates, 0, "learner: checkpoint every N updates, 0 = off");
+ABSL_FLAG(int, keep_checkpoints, 3, "learner: checkpoints kept in RUN_DIR/checkpoints");
+ABSL_FLAG(double, grace_period, 20,
+          "learner: seconds allowed for a clean shutdown (SIGTERM) before exiting anyway");
+ABSL_FLAG(bool, stop_when_solved, false,
+          "train: stop once the last-100 mean return reaches the env's threshold");
+ABSL_FLAG(bool, quiet, false, "no live progress line");
+ABSL_FLAG(double, keepalive_seconds, 10, "learner: HTTP/2 keepalive ping interval");
+ABSL_FLAG(double, keepalive_timeout_seconds, 10, "learner: keepalive ack timeout");
+
+namespace proxima {
+
+absl::StatusOr<LearnerOptions> LearnerOptionsFromFlags() {
+  LearnerOptions o;
+  o.listen = absl::GetFlag(FLAGS_listen);
+  o.run_dir = absl::GetFlag(FLAGS_run_dir);
+  o.resume_dir = absl::GetFlag(FLAGS_resume);
+  const std::string mode = absl::GetFlag(FLAGS_mode);
+  if (mode == "sync") {
+    o.mode = TrainingModeKind::kSync;
+  } else if (mode == "async") {
+    o.mode = TrainingModeKind::kAsync;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--mode must be sync or async (got '", mode, "')"));
+  }
+  o.max_policy_lag = absl::GetFlag(FLAGS_max_policy_lag);
+  o.queue_capacity = absl::GetFlag(FLAGS_queue_capacity);
+  o.actor_num_envs = absl::GetFlag(FLAGS_actor_num_envs);
+  o.max_actors = absl::GetFlag(FLAGS_max_actors);
+  o.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  o.sync_round_timeout_seconds = absl::GetFlag(FLAGS_sync_round_timeout);
+  o.checkpoint_every_seconds = absl::GetFlag(FLAGS_checkpoint_every_seconds);
+  o.checkpoint_every_updates = absl::GetFlag(FLAGS_checkpoint_every_updates);
+  o.keep_checkpoints = absl::GetFlag(FLAGS_keep_checkpoints);
+  o.grace_period_seconds = absl::GetFlag(FLAGS_grace_period);
+  o.stop_when_solved = absl::GetFlag(FLAGS_stop_when_solved);
+  o.progress = !absl::GetFlag(FLAGS_quiet);
+  o.keepalive_seconds = absl::GetFlag(FLAGS_keepalive_seconds);
+  o.keepalive_timeout_seconds = absl::GetFlag(FLAGS_keepalive_timeout_seconds);
+  absl::Status s = o.Validate();
+  if (!s.ok()) return s;
+  return o;
+}
+
+}  // namespace proxima

@@ -1,0 +1,43 @@
+#include "learner/server/learner_options.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace proxima {
+
+absl::Status LearnerOptions::Validate() const {
+  auto bad = [](const char* flag, auto got, const char* range) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, " must be ", range, " (got ",
+                                                   got, ")"));
+  };
+  if (listen.empty() || listen.rfind(':') == std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--listen must be HOST:PORT (got '", listen, "')"));
+  }
+  if (max_policy_lag < 0) return bad("max-policy-lag", max_policy_lag, ">= 0");
+  if (queue_capacity < 1) return bad("queue-capacity", queue_capacity, ">= 1");
+  if (actor_num_envs < 0 || actor_num_envs > 65536) {
+    return bad("actor-num-envs", actor_num_envs, "in [0, 65536]");
+  }
+  if (max_actors < 1) return bad("max-actors", max_actors, ">= 1");
+  if (max_message_bytes < (1 << 16) || max_message_bytes > (int64_t{1} << 31) - 1) {
+    return bad("max-message-bytes", max_message_bytes, "in [65536, 2^31)");
+  }
+  if (!(sync_round_timeout_seconds > 0)) {
+    return bad("sync-round-timeout", sync_round_timeout_seconds, "> 0");
+  }
+  if (!(checkpoint_every_seconds >= 0)) {
+    return bad("checkpoint-every-seconds", checkpoint_every_seconds, ">= 0");
+  }
+  if (checkpoint_every_updates < 0) {
+    return bad("checkpoint-every-updates", checkpoint_every_updates, ">= 0");
+  }
+  if (keep_checkpoints < 1) return bad("keep-checkpoints", keep_checkpoints, ">= 1");
+  if (!(grace_period_seconds > 0)) return bad("grace-period", grace_period_seconds, "> 0");
+  if (!(keepalive_seconds >= 1)) return bad("keepalive-seconds", keepalive_seconds, ">= 1");
+  if (!(keepalive_timeout_seconds > 0)) {
+    return bad("keepalive-timeout-seconds", keepalive_timeout_seconds, "> 0");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace proxima

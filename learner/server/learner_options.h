@@ -1,0 +1,53 @@
+// LearnerOptions: how the learner server runs (as opposed to PpoConfig, which
+// says what it trains). Filled from flags by learner/cli/learner_flags.h.
+#ifndef PROXIMA_LEARNER_SERVER_LEARNER_OPTIONS_H_
+#define PROXIMA_LEARNER_SERVER_LEARNER_OPTIONS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace proxima {
+
+enum class TrainingModeKind { kSync, kAsync };
+
+struct LearnerOptions {
+  // HOST:PORT to listen on; port 0 picks a free port (the bound address is
+  // printed and written to RUN_DIR/learner.addr).
+  std::string listen = "0.0.0.0:50051";
+  std::string run_dir;  // empty: runs/<env>-<seed>
+  // Non-empty: continue the run in this directory from its newest complete
+  // checkpoint (config, weights, optimizer, normalizer, version, counters).
+  std::string resume_dir;
+  TrainingModeKind mode = TrainingModeKind::kAsync;
+  // Async: chunks whose lag (learner version − behaviour version) exceeds this
+  // when they enter a batch are dropped and counted. Sync mode uses 0.
+  int max_policy_lag = 8;
+  // Bounded trajectory queue, in transitions. When full the learner stops
+  // reading trajectory streams (gRPC flow control pushes back on actors).
+  int64_t queue_capacity = 65536;
+  // Env columns an actor gets when it asks for 0 (its default); 0 here means
+  // the PPO config's num_envs.
+  int actor_num_envs = 0;
+  int max_actors = 1024;
+  int64_t max_message_bytes = 64 << 20;
+  double sync_round_timeout_seconds = 10;
+  double checkpoint_every_seconds = 300;  // 0: off
+  int64_t checkpoint_every_updates = 0;   // 0: off
+  int keep_checkpoints = 3;
+  // SIGTERM / Admin.Shutdown: time allowed to finish the update, checkpoint
+  // and close streams before the process exits anyway.
+  double grace_period_seconds = 20;
+  bool stop_when_solved = false;
+  bool progress = false;  // live progress line on stderr
+  // Keepalive the server permits and uses (also sent to actors in ChannelHints).
+  double keepalive_seconds = 10;
+  double keepalive_timeout_seconds = 10;
+
+  absl::Status Validate() const;
+};
+
+}  // namespace proxima
+
+#endif  // PROXIMA_LEARNER_SERVER_LEARNER_OPTIONS_H_
