@@ -11,6 +11,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "learner/gae.h"
 #include "learner/ppo_loss.h"
 #include "learner/vtrace.h"
@@ -78,10 +79,14 @@ at::Tensor PpoUpdater::NormalizeObs(const at::Tensor& raw) const {
   return out;
 }
 
-MinibatchResult PpoUpdater::TrainMinibatch(const Minibatch& mb) {
+MinibatchResult PpoUpdater::TrainMinibatch(const Minibatch& mb, bool measure_ratio) {
   MinibatchResult r;
   PolicyHeads heads = model_->forward(mb.obs);
   auto [logp, entropy] = model_->LogProbEntropy(heads.dist_params, mb.actions);
+  if (measure_ratio) {
+    r.ratio_max_deviation =
+        (logp.detach() - mb.behaviour_logp).exp().sub(1.0).abs().max().item<double>();
+  }
   PpoLossOptions o;
   o.clip_coef = config_.clip_coef;
   o.clip_value_loss = config_.clip_value_loss;
@@ -121,88 +126,128 @@ MinibatchResult PpoUpdater::TrainMinibatch(const Minibatch& mb) {
 }
 
 absl::StatusOr<UpdateMetrics> PpoUpdater::Update(const RolloutBatch& batch, double progress) {
-  const auto start = std::chrono::steady_clock::now();
+  return Update(absl::Span<const RolloutBatch>(&batch, 1), progress);
+}
+
+absl::StatusOr<PpoUpdater::PartTargets> PpoUpdater::ComputeTargets(const RolloutBatch& batch) {
   const bool discrete = spec_.action_space.is_discrete();
   const int obs_dim = spec_.obs_dim();
-  absl::Status valid = batch.Validate(obs_dim, spec_.action_dim(), discrete);
-  if (!valid.ok()) return valid;
   const int T = batch.num_steps, E = batch.num_envs;
   const int64_t N = static_cast<int64_t>(T) * E;
   const int64_t K = static_cast<int64_t>(batch.final_index.size());
+  PartTargets out;
+  // 1-2. Normalized observations and values for obs, bootstrap and finals.
+  at::Tensor all_raw =
+      at::cat({batch.obs.reshape({N, obs_dim}), batch.bootstrap_obs, batch.final_obs}, 0);
+  at::Tensor all_norm = NormalizeObs(all_raw).to(device_);
+  out.obs_norm = all_norm.narrow(0, 0, N);
+  out.actions = batch.actions.reshape(discrete ? std::vector<int64_t>{N}
+                                               : std::vector<int64_t>{N, -1})
+                    .to(device_);
+  out.behaviour_logp = batch.behaviour_logp.reshape({N}).to(device_);
+  at::Tensor all_values, target_logp;
+  {
+    torch::NoGradGuard no_grad;
+    if (config_.advantage == AdvantageEstimator::kVtrace) {
+      PolicyHeads heads = model_->forward(out.obs_norm);
+      target_logp = model_->LogProbEntropy(heads.dist_params, out.actions).first.to(at::kCPU);
+      at::Tensor rest = all_norm.narrow(0, N, E + K);
+      all_values = at::cat({heads.value, model_->Value(rest)}, 0);
+    } else {
+      all_values = model_->Value(all_norm);
+    }
+  }
+  all_values = all_values.to(at::kCPU).contiguous();
+  const float* v = all_values.data_ptr<float>();
+
+  // next_values[t, e]: V(obs[t+1, e]), V(bootstrap) at t = T-1, V(final obs)
+  // where the episode was truncated at t (terminated steps are masked out).
+  at::Tensor next_values = at::empty({T, E}, at::kFloat);
+  float* nv = next_values.data_ptr<float>();
+  for (int64_t i = 0; i < N - E; ++i) nv[i] = v[i + E];
+  for (int e = 0; e < E; ++e) nv[(T - 1) * E + e] = v[N + e];
+  for (int64_t k = 0; k < K; ++k) {
+    const auto& idx = batch.final_index[k];
+    nv[static_cast<int64_t>(idx.t) * E + idx.e] = v[N + E + k];
+  }
+
+  // 3. Targets per env column.
+  at::Tensor rewards = batch.rewards.contiguous();
+  at::Tensor term = batch.terminated.contiguous();
+  at::Tensor trunc = batch.truncated.contiguous();
+  at::Tensor advantages = at::empty({T, E}, at::kFloat);
+  at::Tensor returns = at::empty({T, E}, at::kFloat);
+  const float* r = rewards.data_ptr<float>();
+  const uint8_t* te = term.data_ptr<uint8_t>();
+  const uint8_t* tr = trunc.data_ptr<uint8_t>();
+  float* adv = advantages.data_ptr<float>();
+  float* ret = returns.data_ptr<float>();
+  if (config_.advantage == AdvantageEstimator::kVtrace) {
+    at::Tensor blp = batch.behaviour_logp.contiguous();
+    VtraceParams p{config_.gamma, config_.gae_lambda, config_.vtrace_rho_bar,
+                   config_.vtrace_c_bar};
+    for (int e = 0; e < E; ++e) {
+      ComputeVtrace<float>(T, E, r + e, v + e, nv + e, te + e, tr + e,
+                           target_logp.data_ptr<float>() + e, blp.data_ptr<float>() + e, p,
+                           ret + e, adv + e);
+    }
+  } else {
+    for (int e = 0; e < E; ++e) {
+      ComputeGae<float>(T, E, r + e, v + e, nv + e, te + e, tr + e, config_.gamma,
+                        config_.gae_lambda, adv + e, ret + e);
+    }
+  }
+  out.old_values = all_values.narrow(0, 0, N);
+  out.advantages = advantages.reshape({N});
+  out.returns = returns.reshape({N});
+  return out;
+}
+
+absl::StatusOr<UpdateMetrics> PpoUpdater::Update(absl::Span<const RolloutBatch> parts,
+                                                 double progress) {
+  const auto start = std::chrono::steady_clock::now();
+  const bool discrete = spec_.action_space.is_discrete();
+  const int obs_dim = spec_.obs_dim();
+  if (parts.empty()) return absl::InvalidArgumentError("PPO update: no rollout parts");
+  int64_t N = 0;
+  for (const RolloutBatch& batch : parts) {
+    absl::Status valid = batch.Validate(obs_dim, spec_.action_dim(), discrete);
+    if (!valid.ok()) return valid;
+    N += static_cast<int64_t>(batch.num_steps) * batch.num_envs;
+  }
+  if (N < config_.num_minibatches) {
+    return absl::InvalidArgumentError(absl::StrCat("PPO update: ", N,
+                                                   " transitions cannot fill ",
+                                                   config_.num_minibatches, " minibatches"));
+  }
   UpdateMetrics m;
   m.samples = N;
   try {
-    // 1-2. Normalized observations and values for obs, bootstrap and finals.
-    at::Tensor all_raw =
-        at::cat({batch.obs.reshape({N, obs_dim}), batch.bootstrap_obs, batch.final_obs}, 0);
-    at::Tensor all_norm = NormalizeObs(all_raw).to(device_);
-    at::Tensor obs_norm = all_norm.narrow(0, 0, N);
-    at::Tensor actions = batch.actions.reshape(discrete ? std::vector<int64_t>{N}
-                                                        : std::vector<int64_t>{N, -1})
-                             .to(device_);
-    at::Tensor behaviour_logp = batch.behaviour_logp.reshape({N}).to(device_);
-    at::Tensor all_values, target_logp;
+    std::vector<at::Tensor> obs_v, act_v, blp_v, adv_v, ret_v, oldv_v;
+    for (const RolloutBatch& batch : parts) {
+      PROXIMA_ASSIGN_OR_RETURN(PartTargets p, ComputeTargets(batch));
+      obs_v.push_back(p.obs_norm);
+      act_v.push_back(p.actions);
+      blp_v.push_back(p.behaviour_logp);
+      adv_v.push_back(p.advantages);
+      ret_v.push_back(p.returns);
+      oldv_v.push_back(p.old_values);
+    }
+    auto cat = [](std::vector<at::Tensor>& v) { return v.size() == 1 ? v[0] : at::cat(v, 0); };
+    at::Tensor obs_norm = cat(obs_v);
+    at::Tensor actions = cat(act_v);
+    at::Tensor behaviour_logp = cat(blp_v);
+    at::Tensor advantages = cat(adv_v);
+    at::Tensor returns = cat(ret_v);
+    at::Tensor old_values = cat(oldv_v);
     {
-      torch::NoGradGuard no_grad;
-      if (config_.advantage == AdvantageEstimator::kVtrace) {
-        PolicyHeads heads = model_->forward(obs_norm);
-        target_logp = model_->LogProbEntropy(heads.dist_params, actions).first.to(at::kCPU);
-        at::Tensor rest = all_norm.narrow(0, N, E + K);
-        all_values = at::cat({heads.value, model_->Value(rest)}, 0);
-      } else {
-        all_values = model_->Value(all_norm);
-      }
-    }
-    all_values = all_values.to(at::kCPU).contiguous();
-    const float* v = all_values.data_ptr<float>();
-
-    // next_values[t, e]: V(obs[t+1, e]), V(bootstrap) at t = T-1, V(final obs)
-    // where the episode was truncated at t (terminated steps are masked out).
-    at::Tensor next_values = at::empty({T, E}, at::kFloat);
-    float* nv = next_values.data_ptr<float>();
-    for (int64_t i = 0; i < N - E; ++i) nv[i] = v[i + E];
-    for (int e = 0; e < E; ++e) nv[(T - 1) * E + e] = v[N + e];
-    for (int64_t k = 0; k < K; ++k) {
-      const auto& idx = batch.final_index[k];
-      nv[static_cast<int64_t>(idx.t) * E + idx.e] = v[N + E + k];
-    }
-
-    // 3. Targets per env column.
-    at::Tensor rewards = batch.rewards.contiguous();
-    at::Tensor term = batch.terminated.contiguous();
-    at::Tensor trunc = batch.truncated.contiguous();
-    at::Tensor advantages = at::empty({T, E}, at::kFloat);
-    at::Tensor returns = at::empty({T, E}, at::kFloat);
-    const float* r = rewards.data_ptr<float>();
-    const uint8_t* te = term.data_ptr<uint8_t>();
-    const uint8_t* tr = trunc.data_ptr<uint8_t>();
-    float* adv = advantages.data_ptr<float>();
-    float* ret = returns.data_ptr<float>();
-    if (config_.advantage == AdvantageEstimator::kVtrace) {
-      at::Tensor blp = batch.behaviour_logp.contiguous();
-      VtraceParams p{config_.gamma, config_.gae_lambda, config_.vtrace_rho_bar,
-                     config_.vtrace_c_bar};
-      for (int e = 0; e < E; ++e) {
-        ComputeVtrace<float>(T, E, r + e, v + e, nv + e, te + e, tr + e,
-                             target_logp.data_ptr<float>() + e, blp.data_ptr<float>() + e, p,
-                             ret + e, adv + e);
-      }
-    } else {
-      for (int e = 0; e < E; ++e) {
-        ComputeGae<float>(T, E, r + e, v + e, nv + e, te + e, tr + e, config_.gamma,
-                          config_.gae_lambda, adv + e, ret + e);
-      }
-    }
-    at::Tensor old_values = all_values.narrow(0, 0, N);
-    {
-      at::Tensor ret_flat = returns.reshape({N});
-      const double var_y = ret_flat.var(/*unbiased=*/false).item<double>();
+      const double var_y = returns.var(/*unbiased=*/false).item<double>();
       m.explained_variance =
           var_y == 0 ? std::nan("")
-                     : 1.0 - (ret_flat - old_values).var(false).item<double>() / var_y;
+                     : 1.0 - (returns - old_values).var(false).item<double>() / var_y;
     }
-    at::Tensor adv_d = advantages.reshape({N}).to(device_);
-    at::Tensor ret_d = returns.reshape({N}).to(device_);
+    at::Tensor adv_d = advantages.to(device_);
+    at::Tensor ret_d = returns.to(device_);
     at::Tensor old_v_d = old_values.to(device_);
 
     // 4. Epochs of shuffled minibatches.
@@ -225,7 +270,9 @@ absl::StatusOr<UpdateMetrics> PpoUpdater::Update(const RolloutBatch& batch, doub
         Minibatch mb{obs_norm.index_select(0, idx),       actions.index_select(0, idx),
                      behaviour_logp.index_select(0, idx), adv_d.index_select(0, idx),
                      ret_d.index_select(0, idx),          old_v_d.index_select(0, idx)};
-        MinibatchResult res = TrainMinibatch(mb);
+        const bool first = epoch == 0 && start_i == 0;
+        MinibatchResult res = TrainMinibatch(mb, first);
+        if (first) m.first_minibatch_ratio_max_deviation = res.ratio_max_deviation;
         if (!res.applied) {
           ++m.skipped_minibatches;
           continue;
@@ -267,8 +314,11 @@ absl::StatusOr<UpdateMetrics> PpoUpdater::Update(const RolloutBatch& batch, doub
 
     // 6. Fold this batch's raw observations into the normalizer.
     if (config_.normalize_obs) {
-      at::Tensor raw = batch.obs.reshape({N, obs_dim}).contiguous();
-      obs_stats_.Update(raw.data_ptr<float>(), N);
+      for (const RolloutBatch& batch : parts) {
+        const int64_t n = static_cast<int64_t>(batch.num_steps) * batch.num_envs;
+        at::Tensor raw = batch.obs.reshape({n, obs_dim}).contiguous();
+        obs_stats_.Update(raw.data_ptr<float>(), n);
+      }
     }
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("PPO update failed: ", e.what_without_backtrace()));

@@ -24,6 +24,7 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "actor/actor_critic.h"
 #include "actor/envs/env.h"
 #include "common/running_stats.h"
@@ -46,6 +47,9 @@ struct UpdateMetrics {
   int skipped_minibatches = 0;   // non-finite loss or gradient
   int epochs_run = 0;
   int64_t samples = 0;           // transitions in the batch
+  // max |π_θ(a|s)/μ(a|s) − 1| over the first minibatch of the first epoch,
+  // before any step: 0 up to float rounding for fresh on-policy data.
+  double first_minibatch_ratio_max_deviation = 0;
   double update_seconds = 0;
 };
 
@@ -63,6 +67,7 @@ struct MinibatchResult {
   bool applied = false;  // false: non-finite loss/gradient, nothing changed
   double policy_loss = 0, value_loss = 0, entropy = 0, approx_kl = 0, clip_fraction = 0;
   double grad_norm = 0;
+  double ratio_max_deviation = 0;  // only when measured
 };
 
 class PpoUpdater {
@@ -75,8 +80,14 @@ class PpoUpdater {
   // before this update; the learning rate is annealed linearly with it.
   absl::StatusOr<UpdateMetrics> Update(const RolloutBatch& batch, double progress);
 
+  // Trains on several parts as one batch (the learner server: one part per
+  // chunk; parts may differ in T and E). Targets are computed per part; the
+  // minibatches are drawn from all of them.
+  absl::StatusOr<UpdateMetrics> Update(absl::Span<const RolloutBatch> parts, double progress);
+
   // One optimizer step on a minibatch (exposed for tests and benchmarks).
-  MinibatchResult TrainMinibatch(const Minibatch& mb);
+  // With `measure_ratio`, also reports max |ratio - 1| before the step.
+  MinibatchResult TrainMinibatch(const Minibatch& mb, bool measure_ratio = false);
 
   // Normalizes raw observations [N, obs_dim] (float32, CPU) with the current
   // statistics; returns a copy when normalization is off.
@@ -96,6 +107,12 @@ class PpoUpdater {
  private:
   PpoUpdater(const PpoConfig& config, const EnvSpec& spec, const torch::Device& device);
   void SetLearningRate(double lr);
+  // Flattened, device-resident inputs of one part: normalized obs, actions,
+  // behaviour log-probs, and (CPU → device later) advantages, returns, values.
+  struct PartTargets {
+    at::Tensor obs_norm, actions, behaviour_logp, advantages, returns, old_values;
+  };
+  absl::StatusOr<PartTargets> ComputeTargets(const RolloutBatch& batch);
 
   PpoConfig config_;
   EnvSpec spec_;

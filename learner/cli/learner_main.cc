@@ -1,0 +1,135 @@
+// `proxima-learner`: the learner server of a Proxima cluster.
+//
+//   proxima-learner --env ENV [--run-dir DIR] [--listen HOST:PORT]
+//                   [--mode sync|async] [--resume RUN_DIR] [PPO flags...]
+//
+// Prints "proxima-learner: listening on HOST:PORT" on stdout once serving
+// (and writes the same address to RUN_DIR/learner.addr), trains until the step
+// budget is spent (or the env is solved, with --stop-when-solved), then writes
+// summary.json and a final checkpoint and exits 0. SIGTERM/SIGINT: health
+// NOT_SERVING, finish the current update, checkpoint, close streams, exit 0;
+// if that takes longer than --grace-period the process exits with status 1.
+// Bad flags or config: exit 2.
+#include <errno.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/flags.h"
+#include "learner/cli/learner_flags.h"
+#include "learner/cli/ppo_flags.h"
+#include "learner/server/learner_server.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: proxima-learner --env ENV [--listen HOST:PORT] [--run-dir DIR] [--mode sync|async]\n"
+    "                       [--resume RUN_DIR] [PPO flags...]\n"
+    "\n"
+    "Serves proxima.v1.Learner, Monitor and Admin (plus grpc.health.v1 and reflection)\n"
+    "and trains PPO on the trajectories actors stream to it.\n"
+    "\n"
+    "flags:\n";
+
+int g_signal_pipe[2] = {-1, -1};
+
+void OnStopSignal(int sig) {
+  const int saved = errno;
+  if (write(g_signal_pipe[1], &sig, sizeof(sig)) < 0) {
+    // Nothing useful can be done in a signal handler.
+  }
+  errno = saved;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  proxima::ParsedArgs parsed;
+  absl::Status s = proxima::ParseFlags(args, &parsed);
+  if (parsed.help) {
+    std::printf("%s%s", kUsage, proxima::FlagsHelp({"learner/cli/"}).c_str());
+    return 0;
+  }
+  if (!s.ok()) proxima::ExitWithUsageError("proxima-learner", s);
+  if (!parsed.positional.empty()) {
+    proxima::ExitWithUsageError(
+        "proxima-learner",
+        absl::InvalidArgumentError(absl::StrCat("unexpected argument '", parsed.positional[0], "'")));
+  }
+  absl::StatusOr<proxima::LearnerOptions> options = proxima::LearnerOptionsFromFlags();
+  if (!options.ok()) proxima::ExitWithUsageError("proxima-learner", options.status());
+  absl::StatusOr<proxima::PpoConfig> config = proxima::PpoConfigFromFlags();
+  if (!config.ok()) proxima::ExitWithUsageError("proxima-learner", config.status());
+
+  // Libraries start threads before main (OpenBLAS's pool), so a blocked
+  // mask + sigwait cannot catch every delivery; a handler that writes the
+  // signal number to a pipe can, and a thread turns it into a stop request.
+  if (pipe(g_signal_pipe) != 0) {
+    std::perror("proxima-learner: pipe");
+    return 1;
+  }
+  struct sigaction sa = {};
+  sa.sa_handler = OnStopSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto server = proxima::LearnerServer::Create(*config, *options);
+  if (!server.ok()) {
+    const absl::StatusCode code = server.status().code();
+    if (code == absl::StatusCode::kInvalidArgument ||
+        code == absl::StatusCode::kFailedPrecondition) {
+      proxima::ExitWithUsageError("proxima-learner", server.status());
+    }
+    std::fprintf(stderr, "proxima-learner: %s\n", server.status().ToString().c_str());
+    return 1;
+  }
+  absl::Status started = (*server)->Start();
+  if (!started.ok()) {
+    std::fprintf(stderr, "proxima-learner: %s\n", started.ToString().c_str());
+    return 1;
+  }
+  std::printf("proxima-learner: listening on %s\n", (*server)->address().c_str());
+  std::fflush(stdout);
+  std::fprintf(stderr, "proxima-learner: run directory %s\n", (*server)->run_dir().c_str());
+
+  const double grace = options->grace_period_seconds;
+  std::thread signals([&server, grace] {
+    int sig = 0;
+    while (read(g_signal_pipe[0], &sig, sizeof(sig)) < 0 && errno == EINTR) {
+    }
+    if (sig == 0) return;  // main is exiting
+    std::fprintf(stderr, "proxima-learner: %s received; shutting down\n",
+                 sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    (*server)->RequestStop(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    // Watchdog: a clean shutdown must fit in the grace period.
+    std::thread([grace] {
+      std::this_thread::sleep_for(std::chrono::duration<double>(grace));
+      std::fprintf(stderr, "proxima-learner: shutdown exceeded --grace-period=%gs; exiting\n",
+                   grace);
+      std::fflush(stderr);
+      _exit(1);
+    }).detach();
+  });
+  absl::StatusOr<proxima::RunSummary> summary = (*server)->Wait();
+  // Wake the signal thread if no signal came.
+  const int zero = 0;
+  if (write(g_signal_pipe[1], &zero, sizeof(zero)) < 0) std::perror("proxima-learner: write");
+  signals.join();
+  if (!summary.ok()) {
+    std::fprintf(stderr, "proxima-learner: %s\n", summary.status().ToString().c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "proxima-learner: done: %lld env steps, %lld updates, %.1f s\n",
+               static_cast<long long>(summary->total_env_steps),
+               static_cast<long long>(summary->updates), summary->wall_seconds);
+  return 0;
+}

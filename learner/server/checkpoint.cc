@@ -1,0 +1,181 @@
+#include "learner/server/checkpoint.h"
+
+#include <torch/serialize.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/file_util.h"
+#include "common/status_macros.h"
+#include "learner/run_files.h"
+#include "nlohmann/json.hpp"
+
+namespace proxima {
+namespace {
+
+constexpr int kFormat = 1;
+constexpr char kPrefix[] = "ckpt-";
+constexpr char kSuffix[] = ".pt";
+
+std::string Basename(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// Version encoded in a checkpoint file name, or -1 for other files.
+int64_t VersionOf(const std::string& path) {
+  const std::string name = Basename(path);
+  if (!absl::StartsWith(name, kPrefix) || !absl::EndsWith(name, kSuffix)) return -1;
+  const std::string digits =
+      name.substr(sizeof(kPrefix) - 1, name.size() - (sizeof(kPrefix) - 1) - (sizeof(kSuffix) - 1));
+  int64_t v = 0;
+  if (digits.empty() || !absl::SimpleAtoi(digits, &v) || v < 0) return -1;
+  return v;
+}
+
+nlohmann::json MetaToJson(const PpoUpdater& updater, const CheckpointCounters& c) {
+  nlohmann::json j;
+  j["format"] = kFormat;
+  j["config"] = ConfigToJson(updater.config());
+  j["policy_version"] = c.policy_version;
+  j["env_steps"] = c.env_steps;
+  j["transitions_trained"] = c.transitions_trained;
+  j["updates"] = c.updates;
+  j["episodes"] = c.episodes;
+  j["wall_seconds"] = c.wall_seconds;
+  j["actor_ids"] = c.actor_ids;
+  j["kl_beta"] = updater.kl_beta();
+  j["obs_mean"] = updater.obs_stats().mean();
+  j["obs_var"] = updater.obs_stats().var();
+  j["obs_count"] = updater.obs_stats().count();
+  return j;
+}
+
+struct ParsedCheckpoint {
+  nlohmann::json meta;
+  torch::serialize::InputArchive archive;
+};
+
+absl::Status ParseFile(const std::string& path, ParsedCheckpoint* out,
+                       c10::optional<c10::Device> device = c10::nullopt) {
+  PROXIMA_ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
+  try {
+    std::istringstream in(bytes);
+    out->archive.load_from(in, device);
+    c10::IValue meta;
+    out->archive.read("meta", meta);
+    if (!meta.isString()) return absl::DataLossError(absl::StrCat(path, ": no meta record"));
+    out->meta = nlohmann::json::parse(meta.toStringRef());
+    if (out->meta.value("format", 0) != kFormat) {
+      return absl::DataLossError(absl::StrCat(path, ": unsupported checkpoint format ",
+                                              out->meta.value("format", 0)));
+    }
+  } catch (const std::exception& e) {
+    return absl::DataLossError(absl::StrCat(path, ": not a readable checkpoint: ", e.what()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::vector<std::string> ListCheckpoints(const std::string& dir) {
+  absl::StatusOr<std::vector<std::string>> files = ListFiles(dir, kSuffix);
+  std::vector<std::string> out;
+  if (!files.ok()) return out;
+  for (const std::string& f : *files) {
+    if (VersionOf(f) >= 0) out.push_back(f);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const std::string& a, const std::string& b) { return VersionOf(a) > VersionOf(b); });
+  return out;
+}
+
+absl::StatusOr<SavedCheckpoint> SaveCheckpoint(const std::string& dir, PpoUpdater& updater,
+                                               const CheckpointCounters& counters, int keep) {
+  PROXIMA_RETURN_IF_ERROR(MakeDirs(dir));
+  std::string bytes;
+  try {
+    torch::serialize::OutputArchive archive;
+    torch::serialize::OutputArchive model_archive;
+    updater.model()->save(model_archive);
+    archive.write("model", model_archive);
+    torch::serialize::OutputArchive optimizer_archive;
+    updater.optimizer().save(optimizer_archive);
+    archive.write("optimizer", optimizer_archive);
+    archive.write("meta", c10::IValue(MetaToJson(updater, counters).dump()));
+    std::ostringstream os;
+    archive.save_to(os);
+    bytes = os.str();
+  } catch (const c10::Error& e) {
+    return absl::InternalError(
+        absl::StrCat("cannot serialize the checkpoint: ", e.what_without_backtrace()));
+  }
+  SavedCheckpoint saved;
+  saved.path = absl::StrFormat("%s/%s%012d%s", dir, kPrefix, counters.policy_version, kSuffix);
+  saved.size_bytes = static_cast<int64_t>(bytes.size());
+  PROXIMA_RETURN_IF_ERROR(WriteFileAtomic(saved.path, bytes));
+  std::vector<std::string> all = ListCheckpoints(dir);
+  for (size_t i = static_cast<size_t>(std::max(keep, 1)); i < all.size(); ++i) {
+    std::remove(all[i].c_str());
+  }
+  return saved;
+}
+
+absl::StatusOr<LoadedCheckpoint> FindLatestCheckpoint(const std::string& dir) {
+  for (const std::string& path : ListCheckpoints(dir)) {
+    ParsedCheckpoint parsed;
+    absl::Status s = ParseFile(path, &parsed);
+    if (!s.ok()) {
+      std::fprintf(stderr, "checkpoint: skipping %s\n", s.ToString().c_str());
+      continue;
+    }
+    LoadedCheckpoint out;
+    out.path = path;
+    const nlohmann::json& m = parsed.meta;
+    try {
+      PROXIMA_ASSIGN_OR_RETURN(out.config, ConfigFromJson(m.at("config")));
+      CheckpointCounters& c = out.counters;
+      c.policy_version = m.at("policy_version").get<uint64_t>();
+      c.env_steps = m.at("env_steps").get<int64_t>();
+      c.transitions_trained = m.at("transitions_trained").get<int64_t>();
+      c.updates = m.at("updates").get<int64_t>();
+      c.episodes = m.at("episodes").get<int64_t>();
+      c.wall_seconds = m.at("wall_seconds").get<double>();
+      c.actor_ids = m.at("actor_ids").get<std::map<std::string, uint32_t>>();
+    } catch (const nlohmann::json::exception& e) {
+      std::fprintf(stderr, "checkpoint: skipping %s: bad meta record: %s\n", path.c_str(),
+                   e.what());
+      continue;
+    }
+    return out;
+  }
+  return absl::NotFoundError(absl::StrCat("no loadable checkpoint in ", dir));
+}
+
+absl::Status RestoreCheckpoint(const std::string& path, PpoUpdater& updater) {
+  ParsedCheckpoint parsed;
+  PROXIMA_RETURN_IF_ERROR(ParseFile(path, &parsed, updater.device()));
+  try {
+    torch::serialize::InputArchive model_archive;
+    parsed.archive.read("model", model_archive);
+    updater.model()->load(model_archive);
+    torch::serialize::InputArchive optimizer_archive;
+    parsed.archive.read("optimizer", optimizer_archive);
+    updater.optimizer().load(optimizer_archive);
+    const nlohmann::json& m = parsed.meta;
+    updater.set_kl_beta(m.at("kl_beta").get<double>());
+    PROXIMA_RETURN_IF_ERROR(updater.obs_stats().Restore(
+        m.at("obs_mean").get<std::vector<double>>(), m.at("obs_var").get<std::vector<double>>(),
+        m.at("obs_count").get<double>()));
+  } catch (const std::exception& e) {
+    return absl::DataLossError(absl::StrCat(path, ": cannot restore: ", e.what()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace proxima

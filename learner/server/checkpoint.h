@@ -1,0 +1,64 @@
+// Learner checkpoints: everything needed to continue a run exactly where it
+// stopped — model parameters, Adam state, observation-normalizer statistics,
+// KL β, the policy version, counters, the resolved config and the actor-name →
+// id map (so restarted actors keep their ids and seeds).
+//
+// Files are RUN_DIR/checkpoints/ckpt-<version, 12 digits>.pt, each one a
+// LibTorch archive written atomically (temp file, fsync, rename, fsync dir;
+// common/file_util.h), so a reader never sees a torn file under that name.
+// The newest K are kept. Loading takes the newest file that parses; files that
+// do not (or temp files) are skipped with a log line.
+#ifndef PROXIMA_LEARNER_SERVER_CHECKPOINT_H_
+#define PROXIMA_LEARNER_SERVER_CHECKPOINT_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "learner/ppo_config.h"
+#include "learner/ppo_updater.h"
+
+namespace proxima {
+
+struct CheckpointCounters {
+  uint64_t policy_version = 0;
+  int64_t env_steps = 0;            // accepted env steps
+  int64_t transitions_trained = 0;
+  int64_t updates = 0;
+  int64_t episodes = 0;
+  double wall_seconds = 0;          // training time before this process
+  std::map<std::string, uint32_t> actor_ids;  // actor name → id
+};
+
+struct SavedCheckpoint {
+  std::string path;
+  int64_t size_bytes = 0;
+};
+
+// Writes a checkpoint of `updater` + `counters` into `dir` (created if
+// needed) and deletes all but the newest `keep` checkpoints.
+absl::StatusOr<SavedCheckpoint> SaveCheckpoint(const std::string& dir, PpoUpdater& updater,
+                                               const CheckpointCounters& counters, int keep);
+
+struct LoadedCheckpoint {
+  std::string path;
+  PpoConfig config;
+  CheckpointCounters counters;
+};
+
+// Reads the config and counters of the newest loadable checkpoint in `dir`
+// (NotFound if there is none).
+absl::StatusOr<LoadedCheckpoint> FindLatestCheckpoint(const std::string& dir);
+
+// Loads model, optimizer, normalizer and KL β from `path` into `updater`
+// (built with the checkpoint's config).
+absl::Status RestoreCheckpoint(const std::string& path, PpoUpdater& updater);
+
+// Checkpoint file names in `dir`, newest version first.
+std::vector<std::string> ListCheckpoints(const std::string& dir);
+
+}  // namespace proxima
+
+#endif  // PROXIMA_LEARNER_SERVER_CHECKPOINT_H_

@@ -1,0 +1,562 @@
+// The learner server over real gRPC on loopback (port 0), driven by
+// TestActor clients: registration, sync and async training, malformed chunks,
+// backpressure, latest-wins weights, resume, admin and health.
+#include "learner/server/learner_server.h"
+
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <cmath>
+#include <thread>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "learner/ppo_config.h"
+#include "learner/server/checkpoint.h"
+#include "proxima/v1/admin_service.grpc.pb.h"
+#include "proxima/v1/monitor_service.grpc.pb.h"
+#include "tests/learner/test_actor.h"
+#include "tests/test_util.h"
+
+namespace proxima {
+namespace {
+
+using ::proxima::testing::TestActor;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+uint64_t Dropped(const v1::LearnerStatus& st, v1::ChunkOutcome reason) {
+  for (const v1::DropCount& d : st.chunks_dropped()) {
+    if (d.reason() == reason) return d.chunks();
+  }
+  return 0;
+}
+
+uint64_t DroppedTotal(const v1::LearnerStatus& st) {
+  uint64_t n = 0;
+  for (const v1::DropCount& d : st.chunks_dropped()) n += d.chunks();
+  return n;
+}
+
+void ExpectInvariant(const v1::LearnerStatus& st) {
+  EXPECT_EQ(st.chunks_received(), st.chunks_trained() + DroppedTotal(st) + st.chunks_queued())
+      << st.DebugString();
+}
+
+class LearnerServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config_ = *PresetFor("CartPole-v1");
+    config_.total_steps = 10'000'000;
+    config_.device = "cpu";
+    options_.listen = "127.0.0.1:0";
+    options_.run_dir = MakeTempDir("learner_server");
+    options_.checkpoint_every_seconds = 0;
+  }
+
+  void StartServer() {
+    auto s = LearnerServer::Create(config_, options_);
+    ASSERT_TRUE(s.ok()) << s.status();
+    server_ = std::move(*s);
+    ASSERT_TRUE(server_->Start().ok());
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(-1);
+    channel_ = grpc::CreateCustomChannel(server_->address(), grpc::InsecureChannelCredentials(),
+                                         args);
+  }
+
+  std::unique_ptr<TestActor> Actor(const std::string& name, int num_envs = 0) {
+    auto a = std::make_unique<TestActor>(channel_, name, num_envs);
+    absl::Status s = a->Register();
+    EXPECT_TRUE(s.ok()) << s;
+    a->StartWatch();
+    a->OpenStream();
+    return a;
+  }
+
+  // Waits (bounded) until `pred(status)` holds.
+  template <typename Pred>
+  v1::LearnerStatus WaitStatus(Pred pred, double timeout = 30) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout);
+    v1::LearnerStatus st = server_->Status(true);
+    while (!pred(st) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      st = server_->Status(true);
+    }
+    return st;
+  }
+
+  PpoConfig config_;
+  LearnerOptions options_;
+  std::unique_ptr<LearnerServer> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+TEST_F(LearnerServerTest, RegisterHandsOutConfigAndVerifiedWeights) {
+  StartServer();
+  auto a = Actor("a");
+  const v1::RunConfig& rc = a->registration().config();
+  EXPECT_EQ(rc.env_id(), "CartPole-v1");
+  EXPECT_EQ(rc.num_envs(), 4u);  // the PPO config's num_envs by default
+  EXPECT_EQ(rc.rollout_length(), 128u);
+  EXPECT_EQ(rc.mode(), v1::TRAINING_MODE_ASYNC);
+  EXPECT_NE(a->registration().session_id(), 0u);
+  ASSERT_TRUE(a->WaitForWeights(0));
+  EXPECT_EQ(a->version(), 0u);
+  // The same name keeps its id; a new registration gets a new session.
+  const uint64_t first_session = a->registration().session_id();
+  ASSERT_TRUE(a->Register().ok());
+  EXPECT_EQ(a->registration().actor_id(), 0u);
+  EXPECT_NE(a->registration().session_id(), first_session);
+  auto b = Actor("b");
+  EXPECT_EQ(b->registration().actor_id(), 1u);
+}
+
+TEST_F(LearnerServerTest, RegisterRefusesBadRequests) {
+  StartServer();
+  auto stub = v1::Learner::NewStub(channel_);
+  v1::RegisterRequest req;
+  v1::RegisterResponse resp;
+  {
+    grpc::ClientContext ctx;
+    req.set_protocol_version(1);
+    EXPECT_EQ(stub->Register(&ctx, req, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  {
+    grpc::ClientContext ctx;
+    req.set_actor_name("x");
+    req.set_protocol_version(7);
+    grpc::Status s = stub->Register(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_THAT(s.error_message(), HasSubstr("protocol_version 7"));
+  }
+  {
+    grpc::ClientContext ctx;
+    req.set_protocol_version(1);
+    req.add_available_env_ids("Pendulum-v1");
+    EXPECT_EQ(stub->Register(&ctx, req, &resp).error_code(),
+              grpc::StatusCode::FAILED_PRECONDITION);
+  }
+}
+
+// Sync mode: one rollout per actor per update, lag 0, importance ratio 1 on
+// the first minibatch, versions strictly increasing.
+TEST_F(LearnerServerTest, SyncRoundsAreOnPolicyWithRatioOne) {
+  options_.mode = TrainingModeKind::kSync;
+  StartServer();
+  auto a = Actor("a", 2);
+  auto b = Actor("b", 2);
+  uint64_t v = 0;
+  for (int round = 0; round < 5; ++round) {
+    ASSERT_TRUE(a->WaitForWeights(v));
+    ASSERT_TRUE(b->WaitForWeights(v));
+    ASSERT_EQ(a->version(), v);
+    auto ack_a = a->Send(a->Rollout());
+    ASSERT_TRUE(ack_a.has_value());
+    EXPECT_EQ(ack_a->outcome(), v1::CHUNK_OUTCOME_ACCEPTED) << ack_a->reason();
+    // Not trained until b delivered too.
+    EXPECT_EQ(server_->Status(false).policy_version(), v);
+    auto ack_b = b->Send(b->Rollout());
+    ASSERT_TRUE(ack_b.has_value());
+    EXPECT_EQ(ack_b->outcome(), v1::CHUNK_OUTCOME_ACCEPTED) << ack_b->reason();
+    v1::LearnerStatus st = WaitStatus([&](const v1::LearnerStatus& s) {
+      return s.policy_version() > v;
+    });
+    ASSERT_EQ(st.policy_version(), v + 1);
+    const v1::UpdateMetrics& m = st.last_update();
+    EXPECT_EQ(m.batch_chunks(), 2u);
+    EXPECT_EQ(m.batch_transitions(), 2u * 2 * 128);
+    EXPECT_EQ(m.max_lag(), 0u);
+    EXPECT_LT(m.first_minibatch_ratio_max_deviation(), 1e-5);
+    ExpectInvariant(st);
+    v = st.policy_version();
+  }
+  EXPECT_EQ(server_->Status(false).sync_rounds(), 5u);
+}
+
+// A stream that goes away (actor killed) is not waited for in sync mode.
+TEST_F(LearnerServerTest, SyncRoundDoesNotWaitForADeadActor) {
+  options_.mode = TrainingModeKind::kSync;
+  options_.sync_round_timeout_seconds = 600;  // a stall would time the test out
+  StartServer();
+  auto a = Actor("a", 2);
+  auto b = Actor("b", 2);
+  ASSERT_TRUE(a->WaitForWeights(0));
+  ASSERT_TRUE(b->WaitForWeights(0));
+  // b sends once so the learner knows its stream, then dies.
+  auto ack = b->Send(b->Rollout());
+  ASSERT_TRUE(ack.has_value());
+  b.reset();  // cancels its streams
+  ASSERT_TRUE(a->Send(a->Rollout()).has_value());
+  v1::LearnerStatus st = WaitStatus([](const v1::LearnerStatus& s) { return s.policy_version() >= 1; });
+  EXPECT_EQ(st.policy_version(), 1u);
+  ASSERT_TRUE(a->WaitForWeights(1));
+  ASSERT_TRUE(a->Send(a->Rollout()).has_value());
+  st = WaitStatus([](const v1::LearnerStatus& s) { return s.policy_version() >= 2; });
+  EXPECT_EQ(st.policy_version(), 2u);
+  EXPECT_EQ(st.actors_connected(), 1u);
+  ExpectInvariant(st);
+}
+
+TEST_F(LearnerServerTest, MalformedChunksAreRejectedCountedAndHarmless) {
+  options_.max_message_bytes = 1 << 16;
+  StartServer();
+  auto a = Actor("a");
+  ASSERT_TRUE(a->WaitForWeights(0));
+  struct Case {
+    const char* name;
+    std::function<void(v1::TrajectoryChunk*)> tamper;
+    v1::ChunkOutcome outcome;
+    const char* reason_prefix;
+  };
+  const std::vector<Case> cases = {
+      {"wrong shape", [](v1::TrajectoryChunk* c) { c->mutable_observations()->set_shape(2, 5); },
+       v1::CHUNK_OUTCOME_REJECTED_INVALID, "observations"},
+      {"wrong dtype",
+       [](v1::TrajectoryChunk* c) { c->mutable_rewards()->set_dtype(v1::DTYPE_FLOAT64); },
+       v1::CHUNK_OUTCOME_REJECTED_INVALID, "rewards"},
+      {"short data",
+       [](v1::TrajectoryChunk* c) { c->mutable_behaviour_log_probs()->mutable_data()->resize(8); },
+       v1::CHUNK_OUTCOME_REJECTED_INVALID, "behaviour_log_probs"},
+      {"NaN reward",
+       [](v1::TrajectoryChunk* c) {
+         const float nan = std::nanf("");
+         std::memcpy(c->mutable_rewards()->mutable_data()->data() + 4 * 7, &nan, 4);
+       },
+       v1::CHUNK_OUTCOME_REJECTED_INVALID, "rewards"},
+      {"Inf observation",
+       [](v1::TrajectoryChunk* c) {
+         const float inf = INFINITY;
+         std::memcpy(c->mutable_observations()->mutable_data()->data(), &inf, 4);
+       },
+       v1::CHUNK_OUTCOME_REJECTED_INVALID, "observations"},
+      {"action out of range",
+       [](v1::TrajectoryChunk* c) {
+         const int64_t bad = 2;
+         std::memcpy(c->mutable_actions()->mutable_data()->data(), &bad, 8);
+       },
+       v1::CHUNK_OUTCOME_REJECTED_INVALID, "actions"},
+      {"wrong step count", [](v1::TrajectoryChunk* c) { c->set_num_steps(64); },
+       v1::CHUNK_OUTCOME_REJECTED_INVALID, ""},
+      {"version from the future", [](v1::TrajectoryChunk* c) { c->set_policy_version(99); },
+       v1::CHUNK_OUTCOME_REJECTED_INVALID, "policy_version"},
+      {"wrong actor id", [](v1::TrajectoryChunk* c) { c->set_actor_id(42); },
+       v1::CHUNK_OUTCOME_REJECTED_INVALID, "actor_id"},
+      {"unknown session", [](v1::TrajectoryChunk* c) { c->set_session_id(12345); },
+       v1::CHUNK_OUTCOME_REJECTED_UNKNOWN_SESSION, "session_id"},
+      {"sequence gap", [](v1::TrajectoryChunk* c) { c->set_seq(c->seq() + 5); },
+       v1::CHUNK_OUTCOME_REJECTED_OUT_OF_ORDER, "seq"},
+  };
+  uint64_t invalid = 0;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    v1::TrajectoryChunk chunk = a->Rollout();
+    const uint64_t seq = chunk.seq();
+    c.tamper(&chunk);
+    auto ack = a->Send(chunk);
+    ASSERT_TRUE(ack.has_value());
+    EXPECT_EQ(ack->outcome(), c.outcome) << ack->reason();
+    EXPECT_THAT(ack->reason(), StartsWith(c.reason_prefix));
+    if (c.outcome == v1::CHUNK_OUTCOME_REJECTED_INVALID) ++invalid;
+    // A rejected payload consumes its seq (exactly-once); a gap, an unknown
+    // session or a wrong actor do not.
+    if (c.outcome != v1::CHUNK_OUTCOME_REJECTED_INVALID ||
+        std::string(c.name) == "wrong actor id") {
+      a->set_next_seq(seq);
+    }
+    if (c.outcome == v1::CHUNK_OUTCOME_REJECTED_OUT_OF_ORDER) {
+      EXPECT_EQ(ack->next_expected_seq(), seq);
+    }
+  }
+  // A good chunk, then the same chunk again: accepted once, then duplicate.
+  v1::TrajectoryChunk good = a->Rollout();
+  auto ack = a->Send(good);
+  ASSERT_TRUE(ack.has_value());
+  EXPECT_EQ(ack->outcome(), v1::CHUNK_OUTCOME_ACCEPTED) << ack->reason();
+  ack = a->Send(good);
+  ASSERT_TRUE(ack.has_value());
+  EXPECT_EQ(ack->outcome(), v1::CHUNK_OUTCOME_DUPLICATE);
+
+  // Oversized: gRPC refuses the message and ends the stream; the session
+  // carries on over a new stream.
+  v1::TrajectoryChunk big = a->Rollout();
+  big.mutable_observations()->mutable_data()->append(1 << 17, '\0');
+  EXPECT_FALSE(a->Send(big).has_value());
+  EXPECT_EQ(a->CloseStream().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  a->OpenStream();
+  a->set_next_seq(big.seq());
+  ack = a->Send(a->Rollout());
+  ASSERT_TRUE(ack.has_value());
+  EXPECT_EQ(ack->outcome(), v1::CHUNK_OUTCOME_ACCEPTED) << ack->reason();
+
+  v1::LearnerStatus st = WaitStatus(
+      [](const v1::LearnerStatus& s) { return s.chunks_queued() == 0 && s.updates() >= 2; });
+  EXPECT_EQ(Dropped(st, v1::CHUNK_OUTCOME_REJECTED_INVALID), invalid);
+  EXPECT_EQ(Dropped(st, v1::CHUNK_OUTCOME_REJECTED_UNKNOWN_SESSION), 1u);
+  EXPECT_EQ(Dropped(st, v1::CHUNK_OUTCOME_REJECTED_OUT_OF_ORDER), 1u);
+  EXPECT_EQ(st.chunks_trained(), 2u);
+  ExpectInvariant(st);
+  // The weights stayed finite.
+  ASSERT_TRUE(a->WaitForWeights(st.policy_version()));
+  EXPECT_EQ(a->version(), st.policy_version());
+}
+
+// The learner stops reading a full queue: acks stop, memory stays bounded,
+// and everything flows again on resume.
+TEST_F(LearnerServerTest, BackpressureBoundsTheQueue) {
+  options_.queue_capacity = 1024;  // two chunks of 4 × 128
+  options_.max_policy_lag = 100;   // every queued chunk is trained, none too old
+  StartServer();
+  server_->SetPaused(true);
+  auto a = Actor("a");
+  ASSERT_TRUE(a->WaitForWeights(0));
+  constexpr int kChunks = 12;
+  std::vector<v1::TrajectoryChunk> chunks;
+  for (int i = 0; i < kChunks; ++i) chunks.push_back(a->Rollout());
+  std::atomic<int> acks{0};
+  std::thread reader([&] {
+    v1::ChunkAck ack;
+    while (acks.load() < kChunks && a->ReadAck(&ack)) {
+      EXPECT_EQ(ack.outcome(), v1::CHUNK_OUTCOME_ACCEPTED) << ack.reason();
+      ++acks;
+    }
+  });
+  std::thread writer([&] {
+    for (const auto& c : chunks) {
+      if (!a->Write(c)) break;
+    }
+  });
+  v1::LearnerStatus st = WaitStatus([](const v1::LearnerStatus& s) { return s.chunks_received() >= 3; });
+  // Two chunks fill the queue; the third is held (no ack, no further reads).
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  st = server_->Status(false);
+  EXPECT_EQ(acks.load(), 2);
+  EXPECT_EQ(st.chunks_received(), 3u);
+  EXPECT_LE(st.queue_transitions(), 1024u);
+  EXPECT_TRUE(st.paused());
+  ExpectInvariant(st);
+  server_->SetPaused(false);
+  writer.join();
+  reader.join();
+  EXPECT_EQ(acks.load(), kChunks);
+  st = WaitStatus([](const v1::LearnerStatus& s) { return s.chunks_trained() == kChunks; });
+  EXPECT_EQ(st.chunks_trained(), static_cast<uint64_t>(kChunks));
+  ExpectInvariant(st);
+}
+
+// Async: chunks older than --max-policy-lag are dropped with the lag reason.
+TEST_F(LearnerServerTest, StaleChunksAreDroppedByLag) {
+  options_.max_policy_lag = 1;
+  StartServer();
+  auto a = Actor("a");
+  ASSERT_TRUE(a->WaitForWeights(0));
+  v1::TrajectoryChunk old = a->Rollout();  // acted with version 0
+  a->set_next_seq(0);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(a->Send(a->Rollout())->outcome(), v1::CHUNK_OUTCOME_ACCEPTED);
+    WaitStatus([&](const v1::LearnerStatus& s) { return s.policy_version() >= uint64_t(i + 1); });
+  }
+  // `old` now has lag 2 > 1. Its seq is 0, already used: give it a fresh one.
+  old.set_seq(a->next_seq());
+  a->set_next_seq(a->next_seq() + 1);
+  auto ack = a->Send(old);
+  ASSERT_TRUE(ack.has_value());
+  EXPECT_EQ(ack->outcome(), v1::CHUNK_OUTCOME_DROPPED_POLICY_LAG);
+  v1::LearnerStatus st = server_->Status(true);
+  EXPECT_EQ(Dropped(st, v1::CHUNK_OUTCOME_DROPPED_POLICY_LAG), 1u);
+  ASSERT_EQ(st.actors_size(), 1);
+  EXPECT_EQ(st.actors(0).lag(), 2u);
+  ExpectInvariant(st);
+}
+
+// A slow WatchWeights reader gets the newest version, not a backlog.
+TEST_F(LearnerServerTest, WeightsAreLatestWinsForASlowActor) {
+  config_.model.hidden_sizes = {512, 512};  // ~2 MB snapshots: buffers fill fast
+  StartServer();
+  auto slow = Actor("slow");
+  auto fast = Actor("fast");
+  ASSERT_TRUE(slow->WaitForWeights(0));
+  ASSERT_TRUE(fast->WaitForWeights(0));
+  slow->PauseWatch(true);
+  constexpr int kUpdates = 40;
+  for (int i = 0; i < kUpdates; ++i) {
+    ASSERT_TRUE(fast->WaitForWeights(static_cast<uint64_t>(i)));
+    ASSERT_EQ(fast->Send(fast->Rollout())->outcome(), v1::CHUNK_OUTCOME_ACCEPTED);
+  }
+  WaitStatus([](const v1::LearnerStatus& s) { return s.policy_version() >= kUpdates; });
+  slow->PauseWatch(false);
+  ASSERT_TRUE(slow->WaitForWeights(kUpdates));
+  const std::vector<uint64_t> got = slow->versions_received();
+  EXPECT_EQ(got.back(), static_cast<uint64_t>(kUpdates));
+  EXPECT_LT(got.size(), static_cast<size_t>(kUpdates) / 2) << "received a backlog";
+  for (size_t i = 1; i < got.size(); ++i) EXPECT_GT(got[i], got[i - 1]);
+}
+
+TEST_F(LearnerServerTest, AdminAndStatus) {
+  StartServer();
+  auto a = Actor("worker-1");
+  ASSERT_TRUE(a->WaitForWeights(0));
+  ASSERT_EQ(a->Send(a->Rollout())->outcome(), v1::CHUNK_OUTCOME_ACCEPTED);
+  WaitStatus([](const v1::LearnerStatus& s) { return s.updates() >= 1; });
+
+  auto admin = v1::Admin::NewStub(channel_);
+  {
+    grpc::ClientContext ctx;
+    v1::SetHyperparametersRequest req;
+    (*req.mutable_values())["learning_rate"] = "0.001";
+    (*req.mutable_values())["no_such_key"] = "1";
+    v1::SetHyperparametersResponse resp;
+    ASSERT_TRUE(admin->SetHyperparameters(&ctx, req, &resp).ok());
+    ASSERT_EQ(resp.errors_size(), 1);
+    EXPECT_EQ(resp.errors(0).key(), "no_such_key");
+    EXPECT_TRUE(resp.applied().empty());  // all or nothing
+  }
+  {
+    grpc::ClientContext ctx;
+    v1::SetHyperparametersRequest req;
+    (*req.mutable_values())["learning-rate"] = "-1";
+    v1::SetHyperparametersResponse resp;
+    ASSERT_TRUE(admin->SetHyperparameters(&ctx, req, &resp).ok());
+    ASSERT_EQ(resp.errors_size(), 1);
+    EXPECT_THAT(resp.errors(0).message(), HasSubstr("learning-rate"));
+  }
+  {
+    grpc::ClientContext ctx;
+    v1::SetHyperparametersRequest req;
+    (*req.mutable_values())["ent_coef"] = "0.05";
+    v1::SetHyperparametersResponse resp;
+    ASSERT_TRUE(admin->SetHyperparameters(&ctx, req, &resp).ok());
+    EXPECT_EQ(resp.errors_size(), 0);
+    EXPECT_EQ(resp.applied().at("ent_coef"), "0.05");
+  }
+  ASSERT_EQ(a->Send(a->Rollout())->outcome(), v1::CHUNK_OUTCOME_ACCEPTED);
+  v1::LearnerStatus st = WaitStatus([](const v1::LearnerStatus& s) { return s.updates() >= 2; });
+  EXPECT_EQ(st.hyperparameters().at("ent_coef"), "0.05");
+  {
+    grpc::ClientContext ctx;
+    v1::SaveCheckpointResponse resp;
+    ASSERT_TRUE(admin->SaveCheckpoint(&ctx, v1::SaveCheckpointRequest(), &resp).ok());
+    EXPECT_EQ(resp.checkpoint().policy_version(), 2u);
+    EXPECT_EQ(ListCheckpoints(options_.run_dir + "/checkpoints").size(), 1u);
+  }
+  {
+    grpc::ClientContext ctx;
+    v1::PauseResponse resp;
+    ASSERT_TRUE(admin->Pause(&ctx, v1::PauseRequest(), &resp).ok());
+    EXPECT_FALSE(resp.was_paused());
+  }
+  auto monitor = v1::Monitor::NewStub(channel_);
+  grpc::ClientContext ctx;
+  v1::GetStatusRequest req;
+  req.set_include_actors(true);
+  ASSERT_TRUE(monitor->GetStatus(&ctx, req, &st).ok());
+  EXPECT_TRUE(st.paused());
+  EXPECT_EQ(st.policy_version(), 2u);
+  EXPECT_EQ(st.updates(), 2u);
+  EXPECT_EQ(st.env_steps(), 2u * 512);
+  EXPECT_EQ(st.transitions_trained(), 2u * 512);
+  EXPECT_EQ(st.actors_connected(), 1u);
+  ASSERT_EQ(st.actors_size(), 1);
+  EXPECT_EQ(st.actors(0).name(), "worker-1");
+  EXPECT_EQ(st.actors(0).env_steps(), 2u * 512);
+  EXPECT_EQ(st.actors(0).num_envs(), 4u);
+  EXPECT_EQ(st.actors(0).state(), v1::ACTOR_STATE_CONNECTED);
+  EXPECT_EQ(st.mode(), v1::TRAINING_MODE_ASYNC);
+  EXPECT_EQ(st.device(), "cpu");
+  EXPECT_EQ(st.env_id(), "CartPole-v1");
+  EXPECT_EQ(st.run_dir(), options_.run_dir);
+  EXPECT_EQ(st.serving_state(), v1::SERVING_STATE_SERVING);
+  EXPECT_EQ(st.last_checkpoint().policy_version(), 2u);
+  EXPECT_EQ(st.queue_capacity(), 65536u);
+  EXPECT_TRUE(st.hyperparameters().count("learning_rate"));
+  ExpectInvariant(st);
+}
+
+// grpc.health.v1.Health/Check over a generic stub: the request for service ""
+// is the empty message; the response is field 1 (varint status).
+int HealthStatus(const std::shared_ptr<grpc::Channel>& channel) {
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc::ByteBuffer request, response;
+  grpc::Slice empty;
+  request = grpc::ByteBuffer(&empty, 1);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  grpc::Status status;
+  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
+                 [&](grpc::Status s) {
+                   std::lock_guard<std::mutex> l(mu);
+                   status = s;
+                   done = true;
+                   cv.notify_all();
+                 });
+  std::unique_lock<std::mutex> l(mu);
+  cv.wait(l, [&] { return done; });
+  if (!status.ok()) return -1;
+  std::vector<grpc::Slice> slices;
+  (void)response.Dump(&slices);
+  std::string bytes;
+  for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  if (bytes.size() != 2 || bytes[0] != 0x08) return bytes.empty() ? 0 : -2;
+  return bytes[1];
+}
+
+TEST_F(LearnerServerTest, HealthGoesNotServingOnShutdown) {
+  StartServer();
+  EXPECT_EQ(HealthStatus(channel_), 1);  // SERVING
+  server_->RequestStop("test");
+  EXPECT_EQ(HealthStatus(channel_), 2);  // NOT_SERVING
+  auto summary = server_->Wait();
+  ASSERT_TRUE(summary.ok());
+  EXPECT_EQ(ListCheckpoints(options_.run_dir + "/checkpoints").size(), 1u);
+}
+
+TEST_F(LearnerServerTest, ResumeContinuesTheVersionAndActorIds) {
+  StartServer();
+  auto a = Actor("zeta");
+  auto b = Actor("alpha");
+  ASSERT_TRUE(b->WaitForWeights(0));
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(b->WaitForWeights(static_cast<uint64_t>(i)));
+    ASSERT_EQ(b->Send(b->Rollout())->outcome(), v1::CHUNK_OUTCOME_ACCEPTED);
+  }
+  WaitStatus([](const v1::LearnerStatus& s) { return s.policy_version() >= 3; });
+  const uint64_t old_session = b->registration().session_id();
+  server_->RequestStop("test");
+  ASSERT_TRUE(server_->Wait().ok());
+  a.reset();
+  b.reset();
+  server_.reset();
+
+  const std::string dir = options_.run_dir;
+  options_ = LearnerOptions();
+  options_.listen = "127.0.0.1:0";
+  options_.resume_dir = dir;
+  options_.checkpoint_every_seconds = 0;
+  StartServer();
+  v1::LearnerStatus st = server_->Status(false);
+  EXPECT_EQ(st.policy_version(), 3u);
+  EXPECT_EQ(st.env_steps(), 3u * 512);
+  // A chunk of the old session is unknown to the new process.
+  auto c = std::make_unique<TestActor>(channel_, "alpha");
+  ASSERT_TRUE(c->Register().ok());
+  EXPECT_EQ(c->registration().actor_id(), 1u);  // the id 'alpha' had before
+  c->StartWatch();
+  c->OpenStream();
+  ASSERT_TRUE(c->WaitForWeights(3));
+  v1::TrajectoryChunk chunk = c->Rollout();
+  chunk.set_session_id(old_session);
+  auto ack = c->Send(chunk);
+  ASSERT_TRUE(ack.has_value());
+  EXPECT_EQ(ack->outcome(), v1::CHUNK_OUTCOME_REJECTED_UNKNOWN_SESSION);
+  c->set_next_seq(0);
+  ASSERT_EQ(c->Send(c->Rollout())->outcome(), v1::CHUNK_OUTCOME_ACCEPTED);
+  st = WaitStatus([](const v1::LearnerStatus& s) { return s.policy_version() >= 4; });
+  EXPECT_EQ(st.policy_version(), 4u);
+}
+
+}  // namespace
+}  // namespace proxima
