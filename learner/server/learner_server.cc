@@ -1178,25 +1178,9 @@ void LearnerServer::Impl::StreamDone(TrajectoryStream* stream, uint64_t session_
   streams_.erase(stream);
   auto it = sessions_.find(session_id);
   if (it != sessions_.end() && it->second->stream.get() == stream) it->second->stream.reset();
-  // A held chunk of a dead stream was never acknowledged: the actor resends
-  // it on its next stream, so it is not counted here.
-  for (auto b = blocked_.begin(); b != blocked_.end();) {
-    if (b->stream.get() == stream) {
-      auto s = sessions_.find(b->chunk.session_id);
-      if (s != sessions_.end() && s->second->next_seq == b->seq + 1) {
-        s->second->next_seq = b->seq;
-        if (s->second->final_received) s->second->final_received = false;
-      }
-      env_steps_ -= b->chunk.transitions;
-      --chunks_received_;
-      transitions_received_ -= b->chunk.transitions;
-      --chunks_queued_;
-      transitions_queued_ -= b->chunk.transitions;
-      b = blocked_.erase(b);
-    } else {
-      ++b;
-    }
-  }
+  // A chunk this stream had held back (full queue) stays held: it was
+  // received, so the actor's resend on its next stream is a DUPLICATE and the
+  // data is trained exactly once.
   cv_.SignalAll();
 }
 
