@@ -23,6 +23,8 @@ ABSL_FLAG(int, max_actors, 1024, "learner: most actors registered at once");
 ABSL_FLAG(int64_t, max_message_bytes, 64 << 20, "learner: largest gRPC message, bytes");
 ABSL_FLAG(double, sync_round_timeout, 10,
           "sync: seconds to wait for an actor's rollout before leaving it out of a round");
+ABSL_FLAG(int, min_actors, 1,
+          "sync: the first round waits (up to --sync-round-timeout) for this many actors");
 ABSL_FLAG(double, checkpoint_every_seconds, 300, "learner: checkpoint period, 0 = off");
 ABSL_FLAG(int64_t, checkpoint_every_updates, 0, "learner: checkpoint every N updates, 0 = off");
 ABSL_FLAG(int, keep_checkpoints, 3, "learner: checkpoints kept in RUN_DIR/checkpoints");
@@ -56,6 +58,7 @@ absl::StatusOr<LearnerOptions> LearnerOptionsFromFlags() {
   o.max_actors = absl::GetFlag(FLAGS_max_actors);
   o.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   o.sync_round_timeout_seconds = absl::GetFlag(FLAGS_sync_round_timeout);
+  o.min_actors = absl::GetFlag(FLAGS_min_actors);
   o.checkpoint_every_seconds = absl::GetFlag(FLAGS_checkpoint_every_seconds);
   o.checkpoint_every_updates = absl::GetFlag(FLAGS_checkpoint_every_updates);
   o.keep_checkpoints = absl::GetFlag(FLAGS_keep_checkpoints);

@@ -22,6 +22,9 @@ absl::Status LearnerOptions::Validate() const {
   if (max_message_bytes < (1 << 16) || max_message_bytes > (int64_t{1} << 31) - 1) {
     return bad("max-message-bytes", max_message_bytes, "in [65536, 2^31)");
   }
+  if (min_actors < 1 || min_actors > max_actors) {
+    return bad("min-actors", min_actors, "in [1, --max-actors]");
+  }
   if (!(sync_round_timeout_seconds > 0)) {
     return bad("sync-round-timeout", sync_round_timeout_seconds, "> 0");
   }

@@ -33,6 +33,10 @@ struct LearnerOptions {
   int max_actors = 1024;
   int64_t max_message_bytes = 64 << 20;
   double sync_round_timeout_seconds = 10;
+  // Sync: the first round also waits (up to the round timeout) until
+  // rollouts from at least this many actors arrived, so that a run does not
+  // depend on which actor happened to register first.
+  int min_actors = 1;
   double checkpoint_every_seconds = 300;  // 0: off
   int64_t checkpoint_every_updates = 0;   // 0: off
   int keep_checkpoints = 3;

@@ -1527,8 +1527,13 @@ bool LearnerServer::Impl::AssembleSync(std::vector<QueuedChunk>* parts) {
                                              [&](const QueuedChunk& c) { return c.session_id == id; });
           if (!delivered) ++missing;
         }
-        if (!parts->empty() && missing == 0) ready = true;
-        if (!parts->empty() && missing > 0 && Clock::now() - *first_arrival > timeout) {
+        // The first round also waits for --min-actors (start-up order).
+        const bool enough =
+            sync_rounds_ > 0 || static_cast<int>(parts->size()) >= options_.min_actors;
+        if (!parts->empty() && missing == 0 && enough) {
+          ready = true;
+        }
+        if (!ready && !parts->empty() && Clock::now() - *first_arrival > timeout) {
           for (auto& [id, s] : sessions_) {
             if (!s->live()) continue;
             const bool delivered =
