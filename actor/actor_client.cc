@@ -1,0 +1,541 @@
+#include "actor/actor_client.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <optional>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "actor/backoff.h"
+#include "actor/chunk_sender.h"
+#include "actor/cpu_threads.h"
+#include "actor/envs/registry.h"
+#include "actor/envs/vector_env.h"
+#include "actor/grpc_util.h"
+#include "actor/policy_inference.h"
+#include "actor/policy_snapshot.h"
+#include "actor/rollout_collector.h"
+#include "actor/weight_watcher.h"
+#include "common/rng.h"
+#include "common/status_macros.h"
+
+#ifndef PROXIMA_VERSION_STRING
+#define PROXIMA_VERSION_STRING "unknown"
+#endif
+
+namespace proxima {
+namespace {
+
+std::string Hostname() {
+  char buf[256] = {0};
+  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
+  return buf;
+}
+
+absl::Duration Hint(const google::protobuf::Duration& d, absl::Duration fallback) {
+  const absl::Duration v = DurationFromProto(d.seconds(), d.nanos());
+  return v > absl::ZeroDuration() ? v : fallback;
+}
+
+// Errors worth retrying while the learner starts, restarts or is briefly
+// unreachable; anything else is the learner saying no.
+bool RetryableRegisterError(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+    case grpc::StatusCode::UNKNOWN:
+    case grpc::StatusCode::ABORTED:
+    case grpc::StatusCode::INTERNAL:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string CodeName(grpc::StatusCode code) {
+  return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
+}
+
+bool SameRunShape(const ActorRunConfig& a, const ActorRunConfig& b) {
+  return a.env_id == b.env_id && a.num_envs == b.num_envs &&
+         a.rollout_length == b.rollout_length && a.env_seed_base == b.env_seed_base &&
+         a.action_seed == b.action_seed && a.model.hidden_sizes == b.model.hidden_sizes &&
+         a.model.activation == b.model.activation && a.model.shared_trunk == b.model.shared_trunk;
+}
+
+// The learner's EnvSpec is authoritative: an actor whose local env differs
+// must not send data for it.
+absl::Status CheckEnvSpec(const v1::RunConfig& config, const EnvSpec& local) {
+  if (!config.has_env_spec()) return absl::OkStatus();
+  v1::EnvSpec mine;
+  EnvSpecToProto(local, &mine);
+  const v1::EnvSpec& theirs = config.env_spec();
+  auto differ = [](const google::protobuf::Message& a, const google::protobuf::Message& b) {
+    return a.SerializeAsString() != b.SerializeAsString();
+  };
+  if (differ(theirs.observation_space(), mine.observation_space())) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        config.env_id(), ": the learner's observation space is {",
+        theirs.observation_space().ShortDebugString(), "} but this actor builds {",
+        mine.observation_space().ShortDebugString(), "}"));
+  }
+  if (differ(theirs.action_space(), mine.action_space())) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        config.env_id(), ": the learner's action space is {",
+        theirs.action_space().ShortDebugString(), "} but this actor builds {",
+        mine.action_space().ShortDebugString(), "}"));
+  }
+  if (theirs.max_episode_steps() != 0 && theirs.max_episode_steps() != mine.max_episode_steps()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        config.env_id(), ": the learner's time limit is ", theirs.max_episode_steps(),
+        " steps but this actor's is ", mine.max_episode_steps()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ActorClient::Options::Validate() const {
+  if (learner_address.empty() || learner_address.rfind(':') == std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--learner must be HOST:PORT (got '", learner_address, "')"));
+  }
+  if (num_envs < 0 || num_envs > 65536) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--num-envs must be in [0, 65536], 0 = the learner's default (got ",
+                     num_envs, ")"));
+  }
+  if (threads < 1 || threads > 1024) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--threads must be in [1, 1024] (got ", threads, ")"));
+  }
+  return absl::OkStatus();
+}
+
+ActorClient::ActorClient(Options options) : options_(std::move(options)) {
+  hostname_ = Hostname();
+  name_ = options_.name.empty() ? absl::StrCat(hostname_, ":", ::getpid()) : options_.name;
+}
+
+ActorClient::~ActorClient() {
+  Stop();
+  EndSession(false);
+}
+
+void ActorClient::Log(const std::string& line) const {
+  if (options_.log) {
+    options_.log(line);
+    return;
+  }
+  const std::string stamp =
+      absl::FormatTime("%Y-%m-%d %H:%M:%E3S", absl::Now(), absl::LocalTimeZone());
+  std::fprintf(stderr, "%s proxima-actor[%s]: %s\n", stamp.c_str(), name_.c_str(), line.c_str());
+}
+
+ActorClient::Stats ActorClient::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+void ActorClient::Stop() {
+  stop_.store(true);
+  interrupt_.store(true);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (register_context_ != nullptr) register_context_->TryCancel();
+  }
+  WakeAll();
+}
+
+void ActorClient::WakeAll() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (slot_) slot_->Wake();
+  if (sender_) sender_->Wake();
+  cv_.notify_all();
+}
+
+void ActorClient::OnSessionLost(absl::string_view reason) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (lost_reason_.empty()) lost_reason_ = std::string(reason);
+  }
+  session_lost_.store(true);
+  interrupt_.store(true);
+  WakeAll();
+}
+
+bool ActorClient::SleepUnlessStopped(absl::Duration d) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, absl::ToChronoNanoseconds(d), [&] { return stop_.load(); });
+  return !stop_.load();
+}
+
+absl::Status ActorClient::Run(std::atomic<bool>* stop) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread watch([&] {
+    std::unique_lock<std::mutex> lock(mu);
+    while (!done) {
+      if (stop->load()) {
+        Stop();
+        return;
+      }
+      cv.wait_for(lock, std::chrono::milliseconds(50));
+    }
+  });
+  absl::Status status = Run();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    done = true;
+  }
+  cv.notify_all();
+  watch.join();
+  return status;
+}
+
+absl::StatusOr<v1::RegisterResponse> ActorClient::Register() {
+  Backoff backoff = Backoff::FromHints(hints_, JitterSeed());
+  const absl::Duration deadline = Hint(hints_.unary_deadline(), absl::Seconds(5));
+  v1::RegisterRequest request;
+  request.set_actor_name(name_);
+  request.set_num_envs(static_cast<uint32_t>(options_.num_envs));
+  request.set_protocol_version(v1::PROTOCOL_VERSION_1);
+  request.set_hostname(hostname_);
+  request.set_pid(static_cast<uint32_t>(::getpid()));
+  request.set_build_version(absl::StrCat("proxima ", PROXIMA_VERSION_STRING));
+  for (const std::string& id : RegisteredEnvIds()) request.add_available_env_ids(id);
+
+  int attempts = 0;
+  absl::Time last_warning = absl::InfinitePast();
+  while (true) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_.load()) return absl::CancelledError("stopped before registering");
+      register_context_ = &context;
+    }
+    v1::RegisterResponse response;
+    const grpc::Status status = stub_->Register(&context, request, &response);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      register_context_ = nullptr;
+    }
+    ++attempts;
+    if (stop_.load()) return absl::CancelledError("stopped while registering");
+    if (status.ok()) {
+      if (response.session_id() == 0) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("learner at ", options_.learner_address, " returned session id 0"));
+      }
+      if (response.protocol_version() != v1::PROTOCOL_VERSION_1 &&
+          response.protocol_version() != v1::PROTOCOL_VERSION_UNSPECIFIED) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "learner at ", options_.learner_address, " speaks protocol version ",
+            response.protocol_version(), "; this actor speaks only version 1"));
+      }
+      if (attempts > 1) Log(absl::StrCat("learner reachable after ", attempts, " attempts"));
+      return response;
+    }
+    if (!RetryableRegisterError(status.error_code())) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "learner at ", options_.learner_address, " refused the registration of '", name_,
+          "': ", CodeName(status.error_code()), ": ", status.error_message()));
+    }
+    const absl::Duration delay = backoff.Next();
+    if (absl::Now() - last_warning >= absl::Seconds(10)) {
+      last_warning = absl::Now();
+      Log(absl::StrFormat("cannot register with learner at %s (%s: %s); retrying every %.1fs "
+                          "at most (attempt %d)",
+                          options_.learner_address, CodeName(status.error_code()),
+                          status.error_message(), absl::ToDoubleSeconds(backoff.max()),
+                          attempts));
+    }
+    if (!SleepUnlessStopped(delay)) return absl::CancelledError("stopped while registering");
+  }
+}
+
+absl::Status ActorClient::Setup(const ActorRunConfig& config) {
+  if (have_config_ && SameRunShape(config, config_) && envs_ != nullptr) {
+    config_ = config;  // mode and hints may change; the envs keep running
+    return absl::OkStatus();
+  }
+  env_steps_before_ = TotalEnvSteps();
+  collector_.reset();
+  policy_.reset();
+  envs_.reset();
+  PROXIMA_ASSIGN_OR_RETURN(envs_,
+                           VectorEnv::Create(config.env_id, config.num_envs, config.env_seed_base));
+  rng_ = std::make_unique<Rng>(config.action_seed);
+  const PolicyShape shape{config.env_spec.obs_dim(), config.env_spec.action_space, config.model};
+  policy_ = std::make_unique<PolicyInference>(shape, config.num_envs);
+  collector_ = std::make_unique<RolloutCollector>(envs_.get(), policy_.get(), rng_.get(),
+                                                  config.rollout_length);
+  config_ = config;
+  have_config_ = true;
+  return absl::OkStatus();
+}
+
+void ActorClient::StartSession(const v1::RegisterResponse& response) {
+  if (response.config().channel().SerializeAsString() != hints_.SerializeAsString() ||
+      channel_ == nullptr) {
+    hints_ = response.config().channel();
+    channel_ = MakeLearnerChannel(options_.learner_address, hints_);
+    stub_ = v1::Learner::NewStub(channel_);
+  }
+  actor_id_ = response.actor_id();
+  session_id_ = response.session_id();
+  next_seq_ = 0;
+  session_lost_.store(false);
+  // Stop() sets stop_ before interrupt_: clearing first and re-checking after
+  // cannot lose a Stop() that races with this.
+  interrupt_.store(false);
+  if (stop_.load()) interrupt_.store(true);
+
+  const absl::Duration backoff_initial =
+      Hint(hints_.reconnect_backoff_initial(), absl::Milliseconds(100));
+  const absl::Duration backoff_max = Hint(hints_.reconnect_backoff_max(), absl::Seconds(5));
+  auto log = [this](absl::string_view line) { Log(std::string(line)); };
+  auto lost = [this](absl::string_view reason) { OnSessionLost(reason); };
+
+  auto slot = std::make_unique<SnapshotSlot>();
+  WeightWatcher::Options wo;
+  wo.actor_id = actor_id_;
+  wo.session_id = session_id_;
+  wo.shape = PolicyShape{config_.env_spec.obs_dim(), config_.env_spec.action_space,
+                         config_.model};
+  wo.backoff_initial = backoff_initial;
+  wo.backoff_max = backoff_max;
+  wo.log = log;
+  wo.on_session_lost = lost;
+  auto watcher = std::make_unique<WeightWatcher>(stub_.get(), slot.get(), std::move(wo));
+
+  ChunkSender::Options so;
+  so.actor_id = actor_id_;
+  so.session_id = session_id_;
+  so.window = hints_.max_unacked_chunks() > 0 ? static_cast<int>(hints_.max_unacked_chunks()) : 8;
+  so.ack_timeout = Hint(hints_.ack_timeout(), absl::ZeroDuration());
+  so.backoff_initial = backoff_initial;
+  so.backoff_max = backoff_max;
+  so.log = log;
+  so.on_session_lost = lost;
+  auto sender = std::make_unique<ChunkSender>(stub_.get(), std::move(so));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    slot_ = std::move(slot);
+    watcher_ = std::move(watcher);
+    sender_ = std::move(sender);
+    ++stats_.registrations;
+    stats_.actor_id = actor_id_;
+    stats_.session_id = session_id_;
+    lost_reason_.clear();
+  }
+  watcher_->Start();
+  sender_->Start();
+}
+
+void ActorClient::EndSession(bool graceful) {
+  std::unique_ptr<SnapshotSlot> slot;
+  std::unique_ptr<WeightWatcher> watcher;
+  std::unique_ptr<ChunkSender> sender;
+  {
+    // Taken out under the lock, destroyed outside it: their threads may be
+    // calling OnSessionLost, which takes mu_.
+    std::lock_guard<std::mutex> lock(mu_);
+    slot = std::move(slot_);
+    watcher = std::move(watcher_);
+    sender = std::move(sender_);
+  }
+  if (graceful && sender != nullptr) {
+    if (!sender->WaitAllAcked(absl::Now() + options_.final_ack_timeout)) {
+      Log(absl::StrCat("gave up waiting for the learner to acknowledge ", sender->unacked(),
+                       " chunk(s)"));
+    }
+    sender->Shutdown(options_.close_grace);
+  }
+  if (sender != nullptr) {
+    sender->Shutdown(absl::ZeroDuration());
+    const ChunkSender::Stats cs = sender->stats();
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.chunks_acked += cs.acked;
+    stats_.reconnects += cs.reconnects;
+  }
+  watcher.reset();
+  sender.reset();
+  slot.reset();
+}
+
+int64_t ActorClient::TotalEnvSteps() const {
+  return env_steps_before_ + (collector_ != nullptr ? collector_->total_env_steps() : 0);
+}
+
+void ActorClient::MaybeLogThroughput(bool force) {
+  if (options_.log_interval <= absl::ZeroDuration()) return;
+  const absl::Time now = absl::Now();
+  const absl::Duration elapsed = now - last_log_time_;
+  if (!force && elapsed < options_.log_interval) return;
+  const int64_t steps = TotalEnvSteps();
+  Stats s = stats();
+  ChunkSender::Stats cs;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (sender_) cs = sender_->stats();
+  }
+  const double seconds = std::max(absl::ToDoubleSeconds(elapsed), 1e-9);
+  Log(absl::StrFormat(
+      "%.0f env steps/s, acting with version %d (learner at %d), %d chunks acked, %d "
+      "unacked, %d episodes%s",
+      static_cast<double>(steps - last_log_steps_) / seconds, s.policy_version,
+      cs.learner_version, s.chunks_acked + cs.acked, cs.unacked,
+      s.episodes - last_log_episodes_,
+      return_count_ > 0 ? absl::StrFormat(", mean return %.1f",
+                                          return_sum_ / static_cast<double>(return_count_))
+                        : std::string()));
+  last_log_time_ = now;
+  last_log_steps_ = steps;
+  last_log_episodes_ = s.episodes;
+  return_sum_ = 0;
+  return_count_ = 0;
+}
+
+absl::StatusOr<ActorClient::LoopEnd> ActorClient::StepLoop() {
+  SnapshotSlot* slot;
+  ChunkSender* sender;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    slot = slot_.get();
+    sender = sender_.get();
+  }
+  const uint64_t max_bytes = hints_.max_message_bytes();
+  std::shared_ptr<const PolicySnapshot> current;
+  while (true) {
+    // Rollout boundary: the only place the policy changes.
+    std::shared_ptr<const PolicySnapshot> next;
+    if (current == nullptr) {
+      next = slot->WaitNewer(std::nullopt, interrupt_);
+    } else if (config_.sync) {
+      // The learner trains on this actor's chunk (acted with current) and
+      // publishes a newer version; acting again before it arrives would only
+      // produce data for a round that has passed.
+      next = slot->WaitNewer(current->version, interrupt_);
+    } else {
+      next = slot->Latest();
+    }
+    if (session_lost_.load() && !stop_.load()) return LoopEnd::kSessionLost;
+    if (next != nullptr && next != current && !stop_.load()) {
+      PROXIMA_RETURN_IF_ERROR(policy_->SetPolicy(next));
+      current = next;
+    }
+
+    const absl::Time start = absl::Now();
+    // Returns at once with 0 steps (and the current obs as bootstrap) when
+    // already stopping.
+    collector_->Collect(&interrupt_);
+    if (session_lost_.load() && !stop_.load()) return LoopEnd::kSessionLost;
+    const bool final = stop_.load();
+
+    ChunkHeader header;
+    header.actor_id = actor_id_;
+    header.session_id = session_id_;
+    header.seq = next_seq_;
+    header.policy_version = current != nullptr ? current->version : 0;
+    header.final = final;
+    header.rollout_seconds = static_cast<float>(absl::ToDoubleSeconds(absl::Now() - start));
+    auto chunk = std::make_unique<v1::TrajectoryChunk>();
+    collector_->Encode(header, chunk.get());
+    if (max_bytes > 0 && chunk->ByteSizeLong() > max_bytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "a chunk of ", collector_->steps(), " steps x ", config_.num_envs, " envs is ",
+          chunk->ByteSizeLong(), " bytes, above the learner's max_message_bytes ", max_bytes,
+          ": lower --num-envs (or the learner's rollout length)"));
+    }
+    ++next_seq_;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++stats_.chunks;
+      stats_.env_steps = TotalEnvSteps();
+      stats_.policy_version = header.policy_version;
+      stats_.episodes += collector_->episodes().size();
+    }
+    for (const EpisodeRecord& ep : collector_->episodes()) {
+      return_sum_ += ep.episode_return;
+      ++return_count_;
+    }
+
+    if (final) {
+      absl::Status st = sender->PushFinal(&chunk);
+      if (!st.ok()) Log(absl::StrCat("final chunk not sent: ", st.message()));
+      return LoopEnd::kStopped;
+    }
+    absl::Status st = sender->Push(&chunk, interrupt_);
+    if (absl::IsCancelled(st)) {
+      if (session_lost_.load() && !stop_.load()) return LoopEnd::kSessionLost;
+      // Stopped while the window was full: this complete rollout becomes the
+      // final chunk.
+      chunk->set_final(true);
+      st = sender->PushFinal(&chunk);
+      if (!st.ok()) Log(absl::StrCat("final chunk not sent: ", st.message()));
+      return LoopEnd::kStopped;
+    }
+    if (!st.ok()) return stop_.load() ? LoopEnd::kStopped : LoopEnd::kSessionLost;
+    MaybeLogThroughput(false);
+  }
+}
+
+absl::Status ActorClient::Run() {
+  PROXIMA_RETURN_IF_ERROR(options_.Validate());
+  ConfigureCpuThreads(options_.threads);
+  channel_ = MakeLearnerChannel(options_.learner_address, hints_);
+  stub_ = v1::Learner::NewStub(channel_);
+  last_log_time_ = absl::Now();
+  while (true) {
+    absl::StatusOr<v1::RegisterResponse> response = Register();
+    if (!response.ok()) {
+      if (stop_.load()) return absl::OkStatus();
+      return response.status();
+    }
+    absl::StatusOr<ActorRunConfig> config = ActorRunConfigFromProto(response->config());
+    if (!config.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot serve the learner's run config: ", config.status().message()));
+    }
+    PROXIMA_RETURN_IF_ERROR(CheckEnvSpec(response->config(), config->env_spec));
+    PROXIMA_RETURN_IF_ERROR(Setup(*config));
+    StartSession(*response);
+    Log(absl::StrFormat(
+        "registered with %s as actor %d, session %016x: %s, %d envs x %d steps per chunk, %s "
+        "mode, learner version %d",
+        options_.learner_address, actor_id_, session_id_, config_.env_id, config_.num_envs,
+        config_.rollout_length, config_.sync ? "sync" : "async", response->policy_version()));
+
+    absl::StatusOr<LoopEnd> end = StepLoop();
+    if (!end.ok()) {
+      EndSession(false);
+      return end.status();
+    }
+    if (*end == LoopEnd::kStopped) {
+      MaybeLogThroughput(true);
+      EndSession(true);
+      const Stats s = stats();
+      Log(absl::StrFormat(
+          "stopped after %d env steps: %d chunk(s) in session %016x, %d acked in all sessions",
+          s.env_steps, next_seq_, session_id_, s.chunks_acked));
+      return absl::OkStatus();
+    }
+    std::string reason;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      reason = lost_reason_;
+    }
+    EndSession(false);
+    if (stop_.load()) return absl::OkStatus();
+    Log(absl::StrCat("session lost (", reason,
+                     "); dropping its unacknowledged chunks and registering again"));
+  }
+}
+
+}  // namespace proxima

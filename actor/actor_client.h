@@ -1,0 +1,161 @@
+// ActorClient: one actor process's whole life against a learner.
+//
+//   Register (retried with backoff + jitter while the learner is unreachable)
+//     → build num_envs envs (seeded from the RunConfig) and the policy network
+//     → WatchWeights (WeightWatcher thread → SnapshotSlot, latest-wins)
+//     → StreamTrajectories (ChunkSender threads, bounded send window)
+//     → stepping loop on the calling thread: take the newest snapshot at the
+//       rollout boundary (sync mode: wait for a version newer than the one
+//       the last chunk was acted with), collect T × E steps, encode, push.
+//   Session lost (UNKNOWN/STALE session, NOT_FOUND/ABORTED streams) → drop
+//   the session's unacknowledged chunks and in-progress rollout, register
+//   again, continue (envs kept when the RunConfig is unchanged).
+//   Stop() → the stepping loop ends its rollout early and sends it as the
+//   final chunk (T' ≤ T steps, bootstrap = current obs), waits a bounded time
+//   for its ack, half-closes, cancels WatchWeights; Run() returns OK.
+//
+// Logging (Options::log, stderr by default): one line per registration,
+// reconnect and lost session, and a throughput line every log_interval.
+#ifndef PROXIMA_ACTOR_ACTOR_CLIENT_H_
+#define PROXIMA_ACTOR_ACTOR_CLIENT_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "actor/run_config.h"
+#include "grpcpp/client_context.h"
+#include "proxima/v1/learner_service.grpc.pb.h"
+
+namespace proxima {
+
+class ChunkSender;
+class PolicyInference;
+class RolloutCollector;
+class SnapshotSlot;
+class VectorEnv;
+class WeightWatcher;
+class Rng;
+
+class ActorClient {
+ public:
+  struct Options {
+    std::string learner_address;  // HOST:PORT
+    std::string name;             // empty: "<hostname>:<pid>"
+    int num_envs = 0;             // 0: the learner's default
+    int threads = 1;              // LibTorch intra-op + OpenBLAS threads
+    // How long the final chunk's ack is awaited at shutdown, and how long the
+    // learner then gets to end the half-closed stream.
+    absl::Duration final_ack_timeout = absl::Seconds(3);
+    absl::Duration close_grace = absl::Seconds(1);
+    // Throughput line period; zero: none.
+    absl::Duration log_interval = absl::Seconds(10);
+    // Where log lines go (without trailing newline); null: stderr.
+    std::function<void(absl::string_view)> log;
+
+    absl::Status Validate() const;
+  };
+
+  struct Stats {
+    int registrations = 0;
+    uint32_t actor_id = 0;
+    uint64_t session_id = 0;
+    uint64_t chunks = 0;          // chunks pushed, all sessions
+    int64_t env_steps = 0;
+    uint64_t policy_version = 0;  // of the last rollout
+    uint64_t episodes = 0;
+    uint64_t chunks_acked = 0;    // acks received, any outcome, all sessions
+    uint64_t reconnects = 0;      // trajectory streams reopened, all sessions
+  };
+
+  explicit ActorClient(Options options);
+  ~ActorClient();
+
+  ActorClient(const ActorClient&) = delete;
+  ActorClient& operator=(const ActorClient&) = delete;
+
+  // Runs until Stop() (then OK) or a non-recoverable error: the learner
+  // refuses the registration (wrong protocol or env, actor limit), its run
+  // config cannot be served here, or a chunk exceeds max_message_bytes.
+  absl::Status Run();
+
+  // Like Run(), stopping when *stop becomes true (for a flag set by a signal
+  // handler, which cannot call Stop(); checked every 50 ms).
+  absl::Status Run(std::atomic<bool>* stop);
+
+  // Requests the shutdown path. Thread-safe, idempotent, returns at once.
+  void Stop();
+
+  Stats stats() const;
+
+ private:
+  enum class LoopEnd { kStopped, kSessionLost };
+
+  absl::StatusOr<v1::RegisterResponse> Register();
+  absl::Status Setup(const ActorRunConfig& config);
+  absl::StatusOr<LoopEnd> StepLoop();
+  void StartSession(const v1::RegisterResponse& response);
+  // Stops the session's threads (graceful: final ack wait and half-close
+  // first) and folds its sender's counters into the totals.
+  void EndSession(bool graceful);
+  void OnSessionLost(absl::string_view reason);
+  void WakeAll();
+  bool SleepUnlessStopped(absl::Duration d);
+  void MaybeLogThroughput(bool force);
+  int64_t TotalEnvSteps() const;
+  void Log(const std::string& line) const;
+
+  const Options options_;
+  std::string name_;
+  std::string hostname_;
+
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> session_lost_{false};
+  // stop_ || session_lost_: what every wait of the stepping loop watches.
+  std::atomic<bool> interrupt_{false};
+
+  v1::ChannelHints hints_;  // from the latest registration
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Learner::Stub> stub_;
+  ActorRunConfig config_;
+  bool have_config_ = false;
+  uint32_t actor_id_ = 0;
+  uint64_t session_id_ = 0;
+  uint64_t next_seq_ = 0;
+  std::string lost_reason_;  // guarded by mu_
+
+  std::unique_ptr<VectorEnv> envs_;
+  std::unique_ptr<PolicyInference> policy_;
+  std::unique_ptr<Rng> rng_;
+  std::unique_ptr<RolloutCollector> collector_;
+  int64_t env_steps_before_ = 0;  // by collectors replaced since (new run shape)
+
+  // Session components; replaced on re-registration. Stop() and the
+  // session-lost callbacks reach them under mu_.
+  mutable std::mutex mu_;
+  std::condition_variable cv_;  // sleeps of the registration backoff
+  std::unique_ptr<SnapshotSlot> slot_;
+  std::unique_ptr<WeightWatcher> watcher_;
+  std::unique_ptr<ChunkSender> sender_;
+  grpc::ClientContext* register_context_ = nullptr;  // guarded by mu_: Register in flight
+  Stats stats_;  // guarded by mu_
+
+  // Throughput line state (stepping thread only).
+  absl::Time last_log_time_;
+  int64_t last_log_steps_ = 0;
+  uint64_t last_log_episodes_ = 0;
+  double return_sum_ = 0;
+  uint64_t return_count_ = 0;
+};
+
+}  // namespace proxima
+
+#endif  // PROXIMA_ACTOR_ACTOR_CLIENT_H_

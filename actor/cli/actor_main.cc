@@ -1,0 +1,117 @@
+// proxima-actor: steps environments with the learner's newest policy and
+// streams the trajectories to it.
+//
+//   proxima-actor --learner HOST:PORT [--name NAME] [--num-envs N] [--threads N]
+//
+// Everything else (env, model, rollout length, seeds, mode, channel settings)
+// comes from the learner at registration. SIGTERM/SIGINT: the current partial
+// rollout is sent as the final chunk, the actor waits a few seconds at most
+// for its acknowledgement, then exits 0 (also when the learner is gone). A
+// second signal exits at once.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "actor/actor_client.h"
+#include "common/flags.h"
+
+ABSL_FLAG(std::string, learner, "", "Learner address HOST:PORT (required).");
+ABSL_FLAG(std::string, name, "",
+          "Stable actor name; the learner maps it to the same actor id and seeds. "
+          "Default: <hostname>:<pid>.");
+ABSL_FLAG(int32_t, num_envs, 0, "Env columns to run; 0 = the learner's default.");
+ABSL_FLAG(int32_t, threads, 1, "LibTorch intra-op (and OpenBLAS) threads for inference.");
+
+namespace {
+
+constexpr char kProgram[] = "proxima-actor";
+
+int g_signal_pipe[2] = {-1, -1};
+
+void OnSignal(int sig) {
+  const unsigned char byte = static_cast<unsigned char>(sig);
+  // Nothing useful can be done if the pipe is full: a signal is pending anyway.
+  [[maybe_unused]] ssize_t n = ::write(g_signal_pipe[1], &byte, 1);
+}
+
+void PrintHelp() {
+  std::printf(
+      "usage: %s --learner HOST:PORT [--name NAME] [--num-envs N] [--threads N]\n\n"
+      "Registers with the learner, receives the run configuration and policy\n"
+      "snapshots from it, steps environments and streams trajectory chunks.\n\nflags:\n%s",
+      kProgram, proxima::FlagsHelp({"actor/cli/actor_main.cc"}).c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  proxima::ParsedArgs parsed;
+  absl::Status status = proxima::ParseFlags(args, &parsed);
+  if (!status.ok()) proxima::ExitWithUsageError(kProgram, status);
+  if (parsed.help) {
+    PrintHelp();
+    return 0;
+  }
+  if (!parsed.positional.empty()) {
+    proxima::ExitWithUsageError(
+        kProgram, absl::InvalidArgumentError("unexpected argument '" + parsed.positional[0] + "'"));
+  }
+  proxima::ActorClient::Options options;
+  options.learner_address = absl::GetFlag(FLAGS_learner);
+  options.name = absl::GetFlag(FLAGS_name);
+  options.num_envs = absl::GetFlag(FLAGS_num_envs);
+  options.threads = absl::GetFlag(FLAGS_threads);
+  if (options.learner_address.empty()) {
+    proxima::ExitWithUsageError(kProgram, absl::InvalidArgumentError("--learner is required"));
+  }
+  status = options.Validate();
+  if (!status.ok()) proxima::ExitWithUsageError(kProgram, status);
+
+  // Threads of OpenBLAS and gRPC may exist before main runs, so signals
+  // cannot simply be blocked and sigwait()ed. The handler only writes the
+  // signal number to a pipe (async-signal-safe); a thread reads it and calls
+  // Stop(), which a handler could not.
+  if (::pipe(g_signal_pipe) != 0) {
+    std::perror("proxima-actor: pipe");
+    return 1;
+  }
+  struct sigaction action {};
+  action.sa_handler = OnSignal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+
+  // Never deleted: the detached signal thread may still reach it while the
+  // process exits.
+  auto* client = new proxima::ActorClient(options);
+  std::thread signal_thread([client] {
+    unsigned char sig = 0;
+    if (::read(g_signal_pipe[0], &sig, 1) != 1) return;
+    const std::string now =
+        absl::FormatTime("%Y-%m-%d %H:%M:%E3S", absl::Now(), absl::LocalTimeZone());
+    std::fprintf(stderr, "%s %s: %s received; stopping (final chunk, then exit)\n", now.c_str(),
+                 kProgram, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    client->Stop();
+    if (::read(g_signal_pipe[0], &sig, 1) != 1) return;
+    std::fprintf(stderr, "%s: second signal; exiting now\n", kProgram);
+    std::_Exit(0);
+  });
+  signal_thread.detach();
+
+  status = client->Run();
+  if (!status.ok()) {
+    std::fprintf(stderr, "%s: %s\n", kProgram, status.ToString().c_str());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,54 @@
+#include "actor/grpc_util.h"
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+
+#include "absl/time/time.h"
+#include "actor/backoff.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/support/channel_arguments.h"
+
+namespace proxima {
+namespace {
+
+int ClampMillis(absl::Duration d) {
+  const int64_t ms = absl::ToInt64Milliseconds(d);
+  return static_cast<int>(std::clamp<int64_t>(ms, 1, INT_MAX));
+}
+
+}  // namespace
+
+std::shared_ptr<grpc::Channel> MakeLearnerChannel(const std::string& address,
+                                                  const v1::ChannelHints& hints) {
+  grpc::ChannelArguments args;
+  const uint64_t hinted = hints.max_message_bytes();
+  const int send_limit =
+      hinted > 0 ? static_cast<int>(std::min<uint64_t>(hinted, INT_MAX)) : kDefaultMaxMessageBytes;
+  const int receive_limit = std::max(send_limit, kDefaultMaxMessageBytes);
+  args.SetMaxSendMessageSize(send_limit);
+  args.SetMaxReceiveMessageSize(receive_limit);
+  const absl::Duration keepalive =
+      DurationFromProto(hints.keepalive_time().seconds(), hints.keepalive_time().nanos());
+  const absl::Duration keepalive_timeout =
+      DurationFromProto(hints.keepalive_timeout().seconds(), hints.keepalive_timeout().nanos());
+  if (keepalive > absl::ZeroDuration()) {
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, ClampMillis(keepalive));
+  }
+  if (keepalive_timeout > absl::ZeroDuration()) {
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, ClampMillis(keepalive_timeout));
+  }
+  const Backoff backoff = Backoff::FromHints(hints, 0);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, ClampMillis(backoff.initial()));
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, ClampMillis(backoff.initial()));
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, ClampMillis(backoff.max()));
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+absl::Status ToAbslStatus(const grpc::Status& status) {
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
+}  // namespace proxima

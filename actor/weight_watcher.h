@@ -1,0 +1,83 @@
+// WeightWatcher: the actor's side of Learner.WatchWeights for one session.
+//
+// A thread reads the server stream; every WeightSnapshot is decoded into a
+// fresh network and verified (DecodeSnapshot → ApplyWeights: checksum, names,
+// shapes, finiteness). A snapshot that fails is logged and dropped — the
+// actor keeps acting with the one it has. A good one goes into the
+// SnapshotSlot, latest-wins; the stepping loop takes it at its next rollout
+// boundary, never mid-rollout.
+//
+// A broken stream is reopened after backoff with jitter, asking only for
+// versions newer than the one held (have_version). NOT_FOUND (the learner
+// does not know the session: it restarted) and ABORTED (superseded) mean the
+// session is gone: on_session_lost is called and the thread ends.
+#ifndef PROXIMA_ACTOR_WEIGHT_WATCHER_H_
+#define PROXIMA_ACTOR_WEIGHT_WATCHER_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "actor/policy_snapshot.h"
+#include "grpcpp/client_context.h"
+#include "proxima/v1/learner_service.grpc.pb.h"
+
+namespace proxima {
+
+class WeightWatcher {
+ public:
+  struct Options {
+    uint32_t actor_id = 0;
+    uint64_t session_id = 0;
+    PolicyShape shape;
+    absl::Duration backoff_initial = absl::Milliseconds(100);
+    absl::Duration backoff_max = absl::Seconds(5);
+    std::function<void(absl::string_view)> log;
+    // Called at most once, from the watcher thread, with no watcher lock held.
+    std::function<void(absl::string_view reason)> on_session_lost;
+  };
+
+  struct Stats {
+    uint64_t received = 0;
+    uint64_t discarded = 0;  // failed verification
+    uint64_t reconnects = 0;
+  };
+
+  // `stub` and `slot` must outlive the watcher.
+  WeightWatcher(v1::Learner::StubInterface* stub, SnapshotSlot* slot, Options options);
+  ~WeightWatcher();  // Stop()
+
+  WeightWatcher(const WeightWatcher&) = delete;
+  WeightWatcher& operator=(const WeightWatcher&) = delete;
+
+  void Start();
+  // Cancels the stream and joins the thread. Idempotent.
+  void Stop();
+
+  Stats stats() const;
+
+ private:
+  void Loop();
+  void Log(const std::string& line) const;
+
+  v1::Learner::StubInterface* const stub_;
+  SnapshotSlot* const slot_;
+  const Options options_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;                   // guarded by mu_
+  grpc::ClientContext* context_ = nullptr;  // guarded by mu_
+  Stats stats_;                             // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace proxima
+
+#endif  // PROXIMA_ACTOR_WEIGHT_WATCHER_H_

@@ -1,0 +1,320 @@
+// ActorClient end to end against FakeLearner over loopback gRPC: registration,
+// weights, chunk sequence and contents, sync-mode waiting, backpressure,
+// resend after a broken stream, re-registration after a learner restart,
+// shutdown with a final chunk (learner up or gone), refusal and retry.
+#include "actor/actor_client.h"
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/synchronization/notification.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/actor/fake_learner.h"
+#include "tests/test_util.h"
+
+namespace proxima {
+namespace {
+
+using ::proxima::testing::FakeLearner;
+using ::testing::HasSubstr;
+using Received = FakeLearner::Received;
+
+// Runs an ActorClient on its own thread.
+class ActorThread {
+ public:
+  explicit ActorThread(ActorClient::Options options) : client_(Quiet(std::move(options))) {
+    thread_ = std::thread([this] {
+      status_ = client_.Run();
+      done_.Notify();
+    });
+  }
+  ~ActorThread() {
+    client_.Stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // Stops the actor and waits for Run() to return; fails after `limit`.
+  absl::Status StopAndJoin(absl::Duration limit = absl::Seconds(8)) {
+    const absl::Time start = absl::Now();
+    client_.Stop();
+    EXPECT_TRUE(done_.WaitForNotificationWithTimeout(limit)) << "Run() did not return";
+    stop_seconds_ = absl::ToDoubleSeconds(absl::Now() - start);
+    thread_.join();
+    return status_;
+  }
+  absl::Status Join(absl::Duration limit) {
+    EXPECT_TRUE(done_.WaitForNotificationWithTimeout(limit)) << "Run() did not return";
+    thread_.join();
+    return status_;
+  }
+
+  ActorClient& client() { return client_; }
+  double stop_seconds() const { return stop_seconds_; }
+  std::vector<std::string> log() const {
+    std::lock_guard<std::mutex> lock(*log_mu_);
+    return *log_;
+  }
+
+ private:
+  ActorClient::Options Quiet(ActorClient::Options o) {
+    o.log = [mu = log_mu_, log = log_](absl::string_view line) {
+      std::lock_guard<std::mutex> lock(*mu);
+      log->emplace_back(line);
+      std::fprintf(stderr, "  [actor] %s\n", std::string(line).c_str());
+    };
+    o.log_interval = absl::Milliseconds(300);
+    return o;
+  }
+
+  std::shared_ptr<std::mutex> log_mu_ = std::make_shared<std::mutex>();
+  std::shared_ptr<std::vector<std::string>> log_ = std::make_shared<std::vector<std::string>>();
+  ActorClient client_;
+  std::thread thread_;
+  absl::Notification done_;
+  absl::Status status_;
+  double stop_seconds_ = 0;
+};
+
+ActorClient::Options OptionsFor(const FakeLearner& learner, const std::string& name = "a0") {
+  ActorClient::Options o;
+  o.learner_address = learner.address();
+  o.name = name;
+  return o;
+}
+
+// Chunks the learner accepted (or will count), in arrival order.
+std::vector<const v1::TrajectoryChunk*> Accepted(const std::vector<Received>& all,
+                                                 uint64_t session) {
+  std::vector<const v1::TrajectoryChunk*> out;
+  for (const Received& r : all) {
+    if (r.session == session && r.outcome == v1::CHUNK_OUTCOME_ACCEPTED) out.push_back(&r.chunk);
+  }
+  return out;
+}
+
+using View = FakeLearner::View;
+
+auto CountAccepted(size_t n) {
+  return [n](const View& v) {
+    size_t k = 0;
+    for (const Received& r : v.received) k += r.outcome == v1::CHUNK_OUTCOME_ACCEPTED;
+    return k >= n;
+  };
+}
+
+TEST(ActorClientTest, RegistersStreamsChunksAndEndsWithAFinalChunk) {
+  FakeLearner learner({});
+  learner.Start();
+  ActorThread actor(OptionsFor(learner));
+  ASSERT_TRUE(learner.WaitFor(CountAccepted(5)));
+  learner.Publish();
+  learner.Publish();
+  ASSERT_TRUE(learner.WaitFor([&](const View& v) {
+    return !v.received.empty() && v.received.back().chunk.policy_version() == 2;
+  }));
+  ASSERT_TRUE(actor.StopAndJoin().ok());
+  EXPECT_LT(actor.stop_seconds(), 3.0);
+
+  const auto regs = learner.registrations();
+  ASSERT_EQ(regs.size(), 1u);
+  EXPECT_EQ(regs[0].actor_name(), "a0");
+  EXPECT_EQ(regs[0].protocol_version(), 1u);
+  EXPECT_EQ(regs[0].num_envs(), 0u);
+  EXPECT_EQ(regs[0].pid(), static_cast<uint32_t>(getpid()));
+  EXPECT_THAT(std::vector<std::string>(regs[0].available_env_ids().begin(),
+                                       regs[0].available_env_ids().end()),
+              ::testing::Contains("CartPole-v1"));
+
+  const uint64_t session = learner.issued_sessions().at(0);
+  const auto chunks = Accepted(learner.received(), session);
+  ASSERT_GE(chunks.size(), 6u);
+  uint64_t last_version = 0;
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    const v1::TrajectoryChunk& c = *chunks[i];
+    EXPECT_EQ(c.seq(), i);
+    EXPECT_EQ(c.session_id(), session);
+    EXPECT_EQ(c.actor_id(), 0u);
+    EXPECT_EQ(c.num_envs(), 2u);
+    EXPECT_GE(c.policy_version(), last_version);  // versions only move forward
+    last_version = c.policy_version();
+    const bool last = i + 1 == chunks.size();
+    EXPECT_EQ(c.final(), last) << "seq " << i;
+    if (!last) {
+      EXPECT_EQ(c.num_steps(), 16u);
+    }
+    EXPECT_LE(c.num_steps(), 16u);
+    EXPECT_GE(c.rollout_seconds(), 0.0f);
+  }
+  EXPECT_EQ(last_version, 2u);
+  // The stats the client reports agree.
+  const ActorClient::Stats s = actor.client().stats();
+  EXPECT_EQ(s.registrations, 1);
+  EXPECT_EQ(s.chunks, chunks.size());
+  EXPECT_EQ(s.session_id, session);
+}
+
+TEST(ActorClientTest, SyncModeActsWithANewVersionForEveryChunk) {
+  FakeLearner::Options o;
+  o.sync = true;
+  FakeLearner learner(o);  // publishes version + 1 after each accepted chunk
+  learner.Start();
+  ActorThread actor(OptionsFor(learner));
+  ASSERT_TRUE(learner.WaitFor(CountAccepted(8)));
+  ASSERT_TRUE(actor.StopAndJoin().ok());
+  const auto chunks = Accepted(learner.received(), learner.issued_sessions().at(0));
+  ASSERT_GE(chunks.size(), 8u);
+  for (size_t i = 0; i + 1 < chunks.size(); ++i) {
+    // Chunk i was acted with version i: the actor waited for each new one.
+    EXPECT_EQ(chunks[i]->policy_version(), i) << "seq " << i;
+  }
+  EXPECT_TRUE(chunks.back()->final());
+}
+
+TEST(ActorClientTest, AFullWindowStopsTheSteppingLoop) {
+  FakeLearner::Options o;
+  o.window = 3;
+  FakeLearner learner(o);
+  learner.HoldAcks(true);
+  learner.Start();
+  ActorThread actor(OptionsFor(learner));
+  // The first chunk arrives and its ack is held; the actor may send the rest
+  // of its window (HTTP/2 buffers them) but must then wait.
+  ASSERT_TRUE(learner.WaitFor([](const View& v) { return !v.received.empty(); }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const ActorClient::Stats held = actor.client().stats();
+  // Encoded chunks: the window plus the one the stepping loop is blocked on.
+  EXPECT_LE(held.chunks, 4u);
+  EXPECT_LE(held.env_steps, 4 * 16 * 2);
+  learner.HoldAcks(false);
+  ASSERT_TRUE(learner.WaitFor(CountAccepted(10)));
+  ASSERT_TRUE(actor.StopAndJoin().ok());
+}
+
+TEST(ActorClientTest, ResendsUnacknowledgedChunksAfterABrokenStream) {
+  FakeLearner learner({});
+  learner.BreakStreamOnceAtSeq(2);
+  learner.Start();
+  ActorThread actor(OptionsFor(learner));
+  ASSERT_TRUE(learner.WaitFor(CountAccepted(6)));
+  ASSERT_TRUE(actor.StopAndJoin().ok());
+  EXPECT_EQ(learner.registrations().size(), 1u);  // same session throughout
+  EXPECT_GE(learner.stream_opens(), 2);
+  const uint64_t session = learner.issued_sessions().at(0);
+  const auto chunks = Accepted(learner.received(), session);
+  for (size_t i = 0; i < chunks.size(); ++i) EXPECT_EQ(chunks[i]->seq(), i);
+  int seq2 = 0;
+  for (const Received& r : learner.received()) seq2 += r.chunk.seq() == 2;
+  EXPECT_GE(seq2, 2);  // lost with the stream, then resent
+  bool logged = false;
+  for (const std::string& line : actor.log()) logged |= absl::StrContains(line, "reconnecting");
+  EXPECT_TRUE(logged);
+}
+
+TEST(ActorClientTest, RegistersAgainWhenTheLearnerForgetsTheSession) {
+  FakeLearner learner({});
+  learner.Start();
+  ActorThread actor(OptionsFor(learner));
+  ASSERT_TRUE(learner.WaitFor(CountAccepted(3)));
+  learner.ForgetSessions();  // as a restarted learner would
+  ASSERT_TRUE(learner.WaitFor([](const View& v) { return v.sessions.size() >= 2; }));
+  const uint64_t second = learner.issued_sessions().at(1);
+  ASSERT_TRUE(learner.WaitFor(
+      [&](const View& v) { return Accepted(v.received, second).size() >= 3; }));
+  ASSERT_TRUE(actor.StopAndJoin().ok());
+  EXPECT_EQ(learner.registrations().size(), 2u);
+  EXPECT_EQ(learner.registrations()[1].actor_name(), "a0");
+  const auto chunks = Accepted(learner.received(), second);
+  for (size_t i = 0; i < chunks.size(); ++i) EXPECT_EQ(chunks[i]->seq(), i);  // seq restarts
+  EXPECT_EQ(actor.client().stats().registrations, 2);
+}
+
+TEST(ActorClientTest, StopsWithinSecondsWhenTheLearnerIsGone) {
+  auto learner = std::make_unique<FakeLearner>(FakeLearner::Options{});
+  learner->Start();
+  ActorThread actor(OptionsFor(*learner));
+  ASSERT_TRUE(learner->WaitFor(CountAccepted(2)));
+  learner->Kill();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_TRUE(actor.StopAndJoin().ok());
+  EXPECT_LT(actor.stop_seconds(), 6.0);
+}
+
+TEST(ActorClientTest, StopWhileWaitingForTheFirstRegistration) {
+  // A port with nothing behind it: the actor keeps retrying until stopped.
+  int free_port;
+  {
+    FakeLearner probe({});
+    probe.Start();
+    free_port = probe.port();
+  }
+  ActorClient::Options o;
+  o.learner_address = "127.0.0.1:" + std::to_string(free_port);
+  ActorThread actor(o);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(actor.StopAndJoin().ok());
+  EXPECT_LT(actor.stop_seconds(), 1.0);
+}
+
+TEST(ActorClientTest, RetriesRegistrationUntilTheLearnerComesUp) {
+  int port;
+  {
+    FakeLearner probe({});
+    probe.Start();
+    port = probe.port();
+  }
+  ActorClient::Options o;
+  o.learner_address = "127.0.0.1:" + std::to_string(port);
+  o.name = "late";
+  ActorThread actor(o);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  FakeLearner learner({});
+  learner.Start(port);
+  ASSERT_TRUE(learner.WaitFor(CountAccepted(2), std::chrono::seconds(30)));
+  EXPECT_TRUE(actor.StopAndJoin().ok());
+  EXPECT_FALSE(actor.log().empty());
+  EXPECT_THAT(actor.log().front(), HasSubstr("cannot register"));
+}
+
+TEST(ActorClientTest, ARefusedRegistrationIsAnError) {
+  FakeLearner learner({});
+  learner.RefuseRegistrations(
+      grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "env Foo-v0 not available"));
+  learner.Start();
+  ActorThread actor(OptionsFor(learner));
+  const absl::Status st = actor.Join(absl::Seconds(10));
+  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition) << st;
+  EXPECT_THAT(std::string(st.message()), HasSubstr("env Foo-v0 not available"));
+}
+
+TEST(ActorClientTest, TwoActorsGetTheirOwnSessionsAndSeeds) {
+  FakeLearner learner({});
+  learner.Start();
+  {
+    ActorThread a(OptionsFor(learner, "a"));
+    ActorThread b(OptionsFor(learner, "b"));
+    ASSERT_TRUE(learner.WaitFor([](const View& v) {
+      return v.sessions.size() >= 2 && Accepted(v.received, v.sessions[0]).size() >= 3 &&
+             Accepted(v.received, v.sessions[1]).size() >= 3;
+    }));
+    EXPECT_TRUE(a.StopAndJoin().ok());
+    EXPECT_TRUE(b.StopAndJoin().ok());
+  }
+  const auto sessions = learner.issued_sessions();
+  ASSERT_EQ(sessions.size(), 2u);
+  const auto all = learner.received();
+  const auto first = Accepted(all, sessions[0]), second = Accepted(all, sessions[1]);
+  EXPECT_NE(first[0]->actor_id(), second[0]->actor_id());
+  // Different env seeds: different first observations.
+  EXPECT_NE(first[0]->observations().data(), second[0]->observations().data());
+  EXPECT_TRUE(first.back()->final());
+  EXPECT_TRUE(second.back()->final());
+}
+
+}  // namespace
+}  // namespace proxima
