@@ -5,6 +5,7 @@
 
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -35,6 +36,35 @@ CommandResult RunCommand(const std::string& command);
 
 // Path of an executable in build/bin.
 std::string BinPath(const std::string& name);
+
+// A child process started without a shell. stdout goes to a pipe the test can
+// read lines from (e.g. a server's "listening on" line); stderr, and stdout
+// once the caller stops reading, go to `log_path` when given. The child gets
+// SIGKILL if the test process dies, and on destruction if still running.
+class ChildProcess {
+ public:
+  explicit ChildProcess(const std::vector<std::string>& argv, const std::string& log_path = "");
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  int pid() const { return pid_; }
+  // Next line of the child's stdout (without '\n'); empty at EOF or after
+  // `timeout_seconds`.
+  std::string ReadLine(double timeout_seconds = 60);
+  void Signal(int sig);
+  // Waits up to `timeout_seconds`; returns the exit status, 128+signal if
+  // killed, or -1 on timeout.
+  int Wait(double timeout_seconds = 60);
+  bool running();
+
+ private:
+  int pid_ = -1;
+  int out_fd_ = -1;
+  std::string buffer_;
+  int status_ = -1;
+  bool reaped_ = false;
+};
 
 }  // namespace proxima
 

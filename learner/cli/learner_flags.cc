@@ -15,8 +15,9 @@ ABSL_FLAG(std::string, mode, "async",
           "sync (strictly on-policy, one rollout per actor per update) or async");
 ABSL_FLAG(int, max_policy_lag, 8,
           "async: drop chunks more than this many versions behind the learner");
-ABSL_FLAG(int64_t, queue_capacity, 65536,
-          "learner: trajectory queue capacity in transitions (backpressure beyond)");
+ABSL_FLAG(int64_t, queue_capacity, 0,
+          "learner: trajectory queue capacity in transitions, backpressure beyond "
+          "[0: two batches]");
 ABSL_FLAG(int, actor_num_envs, 0,
           "learner: env columns per actor when the actor does not choose [0: --num-envs]");
 ABSL_FLAG(int, max_actors, 1024, "learner: most actors registered at once");

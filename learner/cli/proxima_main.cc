@@ -1,14 +1,19 @@
 // `proxima`: the user CLI.
 //
-//   proxima train --env ENV --in-process [--seed S] [--total-steps N]
-//                 [--run-dir DIR] [--stop-when-solved] [PPO flags...]
-//   proxima env list
-//   proxima env replay --golden DIR
+//   proxima train --env ENV [--actors N] [--seed S] [--total-steps N]
+//                 [--run-dir DIR] [--stop-when-solved] [--quiet] [PPO/learner flags...]
+//   proxima train --env ENV --in-process [...]
+//   proxima status|actors|watch|health|checkpoint|pause|resume --learner ADDR
+//   proxima set KEY=VALUE... --learner ADDR
+//   proxima env list|replay|bench
 //
-// Exit status: 0 success, 1 runtime failure, 2 bad command line or config.
+// Exit status: 0 success, 1 runtime failure (learner unreachable, run
+// failed, not healthy), 2 bad command line or config (and `set` refused).
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <iostream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -17,16 +22,33 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "absl/time/time.h"
 #include "actor/envs/golden_replay.h"
 #include "actor/envs/registry.h"
+#include "common/file_util.h"
 #include "common/flags.h"
+#include "learner/cli/client_commands.h"
 #include "learner/cli/learner_flags.h"
+#include "learner/cli/local_cluster.h"
 #include "learner/cli/ppo_flags.h"
 #include "learner/in_process_trainer.h"
 #include "learner/run_files.h"
 
 ABSL_FLAG(bool, in_process, false,
           "train: run vector env + PPO in this process (no actors, no network)");
+ABSL_FLAG(int, actors, 2, "train: actor processes of the local cluster");
+ABSL_FLAG(std::string, learner, "",
+          "status, actors, watch, health, checkpoint, pause, resume, set: the learner's "
+          "HOST:PORT [with --run-dir: read from RUN_DIR/learner.addr]");
+ABSL_FLAG(bool, json, false,
+          "status, actors, watch, ...: print protobuf JSON (proto field names; watch: one "
+          "object per line)");
+ABSL_FLAG(double, timeout, 5, "learner commands: deadline of each RPC, seconds");
+ABSL_FLAG(int64_t, count, 0, "watch: stop after this many updates [0: until the run ends]");
+ABSL_FLAG(std::string, tag, "", "checkpoint: label added to the file name (kept from pruning)");
+ABSL_FLAG(bool, include_inactive, false, "actors: also list disconnected and finished actors");
+ABSL_FLAG(bool, validate_only, false, "set: check the values, change nothing");
 ABSL_FLAG(std::string, golden, "", "env replay: directory of <EnvId>.csv reference files");
 // --run-dir, --stop-when-solved and --quiet live in learner_flags.cc.
 ABSL_DECLARE_FLAG(std::string, run_dir);
@@ -40,28 +62,71 @@ namespace {
 constexpr char kUsage[] =
     "usage: proxima <command> [flags]\n"
     "\n"
-    "commands:\n"
-    "  train --env ENV --in-process   train PPO in this process and write a run directory\n"
+    "training:\n"
+    "  train --env ENV [--actors N]   start a learner and N actor processes on this machine\n"
+    "                                 (local cluster; logs in RUN_DIR/logs) and train PPO\n"
+    "  train --env ENV --in-process   train PPO in this process (no actors, no network)\n"
+    "\n"
+    "a running learner (--learner HOST:PORT, or --run-dir DIR to read DIR/learner.addr;\n"
+    "--json for machine-readable output, --timeout S per RPC):\n"
+    "  status                         counters, queue, chunk accounting, hyperparameters, actors\n"
+    "  actors [--include-inactive]    registered actors\n"
+    "  watch [--count N]              one line per trainer update until the run ends\n"
+    "  health                         exit 0 only if the learner is SERVING (health checks)\n"
+    "  checkpoint [--tag T]           write a checkpoint now\n"
+    "  pause | resume                 stop / restart training (actors keep connected)\n"
+    "  set KEY=VALUE...               change hyperparameters at the next update (all or\n"
+    "      [--validate-only]          nothing; exit 2 if the learner refuses any key)\n"
+    "\n"
+    "environments:\n"
     "  env list                       list the registered environments\n"
     "  env replay --golden DIR        replay Gymnasium reference CSVs against our envs\n"
     "  env bench [--bench-steps N]    single-thread env steps/s of every env (random actions)\n"
     "\n"
+    "exit status: 0 ok, 1 runtime failure (e.g. learner unreachable), 2 bad command line\n"
+    "\n"
     "flags:\n";
 
-int Train() {
-  if (!absl::GetFlag(FLAGS_in_process)) {
-    ExitWithUsageError("proxima train",
-                       absl::InvalidArgumentError(
-                           "the local cluster (learner + actor processes) is not built yet; "
-                           "pass --in-process to train in this process"));
+std::string DefaultRunDir(const PpoConfig& config) {
+  return absl::StrCat("runs/", config.env_id, "-", config.seed);
+}
+
+// The local cluster: learner + actor processes (learner/cli/local_cluster.h).
+// Everything is validated here, so bad input exits 2 before any process
+// starts.
+int TrainCluster() {
+  absl::StatusOr<PpoConfig> config = PpoConfigFromFlags();
+  if (!config.ok()) ExitWithUsageError("proxima train", config.status());
+  absl::StatusOr<LearnerOptions> learner = LearnerOptionsFromFlags();
+  if (!learner.ok()) ExitWithUsageError("proxima train", learner.status());
+  const int actors = absl::GetFlag(FLAGS_actors);
+  if (actors < 1) {
+    ExitWithUsageError("proxima train", absl::InvalidArgumentError(absl::StrCat(
+                                            "--actors must be >= 1 (got ", actors, ")")));
   }
+  LocalClusterOptions options;
+  options.env_id = config->env_id;
+  options.total_steps = config->total_steps;
+  options.num_envs = config->num_envs;
+  options.actors = actors;
+  options.run_dir = learner->run_dir;
+  // Resuming continues the run in its own directory.
+  if (options.run_dir.empty()) options.run_dir = learner->resume_dir;
+  if (options.run_dir.empty()) options.run_dir = DefaultRunDir(*config);
+  options.quiet = absl::GetFlag(FLAGS_quiet);
+  options.learner_flags = LearnerFlagsToForward();
+  // The learner's own shutdown budget plus time to flush and exit.
+  options.learner_grace = absl::Seconds(learner->grace_period_seconds) + absl::Seconds(10);
+  return RunLocalCluster(options);
+}
+
+int Train() {
+  if (!absl::GetFlag(FLAGS_in_process)) return TrainCluster();
   absl::StatusOr<PpoConfig> config = PpoConfigFromFlags();
   if (!config.ok()) ExitWithUsageError("proxima train", config.status());
   TrainerOptions options;
   options.run_dir = absl::GetFlag(FLAGS_run_dir);
-  if (options.run_dir.empty()) {
-    options.run_dir = absl::StrCat("runs/", config->env_id, "-", config->seed);
-  }
+  if (options.run_dir.empty()) options.run_dir = DefaultRunDir(*config);
   options.stop_when_solved = absl::GetFlag(FLAGS_stop_when_solved);
   options.progress = !absl::GetFlag(FLAGS_quiet);
   auto trainer = InProcessTrainer::Create(*config, options);
@@ -161,6 +226,69 @@ int EnvReplay() {
   return ok ? 0 : 1;
 }
 
+// Options shared by the commands that talk to a running learner.
+ClientOptions ClientOptionsFromFlags(const std::string& command) {
+  const std::string program = absl::StrCat("proxima ", command);
+  ClientOptions o;
+  o.learner = absl::GetFlag(FLAGS_learner);
+  if (o.learner.empty() && !absl::GetFlag(FLAGS_run_dir).empty()) {
+    // The learner writes its bound address there (DESIGN.md "Run directory").
+    const std::string path = absl::GetFlag(FLAGS_run_dir) + "/learner.addr";
+    absl::StatusOr<std::string> addr = ReadFile(path);
+    if (!addr.ok()) {
+      ExitWithUsageError(program, absl::InvalidArgumentError(absl::StrCat(
+                                      "no --learner given and cannot read ", path)));
+    }
+    o.learner = std::string(absl::StripAsciiWhitespace(*addr));
+  }
+  if (o.learner.empty()) {
+    ExitWithUsageError(program, absl::InvalidArgumentError(
+                                    "--learner HOST:PORT (or --run-dir DIR) is required"));
+  }
+  const double timeout = absl::GetFlag(FLAGS_timeout);
+  if (!(timeout > 0)) {
+    ExitWithUsageError(program, absl::InvalidArgumentError(absl::StrCat(
+                                    "--timeout must be > 0 seconds (got ", timeout, ")")));
+  }
+  o.timeout = absl::Seconds(timeout);
+  o.json = absl::GetFlag(FLAGS_json);
+  return o;
+}
+
+// Runs a learner command; -1 if `pos` names none.
+int RunClientCommand(const std::vector<std::string>& pos) {
+  const std::string& cmd = pos[0];
+  if (cmd == "set" && pos.size() >= 2) {
+    // Arguments are checked before anything is sent.
+    absl::StatusOr<std::map<std::string, std::string>> values =
+        ParseAssignments(std::vector<std::string>(pos.begin() + 1, pos.end()));
+    if (!values.ok()) ExitWithUsageError("proxima set", values.status());
+    return SetCommand(ClientOptionsFromFlags(cmd), *values, absl::GetFlag(FLAGS_validate_only),
+                      std::cout, std::cerr);
+  }
+  if (pos.size() != 1) return -1;
+  if (cmd == "status") return StatusCommand(ClientOptionsFromFlags(cmd), std::cout, std::cerr);
+  if (cmd == "actors") {
+    return ActorsCommand(ClientOptionsFromFlags(cmd), absl::GetFlag(FLAGS_include_inactive),
+                         std::cout, std::cerr);
+  }
+  if (cmd == "watch") {
+    const int64_t count = absl::GetFlag(FLAGS_count);
+    if (count < 0) {
+      ExitWithUsageError("proxima watch", absl::InvalidArgumentError("--count must be >= 0"));
+    }
+    return WatchCommand(ClientOptionsFromFlags(cmd), count, std::cout, std::cerr);
+  }
+  if (cmd == "health") return HealthCommand(ClientOptionsFromFlags(cmd), std::cout, std::cerr);
+  if (cmd == "checkpoint") {
+    return CheckpointCommand(ClientOptionsFromFlags(cmd), absl::GetFlag(FLAGS_tag), std::cout,
+                             std::cerr);
+  }
+  if (cmd == "pause") return PauseCommand(ClientOptionsFromFlags(cmd), std::cout, std::cerr);
+  if (cmd == "resume") return ResumeCommand(ClientOptionsFromFlags(cmd), std::cout, std::cerr);
+  return -1;
+}
+
 }  // namespace
 }  // namespace proxima
 
@@ -180,6 +308,7 @@ int main(int argc, char** argv) {
   if (cmd == "env" && pos.size() == 2 && pos[1] == "list") return proxima::EnvList();
   if (cmd == "env" && pos.size() == 2 && pos[1] == "replay") return proxima::EnvReplay();
   if (cmd == "env" && pos.size() == 2 && pos[1] == "bench") return proxima::EnvBench();
+  if (const int rc = proxima::RunClientCommand(pos); rc >= 0) return rc;
   proxima::ExitWithUsageError(
       "proxima", absl::InvalidArgumentError(absl::StrCat(
                      "unknown command '", absl::StrJoin(pos, " "), "'; see 'proxima --help'")));

@@ -14,7 +14,7 @@ absl::Status LearnerOptions::Validate() const {
         absl::StrCat("--listen must be HOST:PORT (got '", listen, "')"));
   }
   if (max_policy_lag < 0) return bad("max-policy-lag", max_policy_lag, ">= 0");
-  if (queue_capacity < 1) return bad("queue-capacity", queue_capacity, ">= 1");
+  if (queue_capacity < 0) return bad("queue-capacity", queue_capacity, ">= 0");
   if (actor_num_envs < 0 || actor_num_envs > 65536) {
     return bad("actor-num-envs", actor_num_envs, "in [0, 65536]");
   }

@@ -26,7 +26,9 @@ struct LearnerOptions {
   int max_policy_lag = 8;
   // Bounded trajectory queue, in transitions. When full the learner stops
   // reading trajectory streams (gRPC flow control pushes back on actors).
-  int64_t queue_capacity = 65536;
+  // 0: two batches (num_envs × rollout_length each) — a small queue keeps
+  // actors from racing ahead with data that would only be dropped for lag.
+  int64_t queue_capacity = 0;
   // Env columns an actor gets when it asks for 0 (its default); 0 here means
   // the PPO config's num_envs.
   int actor_num_envs = 0;

@@ -747,6 +747,9 @@ absl::Status LearnerServer::Impl::Init() {
   PROXIMA_RETURN_IF_ERROR(InitRunDir(run_dir_, config_));
   PROXIMA_RETURN_IF_ERROR(MakeDirs(run_dir_ + "/checkpoints"));
   PROXIMA_ASSIGN_OR_RETURN(csv_, MetricsCsv::Open(run_dir_ + "/metrics.csv"));
+  if (options_.queue_capacity == 0) {
+    options_.queue_capacity = 2 * static_cast<int64_t>(config_.batch_size());
+  }
   chunk_spec_base_.obs_dim = spec_.obs_dim();
   chunk_spec_base_.action_space = spec_.action_space;
   chunk_spec_base_.rollout_length = config_.rollout_length;
@@ -1664,7 +1667,9 @@ void LearnerServer::Impl::TrainerLoop() {
       m.set_episodes(static_cast<uint64_t>(row.episodes));
       metrics_history_.push_back(m);
       while (metrics_history_.size() > 4096) metrics_history_.pop_front();
-      if (transitions_trained_ >= cfg.total_steps) finished = true;
+      // The budget counts every env step actors delivered (accepted chunks),
+      // trained or dropped for lag: they were taken.
+      if (env_steps_ >= cfg.total_steps) finished = true;
       if (options_.stop_when_solved && tracker_->solved()) finished = true;
     }
     if (um.ok()) Publish();
@@ -1799,7 +1804,7 @@ v1::LearnerStatus LearnerServer::Impl::Status(bool include_actors) const {
   st.set_env_id(config_.env_id);
   st.set_run_dir(run_dir_);
   st.set_learner_instance_id(instance_id_);
-  *st.mutable_last_update() = last_update_;
+  if (updates_ > 0) *st.mutable_last_update() = last_update_;
   st.set_sync_rounds(sync_rounds_);
   st.set_sync_round_exclusions(sync_exclusions_);
   SetTimestamp(absl::Now(), st.mutable_as_of());

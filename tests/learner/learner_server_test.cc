@@ -468,7 +468,7 @@ TEST_F(LearnerServerTest, AdminAndStatus) {
   EXPECT_EQ(st.run_dir(), options_.run_dir);
   EXPECT_EQ(st.serving_state(), v1::SERVING_STATE_SERVING);
   EXPECT_EQ(st.last_checkpoint().policy_version(), 2u);
-  EXPECT_EQ(st.queue_capacity(), 65536u);
+  EXPECT_EQ(st.queue_capacity(), 1024u);  // two batches of 4 × 128
   EXPECT_TRUE(st.hyperparameters().count("learning_rate"));
   ExpectInvariant(st);
 }

@@ -1,0 +1,547 @@
+#include "learner/cli/local_cluster.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <thread>
+
+#include "absl/flags/commandlineflag.h"
+#include "absl/flags/reflection.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/file_util.h"
+#include "learner/cli/client_commands.h"
+#include "learner/cli/subprocess.h"
+#include "nlohmann/json.hpp"
+
+namespace proxima {
+namespace {
+
+constexpr char kListeningPrefix[] = "proxima-learner: listening on ";
+constexpr absl::Duration kProgressPeriod = absl::Milliseconds(500);
+// Without a terminal a line per poll would flood a log; one every few seconds.
+constexpr absl::Duration kPlainProgressPeriod = absl::Seconds(5);
+constexpr absl::Duration kFirstBackoff = absl::Seconds(1);
+constexpr absl::Duration kMaxBackoff = absl::Seconds(30);
+// An actor that ran this long before failing starts again at kFirstBackoff.
+constexpr absl::Duration kStableRun = absl::Seconds(60);
+constexpr int kUsageExit = 2;
+
+std::string TailLines(const std::string& path, int n) {
+  absl::StatusOr<std::string> text = ReadFile(path);
+  if (!text.ok()) return "";
+  std::vector<absl::string_view> lines =
+      absl::StrSplit(absl::StripTrailingAsciiWhitespace(*text), '\n');
+  const size_t from = lines.size() > static_cast<size_t>(n) ? lines.size() - n : 0;
+  std::string out;
+  for (size_t i = from; i < lines.size(); ++i) absl::StrAppend(&out, "  ", lines[i], "\n");
+  return out;
+}
+
+struct ActorSlot {
+  std::string name;
+  pid_t pid = -1;  // -1: not running
+  absl::Time started;
+  absl::Time restart_at = absl::InfiniteFuture();
+  absl::Duration backoff = kFirstBackoff;
+  bool finished = false;  // exited 0: done, not restarted
+  bool failed = false;    // exited 2: cannot start, not restarted
+};
+
+class Launcher {
+ public:
+  explicit Launcher(const LocalClusterOptions& options) : options_(options) {}
+  ~Launcher();
+  int Run();
+
+ private:
+  absl::Status Prepare();
+  absl::Status StartLearner();
+  // Reads the learner's stdout up to its "listening on" line. Returns
+  // Cancelled if SIGINT/SIGTERM came first (the learner is then stopping).
+  absl::StatusOr<std::string> ReadAddress();
+  void StartActor(ActorSlot& slot);
+  void Supervise();
+  void Reap();
+  void OnActorExit(ActorSlot& slot, int status);
+  void OnInterrupt(int signo);
+  void StopLearner();
+  void StopActors();
+  // The thread that copies the learner's stdout (after the address line) to
+  // its log; the pipe must keep draining or the learner would block on it.
+  void StartPump();
+  // After the learner has exited: copies what is left and ends the thread.
+  // Does not wait for end-of-file, which a process the learner left behind
+  // holding its stdout could postpone forever.
+  void StopPump();
+  // Polls Monitor.GetStatus; prints the progress line unless quiet.
+  void ShowProgress();
+  void Note(const std::string& line);
+  int Finish(int exit_code);
+
+  const LocalClusterOptions options_;
+  std::string learner_binary_, actor_binary_, logs_dir_;
+  std::filesystem::file_time_type launch_time_;
+  std::unique_ptr<SignalPipe> signals_;
+  int learner_out_ = -1;  // read end of the learner's stdout pipe
+  int learner_log_ = -1;
+  pid_t learner_pid_ = -1;
+  std::optional<int> learner_status_;  // wait status once reaped
+  std::string address_;
+  std::thread pump_;
+  int pump_stop_[2] = {-1, -1};  // pipe: written once to end the pump
+  std::vector<ActorSlot> actors_;
+  std::unique_ptr<v1::Monitor::Stub> monitor_;
+  int interrupts_ = 0;
+  absl::Time first_interrupt_;
+  bool learner_draining_ = false;  // from the newest status poll
+  bool gave_up_on_actors_ = false;
+  absl::Time learner_kill_at_ = absl::InfiniteFuture();
+  absl::Time next_poll_ = absl::InfinitePast();
+  absl::Time next_plain_line_ = absl::InfinitePast();
+  bool tty_ = false;
+  bool line_open_ = false;  // a \r progress line is on the terminal
+};
+
+Launcher::~Launcher() {
+  StopPump();
+  for (int fd : {learner_out_, learner_log_}) {
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+absl::Status Launcher::Prepare() {
+  learner_binary_ = options_.learner_binary;
+  actor_binary_ = options_.actor_binary;
+  if (learner_binary_.empty() || actor_binary_.empty()) {
+    absl::StatusOr<std::string> dir = ExecutableDir();
+    if (!dir.ok()) return dir.status();
+    if (learner_binary_.empty()) learner_binary_ = *dir + "/proxima-learner";
+    if (actor_binary_.empty()) actor_binary_ = *dir + "/proxima-actor";
+  }
+  for (const std::string& bin : {learner_binary_, actor_binary_}) {
+    if (::access(bin.c_str(), X_OK) != 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot run ", bin, " (", std::strerror(errno),
+                       "); build it, or use --in-process"));
+    }
+  }
+  logs_dir_ = options_.run_dir + "/logs";
+  absl::Status made = MakeDirs(logs_dir_);
+  if (!made.ok()) return made;
+  launch_time_ = std::filesystem::file_time_type::clock::now();
+  // The supervision loop sleeps in one poll() on the signal pipe.
+  absl::StatusOr<std::unique_ptr<SignalPipe>> signals = SignalPipe::Install();
+  if (!signals.ok()) return signals.status();
+  signals_ = std::move(*signals);
+  tty_ = ::isatty(STDERR_FILENO);
+  return absl::OkStatus();
+}
+
+absl::Status Launcher::StartLearner() {
+  absl::StatusOr<int> log = OpenAppend(logs_dir_ + "/learner.log");
+  if (!log.ok()) return log.status();
+  learner_log_ = *log;
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
+  }
+  // Sync mode: the first round waits for every actor we start, so a run is
+  // reproducible for a seed and actor count. Before the forwarded flags (the
+  // last value of a flag wins), so an explicit --min-actors is kept.
+  std::vector<std::string> args = {"--min-actors", absl::StrCat(options_.actors)};
+  args.insert(args.end(), options_.learner_flags.begin(), options_.learner_flags.end());
+  // After the forwarded flags: these three are what the launcher relies on.
+  for (const char* a : {"--listen", "127.0.0.1:0", "--run-dir"}) args.push_back(a);
+  args.push_back(options_.run_dir);
+  args.push_back("--quiet");
+  WriteAll(learner_log_, absl::StrCat("==> proxima train: ", learner_binary_, " ",
+                                      absl::StrJoin(args, " "), "\n"));
+  // SIGTERM on the launcher's death lets the learner checkpoint; its own
+  // --grace-period bounds how long that takes.
+  absl::StatusOr<pid_t> pid =
+      SpawnChild(learner_binary_, args, pipe_fds[1], learner_log_, SIGTERM);
+  ::close(pipe_fds[1]);
+  learner_out_ = pipe_fds[0];
+  if (!pid.ok()) return pid.status();
+  learner_pid_ = *pid;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> Launcher::ReadAddress() {
+  const absl::Time deadline = absl::Now() + options_.startup_timeout;
+  std::string buffer;
+  while (true) {
+    size_t eol;
+    while ((eol = buffer.find('\n')) != std::string::npos) {
+      const std::string line = buffer.substr(0, eol);
+      buffer.erase(0, eol + 1);
+      absl::StatusOr<std::string> addr = ParseListeningLine(line);
+      if (addr.ok()) {
+        WriteAll(learner_log_, absl::StrCat(line, "\n", buffer));
+        return addr;
+      }
+      WriteAll(learner_log_, absl::StrCat(line, "\n"));  // not ours; keep it
+    }
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "the learner did not report its address within ",
+          absl::FormatDuration(options_.startup_timeout)));
+    }
+    pollfd fds[2] = {{learner_out_, POLLIN, 0}, {signals_->fd(), POLLIN, 0}};
+    if (::poll(fds, 2, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1) < 0 &&
+        errno != EINTR) {
+      return absl::InternalError(absl::StrCat("poll: ", std::strerror(errno)));
+    }
+    if (fds[1].revents & POLLIN) {
+      const int signo = signals_->Next(absl::ZeroDuration());
+      if (signo == SIGINT || signo == SIGTERM) {
+        OnInterrupt(signo);
+        return absl::CancelledError("interrupted while the learner was starting");
+      }
+      // SIGCHLD: the learner exiting also closes the pipe; handled below.
+    }
+    if (fds[0].revents & (POLLIN | POLLHUP)) {
+      char chunk[4096];
+      const ssize_t n = ::read(learner_out_, chunk, sizeof chunk);
+      if (n == 0) {
+        WriteAll(learner_log_, buffer);
+        return absl::UnavailableError("the learner exited before it was listening");
+      }
+      if (n > 0) buffer.append(chunk, static_cast<size_t>(n));
+    }
+  }
+}
+
+void Launcher::StartActor(ActorSlot& slot) {
+  const int num_envs = ActorNumEnvs(options_.num_envs, options_.actors);
+  const std::vector<std::string> args = {"--learner", address_, "--name", slot.name,
+                                         "--num-envs", absl::StrCat(num_envs)};
+  const std::string log_path = absl::StrCat(logs_dir_, "/", slot.name, ".log");
+  absl::StatusOr<int> log = OpenAppend(log_path);
+  absl::StatusOr<pid_t> pid = absl::InternalError("no log file");
+  if (log.ok()) {
+    WriteAll(*log, absl::StrCat("==> proxima train: ", actor_binary_, " ",
+                                absl::StrJoin(args, " "), "\n"));
+    // An actor holds nothing worth saving: SIGKILL when the launcher dies.
+    pid = SpawnChild(actor_binary_, args, *log, *log, SIGKILL);
+    ::close(*log);
+  }
+  slot.started = absl::Now();
+  slot.restart_at = absl::InfiniteFuture();
+  if (pid.ok()) {
+    slot.pid = *pid;
+    return;
+  }
+  Note(absl::StrCat("proxima train: cannot start ", slot.name, ": ",
+                    (log.ok() ? pid.status() : log.status()).message()));
+  slot.restart_at = absl::Now() + slot.backoff;
+  slot.backoff = std::min(slot.backoff * 2, kMaxBackoff);
+}
+
+void Launcher::Reap() {
+  int status = 0;
+  if (learner_pid_ > 0 && ::waitpid(learner_pid_, &status, WNOHANG) == learner_pid_) {
+    learner_status_ = status;
+    learner_pid_ = -1;
+  }
+  for (ActorSlot& slot : actors_) {
+    if (slot.pid > 0 && ::waitpid(slot.pid, &status, WNOHANG) == slot.pid) {
+      slot.pid = -1;
+      OnActorExit(slot, status);
+    }
+  }
+}
+
+void Launcher::OnActorExit(ActorSlot& slot, int status) {
+  // Once the learner is gone or stopping, actors ending is the plan.
+  if (learner_status_.has_value() || interrupts_ > 0 || learner_draining_) return;
+  const std::string log = absl::StrCat(logs_dir_, "/", slot.name, ".log");
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    slot.finished = true;
+    return;
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == kUsageExit) {
+    slot.failed = true;
+    Note(absl::StrCat("proxima train: ", slot.name, " ", DescribeWaitStatus(status),
+                      " (bad arguments; not restarting); see ", log, ":\n", TailLines(log, 5)));
+    return;
+  }
+  if (absl::Now() - slot.started >= kStableRun) slot.backoff = kFirstBackoff;
+  slot.restart_at = absl::Now() + slot.backoff;
+  Note(absl::StrCat("proxima train: ", slot.name, " ", DescribeWaitStatus(status),
+                    "; restarting in ", absl::FormatDuration(slot.backoff), " (see ", log, ")"));
+  slot.backoff = std::min(slot.backoff * 2, kMaxBackoff);
+}
+
+void Launcher::OnInterrupt(int signo) {
+  // A signal within a second of the first is the same request delivered
+  // twice (GNU timeout signals the child and then its process group), not
+  // a user insisting; only a later one escalates to SIGKILL.
+  const absl::Time now = absl::Now();
+  if (interrupts_ > 0 && now - first_interrupt_ < absl::Seconds(1)) return;
+  if (interrupts_++ == 0) first_interrupt_ = now;
+  if (learner_pid_ <= 0) return;
+  if (interrupts_ == 1) {
+    Note(absl::StrCat("proxima train: ", strsignal(signo),
+                      ": stopping the learner (it checkpoints first; interrupt again to kill)"));
+    StopLearner();
+  } else {
+    Note("proxima train: killing the learner");
+    ::kill(learner_pid_, SIGKILL);
+  }
+}
+
+void Launcher::StopLearner() {
+  if (learner_pid_ <= 0 || learner_kill_at_ != absl::InfiniteFuture()) return;
+  ::kill(learner_pid_, SIGTERM);
+  learner_kill_at_ = absl::Now() + options_.learner_grace;
+}
+
+void Launcher::Supervise() {
+  // Reaping first each round also covers a SIGCHLD consumed elsewhere (while
+  // reading the address); waitpid(WNOHANG) per child is cheap.
+  for (Reap(); !learner_status_.has_value(); Reap()) {
+    const absl::Time now = absl::Now();
+    if (now >= learner_kill_at_ && learner_pid_ > 0) {
+      Note("proxima train: the learner did not stop in time; killing it");
+      ::kill(learner_pid_, SIGKILL);
+      learner_kill_at_ = absl::InfiniteFuture();
+    }
+    if (now >= next_poll_) {
+      ShowProgress();
+      next_poll_ = now + kProgressPeriod;
+    }
+    const bool stopping = interrupts_ > 0 || learner_draining_ || gave_up_on_actors_;
+    absl::Time wake = std::min(next_poll_, learner_kill_at_);
+    bool any_alive = false;
+    for (ActorSlot& slot : actors_) {
+      if (!stopping && slot.pid < 0 && !slot.finished && !slot.failed) {
+        if (now >= slot.restart_at) StartActor(slot);
+        wake = std::min(wake, slot.restart_at);
+      }
+      any_alive = any_alive || !slot.failed;
+    }
+    if (!actors_.empty() && !any_alive && !gave_up_on_actors_) {
+      // Every actor failed for good: without data the learner would wait forever.
+      gave_up_on_actors_ = true;
+      Note("proxima train: no actor could start; stopping the learner");
+      StopLearner();
+    }
+    const int signo = signals_->Next(std::max(wake - absl::Now(), absl::ZeroDuration()));
+    if (signo == SIGINT || signo == SIGTERM) OnInterrupt(signo);
+  }
+}
+
+void Launcher::StopActors() {
+  for (ActorSlot& slot : actors_) {
+    if (slot.pid > 0) ::kill(slot.pid, SIGTERM);
+  }
+  const absl::Time deadline = absl::Now() + options_.actor_grace;
+  auto any_running = [this] {
+    return std::any_of(actors_.begin(), actors_.end(), [](const ActorSlot& s) { return s.pid > 0; });
+  };
+  Reap();
+  while (any_running() && absl::Now() < deadline) {
+    if (signals_->Next(deadline - absl::Now()) == SIGCHLD) Reap();
+  }
+  for (ActorSlot& slot : actors_) {
+    if (slot.pid <= 0) continue;
+    ::kill(slot.pid, SIGKILL);
+    ::waitpid(slot.pid, nullptr, 0);
+    slot.pid = -1;
+  }
+}
+
+void Launcher::StartPump() {
+  if (::pipe2(pump_stop_, O_CLOEXEC) != 0) return;  // then the learner's log lacks its stdout
+  ::fcntl(learner_out_, F_SETFL, ::fcntl(learner_out_, F_GETFL) | O_NONBLOCK);
+  pump_ = std::thread([out = learner_out_, stop = pump_stop_[0], log = learner_log_] {
+    char chunk[4096];
+    pollfd fds[2] = {{out, POLLIN, 0}, {stop, POLLIN, 0}};
+    bool stopping = false;
+    while (true) {
+      if (!stopping && ::poll(fds, 2, -1) < 0 && errno != EINTR) return;
+      stopping = stopping || (fds[1].revents & POLLIN);
+      const ssize_t n = ::read(out, chunk, sizeof chunk);
+      if (n > 0) {
+        WriteAll(log, absl::string_view(chunk, static_cast<size_t>(n)));
+        continue;
+      }
+      // End of file, an error, or (when stopping) nothing left right now.
+      if (n == 0 || stopping || (errno != EAGAIN && errno != EINTR)) return;
+    }
+  });
+}
+
+void Launcher::StopPump() {
+  if (pump_.joinable()) {
+    WriteAll(pump_stop_[1], "x");
+    pump_.join();
+  }
+  for (int& fd : pump_stop_) {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+  }
+}
+
+void Launcher::ShowProgress() {
+  if (monitor_ == nullptr) return;
+  // Polled even when quiet: the serving state tells actor exits apart from
+  // the end of the run.
+  absl::StatusOr<v1::LearnerStatus> s =
+      FetchLearnerStatus(*monitor_, false, absl::Milliseconds(1000));
+  if (!s.ok()) return;
+  learner_draining_ = s->serving_state() == v1::SERVING_STATE_DRAINING ||
+                      s->serving_state() == v1::SERVING_STATE_STOPPED;
+  if (options_.quiet) return;
+  const absl::Time now = absl::Now();
+  if (!tty_ && now < next_plain_line_) return;
+  next_plain_line_ = now + kPlainProgressPeriod;
+  const double sps = s->env_steps_per_second();
+  const int64_t left = options_.total_steps - static_cast<int64_t>(s->env_steps());
+  const std::string eta =
+      sps > 0 && left > 0 ? absl::StrFormat("%.0fs", left / sps) : std::string("-");
+  const double ret = s->mean_episode_return();
+  const std::string line = absl::StrFormat(
+      "[%s] steps %d/%d  %.0f steps/s  return %s  version %d  lag %.2f  actors %d  ETA %s%s",
+      options_.env_id, s->env_steps(), options_.total_steps, sps,
+      std::isfinite(ret) ? absl::StrFormat("%.1f", ret) : "-", s->policy_version(),
+      s->last_update().mean_lag(), s->actors_connected(), eta, s->paused() ? "  PAUSED" : "");
+  // \033[K clears what a longer previous line left behind.
+  std::fprintf(stderr, tty_ ? "\r%s\033[K" : "%s\n", line.c_str());
+  std::fflush(stderr);
+  line_open_ = tty_;
+}
+
+void Launcher::Note(const std::string& line) {
+  if (line_open_) std::fputc('\n', stderr);
+  line_open_ = false;
+  std::fprintf(stderr, "%s\n", std::string(absl::StripTrailingAsciiWhitespace(line)).c_str());
+  std::fflush(stderr);
+}
+
+int Launcher::Finish(int exit_code) {
+  if (line_open_) std::fputc('\n', stderr);
+  line_open_ = false;
+  const std::string summary_path = options_.run_dir + "/summary.json";
+  std::error_code ec;
+  const auto written = std::filesystem::last_write_time(summary_path, ec);
+  if (!ec && written >= launch_time_) {
+    absl::StatusOr<std::string> text = ReadFile(summary_path);
+    nlohmann::json summary = nlohmann::json::parse(text.ok() ? *text : "", nullptr, false);
+    if (!summary.is_discarded()) std::printf("%s\n", summary.dump(2).c_str());
+  } else {
+    Note(absl::StrCat("proxima train: the learner wrote no ", summary_path));
+  }
+  std::printf("run directory: %s\n", options_.run_dir.c_str());
+  std::fflush(stdout);
+  return exit_code;
+}
+
+int Launcher::Run() {
+  absl::Status s = Prepare();
+  if (s.ok()) s = StartLearner();
+  if (!s.ok()) {
+    std::fprintf(stderr, "proxima train: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  absl::StatusOr<std::string> addr = ReadAddress();
+  if (addr.ok()) {
+    address_ = *addr;
+    // The rest of the learner's stdout goes to its log; the pipe must keep
+    // draining or the learner would block on a full pipe.
+    StartPump();
+    monitor_ = v1::Monitor::NewStub(MakeLearnerChannel(address_));
+    for (int i = 0; i < options_.actors; ++i) {
+      actors_.emplace_back();
+      actors_.back().name = absl::StrCat("actor-", i);
+      StartActor(actors_.back());
+    }
+    // After the actors started: scripts may take this line as "all up".
+    if (!options_.quiet) {
+      Note(absl::StrFormat("proxima train: learner at %s, %d actors x %d envs, logs in %s",
+                           address_, options_.actors,
+                           ActorNumEnvs(options_.num_envs, options_.actors), logs_dir_));
+    }
+  } else if (!absl::IsCancelled(addr.status())) {
+    Note(absl::StrCat("proxima train: ", addr.status().message()));
+    StopLearner();
+  }
+  Supervise();  // until the learner has exited (and is reaped)
+  StopPump();
+  StopActors();
+  const int learner_exit = ExitCodeOf(*learner_status_);
+  if (learner_exit != 0 || !addr.ok()) {
+    const std::string log = logs_dir_ + "/learner.log";
+    Note(absl::StrCat("proxima train: the learner ", DescribeWaitStatus(*learner_status_),
+                      "; last lines of ", log, ":\n", TailLines(log, 15)));
+  }
+  int exit_code = learner_exit;
+  if (exit_code == 0 && (!addr.ok() && !absl::IsCancelled(addr.status()))) exit_code = 1;
+  if (exit_code == 0 && gave_up_on_actors_) exit_code = 1;
+  return Finish(exit_code);
+}
+
+}  // namespace
+
+std::vector<std::string> LearnerFlagsToForward() {
+  std::map<std::string, std::string> forward;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    const bool learner_flag = absl::StrContains(flag->Filename(), "learner/cli/ppo_flags.cc") ||
+                              absl::StrContains(flag->Filename(), "learner/cli/learner_flags.cc");
+    if (!learner_flag || name == "run_dir" || name == "quiet") continue;
+    const std::string value = flag->CurrentValue();
+    if (value != flag->DefaultValue()) {
+      forward[std::string(name)] = value;
+    }
+  }
+  std::vector<std::string> out;
+  for (const auto& [name, value] : forward) {
+    out.push_back(absl::StrCat("--", absl::StrReplaceAll(name, {{"_", "-"}}), "=", value));
+  }
+  return out;
+}
+
+int ActorNumEnvs(int total_num_envs, int actors) {
+  return std::max(1, actors > 0 ? total_num_envs / actors : total_num_envs);
+}
+
+absl::StatusOr<std::string> ParseListeningLine(absl::string_view line) {
+  line = absl::StripAsciiWhitespace(line);
+  if (!absl::ConsumePrefix(&line, kListeningPrefix) || line.empty()) {
+    return absl::NotFoundError(absl::StrCat("not a listening line: '", line, "'"));
+  }
+  return std::string(line);
+}
+
+absl::StatusOr<std::string> ExecutableDir() {
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot read /proc/self/exe: ", ec.message()));
+  return exe.parent_path().string();
+}
+
+int RunLocalCluster(const LocalClusterOptions& options) {
+  Launcher launcher(options);
+  return launcher.Run();
+}
+
+}  // namespace proxima

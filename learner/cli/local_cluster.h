@@ -1,0 +1,92 @@
+// `proxima train` without --in-process: the whole distributed system on this
+// machine — one `proxima-learner` and N `proxima-actor` processes on loopback
+// (DESIGN.md "Topology") — supervised by the calling process.
+//
+// Lifecycle:
+//  1. The learner starts with `--min-actors N`, the forwarded flags, then
+//     `--listen 127.0.0.1:0 --run-dir DIR --quiet`; its bound address is the
+//     first stdout line ("proxima-learner: listening on HOST:PORT"). The rest
+//     of its stdout and all its stderr go to DIR/logs/learner.log.
+//  2. Actor i runs `proxima-actor --learner ADDR --name actor-<i> --num-envs K`
+//     (K = max(1, num_envs / N), so the run's env columns are split among
+//     the actors) with output in DIR/logs/actor-<i>.log. An actor that exits
+//     with a failure while the learner runs is restarted with exponential
+//     backoff (exit status 0 means it finished; 2 means it will never start,
+//     so it is not retried).
+//  3. A progress line (from Monitor.GetStatus, ~2×/s) goes to stderr unless
+//     quiet: rewritten in place on a terminal, one line every few seconds
+//     otherwise.
+//  4. The learner stops by itself (step budget, --stop-when-solved), writes
+//     DIR/summary.json and exits; SIGINT/SIGTERM to this process forwards
+//     SIGTERM to the learner (it checkpoints and exits), a second one kills
+//     it. Then the actors get SIGTERM, and SIGKILL after a grace period.
+//  5. summary.json and "run directory: DIR" are printed; the exit status is
+//     the learner's.
+// Children run in their own process group (a terminal's Ctrl-C reaches only
+// the launcher, which then stops them in order) and get a parent-death
+// signal, so none outlives the launcher even if it is killed.
+#ifndef PROXIMA_LEARNER_CLI_LOCAL_CLUSTER_H_
+#define PROXIMA_LEARNER_CLI_LOCAL_CLUSTER_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace proxima {
+
+struct LocalClusterOptions {
+  std::string env_id;
+  int64_t total_steps = 0;  // for the progress line's ETA
+  int num_envs = 1;         // env columns of the whole run (PPO --num-envs)
+  int actors = 2;
+  std::string run_dir;
+  bool quiet = false;
+  // Flags for the learner, before the launcher's own --listen/--run-dir/--quiet
+  // (see LearnerFlagsToForward()).
+  std::vector<std::string> learner_flags;
+  // Executables; empty: proxima-learner / proxima-actor next to this one.
+  std::string learner_binary;
+  std::string actor_binary;
+  // How long the learner may take to print its address.
+  absl::Duration startup_timeout = absl::Seconds(120);
+  // After SIGTERM: how long the learner may take to checkpoint and exit (its
+  // own --grace-period plus slack) and how long actors may take to exit.
+  // Actors are stopped only once the learner is gone, so their final chunk
+  // can no longer be delivered: a short grace loses nothing.
+  absl::Duration learner_grace = absl::Seconds(30);
+  absl::Duration actor_grace = absl::Seconds(3);
+};
+
+// Runs the cluster to completion; returns the exit status for `main` (the
+// learner's, or 1 if it could not be started). While it runs it handles
+// SIGINT, SIGTERM and SIGCHLD itself (the previous handlers are restored on
+// return), and it forks from the calling thread, which must outlive the run:
+// the children's parent-death signal fires when that thread ends. One run
+// at a time per process.
+int RunLocalCluster(const LocalClusterOptions& options);
+
+// Every PPO and learner flag (defined in learner/cli/ppo_flags.cc or
+// learner/cli/learner_flags.cc) whose value differs from its default, as
+// "--name=value", sorted by name — except those the launcher sets itself
+// (--run-dir, --quiet). Launcher-only flags (--actors, --in-process, ...) are
+// defined elsewhere and so never forwarded, whether they came from the
+// command line or a --flagfile.
+std::vector<std::string> LearnerFlagsToForward();
+
+// Env columns per actor: the run's num_envs split evenly, at least one.
+int ActorNumEnvs(int total_num_envs, int actors);
+
+// "proxima-learner: listening on HOST:PORT" → "HOST:PORT"; NotFound for any
+// other line.
+absl::StatusOr<std::string> ParseListeningLine(absl::string_view line);
+
+// Directory of the running executable (/proc/self/exe).
+absl::StatusOr<std::string> ExecutableDir();
+
+}  // namespace proxima
+
+#endif  // PROXIMA_LEARNER_CLI_LOCAL_CLUSTER_H_
