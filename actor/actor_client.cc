@@ -352,8 +352,9 @@ void ActorClient::EndSession(bool graceful) {
   }
   if (graceful && sender != nullptr) {
     if (!sender->WaitAllAcked(absl::Now() + options_.final_ack_timeout)) {
-      Log(absl::StrCat("gave up waiting for the learner to acknowledge ", sender->unacked(),
-                       " chunk(s)"));
+      Log(absl::StrCat(sender->unacked(), " chunk(s) left unacknowledged (the learner stopped, ",
+                       "is unreachable, or did not answer within ",
+                       absl::FormatDuration(options_.final_ack_timeout), ")"));
     }
     sender->Shutdown(options_.close_grace);
   }

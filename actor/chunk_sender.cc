@@ -78,7 +78,7 @@ absl::Status ChunkSender::PushFinal(std::unique_ptr<v1::TrajectoryChunk>* chunk)
 bool ChunkSender::WaitAllAcked(absl::Time deadline) {
   std::unique_lock<std::mutex> lock(mu_);
   cv_.wait_until(lock, absl::ToChronoTime(deadline),
-                 [&] { return window_.empty() || session_lost_ || shutdown_; });
+                 [&] { return window_.empty() || session_lost_ || shutdown_ || learner_stopped_; });
   return window_.empty();
 }
 
@@ -214,6 +214,7 @@ void ChunkSender::SupervisorLoop() {
       std::lock_guard<std::mutex> lock(mu_);
       if (shutdown_ || session_lost_ || (closing_ && window_.empty())) break;
       unacked = window_.size();
+      if (status.ok()) learner_stopped_ = true;  // we did not half-close: it stopped
       if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
         lost = absl::StrCat("trajectory stream: learner does not know session ",
                             absl::Hex(options_.session_id), " (", status.error_message(), ")");
@@ -222,6 +223,7 @@ void ChunkSender::SupervisorLoop() {
                             " superseded (", status.error_message(), ")");
       }
     }
+    cv_.notify_all();  // WaitAllAcked watches learner_stopped_
     if (!lost.empty()) {
       LoseSession(lost);
       break;
@@ -317,6 +319,7 @@ void ChunkSender::ReaderLoop(Stream* stream, StreamState* state) {
 
 std::string ChunkSender::HandleAck(const v1::ChunkAck& ack) {
   ++stats_.acked;
+  learner_stopped_ = false;  // an ack: a learner is (back) up; a SHUTTING_DOWN one sets it again
   stats_.learner_version = ack.learner_policy_version();
   // Acks come in the order chunks were written on this stream.
   if (!in_flight_.empty()) in_flight_.pop_front();
@@ -359,6 +362,7 @@ std::string ChunkSender::HandleAck(const v1::ChunkAck& ack) {
       break;
     case v1::CHUNK_OUTCOME_REJECTED_SHUTTING_DOWN:
       ++stats_.dropped;
+      learner_stopped_ = true;
       if (!warned_shutting_down_) {
         warned_shutting_down_ = true;
         Log(absl::StrCat("learner is shutting down and takes no more data (chunk seq ", seq,

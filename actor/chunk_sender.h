@@ -101,7 +101,9 @@ class ChunkSender {
   absl::Status PushFinal(std::unique_ptr<v1::TrajectoryChunk>* chunk);
 
   // Blocks until every queued chunk is acknowledged (true), or the deadline
-  // passes or the session is lost (false).
+  // passes, the session is lost, or the learner has said it stopped (a
+  // REJECTED_SHUTTING_DOWN ack, or the stream ended with OK without our
+  // half-close) and has not come back since (false).
   bool WaitAllAcked(absl::Time deadline);
 
   // Half-closes the stream once the window is empty, waits up to `grace` for
@@ -156,6 +158,7 @@ class ChunkSender {
   bool session_lost_ = false;            // guarded by mu_
   bool supervisor_done_ = false;         // guarded by mu_
   bool warned_shutting_down_ = false;    // guarded by mu_
+  bool learner_stopped_ = false;         // guarded by mu_: see WaitAllAcked
   grpc::ClientContext* context_ = nullptr;  // guarded by mu_: the open stream's
   Stats stats_;                          // guarded by mu_
   std::thread supervisor_;

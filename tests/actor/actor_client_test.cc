@@ -245,6 +245,19 @@ TEST(ActorClientTest, StopsWithinSecondsWhenTheLearnerIsGone) {
   EXPECT_LT(actor.stop_seconds(), 6.0);
 }
 
+TEST(ActorClientTest, StopsAtOnceAfterTheLearnerShutDownInOrder) {
+  // The learner said it stopped (SHUTTING_DOWN acks, streams ended with OK):
+  // waiting for acks of the final chunk would only delay the exit.
+  auto learner = std::make_unique<FakeLearner>(FakeLearner::Options{});
+  learner->Start();
+  ActorThread actor(OptionsFor(*learner));
+  ASSERT_TRUE(learner->WaitFor(CountAccepted(2)));
+  learner->ShutDownGracefully();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_TRUE(actor.StopAndJoin().ok());
+  EXPECT_LT(actor.stop_seconds(), 1.5);
+}
+
 TEST(ActorClientTest, StopWhileWaitingForTheFirstRegistration) {
   // A port with nothing behind it: the actor keeps retrying until stopped.
   int free_port;

@@ -19,6 +19,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "actor/envs/registry.h"
@@ -106,6 +107,18 @@ class FakeLearner final : public v1::Learner::Service {
     }
     cv_.notify_all();
   }
+  // An orderly learner exit: every further chunk is acked
+  // REJECTED_SHUTTING_DOWN, streams end with OK, then the server goes away.
+  void ShutDownGracefully() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      shutting_down_ = true;
+    }
+    cv_.notify_all();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    Kill();
+  }
+
   void HoldAcks(bool hold) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -196,6 +209,7 @@ class FakeLearner final : public v1::Learner::Service {
     if (request->has_have_version()) sent = request->have_version();
     while (true) {
       if (killed_ || context->IsCancelled()) return grpc::Status::CANCELLED;
+      if (shutting_down_) return grpc::Status::OK;
       if (sessions_.count(request->session_id()) == 0) {
         return grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown session");
       }
@@ -232,7 +246,9 @@ class FakeLearner final : public v1::Learner::Service {
         }
         const uint64_t session = chunk.session_id();
         ack.set_seq(chunk.seq());
-        if (sessions_.count(session) == 0) {
+        if (shutting_down_) {
+          ack.set_outcome(v1::CHUNK_OUTCOME_REJECTED_SHUTTING_DOWN);
+        } else if (sessions_.count(session) == 0) {
           ack.set_outcome(v1::CHUNK_OUTCOME_REJECTED_UNKNOWN_SESSION);
         } else {
           auto it = next_seq_.find(session);
@@ -256,6 +272,8 @@ class FakeLearner final : public v1::Learner::Service {
         }
       }
       if (!stream->Write(ack)) break;
+      std::lock_guard<std::mutex> lock(mu_);
+      if (shutting_down_) return grpc::Status::OK;
     }
     return grpc::Status::OK;
   }
@@ -281,6 +299,7 @@ class FakeLearner final : public v1::Learner::Service {
   std::optional<uint64_t> break_at_seq_;
   bool hold_acks_ = false;
   bool killed_ = false;
+  bool shutting_down_ = false;
   std::map<std::string, uint32_t> actor_ids_;
   std::set<uint64_t> sessions_;
   std::vector<uint64_t> issued_;
