@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -57,6 +58,21 @@ void SetDuration(double seconds, google::protobuf::Duration* out) {
   const int64_t ns = static_cast<int64_t>(seconds * 1e9);
   out->set_seconds(ns / 1000000000);
   out->set_nanos(static_cast<int32_t>(ns % 1000000000));
+}
+
+// Steps/s over a window of (time, cumulative steps) samples: the newest
+// sample is appended and samples older than 10 s dropped (two are kept).
+using RateWindow = std::deque<std::pair<Clock::time_point, int64_t>>;
+
+void AddRateSample(RateWindow* w, Clock::time_point now, int64_t steps) {
+  w->emplace_back(now, steps);
+  while (w->size() > 2 && Seconds(now - w->front().first) > 10) w->pop_front();
+}
+
+double RatePerSecond(const RateWindow& w) {
+  if (w.size() < 2) return 0;
+  return (w.back().second - w.front().second) /
+         std::max(1e-9, Seconds(w.back().first - w.front().first));
 }
 
 grpc::Status ToGrpc(const absl::Status& s) {
@@ -108,8 +124,7 @@ struct Session {
   int64_t env_steps = 0;
   uint64_t chunks = 0, chunks_dropped = 0, rounds_missed = 0;
   uint64_t last_policy_version = 0, lag = 0;
-  // Steps/s over the last chunks.
-  std::deque<std::pair<Clock::time_point, int64_t>> rate;
+  RateWindow rate;  // steps/s over the last chunks
   // Expected in sync rounds: registered, connected (an actor watches weights
   // from registration on, so a watch counts before its first chunk), not done.
   bool live() const {
@@ -252,7 +267,7 @@ class LearnerServer::Impl {
   uint64_t sync_rounds_ ABSL_GUARDED_BY(mu_) = 0, sync_exclusions_ ABSL_GUARDED_BY(mu_) = 0;
   std::unique_ptr<EpisodeTracker> tracker_ ABSL_GUARDED_BY(mu_);
   int64_t episodes_before_ ABSL_GUARDED_BY(mu_) = 0;
-  std::deque<std::pair<Clock::time_point, int64_t>> rate_ ABSL_GUARDED_BY(mu_);
+  RateWindow rate_ ABSL_GUARDED_BY(mu_);
   std::optional<v1::CheckpointInfo> last_checkpoint_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::string> hyper_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::string> pending_hyper_ ABSL_GUARDED_BY(mu_);
@@ -392,17 +407,12 @@ TrajectoryStream* TrajectoryStream::Create(LearnerServer::Impl* server) {
   return s.get();
 }
 
-// WatchWeights: sends the newest published version it has not sent yet.
-class WeightStream : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+// A server stream that pulls its next message when the previous write is
+// done or Notify() says there may be a new one — so a slow client never
+// builds a backlog: it gets whatever is next when it is ready.
+template <typename Msg>
+class PullWriter : public grpc::ServerWriteReactor<Msg> {
  public:
-  static std::shared_ptr<WeightStream> Make(LearnerServer::Impl* server, uint64_t session_id,
-                                            std::optional<uint64_t> have) {
-    auto w = std::shared_ptr<WeightStream>(new WeightStream(server, session_id, have));
-    w->self_ = w;
-    return w;
-  }
-
-  // A new version was published (or the stream just started).
   void Notify() {
     absl::MutexLock l(&mu_);
     MaybeWriteLocked();
@@ -417,23 +427,23 @@ class WeightStream : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
       finish_status_ = status;
       if (!writing_) finish_now = finish_claimed_ = true;
     }
-    if (finish_now) Finish(finish_status_);
+    if (finish_now) this->Finish(finish_status_);
   }
 
-  uint64_t session_id() const { return session_id_; }
+ protected:
+  // The next message, or null when there is none yet. Called with mu_ held;
+  // the message must stay valid until the next call.
+  virtual const Msg* NextLocked() = 0;
+
+  absl::Mutex mu_;
 
  private:
-  WeightStream(LearnerServer::Impl* server, uint64_t session_id, std::optional<uint64_t> have)
-      : server_(server), session_id_(session_id), sent_(have) {}
-
   void MaybeWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (writing_ || finish_wanted_ || finish_claimed_) return;
-    std::shared_ptr<const Published> p = server_->latest();
-    if (!p || (sent_.has_value() && p->version <= *sent_)) return;
-    current_ = p;
-    sent_ = p->version;
+    const Msg* next = NextLocked();
+    if (next == nullptr) return;
     writing_ = true;
-    StartWrite(&current_->bytes);
+    this->StartWrite(next);
   }
 
   void OnWriteDone(bool ok) override {
@@ -441,23 +451,48 @@ class WeightStream : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
     {
       absl::MutexLock l(&mu_);
       writing_ = false;
-      current_.reset();
-      if (!ok) {
-        if (!finish_claimed_) {
-          finish_wanted_ = true;
-          finish_status_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed");
-          finish_now = finish_claimed_ = true;
-        }
-      } else if (finish_wanted_ && !finish_claimed_) {
-        finish_now = finish_claimed_ = true;
+      if (!ok && !finish_wanted_) {
+        finish_wanted_ = true;
+        finish_status_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed");
+      }
+      if (finish_wanted_) {
+        if (!finish_claimed_) finish_now = finish_claimed_ = true;
       } else {
         MaybeWriteLocked();
       }
     }
-    if (finish_now) Finish(finish_status_);
+    if (finish_now) this->Finish(finish_status_);
   }
 
   void OnCancel() override { Abort(grpc::Status::CANCELLED); }
+
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finish_wanted_ ABSL_GUARDED_BY(mu_) = false;
+  bool finish_claimed_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status finish_status_;  // written before finish_claimed_, read after
+};
+
+// WatchWeights: the newest published version it has not sent yet.
+class WeightStream : public PullWriter<grpc::ByteBuffer> {
+ public:
+  static std::shared_ptr<WeightStream> Make(LearnerServer::Impl* server, uint64_t session_id,
+                                            std::optional<uint64_t> have) {
+    auto w = std::shared_ptr<WeightStream>(new WeightStream(server, session_id, have));
+    w->self_ = w;
+    return w;
+  }
+
+ private:
+  WeightStream(LearnerServer::Impl* server, uint64_t session_id, std::optional<uint64_t> have)
+      : server_(server), session_id_(session_id), sent_(have) {}
+
+  const grpc::ByteBuffer* NextLocked() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    std::shared_ptr<const Published> p = server_->latest();
+    if (!p || (sent_.has_value() && p->version <= *sent_)) return nullptr;
+    current_ = std::move(p);
+    sent_ = current_->version;
+    return &current_->bytes;
+  }
 
   void OnDone() override {
     server_->WatchDone(this, session_id_);
@@ -467,66 +502,28 @@ class WeightStream : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   LearnerServer::Impl* server_;
   std::shared_ptr<WeightStream> self_;
   const uint64_t session_id_;
-  absl::Mutex mu_;
   std::optional<uint64_t> sent_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<const Published> current_ ABSL_GUARDED_BY(mu_);
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool finish_wanted_ ABSL_GUARDED_BY(mu_) = false;
-  bool finish_claimed_ ABSL_GUARDED_BY(mu_) = false;
-  grpc::Status finish_status_;
 };
 
 // WatchMetrics: every UpdateMetrics after `after_update`, in order.
-class MetricsStream : public grpc::ServerWriteReactor<v1::UpdateMetrics> {
+class MetricsStream : public PullWriter<v1::UpdateMetrics> {
  public:
   static std::shared_ptr<MetricsStream> Make(LearnerServer::Impl* server, uint64_t after) {
     auto m = std::shared_ptr<MetricsStream>(new MetricsStream(server, after));
     m->self_ = m;
     return m;
   }
-  void Notify() {
-    absl::MutexLock l(&mu_);
-    MaybeWriteLocked();
-  }
-  void Abort(grpc::Status status) {
-    bool finish_now = false;
-    {
-      absl::MutexLock l(&mu_);
-      if (finish_claimed_ || finish_wanted_) return;
-      finish_wanted_ = true;
-      finish_status_ = status;
-      if (!writing_) finish_now = finish_claimed_ = true;
-    }
-    if (finish_now) Finish(finish_status_);
-  }
 
  private:
   MetricsStream(LearnerServer::Impl* server, uint64_t after) : server_(server), after_(after) {}
-  void MaybeWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (writing_ || finish_wanted_ || finish_claimed_) return;
-    if (!server_->NextMetrics(after_, &current_)) return;
+
+  const v1::UpdateMetrics* NextLocked() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!server_->NextMetrics(after_, &current_)) return nullptr;
     after_ = current_.update();
-    writing_ = true;
-    StartWrite(&current_);
+    return &current_;
   }
-  void OnWriteDone(bool ok) override {
-    bool finish_now = false;
-    {
-      absl::MutexLock l(&mu_);
-      writing_ = false;
-      if (!ok || (finish_wanted_ && !finish_claimed_)) {
-        if (!finish_claimed_) {
-          if (!finish_wanted_) finish_status_ = grpc::Status::CANCELLED;
-          finish_wanted_ = true;
-          finish_now = finish_claimed_ = true;
-        }
-      } else {
-        MaybeWriteLocked();
-      }
-    }
-    if (finish_now) Finish(finish_status_);
-  }
-  void OnCancel() override { Abort(grpc::Status::CANCELLED); }
+
   void OnDone() override {
     server_->MetricsWatchDone(this);
     std::shared_ptr<MetricsStream> keep = std::move(self_);
@@ -534,13 +531,8 @@ class MetricsStream : public grpc::ServerWriteReactor<v1::UpdateMetrics> {
 
   LearnerServer::Impl* server_;
   std::shared_ptr<MetricsStream> self_;
-  absl::Mutex mu_;
   uint64_t after_ ABSL_GUARDED_BY(mu_);
   v1::UpdateMetrics current_ ABSL_GUARDED_BY(mu_);
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool finish_wanted_ ABSL_GUARDED_BY(mu_) = false;
-  bool finish_claimed_ ABSL_GUARDED_BY(mu_) = false;
-  grpc::Status finish_status_;
 };
 
 // ---------------------------------------------------------------------------
@@ -1097,8 +1089,7 @@ ChunkDecision LearnerServer::Impl::HandleChunk(const std::shared_ptr<TrajectoryS
   env_steps_ += q.transitions;
   s->env_steps += q.transitions;
   const Clock::time_point now = Clock::now();
-  s->rate.emplace_back(now, s->env_steps);
-  while (s->rate.size() > 2 && Seconds(now - s->rate.front().first) > 10) s->rate.pop_front();
+  AddRateSample(&s->rate, now, s->env_steps);
   const double elapsed = wall_before_ + Seconds(now - start_);
   for (const EpisodeRecord& e : episodes) {
     tracker_->Add(e.episode_return, static_cast<int>(e.length), env_steps_, elapsed);
@@ -1478,7 +1469,6 @@ bool LearnerServer::Impl::AssembleAsync(std::vector<QueuedChunk>* parts) {
       while (!stop_requested_ && checkpoint_requests_.empty() && pending_hyper_.empty() &&
              (paused_ || queue_.empty())) {
         cv_.WaitWithTimeout(&mu_, absl::Milliseconds(200));
-        if (!checkpoint_requests_.empty()) break;
       }
       if (stop_requested_) return false;
       serve = !checkpoint_requests_.empty() || !pending_hyper_.empty();
@@ -1523,28 +1513,19 @@ bool LearnerServer::Impl::AssembleSync(std::vector<QueuedChunk>* parts) {
           parts->push_back(std::move(c));
         }
         // Ready when every live session delivered at this version.
-        int missing = 0;
-        for (const auto& [id, s] : sessions_) {
-          if (!s->live()) continue;
-          const bool delivered = std::any_of(parts->begin(), parts->end(),
-                                             [&](const QueuedChunk& c) { return c.session_id == id; });
-          if (!delivered) ++missing;
+        std::set<uint64_t> delivered;
+        for (const QueuedChunk& c : *parts) delivered.insert(c.session_id);
+        std::vector<Session*> missing;
+        for (auto& [id, s] : sessions_) {
+          if (s->live() && !delivered.count(id)) missing.push_back(s.get());
         }
         // The first round also waits for --min-actors (start-up order).
         const bool enough =
-            sync_rounds_ > 0 || static_cast<int>(parts->size()) >= options_.min_actors;
-        if (!parts->empty() && missing == 0 && enough) {
-          ready = true;
-        }
+            sync_rounds_ > 0 || static_cast<int>(delivered.size()) >= options_.min_actors;
+        if (!parts->empty() && missing.empty() && enough) ready = true;
         if (!ready && !parts->empty() && Clock::now() - *first_arrival > timeout) {
-          for (auto& [id, s] : sessions_) {
-            if (!s->live()) continue;
-            const bool delivered =
-                std::any_of(parts->begin(), parts->end(),
-                            [&](const QueuedChunk& c) { return c.session_id == id; });
-            if (!delivered) ++s->rounds_missed;
-          }
-          sync_exclusions_ += static_cast<uint64_t>(missing);
+          for (Session* s : missing) ++s->rounds_missed;
+          sync_exclusions_ += missing.size();
           ready = true;
         }
       }
@@ -1621,16 +1602,13 @@ void LearnerServer::Impl::TrainerLoop() {
         if (it != sessions_.end()) it->second->lag = v0 - c.policy_version;
       }
       const Clock::time_point now = Clock::now();
-      rate_.emplace_back(now, env_steps_);
-      while (rate_.size() > 2 && Seconds(now - rate_.front().first) > 10) rate_.pop_front();
+      AddRateSample(&rate_, now, env_steps_);
       row.update = updates_;
       row.policy_version = static_cast<int64_t>(version_);
       row.env_steps = env_steps_;
       row.wall_seconds = elapsed;
       row.env_steps_per_second =
-          rate_.size() >= 2 ? (rate_.back().second - rate_.front().second) /
-                                  std::max(1e-9, Seconds(rate_.back().first - rate_.front().first))
-                            : env_steps_ / std::max(1e-9, elapsed);
+          rate_.size() >= 2 ? RatePerSecond(rate_) : env_steps_ / std::max(1e-9, elapsed);
       row.episodes = episodes_before_ + tracker_->episodes();
       row.mean_return = tracker_->mean_return();
       row.mean_length = tracker_->mean_length();
@@ -1736,11 +1714,7 @@ v1::LearnerStatus LearnerServer::Impl::Status(bool include_actors) const {
   st.set_policy_version(version_);
   st.set_env_steps(static_cast<uint64_t>(env_steps_));
   st.set_updates(static_cast<uint64_t>(updates_));
-  st.set_env_steps_per_second(
-      rate_.size() >= 2
-          ? (rate_.back().second - rate_.front().second) /
-                std::max(1e-9, Seconds(rate_.back().first - rate_.front().first))
-          : 0);
+  st.set_env_steps_per_second(RatePerSecond(rate_));
   st.set_updates_per_second(uptime > 0 ? updates_ / std::max(uptime, 1e-9) : 0);
   st.set_mean_episode_return(tracker_->mean_return());
   st.set_mean_episode_length(tracker_->mean_length());
@@ -1768,10 +1742,7 @@ v1::LearnerStatus LearnerServer::Impl::Status(bool include_actors) const {
     a->set_chunks(s.chunks);
     a->set_chunks_dropped(s.chunks_dropped);
     a->set_num_envs(static_cast<uint32_t>(s.num_envs));
-    if (s.rate.size() >= 2) {
-      a->set_env_steps_per_second((s.rate.back().second - s.rate.front().second) /
-                                  std::max(1e-9, Seconds(s.rate.back().first - s.rate.front().first)));
-    }
+    a->set_env_steps_per_second(RatePerSecond(s.rate));
     a->set_sync_rounds_missed(s.rounds_missed);
     a->set_hostname(s.hostname);
     a->set_pid(s.pid);

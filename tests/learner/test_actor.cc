@@ -1,13 +1,10 @@
 #include "tests/learner/test_actor.h"
 
-#include <ATen/ATen.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstring>
 
 #include "actor/chunk_codec.h"
-#include "actor/sampling.h"
 
 namespace proxima::testing {
 
@@ -44,8 +41,11 @@ absl::Status TestActor::Register() {
   auto envs = VectorEnv::Create(config_.env_id, config_.num_envs, config_.env_seed_base);
   if (!envs.ok()) return envs.status();
   envs_ = std::move(*envs);
-  model_ = ActorCritic(config_.env_spec.obs_dim(), config_.env_spec.action_space, config_.model);
+  shape_ = PolicyShape{config_.env_spec.obs_dim(), config_.env_spec.action_space, config_.model};
+  policy_ = std::make_unique<PolicyInference>(shape_, config_.num_envs);
   rng_.Seed(config_.action_seed);
+  collector_ = std::make_unique<RolloutCollector>(envs_.get(), policy_.get(), &rng_,
+                                                  config_.rollout_length);
   next_seq_ = 0;
   version_ = 0;
   {
@@ -120,7 +120,8 @@ bool TestActor::WaitForWeights(uint64_t min_version, double timeout_seconds) {
   if (!mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(timeout_seconds))) {
     return false;
   }
-  if (!ApplyWeights(*latest_, model_, &norm_).ok()) return false;
+  auto snapshot = DecodeSnapshot(*latest_, shape_);
+  if (!snapshot.ok() || !policy_->SetPolicy(*snapshot).ok()) return false;
   version_ = latest_->version();
   return true;
 }
@@ -134,68 +135,15 @@ void TestActor::OpenStream() {
   stream_ = stub_->StreamTrajectories(stream_ctx_.get());
 }
 
-v1::TrajectoryChunk TestActor::Rollout(int num_steps) {
-  const EnvSpec& spec = config_.env_spec;
-  const int E = config_.num_envs;
-  const int T = num_steps < 0 ? config_.rollout_length : num_steps;
-  const int D = spec.obs_dim(), A = spec.action_dim();
-  const bool discrete = spec.action_space.is_discrete();
-  RolloutBatch b = RolloutBatch::Allocate(T, E, D, A, discrete);
-  std::vector<EpisodeRecord> episodes;
-  std::vector<float> finals;
-  std::vector<float> norm(static_cast<size_t>(E) * D);
-  std::vector<EpisodeStat> finished;
-  for (int t = 0; t < T; ++t) {
-    float* obs_t = b.obs.data_ptr<float>() + static_cast<int64_t>(t) * E * D;
-    std::memcpy(obs_t, envs_->obs().data(), sizeof(float) * E * D);
-    if (norm_.enabled) {
-      norm_.stats.Normalize(obs_t, norm.data(), E, norm_.clip);
-    } else {
-      std::memcpy(norm.data(), obs_t, sizeof(float) * E * D);
-    }
-    at::Tensor in = at::from_blob(norm.data(), {E, D}, at::kFloat);
-    SampleActions(model_, in, rng_, b.actions.data_ptr<float>() + static_cast<int64_t>(t) * E * A,
-                  b.behaviour_logp.data_ptr<float>() + static_cast<int64_t>(t) * E);
-    envs_->Step(b.actions.data_ptr<float>() + static_cast<int64_t>(t) * E * A);
-    std::memcpy(b.rewards.data_ptr<float>() + static_cast<int64_t>(t) * E, envs_->rewards().data(),
-                sizeof(float) * E);
-    std::memcpy(b.terminated.data_ptr<uint8_t>() + static_cast<int64_t>(t) * E,
-                envs_->terminated().data(), E);
-    std::memcpy(b.truncated.data_ptr<uint8_t>() + static_cast<int64_t>(t) * E,
-                envs_->truncated().data(), E);
-    for (int e = 0; e < E; ++e) {
-      if (envs_->truncated()[e] && !envs_->terminated()[e]) {
-        b.final_index.push_back({t, e});
-        const float* f = envs_->final_obs().data() + static_cast<int64_t>(e) * D;
-        finals.insert(finals.end(), f, f + D);
-      }
-    }
-    finished.clear();
-    envs_->TakeFinishedEpisodes(&finished);
-    for (const EpisodeStat& ep : finished) {
-      EpisodeRecord r;
-      r.t = t;
-      r.e = ep.env_index;
-      r.episode_return = ep.episode_return;
-      r.length = ep.length;
-      r.truncated = envs_->truncated()[ep.env_index] && !envs_->terminated()[ep.env_index];
-      episodes.push_back(r);
-    }
-  }
-  std::memcpy(b.bootstrap_obs.data_ptr<float>(), envs_->obs().data(), sizeof(float) * E * D);
-  b.final_obs = at::from_blob(finals.data(), {static_cast<int64_t>(b.final_index.size()), D},
-                              at::kFloat)
-                    .clone();
-  std::sort(episodes.begin(), episodes.end(), [](const EpisodeRecord& x, const EpisodeRecord& y) {
-    return x.t != y.t ? x.t < y.t : x.e < y.e;
-  });
+v1::TrajectoryChunk TestActor::Rollout() {
+  collector_->Collect(nullptr);
   ChunkHeader h;
   h.actor_id = reg_.actor_id();
   h.session_id = reg_.session_id();
   h.seq = next_seq_++;
   h.policy_version = version_;
   v1::TrajectoryChunk chunk;
-  EncodeChunk(b, discrete, h, episodes, &chunk);
+  collector_->Encode(h, &chunk);
   return chunk;
 }
 

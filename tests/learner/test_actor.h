@@ -16,10 +16,11 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
-#include "actor/actor_critic.h"
 #include "actor/envs/vector_env.h"
+#include "actor/policy_inference.h"
+#include "actor/policy_snapshot.h"
+#include "actor/rollout_collector.h"
 #include "actor/run_config.h"
-#include "actor/weight_codec.h"
 #include "common/rng.h"
 #include "proxima/v1/learner_service.grpc.pb.h"
 
@@ -39,9 +40,10 @@ class TestActor {
   bool WaitForWeights(uint64_t min_version, double timeout_seconds = 30);
   // Opens the trajectory stream (closing any previous one).
   void OpenStream();
-  // Collects one rollout of T steps with the loaded policy into a chunk with
-  // the next seq (the caller may tamper with it before sending).
-  v1::TrajectoryChunk Rollout(int num_steps = -1);
+  // Collects one rollout of T steps with the loaded policy (the actor's own
+  // RolloutCollector) into a chunk with the next seq (the caller may tamper
+  // with it before sending).
+  v1::TrajectoryChunk Rollout();
   // Sends `chunk` and waits for its ack; nullopt if the stream broke.
   std::optional<v1::ChunkAck> Send(const v1::TrajectoryChunk& chunk);
   // Pipelined use: write without waiting, read acks separately.
@@ -73,8 +75,9 @@ class TestActor {
   v1::RegisterResponse reg_;
   ActorRunConfig config_;
   std::unique_ptr<VectorEnv> envs_;
-  ActorCritic model_{nullptr};
-  NormalizerState norm_;
+  PolicyShape shape_;
+  std::unique_ptr<PolicyInference> policy_;
+  std::unique_ptr<RolloutCollector> collector_;
   Rng rng_;
   uint64_t version_ = 0;
   uint64_t next_seq_ = 0;
