@@ -1,5 +1,7 @@
 #include "common/flags.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -118,6 +120,52 @@ absl::Status ParseInto(const std::vector<std::string>& args, ParsedArgs* out, in
 
 absl::Status ParseFlags(const std::vector<std::string>& args, ParsedArgs* out) {
   return ParseInto(args, out, 0);
+}
+
+absl::Status ParseFlagsWithEnv(absl::string_view env_prefix, const EnvVars& env,
+                               const std::vector<std::string>& args, ParsedArgs* out) {
+  EnvVars ours;
+  for (const auto& [name, value] : env) {
+    if (absl::StartsWith(name, env_prefix) && name.size() > env_prefix.size() && !value.empty()) {
+      ours.emplace_back(name, value);
+    }
+  }
+  // A fixed order, so that the outcome never depends on how environ is laid out.
+  std::sort(ours.begin(), ours.end());
+  for (const auto& [name, value] : ours) {
+    const std::string flag = absl::AsciiStrToLower(name.substr(env_prefix.size()));
+    const std::string dashed = absl::StrReplaceAll(flag, {{"_", "-"}});
+    absl::Status s;
+    if (flag == "flagfile") {
+      ParsedArgs from_file;
+      s = ParseInto({absl::StrCat("--flagfile=", value)}, &from_file, 0);
+      if (s.ok() && !from_file.positional.empty()) {
+        s = absl::InvalidArgumentError(
+            absl::StrCat("unexpected argument '", from_file.positional[0], "'"));
+      }
+    } else if (absl::FindCommandLineFlag(flag) == nullptr) {
+      s = absl::InvalidArgumentError(absl::StrCat("no such flag --", dashed));
+    } else {
+      bool consumed = false;
+      s = SetFlag(dashed, value, "", &consumed);
+    }
+    if (!s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("environment variable ", name, ": ", s.message()));
+    }
+  }
+  return ParseInto(args, out, 0);
+}
+
+EnvVars ProcessEnvironment() {
+  EnvVars env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    absl::string_view entry(*e);
+    const size_t eq = entry.find('=');
+    if (eq == absl::string_view::npos) continue;
+    env.emplace_back(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
+  }
+  return env;
 }
 
 void ExitWithUsageError(absl::string_view program, const absl::Status& status) {

@@ -12,10 +12,20 @@
 //     mains print it and exit with status 2 (see ExitWithUsageError).
 // Everything that is not a flag is returned as a positional argument; `--`
 // ends flag parsing.
+//
+// Containers and orchestrators configure programs through the environment:
+// ParseFlagsWithEnv() first applies every variable named <prefix><FLAG>, where
+// FLAG is the flag's name upper-cased with dashes as underscores
+// (PROXIMA_LEARNER_TOTAL_STEPS=5 is --total-steps=5, PROXIMA_LEARNER_FLAGFILE
+// names a flag file), then the command line, which overrides the environment.
+// Variables with an empty value are ignored. A variable with the prefix that
+// names no flag, or holds a bad value, is an InvalidArgument error naming the
+// variable.
 #ifndef PROXIMA_COMMON_FLAGS_H_
 #define PROXIMA_COMMON_FLAGS_H_
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -29,6 +39,14 @@ struct ParsedArgs {
 };
 
 absl::Status ParseFlags(const std::vector<std::string>& args, ParsedArgs* out);
+
+using EnvVars = std::vector<std::pair<std::string, std::string>>;
+
+absl::Status ParseFlagsWithEnv(absl::string_view env_prefix, const EnvVars& env,
+                               const std::vector<std::string>& args, ParsedArgs* out);
+
+// The process environment as name/value pairs.
+EnvVars ProcessEnvironment();
 
 // Prints "<program>: <message>" and a hint to stderr and exits with status 2.
 [[noreturn]] void ExitWithUsageError(absl::string_view program, const absl::Status& status);

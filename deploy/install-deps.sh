@@ -3,8 +3,10 @@
 # run. Idempotent: packages already present are left alone, and `apt-get update`
 # runs only when something is missing and the package lists are absent or stale.
 #
-#   deploy/install-deps.sh            build + test + run dependencies
-#   deploy/install-deps.sh --runtime  only the shared libraries the binaries need
+#   deploy/install-deps.sh               build + test + run dependencies
+#   deploy/install-deps.sh --build-only  only what compiling the binaries needs
+#                                        (the Docker image's build stage)
+#   deploy/install-deps.sh --runtime     only the shared libraries the binaries need
 set -euo pipefail
 
 BUILD_PKGS=(
@@ -13,16 +15,33 @@ BUILD_PKGS=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev
   nlohmann-json3-dev                 # JSON for config/summary/golden files
+  prometheus-cpp-dev libmicrohttpd-dev  # the learner's /metrics endpoint
   libgtest-dev libgmock-dev
   libopenblas0-pthread               # fast BLAS behind LibTorch (see below)
 )
+# What the test suites drive for real: promtool (prometheus) checks /metrics,
+# the compose test builds images (debootstrap + docker import for the base
+# images, docker.io + docker-compose), curl talks to Prometheus' HTTP API.
+TEST_PKGS=(
+  prometheus curl
+  docker.io docker-compose debootstrap
+)
 RUNTIME_PKGS=(
   libtorch1.13 libgrpc++1.51 libprotobuf32 libabsl20220623
+  libprometheus-cpp-core1.0 libmicrohttpd12
   libopenblas0-pthread
 )
 
-pkgs=("${BUILD_PKGS[@]}")
-if [[ "${1:-}" == "--runtime" ]]; then pkgs=("${RUNTIME_PKGS[@]}"); fi
+pkgs=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
+case "${1:-}" in
+  "") ;;
+  --build-only) pkgs=("${BUILD_PKGS[@]}") ;;
+  --runtime) pkgs=("${RUNTIME_PKGS[@]}") ;;
+  *) echo "install-deps: unknown option '$1' (use --build-only or --runtime)" >&2; exit 2 ;;
+esac
+# Node.js + npm run the offline Kubernetes manifest check. A machine that
+# already has them (e.g. from NodeSource) keeps its own; otherwise Debian's.
+if [[ -z "${1:-}" ]] && ! command -v npm >/dev/null; then pkgs+=(nodejs npm); fi
 
 SUDO=""
 if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi

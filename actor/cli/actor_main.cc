@@ -7,7 +7,9 @@
 // comes from the learner at registration. SIGTERM/SIGINT: the current partial
 // rollout is sent as the final chunk, the actor waits a few seconds at most
 // for its acknowledgement, then exits 0 (also when the learner is gone). A
-// second signal exits at once.
+// second signal exits at once. Every flag can also be set by an environment
+// variable PROXIMA_ACTOR_<FLAG> (e.g. PROXIMA_ACTOR_LEARNER=learner:50051);
+// the command line overrides the environment.
 #include <signal.h>
 #include <unistd.h>
 
@@ -46,7 +48,10 @@ void PrintHelp() {
   std::printf(
       "usage: %s --learner HOST:PORT [--name NAME] [--num-envs N] [--threads N]\n\n"
       "Registers with the learner, receives the run configuration and policy\n"
-      "snapshots from it, steps environments and streams trajectory chunks.\n\nflags:\n%s",
+      "snapshots from it, steps environments and streams trajectory chunks.\n\n"
+      "Every flag can also be set by an environment variable PROXIMA_ACTOR_<FLAG>, e.g.\n"
+      "PROXIMA_ACTOR_LEARNER=learner:50051; the command line overrides the environment.\n\n"
+      "flags:\n%s",
       kProgram, proxima::FlagsHelp({"actor/cli/actor_main.cc"}).c_str());
 }
 
@@ -55,7 +60,8 @@ void PrintHelp() {
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   proxima::ParsedArgs parsed;
-  absl::Status status = proxima::ParseFlags(args, &parsed);
+  absl::Status status =
+      proxima::ParseFlagsWithEnv("PROXIMA_ACTOR_", proxima::ProcessEnvironment(), args, &parsed);
   if (!status.ok()) proxima::ExitWithUsageError(kProgram, status);
   if (parsed.help) {
     PrintHelp();
@@ -71,7 +77,9 @@ int main(int argc, char** argv) {
   options.num_envs = absl::GetFlag(FLAGS_num_envs);
   options.threads = absl::GetFlag(FLAGS_threads);
   if (options.learner_address.empty()) {
-    proxima::ExitWithUsageError(kProgram, absl::InvalidArgumentError("--learner is required"));
+    proxima::ExitWithUsageError(
+        kProgram, absl::InvalidArgumentError(
+                      "--learner is required (or the environment variable PROXIMA_ACTOR_LEARNER)"));
   }
   status = options.Validate();
   if (!status.ok()) proxima::ExitWithUsageError(kProgram, status);

@@ -8,6 +8,9 @@
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051",
           "learner: HOST:PORT to serve on; port 0 picks a free port (written to "
           "RUN_DIR/learner.addr)");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "learner: HOST:PORT to serve Prometheus metrics on (/metrics); port 0 picks a "
+          "free port (written to RUN_DIR/metrics.addr); empty = off");
 ABSL_FLAG(std::string, run_dir, "", "Run directory [runs/<env>-<seed>]");
 ABSL_FLAG(std::string, resume, "",
           "learner: continue the run in this directory from its newest checkpoint");
@@ -43,6 +46,7 @@ absl::StatusOr<LearnerOptions> LearnerOptionsFromFlags() {
   LearnerOptions o;
   o.listen = absl::GetFlag(FLAGS_listen);
   o.run_dir = absl::GetFlag(FLAGS_run_dir);
+  o.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   o.resume_dir = absl::GetFlag(FLAGS_resume);
   const std::string mode = absl::GetFlag(FLAGS_mode);
   if (mode == "sync") {

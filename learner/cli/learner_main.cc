@@ -9,7 +9,9 @@
 // summary.json and a final checkpoint and exits 0. SIGTERM/SIGINT: health
 // NOT_SERVING, finish the current update, checkpoint, close streams, exit 0;
 // if that takes longer than --grace-period the process exits with status 1.
-// Bad flags or config: exit 2.
+// Bad flags or config: exit 2. Every flag can also be set by an environment
+// variable PROXIMA_LEARNER_<FLAG> (e.g. PROXIMA_LEARNER_TOTAL_STEPS); the
+// command line overrides the environment.
 #include <errno.h>
 #include <signal.h>
 #include <unistd.h>
@@ -35,6 +37,10 @@ constexpr char kUsage[] =
     "Serves proxima.v1.Learner, Monitor and Admin (plus grpc.health.v1 and reflection)\n"
     "and trains PPO on the trajectories actors stream to it.\n"
     "\n"
+    "Every flag can also be set by an environment variable PROXIMA_LEARNER_<FLAG>, e.g.\n"
+    "PROXIMA_LEARNER_TOTAL_STEPS=1000000 or PROXIMA_LEARNER_FLAGFILE=/etc/proxima/learner.flags;\n"
+    "the command line overrides the environment.\n"
+    "\n"
     "flags:\n";
 
 int g_signal_pipe[2] = {-1, -1};
@@ -52,7 +58,8 @@ void OnStopSignal(int sig) {
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   proxima::ParsedArgs parsed;
-  absl::Status s = proxima::ParseFlags(args, &parsed);
+  absl::Status s =
+      proxima::ParseFlagsWithEnv("PROXIMA_LEARNER_", proxima::ProcessEnvironment(), args, &parsed);
   if (parsed.help) {
     std::printf("%s%s", kUsage, proxima::FlagsHelp({"learner/cli/"}).c_str());
     return 0;
@@ -98,6 +105,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::printf("proxima-learner: listening on %s\n", (*server)->address().c_str());
+  if (!(*server)->metrics_address().empty()) {
+    std::printf("proxima-learner: metrics on http://%s/metrics\n",
+                (*server)->metrics_address().c_str());
+  }
   std::fflush(stdout);
   std::fprintf(stderr, "proxima-learner: run directory %s\n", (*server)->run_dir().c_str());
 

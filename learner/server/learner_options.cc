@@ -1,5 +1,6 @@
 #include "learner/server/learner_options.h"
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace proxima {
@@ -12,6 +13,17 @@ absl::Status LearnerOptions::Validate() const {
   if (listen.empty() || listen.rfind(':') == std::string::npos) {
     return absl::InvalidArgumentError(
         absl::StrCat("--listen must be HOST:PORT (got '", listen, "')"));
+  }
+  if (!metrics_listen.empty()) {
+    const size_t colon = metrics_listen.rfind(':');
+    int port = -1;
+    if (colon == std::string::npos || colon == 0 ||
+        !absl::SimpleAtoi(absl::string_view(metrics_listen).substr(colon + 1), &port) ||
+        port < 0 || port > 65535) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--metrics-listen must be HOST:PORT with a port in 0..65535 (got '",
+                       metrics_listen, "')"));
+    }
   }
   if (max_policy_lag < 0) return bad("max-policy-lag", max_policy_lag, ">= 0");
   if (queue_capacity < 0) return bad("queue-capacity", queue_capacity, ">= 0");

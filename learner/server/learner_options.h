@@ -17,6 +17,9 @@ struct LearnerOptions {
   // printed and written to RUN_DIR/learner.addr).
   std::string listen = "0.0.0.0:50051";
   std::string run_dir;  // empty: runs/<env>-<seed>
+  // Non-empty: serve Prometheus metrics on http://HOST:PORT/metrics (port 0
+  // picks a free port; the bound address is written to RUN_DIR/metrics.addr).
+  std::string metrics_listen;
   // Non-empty: continue the run in this directory from its newest complete
   // checkpoint (config, weights, optimizer, normalizer, version, counters).
   std::string resume_dir;

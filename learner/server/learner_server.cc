@@ -37,6 +37,7 @@
 #include "learner/episode_tracker.h"
 #include "learner/ppo_updater.h"
 #include "learner/server/checkpoint.h"
+#include "learner/server/prometheus_exporter.h"
 #include "proxima/v1/admin_service.grpc.pb.h"
 #include "proxima/v1/learner_service.grpc.pb.h"
 #include "proxima/v1/monitor_service.grpc.pb.h"
@@ -142,6 +143,7 @@ struct ChunkDecision {
 struct Published {
   uint64_t version = 0;
   grpc::ByteBuffer bytes;
+  Clock::time_point published;  // start of publication (the update has ended)
 };
 
 class LearnerServer::Impl {
@@ -159,6 +161,11 @@ class LearnerServer::Impl {
     return server_->InProcessChannel(grpc::ChannelArguments());
   }
   std::string address() const { return address_; }
+  std::string metrics_address() const { return metrics_ ? metrics_->address() : std::string(); }
+  // A weight snapshot published at `published` was fully written to one actor.
+  void WeightsDelivered(Clock::time_point published) {
+    if (metrics_) metrics_->ObserveBroadcastSeconds(Seconds(Clock::now() - published));
+  }
   const std::string& run_dir() const { return run_dir_; }
 
   // ----- called by reactors (never with a reactor lock held)
@@ -283,6 +290,10 @@ class LearnerServer::Impl {
   mutable absl::Mutex pub_mu_;
   std::shared_ptr<const Published> published_ ABSL_GUARDED_BY(pub_mu_);
   std::vector<std::weak_ptr<WeightStream>> weight_watchers_ ABSL_GUARDED_BY(pub_mu_);
+
+  // Set in Start() before anything serves; declared last so that it stops
+  // scraping Status() before any other member goes away.
+  std::unique_ptr<PrometheusExporter> metrics_;
 };
 
 // ---------------------------------------------------------------------------
@@ -434,6 +445,8 @@ class PullWriter : public grpc::ServerWriteReactor<Msg> {
   // The next message, or null when there is none yet. Called with mu_ held;
   // the message must stay valid until the next call.
   virtual const Msg* NextLocked() = 0;
+  // The message NextLocked() returned last was written. Called with mu_ held.
+  virtual void WrittenLocked() {}
 
   absl::Mutex mu_;
 
@@ -451,6 +464,7 @@ class PullWriter : public grpc::ServerWriteReactor<Msg> {
     {
       absl::MutexLock l(&mu_);
       writing_ = false;
+      if (ok) WrittenLocked();
       if (!ok && !finish_wanted_) {
         finish_wanted_ = true;
         finish_status_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed");
@@ -494,6 +508,12 @@ class WeightStream : public PullWriter<grpc::ByteBuffer> {
     return &current_->bytes;
   }
 
+  // Latency counts from publication, or from when this actor started
+  // watching if that was later (the first snapshot it gets).
+  void WrittenLocked() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    server_->WeightsDelivered(std::max(current_->published, attached_));
+  }
+
   void OnDone() override {
     server_->WatchDone(this, session_id_);
     std::shared_ptr<WeightStream> keep = std::move(self_);
@@ -502,6 +522,7 @@ class WeightStream : public PullWriter<grpc::ByteBuffer> {
   LearnerServer::Impl* server_;
   std::shared_ptr<WeightStream> self_;
   const uint64_t session_id_;
+  const Clock::time_point attached_ = Clock::now();
   std::optional<uint64_t> sent_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<const Published> current_ ABSL_GUARDED_BY(mu_);
 };
@@ -758,6 +779,13 @@ absl::Status LearnerServer::Impl::Init() {
 }
 
 absl::Status LearnerServer::Impl::Start() {
+  if (!options_.metrics_listen.empty()) {
+    PROXIMA_ASSIGN_OR_RETURN(metrics_, PrometheusExporter::Start(options_.metrics_listen, [this] {
+                               return Status(false);
+                             }));
+    PROXIMA_RETURN_IF_ERROR(
+        WriteFileAtomic(run_dir_ + "/metrics.addr", metrics_->address() + "\n"));
+  }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   learner_service_ = std::make_unique<LearnerServiceImpl>(this);
@@ -1222,6 +1250,7 @@ void LearnerServer::Impl::WatchDone(WeightStream* w, uint64_t session_id) {
 }
 
 void LearnerServer::Impl::Publish() {
+  const Clock::time_point published = Clock::now();
   v1::WeightSnapshot snap;
   NormalizerState norm;
   norm.enabled = updater_->config().normalize_obs;
@@ -1239,6 +1268,7 @@ void LearnerServer::Impl::Publish() {
   snap.set_env_steps(static_cast<uint64_t>(steps));
   auto p = std::make_shared<Published>();
   p->version = version;
+  p->published = published;
   bool own = false;
   grpc::GenericSerialize<grpc::ProtoBufferWriter, v1::WeightSnapshot>(snap, &p->bytes, &own);
   std::vector<std::shared_ptr<WeightStream>> watchers;
@@ -1583,6 +1613,8 @@ void LearnerServer::Impl::TrainerLoop() {
     absl::StatusOr<UpdateMetrics> um = updater_->Update(batches, progress);
     if (!um.ok()) {
       std::fprintf(stderr, "proxima-learner: update failed: %s\n", um.status().ToString().c_str());
+    } else if (metrics_) {
+      metrics_->ObserveUpdateSeconds(um->update_seconds);
     }
     const double elapsed = wall_before_ + Seconds(Clock::now() - start_);
     MetricsRow row;
@@ -1923,6 +1955,7 @@ absl::StatusOr<std::unique_ptr<LearnerServer>> LearnerServer::Create(
 
 absl::Status LearnerServer::Start() { return impl_->Start(); }
 std::string LearnerServer::address() const { return impl_->address(); }
+std::string LearnerServer::metrics_address() const { return impl_->metrics_address(); }
 const std::string& LearnerServer::run_dir() const { return impl_->run_dir(); }
 absl::StatusOr<RunSummary> LearnerServer::Wait() { return impl_->Wait(); }
 void LearnerServer::RequestStop(const std::string& reason) { impl_->RequestStop(reason); }

@@ -60,6 +60,8 @@ class LearnerServer {
 
   // Address clients can dial (wildcard hosts become 127.0.0.1).
   std::string address() const;
+  // Where /metrics is served (HOST:PORT), or empty without --metrics-listen.
+  std::string metrics_address() const;
   const std::string& run_dir() const;
 
   // Blocks until the run ends (step budget, solved with stop_when_solved,

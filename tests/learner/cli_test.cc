@@ -48,6 +48,48 @@ TEST(CliTest, FlagfileIsReadAndCheckedToo) {
   EXPECT_THAT(r.output, HasSubstr("--gamma must be in [0, 1]"));
 }
 
+// Containers configure the binaries through PROXIMA_LEARNER_* / PROXIMA_ACTOR_*
+// variables: a typo or a bad value stops the process with status 2 and a
+// message naming the variable.
+TEST(CliTest, EnvironmentConfigurationIsCheckedToo) {
+  const std::string learner = BinPath("proxima-learner");
+  const std::string actor = BinPath("proxima-actor");
+  const Case cases[] = {
+      {"PROXIMA_LEARNER_TOTL_STEPS=5 " + learner,
+       "environment variable PROXIMA_LEARNER_TOTL_STEPS: no such flag --totl-steps"},
+      {"PROXIMA_LEARNER_TOTAL_STEPS=lots " + learner,
+       "environment variable PROXIMA_LEARNER_TOTAL_STEPS: invalid value 'lots'"},
+      {"PROXIMA_LEARNER_METRICS_LISTEN=9464 " + learner,
+       "--metrics-listen must be HOST:PORT"},
+      {"PROXIMA_LEARNER_MODE=fast " + learner, "--mode must be sync or async"},
+      {"PROXIMA_ACTOR_THREADS=two " + actor,
+       "environment variable PROXIMA_ACTOR_THREADS: invalid value 'two'"},
+      {"PROXIMA_ACTOR_LERNER=learner:50051 " + actor,
+       "environment variable PROXIMA_ACTOR_LERNER: no such flag --lerner"},
+      {actor, "--learner is required (or the environment variable PROXIMA_ACTOR_LEARNER)"},
+  };
+  for (const Case& c : cases) {
+    CommandResult r = RunCommand("env -u PROXIMA_ACTOR_LEARNER " + c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.output;
+    EXPECT_THAT(r.output, HasSubstr(c.message)) << c.args;
+  }
+}
+
+TEST(CliTest, EnvironmentSetsLearnerFlagsAndCommandLineWins) {
+  const std::string dir = MakeTempDir("cli_env");
+  // Runs until SIGTERM (no actors), then checkpoints and exits 0.
+  CommandResult r = RunCommand(
+      "PROXIMA_LEARNER_LISTEN=127.0.0.1:0 PROXIMA_LEARNER_METRICS_LISTEN=127.0.0.1:0 "
+      "PROXIMA_LEARNER_TOTAL_STEPS=123456 PROXIMA_LEARNER_SEED=9 PROXIMA_LEARNER_QUIET=true "
+      "PROXIMA_LEARNER_RUN_DIR=/nonexistent/overridden timeout --preserve-status -s TERM 3 " +
+      BinPath("proxima-learner") + " --seed 4 --run-dir " + dir);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("proxima-learner: metrics on http://127.0.0.1:"));
+  const nlohmann::json config = LoadJsonOrDie(dir + "/config.json");
+  EXPECT_EQ(config["total_steps"], 123456) << config.dump();
+  EXPECT_EQ(config["seed"], 4) << config.dump();
+}
+
 TEST(CliTest, ShortInProcessRunWritesRunDirectory) {
   const std::string dir = MakeTempDir("clirun");
   CommandResult r = RunCommand(BinPath("proxima") +
