@@ -410,6 +410,12 @@ function checkInvariants(items, flags, report) {
         report.add(it, ["spec", "selector", "matchLabels"], "does not match the pod template's labels");
       }
     }
+    // Service links would put PROXIMA_LEARNER_SERVICE_HOST & co. (from the
+    // Service proxima-learner) into the environment: the learner exits on
+    // them, so every pod that runs a Proxima binary must turn them off.
+    if (containersOf(spec).some(([c]) => roleOf(c)) && spec.enableServiceLinks !== false) {
+      report.add(it, [...ps, "enableServiceLinks"], "must be false: the injected PROXIMA_LEARNER_SERVICE_HOST/PORT variables name no flag and stop the learner");
+    }
     for (const [c, list, i] of containersOf(spec)) {
       const segs = [...ps, list, i];
       const nonRoot = effective(spec.securityContext, c.securityContext, "runAsNonRoot");
@@ -774,6 +780,7 @@ const BREAKS = [
   ["Deployment selector off its pods", false, (f) => editDoc(f, "actor.yaml", "Deployment", ACTOR_DEPLOYMENT, setIn(["spec", "selector", "matchLabels", "app.kubernetes.io/name"], "actor")), ["spec.selector.matchLabels: does not match the pod template's labels"]],
   ["termination grace 30", false, (f) => editDoc(f, "learner.yaml", "Deployment", LEARNER_DEPLOYMENT, setIn(["spec", "template", "spec", "terminationGracePeriodSeconds"], 30)), ["terminationGracePeriodSeconds: is 30; must be >= 50"]],
   ["grace period above termination grace", false, (f) => editText(f, "configmap.yaml", /PROXIMA_LEARNER_GRACE_PERIOD: "45"/, 'PROXIMA_LEARNER_GRACE_PERIOD: "58"'), ["terminationGracePeriodSeconds: is 60; must be >= 50 and >= PROXIMA_LEARNER_GRACE_PERIOD (58) + 5"]],
+  ["learner keeps service links", false, (f) => editDoc(f, "learner.yaml", "Deployment", LEARNER_DEPLOYMENT, setIn(["spec", "template", "spec", "enableServiceLinks"], true)), ["Deployment/proxima-learner", "enableServiceLinks: must be false"]],
   ["actor runs as root", false, (f) => editDoc(f, "actor.yaml", "Deployment", ACTOR_DEPLOYMENT, setIn(["spec", "template", "spec", "securityContext", "runAsNonRoot"], false)), ["Deployment/proxima-actor", "securityContext.runAsNonRoot: container actor must run as non-root"]],
   ["learner container uid 0", false, (f) => editDoc(f, "learner.yaml", "Deployment", LEARNER_DEPLOYMENT, put([...LC, "securityContext", "runAsUser"], 0)), ["containers[0].securityContext.runAsUser: container learner must run as a non-zero runAsUser (got 0)"]],
   ["actor with a port", false, (f) => editDoc(f, "actor.yaml", "Deployment", ACTOR_DEPLOYMENT, (d) => d.setIn([...LC, "ports"], [{ name: "x", containerPort: 8080 }])), ["containers[0].ports: container actor: actors only dial out; no ports"]],
