@@ -21,9 +21,10 @@ BUILD_PKGS=(
 )
 # What the test suites drive for real: promtool (prometheus) checks /metrics,
 # the compose test builds images (debootstrap + docker import for the base
-# images, docker.io + docker-compose), curl talks to Prometheus' HTTP API.
+# images, docker.io + docker-compose), curl and jq read Prometheus' HTTP API
+# and `proxima status --json`.
 TEST_PKGS=(
-  prometheus curl
+  prometheus curl jq
   docker.io docker-compose debootstrap
 )
 RUNTIME_PKGS=(

@@ -1,0 +1,434 @@
+#!/usr/bin/env bash
+# The compose deployment, for real and offline: builds the images from this
+# checkout and runs deploy/docker-compose.yml on the local Docker engine.
+#
+# What it proves, step by step (each step prints its start time and duration):
+#   0. a Docker engine is there (started here, and stopped at the end, when
+#      none runs) and so are the Debian base images (deploy/base-images.sh
+#      builds them from Debian's archive when absent);
+#   1. `docker-compose build`; a container with a misspelt or bad setting,
+#      or an actor without a learner address, exits 2 naming it; then
+#      `up -d --scale actor=2`: through the
+#      published port, the host's `proxima status` sees 2 connected actors
+#      and a policy version that grows;
+#   2. `up -d --scale actor=4`: 4 actors connected within 30 s (the scale-up
+#      time is printed);
+#   3. an actor process that crashes (SIGKILL inside its container) is
+#      restarted by the `unless-stopped` policy and rejoins with a new
+#      session while the learner keeps training. (`docker kill` would not
+#      do: Docker counts it as a manual stop and never applies the restart
+#      policy afterwards, like `docker stop`);
+#  3b. a learner process that crashes is restarted by `on-failure`, resumes
+#      from its newest periodic checkpoint, and the actors reconnect by
+#      themselves (their containers are not restarted);
+#   4. with docker-compose.prometheus.yml added to the running stack (the
+#      learner is not recreated), Prometheus reports the learner target up
+#      and proxima_policy_version rising;
+#   5. the learner's healthcheck reports healthy; `stop` + `down` (SIGTERM:
+#      the learner checkpoints and exits 0), then `up -d`: the learner
+#      resumes from the checkpoint in the named volume, at a version >= the
+#      one read before stopping;
+#   6. `down -v` removes containers, network and volumes.
+# Containers talk only to each other on the project's network; the test talks
+# only to 127.0.0.1 (ports are published there, on free ports chosen by Docker).
+#
+# Duration on 2 cores: under a minute with the images cached; about 5 minutes
+# after a source change (the image recompiles the three binaries); 7 minutes
+# on a machine with no images at all (base images 30 s, Debian packages and
+# compiling 6 min). The images are kept for later runs (tags below), and so is
+# the layer cache; the containers, network and volumes are not. Each rebuild
+# leaves the previous build stage behind as dangling images (2-3 GB):
+# `docker image prune` reclaims them.
+#
+# Needs: root or docker-group access to a Docker engine (docker.io), the
+# docker-compose 1.29 client, jq, curl, debootstrap (only when the base images
+# are absent), and the host build of `proxima` (for `proxima status`).
+#
+# Environment:
+#   PROXIMA_BIN_DIR            host binaries (default <repo>/build/bin)
+#   DOCKER                     docker client (default /usr/bin/docker if present, else docker)
+#   DOCKER_COMPOSE             compose client (default docker-compose)
+#   PROXIMA_IMAGE              image built and run (default proxima:compose-test)
+#   PROXIMA_PROMETHEUS_IMAGE   Prometheus image (default proxima-prometheus:compose-test)
+#   PROXIMA_CT_SCALE_DEADLINE  seconds allowed for 2 -> 4 actors (default 30)
+#   PROXIMA_CT_KEEP            1: on failure, leave the stack running for inspection
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+DEPLOY="$REPO/deploy"
+BIN_DIR="${PROXIMA_BIN_DIR:-$REPO/build/bin}"
+PROXIMA="$BIN_DIR/proxima"
+if [[ -z "${DOCKER:-}" ]]; then
+  if [[ -x /usr/bin/docker ]]; then DOCKER=/usr/bin/docker; else DOCKER=docker; fi
+fi
+DOCKER_COMPOSE="${DOCKER_COMPOSE:-docker-compose}"
+export DOCKER
+# The classic builder, as Debian's docker.io 20.10 and docker-compose 1.29 use.
+export DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0
+
+PROJECT="proxima-ct-$$"
+SCALE_DEADLINE="${PROXIMA_CT_SCALE_DEADLINE:-30}"
+export PROXIMA_IMAGE="${PROXIMA_IMAGE:-proxima:compose-test}"
+export PROXIMA_PROMETHEUS_IMAGE="${PROXIMA_PROMETHEUS_IMAGE:-proxima-prometheus:compose-test}"
+# Publish on 127.0.0.1 only; port 0: Docker picks free ports (read back with
+# `docker-compose port`), so parallel runs and busy machines do not collide.
+export PROXIMA_BIND=127.0.0.1 PROXIMA_PORT=0 PROXIMA_PROMETHEUS_PORT=0
+export PROXIMA_ENV=CartPole-v1 PROXIMA_SEED=1 PROXIMA_MODE=async PROXIMA_DEVICE=cpu
+export PROXIMA_TOTAL_STEPS=1000000000          # never finishes during the test
+export PROXIMA_CHECKPOINT_EVERY_SECONDS=10
+export PROXIMA_ACTOR_NUM_ENVS=0 PROXIMA_ACTOR_THREADS=1
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/proxima-compose-test.XXXXXX")
+BASE_FILES=(-f "$DEPLOY/docker-compose.yml")
+PROM_FILES=(-f "$DEPLOY/docker-compose.yml" -f "$DEPLOY/docker-compose.prometheus.yml")
+FILES=("${BASE_FILES[@]}")     # the files of the running stack (step 4 adds Prometheus)
+
+# --- output, timing, failure -------------------------------------------------
+
+now_ms() { date +%s%3N; }
+T0=$(now_ms)
+STEP_T0=""
+STEP_NAME=""
+secs() { awk -v ms="$1" 'BEGIN { printf "%.1f", ms / 1000 }'; }
+log() { printf '[%s +%6ss] %s\n' "$(date +%H:%M:%S)" "$(secs $(($(now_ms) - T0)))" "$*"; }
+end_step() {
+  if [[ -n "$STEP_NAME" ]]; then
+    log "done: $STEP_NAME ($(secs $(($(now_ms) - STEP_T0))) s)"
+    STEP_DURATIONS+=("$(printf '%6s s  %s' "$(secs $(($(now_ms) - STEP_T0)))" "$STEP_NAME")")
+  fi
+  STEP_NAME=""
+}
+STEP_DURATIONS=()
+step() {
+  end_step
+  STEP_NAME="$*"
+  STEP_T0=$(now_ms)
+  echo
+  log "=== step $*"
+}
+
+compose() { "$DOCKER_COMPOSE" --ansi never -p "$PROJECT" "${FILES[@]}" "$@"; }
+
+DIAGNOSED=0
+diagnostics() {
+  DIAGNOSED=1
+  ((STACK_UP)) || return 0
+  local FILES=("${PROM_FILES[@]}")
+  echo "----- diagnostics: docker-compose ps -----"
+  compose ps 2>&1 || true
+  for svc in learner actor prometheus; do
+    echo "----- logs: $svc (last 40 lines of each container) -----"
+    compose logs --no-color --tail=40 "$svc" 2>&1 || true
+  done
+  if [[ -n "${PORT:-}" ]]; then
+    echo "----- proxima status --learner 127.0.0.1:$PORT -----"
+    "$PROXIMA" status --learner "127.0.0.1:$PORT" --timeout 5 2>&1 | head -n 30 || true
+  fi
+}
+
+fail() {
+  log "FAIL: $*"
+  diagnostics
+  exit 1
+}
+
+STARTED_DOCKERD_PID=""
+STACK_UP=0
+SUCCESS=0
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  set +e
+  if ((rc != 0 && !DIAGNOSED)); then
+    log "FAIL: exit status $rc"
+    diagnostics
+  fi
+  if ((STACK_UP)); then
+    if ((!SUCCESS)) && [[ "${PROXIMA_CT_KEEP:-0}" == 1 ]]; then
+      log "PROXIMA_CT_KEEP=1: leaving project $PROJECT running (remove it with:" \
+          "$DOCKER_COMPOSE -p $PROJECT ${PROM_FILES[*]} down -v)"
+    else
+      log "cleanup: removing project $PROJECT (containers, network, volumes)"
+      FILES=("${PROM_FILES[@]}")
+      compose down -v --remove-orphans -t 60 >"$WORK/cleanup.log" 2>&1 || cat "$WORK/cleanup.log"
+    fi
+  fi
+  if [[ -n "$STARTED_DOCKERD_PID" ]]; then
+    log "cleanup: stopping the dockerd this test started (pid $STARTED_DOCKERD_PID)"
+    kill -TERM "$STARTED_DOCKERD_PID" 2>/dev/null
+    for _ in $(seq 1 60); do kill -0 "$STARTED_DOCKERD_PID" 2>/dev/null || break; sleep 0.5; done
+  fi
+  rm -rf "$WORK"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND until it succeeds;
+# fails the test with DESCRIPTION after SECONDS.
+wait_for() {
+  local limit=$1 what=$2
+  shift 2
+  local deadline=$(($(now_ms) + limit * 1000))
+  until "$@"; do
+    if (($(now_ms) > deadline)); then
+      fail "timed out after $limit s waiting for: $what"
+    fi
+    sleep 0.5
+  done
+}
+
+# --- reading the learner and Prometheus ---------------------------------------
+
+STATUS=""   # the last status JSON read
+read_status() {
+  STATUS=$("$PROXIMA" status --learner "127.0.0.1:$PORT" --json --timeout 5 2>/dev/null) || return 1
+}
+# Protobuf JSON leaves out zero values and writes 64-bit integers as strings.
+version() { jq -r '(.policy_version // "0") | tonumber' <<<"$STATUS"; }
+connected() { jq -r '.actors_connected // 0' <<<"$STATUS"; }
+sessions() {
+  jq -r '.actors[]? | select(.state == "ACTOR_STATE_CONNECTED") | .session_id' <<<"$STATUS" | sort
+}
+
+actors_connected_is() { read_status && [[ $(connected) -eq $1 ]]; }
+version_above() { read_status && (($(version) > $1)); }
+
+learner_port() {
+  local addr
+  addr=$(compose port learner 50051 2>/dev/null) || return 1
+  PORT=${addr##*:}
+  [[ "$PORT" =~ ^[0-9]+$ && "$PORT" != 0 ]]
+}
+
+prom_query() {  # prom_query PROMQL: the first sample's value, or nothing
+  curl -fsS --max-time 5 -G "http://127.0.0.1:$PROM_PORT/api/v1/query" \
+       --data-urlencode "query=$1" 2>/dev/null |
+    jq -r 'select(.status == "success") | .data.result[0].value[1] // empty'
+}
+prom_target_up() { [[ $(prom_query 'up{job="proxima-learner"}') == 1 ]]; }
+PROM_VERSION=""
+prom_version_above() {
+  PROM_VERSION=$(prom_query 'proxima_policy_version{job="proxima-learner"}')
+  [[ -n "$PROM_VERSION" ]] && awk -v v="$PROM_VERSION" -v min="$1" 'BEGIN { exit !(v > min) }'
+}
+
+container_of() {  # container_of SERVICE INDEX (1-based)
+  compose ps -q "$1" | sed -n "${2}p"
+}
+restart_count() { "$DOCKER" inspect -f '{{.RestartCount}}' "$1"; }
+actor_restart_total() {
+  local total=0 n
+  for n in $(compose ps -q actor | xargs "$DOCKER" inspect -f '{{.RestartCount}}'); do total=$((total + n)); done
+  echo "$total"
+}
+# crash CONTAINER PROGRAM: SIGKILLs PROGRAM inside CONTAINER, as a crash would.
+# tini (pid 1) then exits 128+9 and the restart policy applies. Neither
+# `docker kill` (a manual stop for Docker: no restart) nor `kill -9 1` from
+# inside (pid 1 ignores signals it has no handler for) would do.
+crash() {
+  # shellcheck disable=SC2016  # the script runs in the container's shell
+  "$DOCKER" exec "$1" sh -c \
+    'for p in /proc/[0-9]*; do [ "$(cat "$p/comm" 2>/dev/null)" = "$0" ] && kill -KILL "${p#/proc/}"; done; true' \
+    "$2" || fail "docker exec into $1 failed"
+}
+
+# --- 0. prerequisites ----------------------------------------------------------
+
+step "0: prerequisites (Docker engine, clients, base images)"
+for tool in "$DOCKER" "$DOCKER_COMPOSE" jq curl; do
+  command -v "$tool" >/dev/null ||
+    fail "'$tool' not found (apt-get install docker.io docker-compose jq curl)"
+done
+[[ -x "$PROXIMA" ]] || fail "$PROXIMA not found: build the project first (cmake --build build) or set PROXIMA_BIN_DIR"
+
+if ! "$DOCKER" info >/dev/null 2>&1; then
+  command -v dockerd >/dev/null ||
+    fail "no Docker engine answers and dockerd is not installed (apt-get install docker.io)"
+  [[ $(id -u) -eq 0 ]] || fail "no Docker engine answers, and starting dockerd needs root"
+  log "no Docker engine answers; starting dockerd (log: $WORK/dockerd.log)"
+  dockerd >"$WORK/dockerd.log" 2>&1 &
+  STARTED_DOCKERD_PID=$!
+  deadline=$(($(now_ms) + 60000))
+  until "$DOCKER" info >/dev/null 2>&1; do
+    if ! kill -0 "$STARTED_DOCKERD_PID" 2>/dev/null || (($(now_ms) > deadline)); then
+      tail -n 30 "$WORK/dockerd.log" >&2
+      STARTED_DOCKERD_PID=""
+      DIAGNOSED=1
+      log "FAIL: could not start a Docker engine (dockerd log above); this test needs one"
+      exit 1
+    fi
+    sleep 0.5
+  done
+  log "dockerd is up (pid $STARTED_DOCKERD_PID)"
+fi
+log "engine: $("$DOCKER" version -f 'server {{.Server.Version}}, client {{.Client.Version}}' 2>/dev/null);" \
+    "$("$DOCKER_COMPOSE" version --short 2>/dev/null || "$DOCKER_COMPOSE" --version)"
+bash "$DEPLOY/base-images.sh" || fail "deploy/base-images.sh could not provide the Debian base images"
+
+# --- 1. build, start with 2 actors ---------------------------------------------
+
+step "1: build the images, up with 2 actors, training through the published port"
+log "building $PROXIMA_IMAGE and $PROXIMA_PROMETHEUS_IMAGE (log: $WORK/build.log)"
+build_t0=$(now_ms)
+FILES=("${PROM_FILES[@]}")
+if ! compose build >"$WORK/build.log" 2>&1; then
+  tail -n 60 "$WORK/build.log"
+  fail "docker-compose build failed"
+fi
+FILES=("${BASE_FILES[@]}")
+log "$(grep -c -- '---> Using cache' "$WORK/build.log" || true) build steps from the layer cache;" \
+    "$(grep -o 'Successfully tagged .*' "$WORK/build.log" | tr '\n' ' ')"
+BUILD_SECONDS=$(secs $(($(now_ms) - build_t0)))
+log "images built in $BUILD_SECONDS s"
+
+# A bad setting stops a container at once, with a message naming it.
+refuses() {  # refuses EXPECTED_MESSAGE docker-run-args...
+  local want=$1 out rc=0
+  shift
+  out=$("$DOCKER" run --rm "$@" 2>&1) || rc=$?
+  ((rc == 2)) || fail "expected exit 2 from 'docker run $*', got $rc: $out"
+  grep -qF -- "$want" <<<"$out" || fail "'docker run $*' did not say '$want': $out"
+}
+refuses "environment variable PROXIMA_LEARNER_TOTL_STEPS: no such flag --totl-steps" \
+  -e PROXIMA_LEARNER_TOTL_STEPS=5 "$PROXIMA_IMAGE" proxima-learner
+refuses "environment variable PROXIMA_LEARNER_MAX_POLICY_LAG: invalid value '-3x'" \
+  -e PROXIMA_LEARNER_MAX_POLICY_LAG=-3x "$PROXIMA_IMAGE" proxima-learner
+refuses "--mode must be sync or async (got 'fast')" -e PROXIMA_LEARNER_MODE=fast \
+  "$PROXIMA_IMAGE" proxima-learner
+refuses "--learner is required (or the environment variable PROXIMA_ACTOR_LEARNER)" \
+  "$PROXIMA_IMAGE" proxima-actor
+log "invalid or missing settings stop the containers with exit 2 and a message naming them"
+
+STACK_UP=1
+compose up -d --scale actor=2 || fail "docker-compose up failed"
+wait_for 30 "the published learner port" learner_port
+log "learner published on 127.0.0.1:$PORT"
+wait_for 90 "2 connected actors (proxima status --learner 127.0.0.1:$PORT)" actors_connected_is 2
+v1=$(version)
+log "2 actors connected, policy version $v1"
+wait_for 60 "the policy version to grow past $v1" version_above "$v1"
+log "policy version $v1 -> $(version)"
+
+# --- 2. scale up ------------------------------------------------------------------
+
+step "2: scale actors 2 -> 4"
+scale_t0=$(now_ms)
+compose up -d --scale actor=4 || fail "docker-compose up --scale actor=4 failed"
+up_s=$(secs $(($(now_ms) - scale_t0)))
+wait_for "$SCALE_DEADLINE" "4 connected actors" actors_connected_is 4
+SCALE_UP_SECONDS=$(secs $(($(now_ms) - scale_t0)))
+log "4 actors connected ${SCALE_UP_SECONDS} s after 'up --scale actor=4' began (the command took $up_s s)"
+
+# --- 3. a crashed actor restarts ----------------------------------------------------
+
+step "3: an actor process crashes; its restart policy brings it back"
+read_status || fail "status unreadable"
+v_before=$(version)
+old_sessions=$(sessions)
+victim=$(container_of actor 1)
+[[ -n "$victim" ]] || fail "no actor container found"
+restarts_before=$(restart_count "$victim")
+crash "$victim" proxima-actor
+log "SIGKILLed proxima-actor in ${victim:0:12} (restarts so far: $restarts_before)"
+container_restarted() {  # container_restarted CONTAINER RESTARTS
+  [[ $("$DOCKER" inspect -f '{{.RestartCount}} {{.State.Running}}' "$1") == "$2 true" ]]
+}
+wait_for 30 "container ${victim:0:12} to be restarted by its restart policy" \
+  container_restarted "$victim" $((restarts_before + 1))
+rejoined() {
+  actors_connected_is 4 && [[ -n $(comm -13 <(echo "$old_sessions") <(sessions)) ]]
+}
+wait_for 60 "4 connected actors again, one with a new session" rejoined
+log "restarted (RestartCount $((restarts_before + 1))), rejoined with session $(comm -13 <(echo "$old_sessions") <(sessions) | head -n1)"
+wait_for 30 "the policy version to keep growing past $v_before" version_above "$v_before"
+log "learner kept training: version $v_before -> $(version)"
+
+step "3b: the learner process crashes; it restarts, resumes, and the actors reconnect"
+has_checkpoint() { read_status && [[ -n $(jq -r '.last_checkpoint.policy_version // empty' <<<"$STATUS") ]]; }
+wait_for 30 "a periodic checkpoint (every $PROXIMA_CHECKPOINT_EVERY_SECONDS s)" has_checkpoint
+ckpt_v=$(jq -r '.last_checkpoint.policy_version | tonumber' <<<"$STATUS")
+instance=$(jq -r '.learner_instance_id' <<<"$STATUS")
+learner=$(container_of learner 1)
+learner_restarts=$(restart_count "$learner")
+actor_restarts=$(actor_restart_total)
+crash "$learner" proxima-learner
+log "SIGKILLed proxima-learner at version $(version) (newest checkpoint: version $ckpt_v)"
+wait_for 30 "the learner container to be restarted by its on-failure policy" \
+  container_restarted "$learner" $((learner_restarts + 1))
+# A restarted container gets a new ephemeral host port.
+new_learner() { learner_port && read_status && [[ $(jq -r '.learner_instance_id' <<<"$STATUS") != "$instance" ]]; }
+wait_for 60 "the restarted learner to answer" new_learner
+v_restart=$(version)
+((v_restart >= ckpt_v)) || fail "restarted at version $v_restart, below the checkpoint's $ckpt_v"
+log "restarted learner answers on 127.0.0.1:$PORT at version $v_restart (>= checkpoint $ckpt_v)"
+wait_for 60 "the 4 actors to reconnect by themselves" actors_connected_is 4
+now_restarts=$(actor_restart_total)
+((now_restarts == actor_restarts)) || fail "actor containers were restarted ($actor_restarts -> $now_restarts); they should reconnect"
+wait_for 30 "the policy version to grow past $v_restart" version_above "$v_restart"
+log "4 actors reconnected without restarts; version $v_restart -> $(version)"
+
+# --- 4. Prometheus ------------------------------------------------------------------
+
+step "4: Prometheus scrapes the learner"
+learner_id=$(container_of learner 1)
+FILES=("${PROM_FILES[@]}")
+compose up -d --scale actor=4 || fail "docker-compose up (with Prometheus) failed"
+[[ $(container_of learner 1) == "$learner_id" ]] || fail "adding Prometheus recreated the learner"
+addr=$(compose port prometheus 9090) || fail "Prometheus port not published"
+PROM_PORT=${addr##*:}
+log "Prometheus on 127.0.0.1:$PROM_PORT"
+wait_for 60 "Prometheus to report target learner:9464 up" prom_target_up
+wait_for 30 "a proxima_policy_version sample" prom_version_above -1
+pv1=$PROM_VERSION
+wait_for 30 "proxima_policy_version to rise past $pv1 in Prometheus" prom_version_above "$pv1"
+log "target up; proxima_policy_version $pv1 -> $PROM_VERSION"
+
+# --- 5. stop, resume from the volume ---------------------------------------------
+
+step "5: down (SIGTERM, checkpoint) and up again: resume from the named volume"
+learner_id=$(container_of learner 1)
+# The compose healthcheck (`proxima health`) has run by now (every 10 s).
+healthy() { [[ $("$DOCKER" inspect -f '{{.State.Health.Status}}' "$learner_id") == healthy ]]; }
+wait_for 40 "the learner's healthcheck to report healthy" healthy
+read_status || fail "status unreadable"
+v_down=$(version)
+stop_t0=$(now_ms)
+compose stop || fail "docker-compose stop failed"
+log "stopped in $(secs $(($(now_ms) - stop_t0))) s, learner version before: $v_down"
+exit_code=$("$DOCKER" inspect -f '{{.State.ExitCode}}' "$learner_id")
+[[ "$exit_code" == 0 ]] || fail "the learner exited with $exit_code on SIGTERM (expected 0: clean checkpoint)"
+compose down || fail "docker-compose down failed"
+compose up -d --scale actor=2 || fail "docker-compose up (restart) failed"
+wait_for 30 "the published learner port" learner_port
+wait_for 90 "the restarted learner to answer on 127.0.0.1:$PORT" read_status
+v_up=$(version)
+((v_up >= v_down)) || fail "resumed at version $v_up < $v_down read before stopping"
+resumed_line=$(compose logs --no-color learner 2>/dev/null | grep -o 'proxima-learner: resumed .* at version [0-9]*' | tail -n1)
+[[ -n "$resumed_line" ]] || fail "the learner's log has no 'resumed ... at version N' line"
+v_ckpt=${resumed_line##* }
+((v_ckpt >= v_down)) || fail "resumed from version $v_ckpt < $v_down read before stopping"
+log "$resumed_line; first status after restart: version $v_up (>= $v_down)"
+wait_for 90 "2 actors to reconnect to the resumed learner" actors_connected_is 2
+wait_for 60 "the resumed learner to train past $v_up" version_above "$v_up"
+log "training again: version $(version)"
+
+# --- 6. down -v ---------------------------------------------------------------------
+
+step "6: down -v removes everything but the images"
+compose down -v || fail "docker-compose down -v failed"
+STACK_UP=0
+leftovers=$("$DOCKER" ps -aq --filter "label=com.docker.compose.project=$PROJECT"
+            "$DOCKER" volume ls -q | grep -F "${PROJECT}_" || true
+            "$DOCKER" network ls -q --filter "label=com.docker.compose.project=$PROJECT")
+[[ -z "$leftovers" ]] || fail "left behind: $leftovers"
+log "containers, network and volumes of $PROJECT are gone; images kept:" \
+    "$PROXIMA_IMAGE ($("$DOCKER" image inspect -f '{{.Size}}' "$PROXIMA_IMAGE") bytes)," \
+    "$PROXIMA_PROMETHEUS_IMAGE ($("$DOCKER" image inspect -f '{{.Size}}' "$PROXIMA_PROMETHEUS_IMAGE") bytes)"
+end_step
+
+SUCCESS=1
+echo
+echo "compose test passed in $(secs $(($(now_ms) - T0))) s (image build $BUILD_SECONDS s; scale 2 -> 4 actors $SCALE_UP_SECONDS s)"
+printf '  %s\n' "${STEP_DURATIONS[@]}"
