@@ -436,6 +436,8 @@ absl::StatusOr<ActorClient::LoopEnd> ActorClient::StepLoop() {
     // Returns at once with 0 steps (and the current obs as bootstrap) when
     // already stopping.
     collector_->Collect(&interrupt_);
+    // A remote env whose server failed ends the actor with that error.
+    PROXIMA_RETURN_IF_ERROR(envs_->status());
     if (session_lost_.load() && !stop_.load()) return LoopEnd::kSessionLost;
     const bool final = stop_.load();
 

@@ -16,16 +16,21 @@ BUILD_PKGS=(
   libabsl-dev
   nlohmann-json3-dev                 # JSON for config/summary/golden files
   prometheus-cpp-dev libmicrohttpd-dev  # the learner's /metrics endpoint
+  libboost-dev                       # CRC32C for TensorBoard event files (header-only)
   libgtest-dev libgmock-dev
   libopenblas0-pthread               # fast BLAS behind LibTorch (see below)
 )
 # What the test suites drive for real: promtool (prometheus) checks /metrics,
 # the compose test builds images (debootstrap + docker import for the base
 # images, docker.io + docker-compose), curl and jq read Prometheus' HTTP API
-# and `proxima status --json`.
+# and `proxima status --json`. gnuplot draws `proxima plot`; Python with torch,
+# grpcio and numpy loads exported policies, talks to the learner with stubs
+# generated from proto/, and serves remote environments (deploy/python/).
 TEST_PKGS=(
   prometheus curl jq
   docker.io docker-compose debootstrap
+  gnuplot-nox
+  python3-torch python3-grpcio python3-protobuf python3-numpy
 )
 RUNTIME_PKGS=(
   libtorch1.13 libgrpc++1.51 libprotobuf32 libabsl20220623

@@ -119,6 +119,7 @@ absl::StatusOr<RunSummary> InProcessTrainer::Run() {
   int64_t update = 0;
   for (update = 1; update <= num_updates; ++update) {
     CollectRollout(&env_steps);
+    PROXIMA_RETURN_IF_ERROR(envs_->status());  // a remote env's server failed
     const double progress = static_cast<double>(update - 1) / static_cast<double>(num_updates);
     PROXIMA_ASSIGN_OR_RETURN(UpdateMetrics um, updater_->Update(batch_, progress));
     const double elapsed = NowSeconds() - start_seconds_;

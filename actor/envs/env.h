@@ -8,7 +8,13 @@
 // elapsed_steps() reaches spec().max_episode_steps.
 //
 // Envs are not thread-safe; one thread owns an Env. Step() and Reset() never
-// allocate.
+// allocate (except RemoteEnv's, which go through gRPC).
+//
+// Local envs cannot fail. An env served by another process (RemoteEnv,
+// actor/envs/remote_env.h) can: once its server fails or breaks the protocol,
+// status() returns the error, and Reset()/Step() return at once writing zero
+// observations with terminated set, so that the owner (VectorEnv's users)
+// finishes the step or rollout at hand and then stops on status().
 #ifndef PROXIMA_ACTOR_ENVS_ENV_H_
 #define PROXIMA_ACTOR_ENVS_ENV_H_
 
@@ -78,8 +84,9 @@ class Env {
   virtual const EnvSpec& spec() const = 0;
 
   // Seeds the env's own Rng. Resets draw from it, so Seed(s) followed by the
-  // same calls reproduces the same episodes.
-  void Seed(uint64_t seed) { rng_.Seed(seed); }
+  // same calls reproduces the same episodes. (RemoteEnv instead hands the
+  // seed to its server with the next reset, as Gymnasium's reset(seed=s).)
+  virtual void Seed(uint64_t seed) { rng_.Seed(seed); }
 
   // Starts an episode from the Gymnasium reset distribution; writes obs_dim()
   // floats to `obs` and zeroes elapsed_steps().
@@ -94,6 +101,9 @@ class Env {
   virtual void GetState(double* state) const = 0;
   int elapsed_steps() const { return elapsed_steps_; }
   void set_elapsed_steps(int t) { elapsed_steps_ = t; }
+
+  // OK, or the error that ended an env that can fail (see the file comment).
+  virtual absl::Status status() const { return absl::OkStatus(); }
 
  protected:
   // Advances the TimeLimit counter; returns true if the episode is truncated.

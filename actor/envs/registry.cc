@@ -1,6 +1,7 @@
 #include "actor/envs/registry.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "actor/envs/acrobot.h"
@@ -8,6 +9,8 @@
 #include "actor/envs/mountain_car.h"
 #include "actor/envs/mountain_car_continuous.h"
 #include "actor/envs/pendulum.h"
+#include "actor/envs/remote_env.h"
+#include "common/status_macros.h"
 
 namespace proxima {
 namespace {
@@ -42,16 +45,23 @@ absl::StatusOr<const Entry*> Find(absl::string_view id) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Env>> MakeEnv(absl::string_view id) {
+  if (IsRemoteEnvId(id)) {
+    PROXIMA_ASSIGN_OR_RETURN(std::unique_ptr<RemoteEnv> env, RemoteEnv::Connect(id));
+    return std::unique_ptr<Env>(std::move(env));
+  }
   absl::StatusOr<const Entry*> e = Find(id);
   if (!e.ok()) return e.status();
   return (*e)->make();
 }
 
 absl::StatusOr<EnvSpec> GetEnvSpec(absl::string_view id) {
+  if (IsRemoteEnvId(id)) return GetRemoteEnvSpec(id);
   absl::StatusOr<const Entry*> e = Find(id);
   if (!e.ok()) return e.status();
   return (*e)->spec();
 }
+
+bool IsRemoteEnvId(absl::string_view id) { return absl::StartsWith(id, kRemoteEnvScheme); }
 
 std::vector<std::string> RegisteredEnvIds() {
   std::vector<std::string> ids;

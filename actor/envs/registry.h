@@ -5,6 +5,13 @@
 // TimeLimit (max_episode_steps) and registered reward threshold. Looking up an
 // unknown id is an InvalidArgument error that names the id and lists the known
 // ones. All functions are thread-safe.
+//
+// Besides the registered ids, MakeEnv and GetEnvSpec accept remote env ids,
+// remote://HOST:PORT[/ENV_ID][?KEY=VALUE&...]: an env served by another
+// process through the proxima.v1.Env service (actor/envs/remote_env.h).
+// MakeEnv opens one session per env; GetEnvSpec opens one for the handshake
+// and closes it. The spec's id is the remote id itself. Remote ids are not in
+// RegisteredEnvIds().
 #ifndef PROXIMA_ACTOR_ENVS_REGISTRY_H_
 #define PROXIMA_ACTOR_ENVS_REGISTRY_H_
 
@@ -25,6 +32,9 @@ absl::StatusOr<EnvSpec> GetEnvSpec(absl::string_view id);
 
 // Every registered id, in a fixed order.
 std::vector<std::string> RegisteredEnvIds();
+
+// True if `id` starts with "remote://" (whether or not the rest parses).
+bool IsRemoteEnvId(absl::string_view id);
 
 }  // namespace proxima
 

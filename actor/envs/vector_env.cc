@@ -25,6 +25,7 @@ absl::StatusOr<std::unique_ptr<VectorEnv>> VectorEnv::Create(absl::string_view e
   }
   std::unique_ptr<VectorEnv> v(new VectorEnv(std::move(envs)));
   v->Reset();
+  PROXIMA_RETURN_IF_ERROR(v->status());
   return v;
 }
 
@@ -76,6 +77,14 @@ void VectorEnv::Step(const float* actions) {
       std::copy(final_row, final_row + obs_dim_, obs_row);
     }
   }
+}
+
+absl::Status VectorEnv::status() const {
+  for (const std::unique_ptr<Env>& env : envs_) {
+    absl::Status s = env->status();
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
 }
 
 void VectorEnv::TakeFinishedEpisodes(std::vector<EpisodeStat>* out) {

@@ -40,7 +40,8 @@ struct EpisodeStat {
 
 class VectorEnv {
  public:
-  // InvalidArgument for an unknown id or num_envs < 1.
+  // InvalidArgument for an unknown id or num_envs < 1; a remote env's error
+  // (unreachable server, failed first reset).
   static absl::StatusOr<std::unique_ptr<VectorEnv>> Create(absl::string_view env_id, int num_envs,
                                                            uint64_t seed);
 
@@ -68,6 +69,10 @@ class VectorEnv {
   // Running return and length of env i's current episode.
   double episode_return(int i) const { return episode_returns_[i]; }
   int episode_length(int i) const { return episode_lengths_[i]; }
+
+  // OK, or the first error among the envs' status() (a remote env whose server
+  // failed). Owners check it after each step or rollout and stop on an error.
+  absl::Status status() const;
 
   // Appends the queued finished episodes (in the order they ended) to `out`
   // and empties the queue.

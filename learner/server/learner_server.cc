@@ -870,7 +870,9 @@ grpc::Status LearnerServer::Impl::Register(const v1::RegisterRequest& req,
                         absl::StrCat("protocol_version ", req.protocol_version(),
                                      " is not supported; this learner speaks 1"));
   }
-  if (req.available_env_ids_size() > 0 &&
+  // A remote env (remote://HOST:PORT) is built by connecting to its server,
+  // which any actor can try: it is never in an actor's list.
+  if (req.available_env_ids_size() > 0 && !IsRemoteEnvId(config_.env_id) &&
       std::find(req.available_env_ids().begin(), req.available_env_ids().end(),
                 config_.env_id) == req.available_env_ids().end()) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
