@@ -14,6 +14,7 @@
 #include "actor/sampling.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
+#include "learner/tensorboard_writer.h"
 
 namespace proxima {
 namespace {
@@ -108,8 +109,10 @@ void InProcessTrainer::CollectRollout(int64_t* env_steps) {
 absl::StatusOr<RunSummary> InProcessTrainer::Run() {
   start_seconds_ = NowSeconds();
   std::unique_ptr<MetricsCsv> csv;
+  std::unique_ptr<TensorBoardWriter> tensorboard;
   if (!options_.run_dir.empty()) {
     PROXIMA_ASSIGN_OR_RETURN(csv, MetricsCsv::Open(options_.run_dir + "/metrics.csv"));
+    PROXIMA_ASSIGN_OR_RETURN(tensorboard, TensorBoardWriter::Open(options_.run_dir));
   }
   const bool tty = ::isatty(STDERR_FILENO);
   double last_progress = 0;
@@ -134,6 +137,7 @@ absl::StatusOr<RunSummary> InProcessTrainer::Run() {
     row.mean_length = tracker_->mean_length();
     row.update_metrics = um;
     if (csv) PROXIMA_RETURN_IF_ERROR(csv->Append(row));
+    if (tensorboard) PROXIMA_RETURN_IF_ERROR(tensorboard->Write(row));
     if (options_.on_update) options_.on_update(row);
     if (options_.progress && (elapsed - last_progress >= 0.5 || update == num_updates)) {
       last_progress = elapsed;

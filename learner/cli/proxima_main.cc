@@ -6,6 +6,9 @@
 //   proxima status|actors|watch|health|checkpoint|pause|resume --learner ADDR
 //   proxima set KEY=VALUE... --learner ADDR
 //   proxima env list|replay|bench
+//   proxima plot RUN_DIR... --out FILE.png [--title T]
+//   proxima export --checkpoint PATH --out FILE
+//   proxima eval --checkpoint PATH | --policy FILE [--env ENV] [--episodes N] ...
 //
 // Exit status: 0 success, 1 runtime failure (learner unreachable, run
 // failed, not healthy), 2 bad command line or config (and `set` refused).
@@ -29,7 +32,10 @@
 #include "common/file_util.h"
 #include "common/flags.h"
 #include "learner/cli/client_commands.h"
+#include "learner/cli/eval_command.h"
+#include "learner/cli/export_command.h"
 #include "learner/cli/learner_flags.h"
+#include "learner/cli/plot_command.h"
 #include "learner/cli/local_cluster.h"
 #include "learner/cli/ppo_flags.h"
 #include "learner/in_process_trainer.h"
@@ -78,10 +84,20 @@ constexpr char kUsage[] =
     "  set KEY=VALUE...               change hyperparameters at the next update (all or\n"
     "      [--validate-only]          nothing; exit 2 if the learner refuses any key)\n"
     "\n"
+    "policies (--checkpoint: a checkpoint file, or a run dir for its newest one):\n"
+    "  export --checkpoint PATH --out FILE\n"
+    "                                 write the policy as TorchScript (torch.jit.load)\n"
+    "  eval --checkpoint PATH | --policy FILE [--env ENV] [--episodes N] [--deterministic]\n"
+    "       [--seed S] [--json]       run N episodes; mean ± std of return and length\n"
+    "\n"
     "environments:\n"
     "  env list                       list the registered environments\n"
     "  env replay --golden DIR        replay Gymnasium reference CSVs against our envs\n"
     "  env bench [--bench-steps N]    single-thread env steps/s of every env (random actions)\n"
+    "\n"
+    "runs:\n"
+    "  plot RUN_DIR... --out FILE.png learning curves with gnuplot [--title T] (own flags:\n"
+    "                                 'proxima plot --help')\n"
     "\n"
     "exit status: 0 ok, 1 runtime failure (e.g. learner unreachable), 2 bad command line\n"
     "\n"
@@ -294,6 +310,8 @@ int RunClientCommand(const std::vector<std::string>& pos) {
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
+  // `plot` parses its own flags (learner/cli/plot_command.h).
+  if (!args.empty() && args[0] == "plot") return proxima::PlotMain({args.begin() + 1, args.end()});
   proxima::ParsedArgs parsed;
   absl::Status s = proxima::ParseFlags(args, &parsed);
   if (parsed.help || (s.ok() && parsed.positional.empty())) {
@@ -308,6 +326,8 @@ int main(int argc, char** argv) {
   if (cmd == "env" && pos.size() == 2 && pos[1] == "list") return proxima::EnvList();
   if (cmd == "env" && pos.size() == 2 && pos[1] == "replay") return proxima::EnvReplay();
   if (cmd == "env" && pos.size() == 2 && pos[1] == "bench") return proxima::EnvBench();
+  if (cmd == "export" && pos.size() == 1) return proxima::ExportCommand(std::cout, std::cerr);
+  if (cmd == "eval" && pos.size() == 1) return proxima::EvalCommand(args, std::cout, std::cerr);
   if (const int rc = proxima::RunClientCommand(pos); rc >= 0) return rc;
   proxima::ExitWithUsageError(
       "proxima", absl::InvalidArgumentError(absl::StrCat(

@@ -38,6 +38,7 @@
 #include "learner/ppo_updater.h"
 #include "learner/server/checkpoint.h"
 #include "learner/server/prometheus_exporter.h"
+#include "learner/tensorboard_writer.h"
 #include "proxima/v1/admin_service.grpc.pb.h"
 #include "proxima/v1/learner_service.grpc.pb.h"
 #include "proxima/v1/monitor_service.grpc.pb.h"
@@ -230,6 +231,7 @@ class LearnerServer::Impl {
   ChunkSpec chunk_spec_base_;
   std::unique_ptr<PpoUpdater> updater_;
   std::unique_ptr<MetricsCsv> csv_;
+  std::unique_ptr<TensorBoardWriter> tensorboard_;  // RUN_DIR/events.out.tfevents.*
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<grpc::Service> learner_service_, monitor_service_, admin_service_;
   std::thread trainer_;
@@ -760,6 +762,7 @@ absl::Status LearnerServer::Impl::Init() {
   PROXIMA_RETURN_IF_ERROR(InitRunDir(run_dir_, config_));
   PROXIMA_RETURN_IF_ERROR(MakeDirs(run_dir_ + "/checkpoints"));
   PROXIMA_ASSIGN_OR_RETURN(csv_, MetricsCsv::Open(run_dir_ + "/metrics.csv"));
+  PROXIMA_ASSIGN_OR_RETURN(tensorboard_, TensorBoardWriter::Open(run_dir_));
   if (options_.queue_capacity == 0) {
     options_.queue_capacity = 2 * static_cast<int64_t>(config_.batch_size());
   }
@@ -1692,6 +1695,12 @@ void LearnerServer::Impl::TrainerLoop() {
     }
     for (auto& w : watchers) w->Notify();
     if (csv_) (void)csv_->Append(row);
+    if (tensorboard_) {
+      const TensorBoardScalar batch[] = {
+          {"perf/max_lag", static_cast<double>(lag_max)},
+          {"perf/batch_chunks", static_cast<double>(parts.size())}};
+      (void)tensorboard_->Write(row, batch);
+    }
     if (options_.progress) PrintProgress(false);
     ++updates_since_checkpoint;
     const bool due =

@@ -1,0 +1,94 @@
+#include "learner/cli/eval_command.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "absl/flags/declare.h"
+#include "absl/flags/flag.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "actor/cpu_threads.h"
+#include "common/flags.h"
+#include "learner/export/policy_evaluator.h"
+
+ABSL_FLAG(std::string, policy, "", "eval: a TorchScript policy written by `proxima export`");
+ABSL_FLAG(int, episodes, 10, "eval: episodes to run");
+ABSL_FLAG(bool, deterministic, false, "eval: act with the argmax / mean instead of sampling");
+ABSL_DECLARE_FLAG(std::string, checkpoint);  // export_command.cc
+ABSL_DECLARE_FLAG(std::string, env);         // ppo_flags.cc
+ABSL_DECLARE_FLAG(std::optional<uint64_t>, seed);
+ABSL_DECLARE_FLAG(bool, json);               // proxima_main.cc
+
+namespace proxima {
+namespace {
+
+constexpr char kProgram[] = "proxima eval";
+constexpr uint64_t kDefaultSeed = 1;
+
+// --env has a default (CartPole-v1) for `train`, but eval defaults to the
+// policy's env, so it must know whether --env was given — on the command line
+// or in a --flagfile. Re-parsing the same arguments with --env cleared tells
+// (they parsed once, so they parse again to the same values).
+bool EnvFlagGiven(const std::vector<std::string>& args) {
+  const std::string parsed = absl::GetFlag(FLAGS_env);
+  absl::SetFlag(&FLAGS_env, "");
+  ParsedArgs again;
+  const bool given = ParseFlags(args, &again).ok() && !absl::GetFlag(FLAGS_env).empty();
+  absl::SetFlag(&FLAGS_env, parsed);
+  return given;
+}
+
+// Bad input (a missing or unreadable policy file, an env that does not exist
+// or does not fit) exits 2; anything else (e.g. a remote env that fails) 1.
+int Fail(const absl::Status& s, std::ostream& err) {
+  switch (s.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kDataLoss:
+      ExitWithUsageError(kProgram, s);
+    default:
+      err << kProgram << ": " << s.message() << "\n";
+      return 1;
+  }
+}
+
+}  // namespace
+
+int EvalCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  const std::string checkpoint = absl::GetFlag(FLAGS_checkpoint);
+  const std::string policy_path = absl::GetFlag(FLAGS_policy);
+  if (checkpoint.empty() == policy_path.empty()) {
+    ExitWithUsageError(kProgram, absl::InvalidArgumentError(
+                                     "give exactly one of --checkpoint PATH and --policy FILE"));
+  }
+  EvalOptions options;
+  options.episodes = absl::GetFlag(FLAGS_episodes);
+  if (options.episodes <= 0) {
+    ExitWithUsageError(kProgram, absl::InvalidArgumentError(absl::StrCat(
+                                     "--episodes must be >= 1 (got ", options.episodes, ")")));
+  }
+  options.deterministic = absl::GetFlag(FLAGS_deterministic);
+  options.seed = absl::GetFlag(FLAGS_seed).value_or(kDefaultSeed);
+  if (EnvFlagGiven(args)) options.env_id = absl::GetFlag(FLAGS_env);
+
+  ConfigureCpuThreads(1);
+  absl::StatusOr<std::unique_ptr<EvalPolicy>> policy =
+      checkpoint.empty() ? LoadTorchScriptEvalPolicy(policy_path)
+                         : LoadCheckpointEvalPolicy(checkpoint);
+  if (!policy.ok()) return Fail(policy.status(), err);
+  absl::StatusOr<EvalResult> r = Evaluate(**policy, options);
+  if (!r.ok()) return Fail(r.status(), err);
+  if (absl::GetFlag(FLAGS_json)) {
+    out << EvalResultToJson(*r).dump() << "\n";
+  } else {
+    out << absl::StrFormat(
+        "%s: %d episodes (%s, seed %d): return %.2f ± %.2f, length %.1f ± %.1f\n", r->env,
+        r->returns.size(), r->deterministic ? "deterministic" : "stochastic", r->seed,
+        r->mean_return, r->std_return, r->mean_length, r->std_length);
+  }
+  return 0;
+}
+
+}  // namespace proxima

@@ -1,0 +1,28 @@
+// `proxima eval --checkpoint PATH | --policy FILE [--env ENV] [--episodes N]
+// [--deterministic] [--seed S] [--json]`: runs N episodes of a trained policy
+// on Proxima's C++ environments (learner/export/policy_evaluator.h) and
+// prints mean ± std of return and length; with --json one object with the
+// per-episode values.
+//
+// Defines --policy, --episodes and --deterministic (--checkpoint lives in
+// export_command.cc, --env/--seed in ppo_flags.cc, --json in proxima_main.cc);
+// link only into the `proxima` executable.
+#ifndef PROXIMA_LEARNER_CLI_EVAL_COMMAND_H_
+#define PROXIMA_LEARNER_CLI_EVAL_COMMAND_H_
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace proxima {
+
+// `args`: the command line as given to main (without argv[0]), already parsed
+// into the flags once; used only to tell whether --env was given (it defaults
+// to the policy's env, not to --env's default).
+// Exit status: 0 ok, 1 runtime failure, 2 bad command line, missing or
+// unreadable policy, unknown env or one the policy does not fit, N <= 0.
+int EvalCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+}  // namespace proxima
+
+#endif  // PROXIMA_LEARNER_CLI_EVAL_COMMAND_H_

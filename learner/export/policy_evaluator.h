@@ -1,0 +1,90 @@
+// Policy evaluation: run N episodes of a trained policy on Proxima's C++
+// environments and report return and length statistics (`proxima eval`).
+//
+// An EvalPolicy maps one raw observation to one action. Two sources:
+//   * a learner checkpoint (LoadCheckpointEvalPolicy): the actor's own
+//     inference path, PolicyInference over the checkpoint's PolicySnapshot;
+//     stochastic actions are drawn from Proxima's Rng exactly as actors draw
+//     them;
+//   * an exported TorchScript policy (LoadTorchScriptEvalPolicy): the module's
+//     forward() (deterministic) or act() (stochastic; LibTorch's generator).
+// Deterministic runs of a checkpoint and of its export agree exactly for the
+// same seed (same kernels on the same inputs); stochastic runs are each
+// reproducible for a seed but draw from different generators.
+//
+// Evaluate() seeds one env with `seed` and plays the episodes back to back
+// (each ends by termination or the env's TimeLimit), so a (policy, env, seed,
+// deterministic) tuple always gives the same episodes.
+#ifndef PROXIMA_LEARNER_EXPORT_POLICY_EVALUATOR_H_
+#define PROXIMA_LEARNER_EXPORT_POLICY_EVALUATOR_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "actor/envs/env.h"
+#include "nlohmann/json.hpp"
+
+namespace proxima {
+
+class EvalPolicy {
+ public:
+  virtual ~EvalPolicy() = default;
+
+  // The env the policy was trained on (its default eval env).
+  virtual const std::string& env_id() const = 0;
+  virtual int obs_dim() const = 0;
+  virtual const Space& action_space() const = 0;
+
+  // Seeds the policy's sampler (stochastic actions only).
+  virtual void Seed(uint64_t seed) = 0;
+
+  // raw_obs: obs_dim() floats. Writes action_space().flat_dim() floats to
+  // `action` (Discrete: the index as a float; Box: unclipped — the env clips).
+  // Not thread-safe.
+  virtual absl::Status Act(const float* raw_obs, bool deterministic, float* action) = 0;
+};
+
+// A checkpoint file, checkpoints dir or run dir (checkpoint_policy.h).
+absl::StatusOr<std::unique_ptr<EvalPolicy>> LoadCheckpointEvalPolicy(const std::string& path);
+
+// A module written by ExportTorchScriptPolicy. NotFound if `path` does not
+// exist, InvalidArgument if it is not a Proxima TorchScript policy.
+absl::StatusOr<std::unique_ptr<EvalPolicy>> LoadTorchScriptEvalPolicy(const std::string& path);
+
+// InvalidArgument unless `env` has the policy's observation size and action
+// space kind and size.
+absl::Status CheckPolicyFitsEnv(const EvalPolicy& policy, const EnvSpec& env);
+
+struct EvalOptions {
+  std::string env_id;  // empty: policy.env_id()
+  int episodes = 10;
+  bool deterministic = false;
+  uint64_t seed = 1;
+};
+
+struct EvalResult {
+  std::string env;
+  bool deterministic = false;
+  uint64_t seed = 0;
+  std::vector<double> returns;
+  std::vector<int64_t> lengths;
+  // Mean and population standard deviation over the episodes.
+  double mean_return = 0, std_return = 0;
+  double mean_length = 0, std_length = 0;
+};
+
+// InvalidArgument for episodes <= 0, an unknown env or one the policy does
+// not fit; otherwise runs the episodes.
+absl::StatusOr<EvalResult> Evaluate(EvalPolicy& policy, const EvalOptions& options);
+
+// {env, episodes, deterministic, seed, mean_return, std_return, mean_length,
+//  std_length, returns: [...], lengths: [...]}
+nlohmann::ordered_json EvalResultToJson(const EvalResult& r);
+
+}  // namespace proxima
+
+#endif  // PROXIMA_LEARNER_EXPORT_POLICY_EVALUATOR_H_

@@ -1,0 +1,79 @@
+// TensorBoardWriter: the learner's metrics as a TensorBoard event file, so that
+// `tensorboard --logdir runs/` shows every run live, next to metrics.csv.
+//
+// Open(run_dir) creates
+//   RUN_DIR/events.out.tfevents.<unix_seconds>.<hostname>.<pid>.<n>
+// (n counts the writers this process opened, so names never collide; a resumed
+// run adds a new file to the same directory, which TensorBoard reads as one
+// run) and writes the "brain.Event:2" file-version event. The file is a
+// TFRecord stream (learner/tfrecord.h) of proxima.tensorboard.Event messages
+// (proto/proxima/tensorboard/event.proto, TensorFlow's field numbers).
+//
+// Write(row) appends one event at step = row.env_steps whose summary holds one
+// scalar per metric of the row (tags in MetricsRowScalars below, grouped like
+// CleanRL's charts/, losses/, perf/), plus any `extra` scalars, and flushes
+// the file, so a TensorBoard tailing it sees each update as it lands.
+// Non-finite values (the mean return before the first episode) are left out.
+//
+// Not thread-safe: one thread (the trainer) owns the writer.
+#ifndef PROXIMA_LEARNER_TENSORBOARD_WRITER_H_
+#define PROXIMA_LEARNER_TENSORBOARD_WRITER_H_
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+
+namespace proxima {
+
+struct MetricsRow;  // learner/run_files.h
+
+struct TensorBoardScalar {
+  std::string tag;
+  double value = 0;
+};
+
+// The scalars of one metrics.csv row, in a fixed order:
+//   charts/  episodic_return, episodic_length, episodes, learning_rate,
+//            policy_version, updates
+//   losses/  policy_loss, value_loss, entropy, approx_kl, clip_fraction,
+//            explained_variance, grad_norm, kl_beta, ratio_max_deviation
+//   perf/    env_steps_per_second, update_seconds, wall_seconds, mean_lag,
+//            minibatches, skipped_minibatches, epochs_run, batch_transitions
+std::vector<TensorBoardScalar> MetricsRowScalars(const MetricsRow& row);
+
+class TensorBoardWriter {
+ public:
+  // Creates the event file in `run_dir` (which must exist) and writes the
+  // file-version event.
+  static absl::StatusOr<std::unique_ptr<TensorBoardWriter>> Open(const std::string& run_dir);
+  ~TensorBoardWriter();
+  TensorBoardWriter(const TensorBoardWriter&) = delete;
+  TensorBoardWriter& operator=(const TensorBoardWriter&) = delete;
+
+  // MetricsRowScalars(row) and `extra` at step row.env_steps; flushed.
+  absl::Status Write(const MetricsRow& row, absl::Span<const TensorBoardScalar> extra = {});
+
+  // One event holding `scalars` (non-finite ones left out) at `step`; flushed.
+  absl::Status WriteScalars(int64_t step, absl::Span<const TensorBoardScalar> scalars);
+
+  const std::string& path() const { return path_; }
+
+ private:
+  TensorBoardWriter(std::FILE* file, std::string path) : file_(file), path_(std::move(path)) {}
+  // Frames `serialized_event` as a TFRecord, writes and flushes it.
+  absl::Status AppendRecord(absl::string_view serialized_event);
+
+  std::FILE* file_;
+  std::string path_;
+};
+
+}  // namespace proxima
+
+#endif  // PROXIMA_LEARNER_TENSORBOARD_WRITER_H_
