@@ -155,6 +155,16 @@ absl::Status MetricsCsv::Append(const MetricsRow& r) {
   return absl::OkStatus();
 }
 
+std::string DefaultRunDir(const std::string& env_id, uint64_t seed) {
+  std::string name = env_id;
+  for (char& c : name) {
+    const bool keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '.' || c == '_' || c == '-';
+    if (!keep) c = '_';
+  }
+  return absl::StrCat("runs/", name, "-", seed);
+}
+
 absl::Status InitRunDir(const std::string& dir, const PpoConfig& config) {
   PROXIMA_RETURN_IF_ERROR(MakeDirs(dir));
   return WriteFileAtomic(dir + "/config.json", ConfigToJson(config).dump(2) + "\n");

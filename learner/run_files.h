@@ -64,6 +64,11 @@ class MetricsCsv {
   std::FILE* file_;
 };
 
+// runs/<env>-<seed>, with every character of the env id outside
+// [A-Za-z0-9._-] replaced by '_' (remote://127.0.0.1:50061/MyEnv-v0 becomes
+// runs/remote___127.0.0.1_50061_MyEnv-v0-1, one directory).
+std::string DefaultRunDir(const std::string& env_id, uint64_t seed);
+
 // Creates the run directory and writes config.json.
 absl::Status InitRunDir(const std::string& dir, const PpoConfig& config);
 absl::Status WriteSummary(const std::string& dir, const RunSummary& summary);

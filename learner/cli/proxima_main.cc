@@ -104,7 +104,7 @@ constexpr char kUsage[] =
     "flags:\n";
 
 std::string DefaultRunDir(const PpoConfig& config) {
-  return absl::StrCat("runs/", config.env_id, "-", config.seed);
+  return proxima::DefaultRunDir(config.env_id, config.seed);
 }
 
 // The local cluster: learner + actor processes (learner/cli/local_cluster.h).

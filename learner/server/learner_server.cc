@@ -730,7 +730,7 @@ absl::Status LearnerServer::Impl::Init() {
     }
   } else {
     run_dir_ = options_.run_dir.empty()
-                   ? absl::StrCat("runs/", config_.env_id, "-", config_.seed)
+                   ? DefaultRunDir(config_.env_id, config_.seed)
                    : options_.run_dir;
   }
   PROXIMA_RETURN_IF_ERROR(config_.Validate());

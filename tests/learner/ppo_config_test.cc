@@ -26,6 +26,12 @@ TEST(PpoConfigTest, PresetsValidateAndFollowCleanRl) {
   EXPECT_DOUBLE_EQ(cp->ent_coef, 0.01);
 }
 
+TEST(RunFilesTest, DefaultRunDirIsOneSafeDirectory) {
+  EXPECT_EQ(DefaultRunDir("CartPole-v1", 3), "runs/CartPole-v1-3");
+  EXPECT_EQ(DefaultRunDir("remote://127.0.0.1:50061/MyEnv-v0?x=1", 1),
+            "runs/remote___127.0.0.1_50061_MyEnv-v0_x_1-1");
+}
+
 TEST(PpoConfigTest, UnknownEnvListsKnownIds) {
   auto c = PresetFor("CartPole-v9");
   EXPECT_THAT(c, StatusIs(absl::StatusCode::kInvalidArgument,
