@@ -26,6 +26,17 @@ using ::testing::HasSubstr;
 using Received = FakeLearner::Received;
 
 // Runs an ActorClient on its own thread.
+// Polls `pred` until it holds or `timeout` passes; returns its last value.
+template <typename Pred>
+bool PollUntil(Pred pred, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return pred();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
 class ActorThread {
  public:
   explicit ActorThread(ActorClient::Options options) : client_(Quiet(std::move(options))) {
@@ -186,6 +197,8 @@ TEST(ActorClientTest, AFullWindowStopsTheSteppingLoop) {
   // The first chunk arrives and its ack is held; the actor may send the rest
   // of its window (HTTP/2 buffers them) but must then wait.
   ASSERT_TRUE(learner.WaitFor([](const View& v) { return !v.received.empty(); }));
+  // A negative check needs time to fail in: give the actor 300 ms in which
+  // it could overrun its window, then look.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   const ActorClient::Stats held = actor.client().stats();
   // Encoded chunks: the window plus the one the stepping loop is blocked on.
@@ -269,7 +282,8 @@ TEST(ActorClientTest, StopWhileWaitingForTheFirstRegistration) {
   ActorClient::Options o;
   o.learner_address = "127.0.0.1:" + std::to_string(free_port);
   ActorThread actor(o);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Stop while it retries: after its first failed attempt was logged.
+  ASSERT_TRUE(PollUntil([&] { return !actor.log().empty(); }));
   EXPECT_TRUE(actor.StopAndJoin().ok());
   EXPECT_LT(actor.stop_seconds(), 1.0);
 }
@@ -285,7 +299,8 @@ TEST(ActorClientTest, RetriesRegistrationUntilTheLearnerComesUp) {
   o.learner_address = "127.0.0.1:" + std::to_string(port);
   o.name = "late";
   ActorThread actor(o);
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // The learner comes up only after the actor has failed to register.
+  ASSERT_TRUE(PollUntil([&] { return !actor.log().empty(); }));
   FakeLearner learner({});
   learner.Start(port);
   ASSERT_TRUE(learner.WaitFor(CountAccepted(2), std::chrono::seconds(30)));
