@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/file_util.h"
 #include "gtest/gtest.h"
 #include "tests/learner/event_file_reader.h"
 #include "tests/test_util.h"
@@ -19,13 +20,6 @@ namespace fs = std::filesystem;
 using ::proxima::testing::FindEventFiles;
 using ::proxima::testing::ReadEventFile;
 using ::testing::HasSubstr;
-
-std::string ReadBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 uint32_t BigEndian32(const std::string& bytes, size_t pos) {
   uint32_t v = 0;
@@ -72,7 +66,7 @@ TEST_F(PlotTest, DrawsOverlaidRunsAtTheRequestedSize) {
                                             "--height=360"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("wrote " + png + " (3 runs"));
-  const std::string bytes = ReadBytes(png);
+  const std::string bytes = ReadFile(png).value_or("");
   ASSERT_GE(bytes.size(), 24u);
   EXPECT_EQ(bytes.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
   EXPECT_EQ(BigEndian32(bytes, 8), 13u);  // IHDR length
@@ -91,7 +85,7 @@ TEST_F(PlotTest, DefaultSizeAndOneRun) {
   CommandResult r =
       RunCommand(absl::StrCat(BinPath("proxima"), " plot ", Run("cartpole-seed1"), " --out=", png));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  const std::string bytes = ReadBytes(png);
+  const std::string bytes = ReadFile(png).value_or("");
   ASSERT_GE(bytes.size(), 24u);
   EXPECT_EQ(BigEndian32(bytes, 16), 1200u);
   EXPECT_EQ(BigEndian32(bytes, 20), 450u);

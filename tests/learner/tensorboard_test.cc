@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/file_util.h"
 #include "gtest/gtest.h"
 #include "learner/in_process_trainer.h"
 #include "learner/run_files.h"
@@ -28,13 +29,6 @@ using ::proxima::testing::ParseEventRecords;
 using ::proxima::testing::ReadEventFile;
 using ::proxima::testing::StatusIs;
 using ::testing::HasSubstr;
-
-std::string ReadBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 void WriteBytes(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -166,7 +160,7 @@ TEST_F(TensorBoardWriterTest, ReaderDetectsCorruption) {
     ASSERT_TRUE((*writer)->Write(row).ok());
     path = (*writer)->path();
   }
-  const std::string good = ReadBytes(path);
+  const std::string good = ReadFile(path).value_or("");
   ASSERT_TRUE(ParseEventRecords(good).ok());
   // The second record starts after the first (16 bytes of framing + data).
   const uint64_t first_length = static_cast<uint8_t>(good[0]) | (static_cast<uint8_t>(good[1]) << 8);
