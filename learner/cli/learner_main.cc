@@ -74,6 +74,8 @@ int main(int argc, char** argv) {
   if (!options.ok()) proxima::ExitWithUsageError("proxima-learner", options.status());
   absl::StatusOr<proxima::PpoConfig> config = proxima::PpoConfigFromFlags();
   if (!config.ok()) proxima::ExitWithUsageError("proxima-learner", config.status());
+  // Resuming keeps the checkpoint's settings, except a step budget given now.
+  if (!options->resume_dir.empty()) options->resume_total_steps = proxima::TotalStepsFlag();
 
   // Libraries start threads before main (OpenBLAS's pool), so a blocked
   // mask + sigwait cannot catch every delivery; a handler that writes the

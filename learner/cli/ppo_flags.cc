@@ -130,4 +130,6 @@ absl::StatusOr<PpoConfig> PpoConfigFromFlags() {
   return c;
 }
 
+std::optional<int64_t> TotalStepsFlag() { return absl::GetFlag(FLAGS_total_steps); }
+
 }  // namespace proxima

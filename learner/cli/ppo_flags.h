@@ -6,6 +6,9 @@
 #ifndef PROXIMA_LEARNER_CLI_PPO_FLAGS_H_
 #define PROXIMA_LEARNER_CLI_PPO_FLAGS_H_
 
+#include <cstdint>
+#include <optional>
+
 #include "absl/status/statusor.h"
 #include "learner/ppo_config.h"
 
@@ -13,6 +16,9 @@ namespace proxima {
 
 // Preset for --env with every set flag applied, validated.
 absl::StatusOr<PpoConfig> PpoConfigFromFlags();
+
+// --total-steps when it was given (command line, flag file or environment).
+std::optional<int64_t> TotalStepsFlag();
 
 }  // namespace proxima
 

@@ -25,6 +25,9 @@ absl::Status LearnerOptions::Validate() const {
                        metrics_listen, "')"));
     }
   }
+  if (resume_total_steps.has_value() && *resume_total_steps <= 0) {
+    return bad("total-steps", *resume_total_steps, "> 0");
+  }
   if (max_policy_lag < 0) return bad("max-policy-lag", max_policy_lag, ">= 0");
   if (queue_capacity < 0) return bad("queue-capacity", queue_capacity, ">= 0");
   if (actor_num_envs < 0 || actor_num_envs > 65536) {

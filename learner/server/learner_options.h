@@ -4,6 +4,7 @@
 #define PROXIMA_LEARNER_SERVER_LEARNER_OPTIONS_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -23,6 +24,11 @@ struct LearnerOptions {
   // Non-empty: continue the run in this directory from its newest complete
   // checkpoint (config, weights, optimizer, normalizer, version, counters).
   std::string resume_dir;
+  // With resume_dir: the step budget to use instead of the checkpoint's
+  // (--total-steps given explicitly when resuming, e.g. to extend a run that
+  // a compose or Kubernetes deployment restarts). Every other setting comes
+  // from the checkpoint.
+  std::optional<int64_t> resume_total_steps;
   TrainingModeKind mode = TrainingModeKind::kAsync;
   // Async: chunks whose lag (learner version − behaviour version) exceeds this
   // when they enter a batch are dropped and counted. Sync mode uses 0.

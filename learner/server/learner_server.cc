@@ -722,6 +722,13 @@ absl::Status LearnerServer::Impl::Init() {
     if (found.ok()) {
       resume = std::move(*found);
       config_ = resume->config;
+      if (options_.resume_total_steps.has_value() &&
+          *options_.resume_total_steps != config_.total_steps) {
+        std::fprintf(stderr, "proxima-learner: step budget %lld (was %lld in the checkpoint)\n",
+                     static_cast<long long>(*options_.resume_total_steps),
+                     static_cast<long long>(config_.total_steps));
+        config_.total_steps = *options_.resume_total_steps;
+      }
     } else if (found.status().code() == absl::StatusCode::kNotFound) {
       std::fprintf(stderr, "proxima-learner: no checkpoint in %s/checkpoints; starting a new run\n",
                    run_dir_.c_str());

@@ -88,6 +88,18 @@ TEST(CliTest, EnvironmentSetsLearnerFlagsAndCommandLineWins) {
   const nlohmann::json config = LoadJsonOrDie(dir + "/config.json");
   EXPECT_EQ(config["total_steps"], 123456) << config.dump();
   EXPECT_EQ(config["seed"], 4) << config.dump();
+
+  // Resuming (as a restarted container does) keeps the checkpoint's settings
+  // but takes a new step budget.
+  r = RunCommand("PROXIMA_LEARNER_RESUME=" + dir +
+                 " PROXIMA_LEARNER_LISTEN=127.0.0.1:0 PROXIMA_LEARNER_QUIET=true"
+                 " timeout --preserve-status -s TERM 3 " +
+                 BinPath("proxima-learner") + " --total-steps 654321 --seed 7");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("step budget 654321 (was 123456 in the checkpoint)"));
+  const nlohmann::json resumed = LoadJsonOrDie(dir + "/config.json");
+  EXPECT_EQ(resumed["total_steps"], 654321) << resumed.dump();
+  EXPECT_EQ(resumed["seed"], 4) << resumed.dump();  // from the checkpoint
 }
 
 TEST(CliTest, ShortInProcessRunWritesRunDirectory) {

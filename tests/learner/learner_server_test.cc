@@ -535,8 +535,10 @@ TEST_F(LearnerServerTest, ResumeContinuesTheVersionAndActorIds) {
   options_ = LearnerOptions();
   options_.listen = "127.0.0.1:0";
   options_.resume_dir = dir;
+  options_.resume_total_steps = 20'000'000;  // extends the run
   options_.checkpoint_every_seconds = 0;
   StartServer();
+  EXPECT_EQ(LoadJsonOrDie(dir + "/config.json")["total_steps"], 20'000'000);
   v1::LearnerStatus st = server_->Status(false);
   EXPECT_EQ(st.policy_version(), 3u);
   EXPECT_EQ(st.env_steps(), 3u * 512);
