@@ -4,6 +4,7 @@
 #include <climits>
 #include <cstdint>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "actor/backoff.h"
 #include "grpcpp/create_channel.h"
@@ -49,6 +50,15 @@ std::shared_ptr<grpc::Channel> MakeLearnerChannel(const std::string& address,
 
 absl::Status ToAbslStatus(const grpc::Status& status) {
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
+std::string DialableAddress(const std::string& listen, int port) {
+  const size_t colon = listen.rfind(':');
+  std::string host = colon == std::string::npos ? std::string() : listen.substr(0, colon);
+  if (host.empty() || host == "0.0.0.0" || host == "[::]" || host == "::" || host == "*") {
+    host = "127.0.0.1";
+  }
+  return absl::StrCat(host, ":", port);
 }
 
 }  // namespace proxima

@@ -35,6 +35,11 @@ std::shared_ptr<grpc::Channel> MakeLearnerChannel(const std::string& address,
 // Same code and message.
 absl::Status ToAbslStatus(const grpc::Status& status);
 
+// The address a client on this machine dials to reach a server that listens
+// on `listen` (HOST:PORT) and was bound to `port`: a wildcard host (empty,
+// 0.0.0.0, ::, [::], *) becomes 127.0.0.1.
+std::string DialableAddress(const std::string& listen, int port);
+
 }  // namespace proxima
 
 #endif  // PROXIMA_ACTOR_GRPC_UTIL_H_

@@ -27,6 +27,7 @@
 #include "actor/chunk_codec.h"
 #include "actor/cpu_threads.h"
 #include "actor/envs/registry.h"
+#include "actor/grpc_util.h"
 #include "actor/run_config.h"
 #include "actor/weight_codec.h"
 #include "common/file_util.h"
@@ -824,11 +825,7 @@ absl::Status LearnerServer::Impl::Start() {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.listen,
                                                " (address in use or invalid?)"));
   }
-  std::string host = options_.listen.substr(0, options_.listen.rfind(':'));
-  if (host.empty() || host == "0.0.0.0" || host == "[::]" || host == "::" || host == "*") {
-    host = "127.0.0.1";
-  }
-  address_ = absl::StrCat(host, ":", port);
+  address_ = DialableAddress(options_.listen, port);
   Publish();
   PROXIMA_RETURN_IF_ERROR(WriteFileAtomic(run_dir_ + "/learner.addr", address_ + "\n"));
   {
