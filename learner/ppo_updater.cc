@@ -42,6 +42,18 @@ PpoUpdater::PpoUpdater(const PpoConfig& config, const EnvSpec& spec, const torch
       kl_beta_(config.adaptive_kl ? config.kl_beta : 0.0),
       generator_(at::make_generator<at::CPUGeneratorImpl>(config.seed)) {}
 
+PpoLossOptions PpoLossOptionsFor(const PpoConfig& config, double kl_beta) {
+  PpoLossOptions o;
+  o.clip_coef = config.clip_coef;
+  o.clip_value_loss = config.clip_value_loss;
+  o.value_clip_coef = config.value_clip_coef;
+  o.normalize_advantages = config.normalize_advantages;
+  o.ent_coef = config.ent_coef;
+  o.vf_coef = config.vf_coef;
+  o.kl_beta = kl_beta;
+  return o;
+}
+
 absl::StatusOr<std::unique_ptr<PpoUpdater>> PpoUpdater::Create(const PpoConfig& config,
                                                                const EnvSpec& spec,
                                                                const torch::Device& device) {
@@ -55,10 +67,105 @@ absl::StatusOr<std::unique_ptr<PpoUpdater>> PpoUpdater::Create(const PpoConfig& 
     u->optimizer_ = std::make_unique<torch::optim::Adam>(
         u->model_->parameters(),
         torch::optim::AdamOptions(config.learning_rate).eps(config.adam_eps));
+    u->FlattenParameters();
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("cannot build the model: ", e.what_without_backtrace()));
   }
   return u;
+}
+
+void PpoUpdater::FlattenParameters() {
+  torch::NoGradGuard no_grad;
+  std::vector<at::Tensor> params = model_->parameters();
+  int64_t total = 0;
+  for (const at::Tensor& p : params) total += p.numel();
+  const auto options = at::TensorOptions().dtype(at::kFloat).device(device_);
+  params_flat_ = at::empty({total}, options);
+  grads_flat_ = at::zeros({total}, options);
+  adam_exp_avg_ = at::zeros({total}, options);
+  adam_exp_avg_sq_ = at::zeros({total}, options);
+  adam_denom_ = at::empty({total}, options);
+  adam_steps_ = 0;
+  int64_t offset = 0;
+  for (at::Tensor& p : params) {
+    const int64_t n = p.numel();
+    at::Tensor view = params_flat_.narrow(0, offset, n).view(p.sizes());
+    view.copy_(p);
+    // Same TensorImpl (the optimizer and the module keep their handles), new
+    // storage. Autograd accumulates into a defined .grad in place, so the
+    // gradients land in grads_flat_.
+    p.set_data(view);
+    p.mutable_grad() = grads_flat_.narrow(0, offset, n).view(p.sizes());
+    offset += n;
+  }
+}
+
+double PpoUpdater::ClipAndStep() {
+  torch::NoGradGuard no_grad;
+  // The global L2 norm over every gradient, as clip_grad_norm_ computes it.
+  const double norm = grads_flat_.norm().item<double>();
+  if (!std::isfinite(norm)) return norm;
+  if (config_.max_grad_norm > 0) {
+    const double coef = config_.max_grad_norm / (norm + 1e-6);
+    if (coef < 1) grads_flat_.mul_(coef);
+  }
+  const auto& o = static_cast<const torch::optim::AdamOptions&>(
+      optimizer_->param_groups()[0].options());
+  const double beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas());
+  ++adam_steps_;
+  const double bias_correction1 = 1 - std::pow(beta1, static_cast<double>(adam_steps_));
+  const double bias_correction2 = 1 - std::pow(beta2, static_cast<double>(adam_steps_));
+  adam_exp_avg_.mul_(beta1).add_(grads_flat_, 1 - beta1);
+  adam_exp_avg_sq_.mul_(beta2).addcmul_(grads_flat_, grads_flat_, 1 - beta2);
+  at::sqrt_out(adam_denom_, adam_exp_avg_sq_);
+  adam_denom_.div_(std::sqrt(bias_correction2)).add_(o.eps());
+  params_flat_.addcdiv_(adam_exp_avg_, adam_denom_, -o.lr() / bias_correction1);
+  return norm;
+}
+
+void PpoUpdater::SaveState(torch::serialize::OutputArchive& model,
+                           torch::serialize::OutputArchive& optimizer) {
+  model_->save(model);
+  // torch::optim::Adam's own format, keyed by parameter, so checkpoints stay
+  // readable by (and compatible with) a plain torch::optim::Adam.
+  auto& state = optimizer_->state();
+  state.clear();
+  if (adam_steps_ > 0) {
+    int64_t offset = 0;
+    for (const at::Tensor& p : model_->parameters()) {
+      const int64_t n = p.numel();
+      auto s = std::make_unique<torch::optim::AdamParamState>();
+      s->step(adam_steps_);
+      s->exp_avg(adam_exp_avg_.narrow(0, offset, n).view(p.sizes()).clone());
+      s->exp_avg_sq(adam_exp_avg_sq_.narrow(0, offset, n).view(p.sizes()).clone());
+      state[c10::guts::to_string(p.unsafeGetTensorImpl())] = std::move(s);
+      offset += n;
+    }
+  }
+  optimizer_->save(optimizer);
+  state.clear();
+}
+
+void PpoUpdater::LoadState(torch::serialize::InputArchive& model,
+                           torch::serialize::InputArchive& optimizer) {
+  model_->load(model);  // set_() on every parameter: new storage
+  FlattenParameters();
+  optimizer_->load(optimizer);
+  auto& state = optimizer_->state();
+  torch::NoGradGuard no_grad;
+  int64_t offset = 0;
+  for (const at::Tensor& p : model_->parameters()) {
+    const int64_t n = p.numel();
+    auto it = state.find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+    if (it != state.end()) {
+      auto& s = static_cast<torch::optim::AdamParamState&>(*it->second);
+      adam_exp_avg_.narrow(0, offset, n).copy_(s.exp_avg().reshape({n}));
+      adam_exp_avg_sq_.narrow(0, offset, n).copy_(s.exp_avg_sq().reshape({n}));
+      adam_steps_ = s.step();
+    }
+    offset += n;
+  }
+  state.clear();
 }
 
 void PpoUpdater::SetLearningRate(double lr) {
@@ -87,34 +194,23 @@ MinibatchResult PpoUpdater::TrainMinibatch(const Minibatch& mb, bool measure_rat
     r.ratio_max_deviation =
         (logp.detach() - mb.behaviour_logp).exp().sub(1.0).abs().max().item<double>();
   }
-  PpoLossOptions o;
-  o.clip_coef = config_.clip_coef;
-  o.clip_value_loss = config_.clip_value_loss;
-  o.value_clip_coef = config_.value_clip_coef;
-  o.normalize_advantages = config_.normalize_advantages;
-  o.ent_coef = config_.ent_coef;
-  o.vf_coef = config_.vf_coef;
-  o.kl_beta = kl_beta_;
-  PpoLossTerms terms = ComputePpoLoss(logp, mb.behaviour_logp, entropy, mb.advantages,
-                                      heads.value, mb.old_values, mb.returns, o);
-  optimizer_->zero_grad();
+  PpoLossTerms terms =
+      ComputePpoLoss(logp, mb.behaviour_logp, entropy, mb.advantages, heads.value,
+                     mb.old_values, mb.returns, PpoLossOptionsFor(config_, kl_beta_));
+  grads_flat_.zero_();
   const double loss = terms.total.item<double>();
   if (!std::isfinite(loss)) {
     ++skipped_total_;
     return r;
   }
   terms.total.backward();
-  const double max_norm = config_.max_grad_norm > 0 ? config_.max_grad_norm
-                                                    : std::numeric_limits<double>::infinity();
-  // clip_grad_norm_ returns the total norm before clipping; with a non-finite
-  // norm the gradients are garbage, so nothing is applied.
-  const double norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), max_norm);
+  // With a non-finite norm the gradients are garbage, so nothing is applied.
+  const double norm = ClipAndStep();
   if (!std::isfinite(norm)) {
-    optimizer_->zero_grad();
+    grads_flat_.zero_();
     ++skipped_total_;
     return r;
   }
-  optimizer_->step();
   r.applied = true;
   r.grad_norm = norm;
   r.policy_loss = terms.policy_loss.item<double>();

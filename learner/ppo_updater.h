@@ -19,6 +19,7 @@
 
 #include <ATen/core/Generator.h>
 #include <torch/optim/adam.h>
+#include <torch/serialize/archive.h>
 
 #include <cstdint>
 #include <memory>
@@ -29,6 +30,7 @@
 #include "actor/envs/env.h"
 #include "common/running_stats.h"
 #include "learner/ppo_config.h"
+#include "learner/ppo_loss.h"
 #include "actor/rollout_batch.h"
 
 namespace proxima {
@@ -94,7 +96,16 @@ class PpoUpdater {
   at::Tensor NormalizeObs(const at::Tensor& raw) const;
 
   ActorCritic& model() { return model_; }
+  // Holds Adam's hyperparameters (lr, betas, eps). Its per-parameter state is
+  // only filled by SaveState(); the step itself runs on flat buffers.
   torch::optim::Adam& optimizer() { return *optimizer_; }
+
+  // Model parameters and Adam state in torch's own archive formats (the
+  // checkpoint's "model" and "optimizer" records).
+  void SaveState(torch::serialize::OutputArchive& model,
+                 torch::serialize::OutputArchive& optimizer);
+  void LoadState(torch::serialize::InputArchive& model,
+                 torch::serialize::InputArchive& optimizer);
   RunningMeanStd& obs_stats() { return obs_stats_; }
   const RunningMeanStd& obs_stats() const { return obs_stats_; }
   const PpoConfig& config() const { return config_; }
@@ -113,6 +124,19 @@ class PpoUpdater {
     at::Tensor obs_norm, actions, behaviour_logp, advantages, returns, old_values;
   };
   absl::StatusOr<PartTargets> ComputeTargets(const RolloutBatch& batch);
+  // Makes every parameter and its gradient a view into one flat buffer
+  // (params_flat_, grads_flat_), copying the current values in. Called after
+  // the model is built and after its parameters were loaded.
+  void FlattenParameters();
+  // Global grad-norm clipping and one Adam step on the flat buffers: a dozen
+  // tensor ops per minibatch instead of a dozen per parameter. Elementwise
+  // the same arithmetic as torch::optim::Adam (1.13, no weight decay, no
+  // amsgrad). Returns the gradient norm before clipping.
+  double ClipAndStep();
+
+  at::Tensor params_flat_, grads_flat_;
+  at::Tensor adam_exp_avg_, adam_exp_avg_sq_, adam_denom_;  // flat, like params_flat_
+  int64_t adam_steps_ = 0;
 
   PpoConfig config_;
   EnvSpec spec_;
@@ -124,6 +148,9 @@ class PpoUpdater {
   int64_t skipped_total_ = 0;
   at::Generator generator_;
 };
+
+// The loss options of `config` with penalty coefficient `kl_beta`.
+PpoLossOptions PpoLossOptionsFor(const PpoConfig& config, double kl_beta);
 
 // Resolves --device: "auto" picks CUDA when available.
 absl::StatusOr<torch::Device> ResolveDevice(const std::string& name);

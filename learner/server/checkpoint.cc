@@ -102,10 +102,9 @@ absl::StatusOr<SavedCheckpoint> SaveCheckpoint(const std::string& dir, PpoUpdate
   try {
     torch::serialize::OutputArchive archive;
     torch::serialize::OutputArchive model_archive;
-    updater.model()->save(model_archive);
-    archive.write("model", model_archive);
     torch::serialize::OutputArchive optimizer_archive;
-    updater.optimizer().save(optimizer_archive);
+    updater.SaveState(model_archive, optimizer_archive);
+    archive.write("model", model_archive);
     archive.write("optimizer", optimizer_archive);
     archive.write("meta", c10::IValue(MetaToJson(updater, counters).dump()));
     std::ostringstream os;
@@ -163,10 +162,9 @@ absl::Status RestoreCheckpoint(const std::string& path, PpoUpdater& updater) {
   try {
     torch::serialize::InputArchive model_archive;
     parsed.archive.read("model", model_archive);
-    updater.model()->load(model_archive);
     torch::serialize::InputArchive optimizer_archive;
     parsed.archive.read("optimizer", optimizer_archive);
-    updater.optimizer().load(optimizer_archive);
+    updater.LoadState(model_archive, optimizer_archive);
     const nlohmann::json& m = parsed.meta;
     updater.set_kl_beta(m.at("kl_beta").get<double>());
     PROXIMA_RETURN_IF_ERROR(updater.obs_stats().Restore(
