@@ -16,29 +16,35 @@ void InitLinear(torch::nn::Linear& layer, double gain) {
 
 }  // namespace
 
-ActorCriticImpl::ActorCriticImpl(int obs_dim, const Space& action_space, const ModelSpec& spec)
+ActorCriticImpl::ActorCriticImpl(int obs_dim, const Space& action_space, const ModelSpec& spec,
+                                 bool initialize)
     : discrete_(action_space.is_discrete()),
       obs_dim_(obs_dim),
       action_dim_(action_space.is_discrete() ? action_space.n : action_space.flat_dim()),
       shared_(spec.shared_trunk) {
   const int last = spec.hidden_sizes.back();
-  policy_trunk_ = register_module(shared_ ? "trunk" : "policy_trunk", MakeMlp(obs_dim, spec));
-  if (!shared_) value_trunk_ = register_module("value_trunk", MakeMlp(obs_dim, spec));
+  policy_trunk_ =
+      register_module(shared_ ? "trunk" : "policy_trunk", MakeMlp(obs_dim, spec, initialize));
+  if (!shared_) {
+    value_trunk_ = register_module("value_trunk", MakeMlp(obs_dim, spec, initialize));
+  }
   policy_head_ = register_module("policy_head", torch::nn::Linear(last, action_dim_));
   value_head_ = register_module("value_head", torch::nn::Linear(last, 1));
-  InitLinear(policy_head_, 0.01);
-  InitLinear(value_head_, 1.0);
+  if (initialize) {
+    InitLinear(policy_head_, 0.01);
+    InitLinear(value_head_, 1.0);
+  }
   if (!discrete_) {
     log_std_ = register_parameter(
         "log_std", torch::full({action_dim_}, spec.init_log_std, torch::kFloat32));
   }
 }
 
-torch::nn::Sequential ActorCriticImpl::MakeMlp(int in, const ModelSpec& spec) {
+torch::nn::Sequential ActorCriticImpl::MakeMlp(int in, const ModelSpec& spec, bool initialize) {
   torch::nn::Sequential seq;
   for (int h : spec.hidden_sizes) {
     torch::nn::Linear layer(in, h);
-    InitLinear(layer, std::sqrt(2.0));
+    if (initialize) InitLinear(layer, std::sqrt(2.0));
     seq->push_back(layer);
     if (spec.activation == "relu") {
       seq->push_back(torch::nn::ReLU());

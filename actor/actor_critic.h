@@ -34,7 +34,11 @@ struct PolicyHeads {
 
 class ActorCriticImpl : public torch::nn::Module {
  public:
-  ActorCriticImpl(int obs_dim, const Space& action_space, const ModelSpec& spec);
+  // `initialize` false skips the orthogonal initialization (a QR per layer)
+  // for a network whose every parameter is about to be overwritten — the
+  // actor decoding a weight snapshot (DecodeSnapshot).
+  ActorCriticImpl(int obs_dim, const Space& action_space, const ModelSpec& spec,
+                  bool initialize = true);
 
   // Policy distribution parameters and state values for normalized obs.
   PolicyHeads forward(const torch::Tensor& obs);
@@ -52,7 +56,7 @@ class ActorCriticImpl : public torch::nn::Module {
   const torch::Tensor& log_std() const { return log_std_; }
 
  private:
-  torch::nn::Sequential MakeMlp(int in, const ModelSpec& spec);
+  torch::nn::Sequential MakeMlp(int in, const ModelSpec& spec, bool initialize);
 
   bool discrete_;
   int obs_dim_;

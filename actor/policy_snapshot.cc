@@ -10,7 +10,9 @@ absl::StatusOr<std::shared_ptr<const PolicySnapshot>> DecodeSnapshot(
     const v1::WeightSnapshot& proto, const PolicyShape& shape) {
   auto s = std::make_shared<PolicySnapshot>();
   s->version = proto.version();
-  s->model = ActorCritic(shape.obs_dim, shape.action_space, shape.model);
+  // Every parameter is overwritten by ApplyWeights (it checks that the
+  // snapshot names all of them), so no initialization.
+  s->model = ActorCritic(shape.obs_dim, shape.action_space, shape.model, /*initialize=*/false);
   s->model->eval();
   s->normalizer.stats = RunningMeanStd(shape.obs_dim);
   PROXIMA_RETURN_IF_ERROR(ApplyWeights(proto, s->model, &s->normalizer));
