@@ -198,4 +198,14 @@ std::string FlagsHelp(const std::vector<std::string>& file_substrings) {
   return out;
 }
 
+bool SplitLongFlag(const std::string& arg, std::string* name, std::string* value,
+                   bool* has_value) {
+  if (arg.size() < 3 || arg[0] != '-' || arg[1] != '-') return false;
+  const size_t eq = arg.find('=');
+  *name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+  *has_value = eq != std::string::npos;
+  *value = *has_value ? arg.substr(eq + 1) : "";
+  return true;
+}
+
 }  // namespace proxima

@@ -40,6 +40,12 @@ struct ParsedArgs {
 
 absl::Status ParseFlags(const std::vector<std::string>& args, ParsedArgs* out);
 
+// For commands with their own small flag sets (`proxima plot`, `proxima
+// bench`): false unless `arg` starts with "--"; then *name is what follows up
+// to '=', and *value the rest when has_value ("--out=x.png").
+bool SplitLongFlag(const std::string& arg, std::string* name, std::string* value,
+                   bool* has_value);
+
 using EnvVars = std::vector<std::pair<std::string, std::string>>;
 
 absl::Status ParseFlagsWithEnv(absl::string_view env_prefix, const EnvVars& env,

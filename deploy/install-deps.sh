@@ -18,6 +18,7 @@ BUILD_PKGS=(
   prometheus-cpp-dev libmicrohttpd-dev  # the learner's /metrics endpoint
   libboost-dev                       # CRC32C for TensorBoard event files (header-only)
   libgtest-dev libgmock-dev
+  libbenchmark-dev                   # `proxima bench` micro suites
   libopenblas0-pthread               # fast BLAS behind LibTorch (see below)
 )
 # What the test suites drive for real: promtool (prometheus) checks /metrics,

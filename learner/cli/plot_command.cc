@@ -24,6 +24,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/file_util.h"
+#include "common/flags.h"
 
 extern char** environ;
 
@@ -47,16 +48,6 @@ constexpr char kPlotUsage[] =
 
 constexpr int kMinPixels = 200;
 constexpr int kMaxPixels = 10000;
-
-// `name` of "--name" or "--name=value"; the value (if inline) in *value.
-bool SplitFlag(const std::string& arg, std::string* name, std::string* value, bool* has_value) {
-  if (arg.size() < 3 || arg[0] != '-' || arg[1] != '-') return false;
-  const size_t eq = arg.find('=');
-  *name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
-  *has_value = eq != std::string::npos;
-  *value = *has_value ? arg.substr(eq + 1) : "";
-  return true;
-}
 
 absl::StatusOr<int> ParsePixels(const std::string& flag, const std::string& value) {
   int v = 0;
@@ -275,7 +266,7 @@ absl::StatusOr<PlotOptions> ParsePlotArgs(const std::vector<std::string>& args, 
     }
     std::string name, value;
     bool has_value = false;
-    if (!SplitFlag(arg, &name, &value, &has_value)) {
+    if (!SplitLongFlag(arg, &name, &value, &has_value)) {
       if (!arg.empty() && arg[0] == '-') {
         return absl::InvalidArgumentError(absl::StrCat("unknown flag ", arg));
       }

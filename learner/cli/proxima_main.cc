@@ -5,8 +5,9 @@
 //   proxima train --env ENV --in-process [...]
 //   proxima status|actors|watch|health|checkpoint|pause|resume --learner ADDR
 //   proxima set KEY=VALUE... --learner ADDR
-//   proxima env list|replay|bench
+//   proxima env list|replay
 //   proxima plot RUN_DIR... --out FILE.png [--title T]
+//   proxima bench [--suite NAME[,NAME...]] [--json OUT] [--quick]
 //   proxima export --checkpoint PATH --out FILE
 //   proxima eval --checkpoint PATH | --policy FILE [--env ENV] [--episodes N] ...
 //
@@ -31,6 +32,7 @@
 #include "actor/envs/registry.h"
 #include "common/file_util.h"
 #include "common/flags.h"
+#include "learner/bench/bench_command.h"
 #include "learner/cli/client_commands.h"
 #include "learner/cli/eval_command.h"
 #include "learner/cli/export_command.h"
@@ -60,7 +62,6 @@ ABSL_FLAG(std::string, golden, "", "env replay: directory of <EnvId>.csv referen
 ABSL_DECLARE_FLAG(std::string, run_dir);
 ABSL_DECLARE_FLAG(bool, stop_when_solved);
 ABSL_DECLARE_FLAG(bool, quiet);
-ABSL_FLAG(int64_t, bench_steps, 5000000, "env bench: steps per environment");
 
 namespace proxima {
 namespace {
@@ -93,7 +94,10 @@ constexpr char kUsage[] =
     "environments:\n"
     "  env list                       list the registered environments\n"
     "  env replay --golden DIR        replay Gymnasium reference CSVs against our envs\n"
-    "  env bench [--bench-steps N]    single-thread env steps/s of every env (random actions)\n"
+    "\n"
+    "benchmarks:\n"
+    "  bench [--suite NAME] [--json OUT] [--quick]\n"
+    "                                 the benchmark suite (own flags: 'proxima bench --help')\n"
     "\n"
     "runs:\n"
     "  plot RUN_DIR... --out FILE.png learning curves with gnuplot [--title T] (own flags:\n"
@@ -170,44 +174,6 @@ int EnvList() {
     std::printf("%-26s obs %-28s action %-28s max_steps %d\n", id.c_str(),
                 spec->observation_space.DebugString().c_str(),
                 spec->action_space.DebugString().c_str(), spec->max_episode_steps);
-  }
-  return 0;
-}
-
-// Single-threaded env steps/s with uniformly random actions, resets included.
-int EnvBench() {
-  const int64_t steps = absl::GetFlag(FLAGS_bench_steps);
-  if (steps <= 0) {
-    ExitWithUsageError("proxima env bench",
-                       absl::InvalidArgumentError("--bench-steps must be >= 1"));
-  }
-  for (const std::string& id : RegisteredEnvIds()) {
-    auto env = MakeEnv(id);
-    if (!env.ok()) return 1;
-    const EnvSpec& spec = (*env)->spec();
-    std::vector<float> obs(spec.obs_dim());
-    Rng rng(1);
-    // Pre-draw actions so the loop measures the env, not the sampler.
-    std::vector<float> actions(4096 * spec.action_dim());
-    for (float& a : actions) {
-      a = spec.action_space.is_discrete()
-              ? static_cast<float>(rng.UniformInt(spec.action_space.n))
-              : static_cast<float>(rng.Uniform(spec.action_space.low[0], spec.action_space.high[0]));
-    }
-    (*env)->Seed(1);
-    (*env)->Reset(obs.data());
-    double checksum = 0;
-    const auto start = std::chrono::steady_clock::now();
-    for (int64_t i = 0; i < steps; ++i) {
-      StepResult r =
-          (*env)->Step(&actions[(i % 4096) * spec.action_dim()], obs.data());
-      checksum += r.reward;
-      if (r.terminated || r.truncated) (*env)->Reset(obs.data());
-    }
-    const double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("%-26s %12.0f steps/s  (%lld steps, reward sum %.0f)\n", id.c_str(),
-                steps / secs, static_cast<long long>(steps), checksum);
   }
   return 0;
 }
@@ -312,6 +278,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   // `plot` parses its own flags (learner/cli/plot_command.h).
   if (!args.empty() && args[0] == "plot") return proxima::PlotMain({args.begin() + 1, args.end()});
+  // So does `bench` (learner/bench/bench_command.h).
+  if (!args.empty() && args[0] == "bench") return proxima::BenchMain({args.begin() + 1, args.end()});
   proxima::ParsedArgs parsed;
   absl::Status s = proxima::ParseFlags(args, &parsed);
   if (parsed.help || (s.ok() && parsed.positional.empty())) {
@@ -325,7 +293,6 @@ int main(int argc, char** argv) {
   if (cmd == "train" && pos.size() == 1) return proxima::Train();
   if (cmd == "env" && pos.size() == 2 && pos[1] == "list") return proxima::EnvList();
   if (cmd == "env" && pos.size() == 2 && pos[1] == "replay") return proxima::EnvReplay();
-  if (cmd == "env" && pos.size() == 2 && pos[1] == "bench") return proxima::EnvBench();
   if (cmd == "export" && pos.size() == 1) return proxima::ExportCommand(std::cout, std::cerr);
   if (cmd == "eval" && pos.size() == 1) return proxima::EvalCommand(args, std::cout, std::cerr);
   if (const int rc = proxima::RunClientCommand(pos); rc >= 0) return rc;
