@@ -36,6 +36,7 @@ TEST_PKGS=(
 RUNTIME_PKGS=(
   libtorch1.13 libgrpc++1.51 libprotobuf32 libabsl20220623
   libprometheus-cpp-core1.0 libmicrohttpd12
+  libbenchmark1debian                # `proxima bench`
   libopenblas0-pthread
 )
 
