@@ -24,6 +24,9 @@ ABSL_FLAG(int64_t, queue_capacity, 0,
 ABSL_FLAG(int, actor_num_envs, 0,
           "learner: env columns per actor when the actor does not choose [0: --num-envs]");
 ABSL_FLAG(int, max_actors, 1024, "learner: most actors registered at once");
+ABSL_FLAG(int, max_unacked_chunks, 8,
+          "learner: chunks an actor may send before their acknowledgement (its send window; "
+          "smaller keeps async actors' data closer to the learner's version)");
 ABSL_FLAG(int64_t, max_message_bytes, 64 << 20, "learner: largest gRPC message, bytes");
 ABSL_FLAG(double, sync_round_timeout, 10,
           "sync: seconds to wait for an actor's rollout before leaving it out of a round");
@@ -61,6 +64,7 @@ absl::StatusOr<LearnerOptions> LearnerOptionsFromFlags() {
   o.queue_capacity = absl::GetFlag(FLAGS_queue_capacity);
   o.actor_num_envs = absl::GetFlag(FLAGS_actor_num_envs);
   o.max_actors = absl::GetFlag(FLAGS_max_actors);
+  o.max_unacked_chunks = absl::GetFlag(FLAGS_max_unacked_chunks);
   o.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   o.sync_round_timeout_seconds = absl::GetFlag(FLAGS_sync_round_timeout);
   o.min_actors = absl::GetFlag(FLAGS_min_actors);

@@ -34,6 +34,9 @@ absl::Status LearnerOptions::Validate() const {
     return bad("actor-num-envs", actor_num_envs, "in [0, 65536]");
   }
   if (max_actors < 1) return bad("max-actors", max_actors, ">= 1");
+  if (max_unacked_chunks < 1 || max_unacked_chunks > 1024) {
+    return bad("max-unacked-chunks", max_unacked_chunks, "in [1, 1024]");
+  }
   if (max_message_bytes < (1 << 16) || max_message_bytes > (int64_t{1} << 31) - 1) {
     return bad("max-message-bytes", max_message_bytes, "in [65536, 2^31)");
   }

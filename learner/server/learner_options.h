@@ -42,6 +42,11 @@ struct LearnerOptions {
   // the PPO config's num_envs.
   int actor_num_envs = 0;
   int max_actors = 1024;
+  // Chunks an actor may have sent and not yet had acknowledged (its send
+  // window, told to actors at registration). Chunks wait in this window and
+  // in the queue, so in async mode it bounds how far behind the learner's
+  // version an actor's data is when it is trained.
+  int max_unacked_chunks = 8;
   int64_t max_message_bytes = 64 << 20;
   double sync_round_timeout_seconds = 10;
   // Sync: the first round also waits (up to the round timeout) until

@@ -860,7 +860,7 @@ void LearnerServer::Impl::FillRunConfig(const Session& s, v1::RunConfig* rc) con
   SetDuration(10, ch->mutable_unary_deadline());
   SetDuration(0.1, ch->mutable_reconnect_backoff_initial());
   SetDuration(5, ch->mutable_reconnect_backoff_max());
-  ch->set_max_unacked_chunks(8);
+  ch->set_max_unacked_chunks(static_cast<uint32_t>(options_.max_unacked_chunks));
   SetDuration(options_.sync_round_timeout_seconds, ch->mutable_sync_round_timeout());
 }
 

@@ -62,6 +62,8 @@ TEST(CliTest, EnvironmentConfigurationIsCheckedToo) {
       {"PROXIMA_LEARNER_METRICS_LISTEN=9464 " + learner,
        "--metrics-listen must be HOST:PORT"},
       {"PROXIMA_LEARNER_MODE=fast " + learner, "--mode must be sync or async"},
+      {"PROXIMA_LEARNER_MAX_UNACKED_CHUNKS=0 " + learner,
+       "--max-unacked-chunks must be in [1, 1024]"},
       {"PROXIMA_ACTOR_THREADS=two " + actor,
        "environment variable PROXIMA_ACTOR_THREADS: invalid value 'two'"},
       {"PROXIMA_ACTOR_LERNER=learner:50051 " + actor,

@@ -113,6 +113,13 @@ TEST_F(LearnerServerTest, RegisterHandsOutConfigAndVerifiedWeights) {
   EXPECT_EQ(b->registration().actor_id(), 1u);
 }
 
+TEST_F(LearnerServerTest, RegistrationTellsActorsTheSendWindow) {
+  options_.max_unacked_chunks = 3;
+  StartServer();
+  auto a = Actor("a");
+  EXPECT_EQ(a->registration().config().channel().max_unacked_chunks(), 3u);
+}
+
 TEST_F(LearnerServerTest, RegisterRefusesBadRequests) {
   StartServer();
   auto stub = v1::Learner::NewStub(channel_);
