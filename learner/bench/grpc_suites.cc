@@ -14,10 +14,6 @@
 // what a learner with its own machine achieves. Ingest therefore also
 // reports transitions per learner CPU-second (from /proc/PID/stat), which
 // does not depend on how much CPU the clients took.
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,7 +21,6 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
-#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -52,9 +47,8 @@
 #include "common/status_macros.h"
 #include "grpcpp/client_context.h"
 #include "learner/bench/bench.h"
+#include "learner/bench/bench_process.h"
 #include "learner/cli/client_commands.h"
-#include "learner/cli/local_cluster.h"
-#include "learner/cli/subprocess.h"
 #include "proxima/v1/admin_service.grpc.pb.h"
 #include "proxima/v1/learner_service.grpc.pb.h"
 #include "proxima/v1/monitor_service.grpc.pb.h"
@@ -127,8 +121,8 @@ nlohmann::json Number(double v) { return std::isfinite(v) ? nlohmann::json(v) : 
 
 // ---------------------------------------------------------------------------
 // The learner subprocess: `proxima-learner FLAGS --listen 127.0.0.1:0
-// --run-dir DIR --quiet`, its stdout read up to the "listening on" line and
-// then pumped (with its stderr) into DIR/learner.log.
+// --run-dir DIR --quiet`, its output in DIR/learner.log, its address read
+// from DIR/learner.addr.
 
 class LearnerProcess {
  public:
@@ -140,63 +134,36 @@ class LearnerProcess {
     PROXIMA_RETURN_IF_ERROR(MakeDirs(run_dir));
     auto p = std::unique_ptr<LearnerProcess>(new LearnerProcess());
     p->log_path_ = run_dir + "/learner.log";
-    PROXIMA_ASSIGN_OR_RETURN(p->log_, OpenAppend(p->log_path_));
-    int out[2];
-    if (::pipe2(out, O_CLOEXEC) != 0) {
-      return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
-    }
-    p->out_ = out[0];
-    const std::string binary = options.bin_dir + "/proxima-learner";
     for (const char* a : {"--listen", "127.0.0.1:0", "--run-dir"}) flags.push_back(a);
     flags.push_back(run_dir);
     flags.push_back("--quiet");
-    WriteAll(p->log_, absl::StrCat("==> proxima bench: ", binary, " ", absl::StrJoin(flags, " "),
-                                   "\n"));
-    // SIGKILL if this thread ends first: a bench learner holds nothing to save.
-    absl::StatusOr<pid_t> pid = SpawnChild(binary, flags, out[1], p->log_, SIGKILL);
-    ::close(out[1]);
-    if (!pid.ok()) return p->Error(absl::StrCat("cannot start ", binary), pid.status());
-    p->pid_ = *pid;
-    absl::Status listening = p->ReadAddress();
-    if (!listening.ok()) {
+    const std::string binary = options.bin_dir + "/proxima-learner";
+    absl::StatusOr<Child> child = StartChild(binary, flags, p->log_path_);
+    if (!child.ok()) return p->Error(absl::StrCat("cannot start ", binary), child.status());
+    p->child_ = *child;
+    absl::StatusOr<std::string> address =
+        WaitForLearnerAddress(run_dir, p->child_, kStartupTimeout);
+    if (!address.ok()) {
       p->Stop();
-      return p->Error("the learner did not start", listening);
+      return p->Error("the learner did not start", address.status());
     }
-    p->pump_ = std::thread([raw = p.get()] { raw->Pump(); });
+    p->address_ = *address;
     return p;
   }
 
   ~LearnerProcess() { Stop(); }
 
-  // SIGTERM, SIGKILL after kStopGrace, reap; then the rest of stdout goes to
-  // the log. Idempotent. Close this process's channels to the learner first:
-  // the learner's gRPC Server::Shutdown waits (up to a quarter of its
-  // --grace-period) for connected channels to go away, idle ones included.
+  // SIGTERM, SIGKILL after kStopGrace, reap. Idempotent. Close this
+  // process's channels to the learner first: the learner's gRPC
+  // Server::Shutdown waits (up to a quarter of its --grace-period) for
+  // connected channels to go away, idle ones included.
   void Stop() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      const absl::Time kill_at = absl::Now() + kStopGrace;
-      int status = 0;
-      pid_t reaped = 0;
-      while ((reaped = ::waitpid(pid_, &status, WNOHANG)) == 0 && absl::Now() < kill_at) {
-        absl::SleepFor(absl::Milliseconds(20));
-      }
-      if (reaped == 0) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &status, 0);
-      }
-      WriteAll(log_, absl::StrCat("==> proxima bench: the learner ", DescribeWaitStatus(status),
-                                  "\n"));
-      pid_ = -1;
-    }
-    if (pump_.joinable()) pump_.join();  // at end of file, now that the learner is gone
-    for (int* fd : {&out_, &log_}) {
-      if (*fd >= 0) ::close(*fd);
-      *fd = -1;
-    }
+    if (child_.pid <= 0) return;
+    StopChild(child_, kStopGrace);
+    child_.pid = -1;
   }
 
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return child_.pid; }
   const std::string& address() const { return address_; }
 
   // `what` and `cause`, the log's path and its last lines.
@@ -209,52 +176,8 @@ class LearnerProcess {
  private:
   LearnerProcess() = default;
 
-  absl::Status ReadAddress() {
-    const absl::Time deadline = absl::Now() + kStartupTimeout;
-    std::string buffer;
-    while (absl::Now() < deadline) {
-      pollfd fd = {out_, POLLIN, 0};
-      if (::poll(&fd, 1, 200) <= 0) continue;  // timeout or EINTR
-      char chunk[4096];
-      const ssize_t n = ::read(out_, chunk, sizeof chunk);
-      if (n == 0) return absl::UnavailableError("it exited before listening");
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return absl::InternalError(absl::StrCat("read: ", std::strerror(errno)));
-      buffer.append(chunk, static_cast<size_t>(n));
-      size_t eol;
-      while ((eol = buffer.find('\n')) != std::string::npos) {
-        const std::string line = buffer.substr(0, eol + 1);
-        buffer.erase(0, eol + 1);
-        WriteAll(log_, line);
-        absl::StatusOr<std::string> address = ParseListeningLine(line);
-        if (address.ok()) {
-          WriteAll(log_, buffer);
-          address_ = *address;
-          return absl::OkStatus();
-        }
-      }
-    }
-    return absl::DeadlineExceededError(absl::StrCat(
-        "no \"listening on\" line within ", absl::FormatDuration(kStartupTimeout)));
-  }
-
-  // Copies stdout to the log until end of file, i.e. until the learner has
-  // exited (it starts no processes that could hold the pipe open). The pipe
-  // must be drained or the learner would block on it.
-  void Pump() {
-    char chunk[4096];
-    ssize_t n;
-    while ((n = ::read(out_, chunk, sizeof chunk)) != 0) {
-      if (n < 0 && errno != EINTR) return;
-      if (n > 0) WriteAll(log_, absl::string_view(chunk, static_cast<size_t>(n)));
-    }
-  }
-
-  pid_t pid_ = -1;
-  int out_ = -1;  // read end of the learner's stdout
-  int log_ = -1;
+  Child child_;
   std::string log_path_, address_;
-  std::thread pump_;
 };
 
 // ---------------------------------------------------------------------------

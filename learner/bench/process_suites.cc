@@ -1,18 +1,11 @@
 // The suites that run the real executables — train, solve, memory — as a user
 // would: separate processes, run directories, summary.json. Each process is
 // reaped with wait4(), whose rusage gives its peak RSS.
-#include <signal.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
-#include <chrono>
 #include <cmath>
 #include <algorithm>
-#include <cerrno>
-#include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -22,56 +15,11 @@
 #include "common/file_util.h"
 #include "common/status_macros.h"
 #include "learner/bench/bench.h"
+#include "learner/bench/bench_process.h"
 #include "learner/cli/subprocess.h"
 
 namespace proxima::bench {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-struct Child {
-  pid_t pid = -1;
-  Clock::time_point started;
-};
-
-struct Finished {
-  int wait_status = 0;
-  double wall_seconds = 0;     // from spawn to exit
-  int64_t max_rss_bytes = 0;   // peak resident set (ru_maxrss)
-};
-
-absl::StatusOr<Child> Start(const std::string& binary, const std::vector<std::string>& args,
-                            const std::string& log_path) {
-  absl::StatusOr<int> log = OpenAppend(log_path);
-  if (!log.ok()) return log.status();
-  Child c;
-  c.started = Clock::now();
-  absl::StatusOr<pid_t> pid = SpawnChild(binary, args, *log, *log, SIGKILL);
-  ::close(*log);
-  if (!pid.ok()) return pid.status();
-  c.pid = *pid;
-  return c;
-}
-
-// Reaps `c`, killing it once `timeout` has passed.
-Finished Reap(const Child& c, double timeout_seconds) {
-  Finished f;
-  struct rusage usage = {};
-  const auto deadline = c.started + std::chrono::duration<double>(timeout_seconds);
-  bool killed = false;
-  for (;;) {
-    const pid_t r = ::wait4(c.pid, &f.wait_status, WNOHANG, &usage);
-    if (r == c.pid || (r < 0 && errno != EINTR)) break;
-    if (!killed && Clock::now() > deadline) {
-      ::kill(c.pid, SIGKILL);
-      killed = true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  f.wall_seconds = std::chrono::duration<double>(Clock::now() - c.started).count();
-  f.max_rss_bytes = static_cast<int64_t>(usage.ru_maxrss) * 1024;  // KiB on Linux
-  return f;
-}
 
 absl::Status CheckExit(const Finished& f, const std::string& what, const std::string& log) {
   if (WIFEXITED(f.wait_status) && WEXITSTATUS(f.wait_status) == 0) return absl::OkStatus();
@@ -129,9 +77,9 @@ absl::StatusOr<TrainRun> RunTrain(const BenchOptions& options, const std::string
   for (const char* a : {"--quiet", "--run-dir"}) args.push_back(a);
   args.push_back(run.run_dir);
   args.insert(args.begin(), "train");
-  absl::StatusOr<Child> child = Start(options.bin_dir + "/proxima", args, log);
+  absl::StatusOr<Child> child = StartChild(options.bin_dir + "/proxima", args, log);
   if (!child.ok()) return child.status();
-  run.process = Reap(*child, timeout_seconds);
+  run.process = ReapChild(*child, timeout_seconds);
   PROXIMA_RETURN_IF_ERROR(CheckExit(run.process, "proxima train", log));
   absl::StatusOr<std::string> summary = ReadFile(run.run_dir + "/summary.json");
   if (!summary.ok()) return summary.status();
@@ -233,53 +181,38 @@ absl::Status RunMemorySuite(const BenchOptions& options, BenchReport* report) {
   // A learner and two actors started by hand (as `proxima train` does), so
   // that each one's rusage is its own.
   const std::string learner_log = dir + "/learner.log";
-  absl::StatusOr<Child> learner = Start(
+  absl::StatusOr<Child> learner = StartChild(
       options.bin_dir + "/proxima-learner",
       {"--env", "CartPole-v1", "--seed", "1", "--total-steps", absl::StrCat(steps),
        "--min-actors", "2", "--listen", "127.0.0.1:0", "--run-dir", dir + "/run", "--quiet"},
       learner_log);
   if (!learner.ok()) return learner.status();
-  std::optional<std::string> address;
-  for (int i = 0; i < 6000 && !address; ++i) {
-    absl::StatusOr<std::string> a = ReadFile(dir + "/run/learner.addr");
-    if (a.ok() && !absl::StripAsciiWhitespace(*a).empty()) {
-      address = std::string(absl::StripAsciiWhitespace(*a));
-    } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  }
-  if (!address) {
-    ::kill(learner->pid, SIGKILL);
-    Reap(*learner, 10);
-    return absl::DeadlineExceededError(
-        absl::StrCat("the learner did not write its address (log: ", learner_log, ")"));
+  absl::StatusOr<std::string> address =
+      WaitForLearnerAddress(dir + "/run", *learner, absl::Seconds(60));
+  if (!address.ok()) {
+    StopChild(*learner, absl::ZeroDuration());
+    return absl::Status(address.status().code(), absl::StrCat(address.status().message(),
+                                                              " (log: ", learner_log, ")"));
   }
   std::vector<Child> actors;
-  std::vector<std::string> actor_logs;
   for (int i = 0; i < 2; ++i) {
-    actor_logs.push_back(absl::StrCat(dir, "/actor-", i, ".log"));
     absl::StatusOr<Child> a =
-        Start(options.bin_dir + "/proxima-actor",
-              {"--learner", *address, "--name", absl::StrCat("actor-", i), "--num-envs", "2"},
-              actor_logs.back());
+        StartChild(options.bin_dir + "/proxima-actor",
+                   {"--learner", *address, "--name", absl::StrCat("actor-", i), "--num-envs", "2"},
+                   absl::StrCat(dir, "/actor-", i, ".log"));
     if (!a.ok()) {
-      ::kill(learner->pid, SIGKILL);
-      Reap(*learner, 10);
-      for (const Child& c : actors) Reap(c, 0);
+      StopChild(*learner, absl::ZeroDuration());
+      for (const Child& c : actors) StopChild(c, absl::ZeroDuration());
       return a.status();
     }
     actors.push_back(*a);
   }
   options.log(absl::StrCat("memory: learner + 2 actors, ", steps, " env steps"));
-  const Finished lf = Reap(*learner, 600);
+  const Finished lf = ReapChild(*learner, 600);
   // As `proxima train` does: once the learner is gone, actors get SIGTERM
   // (they would otherwise keep reconnecting to a learner that restarts).
-  for (const Child& c : actors) ::kill(c.pid, SIGTERM);
   std::vector<Finished> af;
-  for (const Child& c : actors) {
-    const double elapsed = std::chrono::duration<double>(Clock::now() - c.started).count();
-    af.push_back(Reap(c, elapsed + 10));
-  }
+  for (const Child& c : actors) af.push_back(StopChild(c, absl::Seconds(10)));
   PROXIMA_RETURN_IF_ERROR(CheckExit(lf, "proxima-learner", learner_log));
   BenchRow lrow{"memory", "learner"};
   lrow.params = {{"env", "CartPole-v1"}, {"actors", 2}, {"total_steps", steps},
