@@ -46,7 +46,10 @@ void SetFromTensor(v1::TensorProto* t, v1::DType dtype, std::initializer_list<in
 // Copies the raw bytes of `t` into a new CPU tensor of `shape` and `type`.
 at::Tensor ToTensor(const v1::TensorProto& t, at::IntArrayRef shape, at::ScalarType type) {
   at::Tensor out = at::empty(shape, at::TensorOptions().dtype(type));
-  std::memcpy(out.data_ptr(), t.data().data(), std::min(out.nbytes(), t.data().size()));
+  const size_t n = std::min(out.nbytes(), t.data().size());
+  // An empty tensor (a final chunk of 0 steps) has no storage: data_ptr() is
+  // null, and memcpy with a null pointer is undefined even for 0 bytes.
+  if (n > 0) std::memcpy(out.data_ptr(), t.data().data(), n);
   return out;
 }
 

@@ -1,9 +1,13 @@
 #include "learner/run_files.h"
 
 #include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
 
@@ -57,23 +61,68 @@ nlohmann::json ConfigToJson(const PpoConfig& c) {
   return j;
 }
 
+namespace {
+
+// nlohmann's get<int>() converts any JSON number with a plain cast: a float
+// such as 1e38 is undefined behaviour and a large integer wraps. Integer
+// fields must be JSON integers that fit (found by tests/fuzz/config_fuzz.cc).
+template <typename Int>
+absl::StatusOr<Int> IntegerValue(const nlohmann::json& v, absl::string_view what) {
+  using Limits = std::numeric_limits<Int>;
+  if (v.is_number_unsigned()) {
+    const uint64_t x = v.get<uint64_t>();
+    if (x <= static_cast<uint64_t>(Limits::max())) return static_cast<Int>(x);
+  } else if (v.is_number_integer()) {
+    const int64_t x = v.get<int64_t>();
+    if (x >= static_cast<int64_t>(Limits::min()) &&
+        (x < 0 || static_cast<uint64_t>(x) <= static_cast<uint64_t>(Limits::max()))) {
+      return static_cast<Int>(x);
+    }
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad run config: ", what, " must be an integer, got ", v.dump()));
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("bad run config: ", what, " is out of range: ", v.dump()));
+}
+
+template <typename Int>
+absl::StatusOr<Int> IntegerField(const nlohmann::json& j, const char* key) {
+  return IntegerValue<Int>(j.at(key), key);
+}
+
+absl::StatusOr<std::vector<int>> IntVectorField(const nlohmann::json& j, const char* key) {
+  const nlohmann::json& v = j.at(key);
+  if (!v.is_array()) {
+    return absl::InvalidArgumentError(absl::StrCat("bad run config: ", key, " must be a list"));
+  }
+  std::vector<int> out;
+  for (const nlohmann::json& e : v) {
+    PROXIMA_ASSIGN_OR_RETURN(int x, IntegerValue<int>(e, key));
+    out.push_back(x);
+  }
+  return out;
+}
+
+}  // namespace
+
 absl::StatusOr<PpoConfig> ConfigFromJson(const nlohmann::json& j) {
   PpoConfig c;
   try {
     c.env_id = j.at("env").get<std::string>();
-    c.seed = j.at("seed").get<uint64_t>();
-    c.total_steps = j.at("total_steps").get<int64_t>();
-    c.num_envs = j.at("num_envs").get<int>();
-    c.rollout_length = j.at("rollout_length").get<int>();
-    c.model.hidden_sizes = j.at("hidden_sizes").get<std::vector<int>>();
+    PROXIMA_ASSIGN_OR_RETURN(c.seed, IntegerField<uint64_t>(j, "seed"));
+    PROXIMA_ASSIGN_OR_RETURN(c.total_steps, IntegerField<int64_t>(j, "total_steps"));
+    PROXIMA_ASSIGN_OR_RETURN(c.num_envs, IntegerField<int>(j, "num_envs"));
+    PROXIMA_ASSIGN_OR_RETURN(c.rollout_length, IntegerField<int>(j, "rollout_length"));
+    PROXIMA_ASSIGN_OR_RETURN(c.model.hidden_sizes, IntVectorField(j, "hidden_sizes"));
     c.model.activation = j.at("activation").get<std::string>();
     c.model.shared_trunk = j.at("shared_trunk").get<bool>();
     c.model.init_log_std = j.at("init_log_std").get<double>();
     c.learning_rate = j.at("learning_rate").get<double>();
     c.anneal_lr = j.at("anneal_lr").get<bool>();
     c.adam_eps = j.at("adam_eps").get<double>();
-    c.num_minibatches = j.at("num_minibatches").get<int>();
-    c.update_epochs = j.at("update_epochs").get<int>();
+    PROXIMA_ASSIGN_OR_RETURN(c.num_minibatches, IntegerField<int>(j, "num_minibatches"));
+    PROXIMA_ASSIGN_OR_RETURN(c.update_epochs, IntegerField<int>(j, "update_epochs"));
     c.max_grad_norm = j.at("max_grad_norm").get<double>();
     c.gamma = j.at("gamma").get<double>();
     c.gae_lambda = j.at("gae_lambda").get<double>();
@@ -96,7 +145,7 @@ absl::StatusOr<PpoConfig> ConfigFromJson(const nlohmann::json& j) {
     c.normalize_reward = j.at("normalize_reward").get<bool>();
     c.reward_clip = j.at("reward_clip").get<double>();
     c.device = j.at("device").get<std::string>();
-    c.torch_threads = j.at("torch_threads").get<int>();
+    PROXIMA_ASSIGN_OR_RETURN(c.torch_threads, IntegerField<int>(j, "torch_threads"));
   } catch (const nlohmann::json::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("bad run config: ", e.what()));
   }

@@ -100,6 +100,9 @@ ActorClient::Options OptionsFor(const FakeLearner& learner, const std::string& n
 }
 
 // Chunks the learner accepted (or will count), in arrival order.
+// Pointers into `all`, which must outlive them (hence no temporaries).
+std::vector<const v1::TrajectoryChunk*> Accepted(std::vector<Received>&& all,
+                                                 uint64_t session) = delete;
 std::vector<const v1::TrajectoryChunk*> Accepted(const std::vector<Received>& all,
                                                  uint64_t session) {
   std::vector<const v1::TrajectoryChunk*> out;
@@ -143,7 +146,8 @@ TEST(ActorClientTest, RegistersStreamsChunksAndEndsWithAFinalChunk) {
               ::testing::Contains("CartPole-v1"));
 
   const uint64_t session = learner.issued_sessions().at(0);
-  const auto chunks = Accepted(learner.received(), session);
+  const std::vector<Received> received = learner.received();
+  const auto chunks = Accepted(received, session);
   ASSERT_GE(chunks.size(), 6u);
   uint64_t last_version = 0;
   for (size_t i = 0; i < chunks.size(); ++i) {
@@ -178,7 +182,8 @@ TEST(ActorClientTest, SyncModeActsWithANewVersionForEveryChunk) {
   ActorThread actor(OptionsFor(learner));
   ASSERT_TRUE(learner.WaitFor(CountAccepted(8)));
   ASSERT_TRUE(actor.StopAndJoin().ok());
-  const auto chunks = Accepted(learner.received(), learner.issued_sessions().at(0));
+  const std::vector<Received> received = learner.received();
+  const auto chunks = Accepted(received, learner.issued_sessions().at(0));
   ASSERT_GE(chunks.size(), 8u);
   for (size_t i = 0; i + 1 < chunks.size(); ++i) {
     // Chunk i was acted with version i: the actor waited for each new one.
@@ -219,7 +224,8 @@ TEST(ActorClientTest, ResendsUnacknowledgedChunksAfterABrokenStream) {
   EXPECT_EQ(learner.registrations().size(), 1u);  // same session throughout
   EXPECT_GE(learner.stream_opens(), 2);
   const uint64_t session = learner.issued_sessions().at(0);
-  const auto chunks = Accepted(learner.received(), session);
+  const std::vector<Received> received = learner.received();
+  const auto chunks = Accepted(received, session);
   for (size_t i = 0; i < chunks.size(); ++i) EXPECT_EQ(chunks[i]->seq(), i);
   int seq2 = 0;
   for (const Received& r : learner.received()) seq2 += r.chunk.seq() == 2;
@@ -242,7 +248,8 @@ TEST(ActorClientTest, RegistersAgainWhenTheLearnerForgetsTheSession) {
   ASSERT_TRUE(actor.StopAndJoin().ok());
   EXPECT_EQ(learner.registrations().size(), 2u);
   EXPECT_EQ(learner.registrations()[1].actor_name(), "a0");
-  const auto chunks = Accepted(learner.received(), second);
+  const std::vector<Received> received = learner.received();
+  const auto chunks = Accepted(received, second);
   for (size_t i = 0; i < chunks.size(); ++i) EXPECT_EQ(chunks[i]->seq(), i);  // seq restarts
   EXPECT_EQ(actor.client().stats().registrations, 2);
 }
