@@ -7,6 +7,10 @@
 #   deploy/install-deps.sh --build-only  only what compiling the binaries needs
 #                                        (the Docker image's build stage)
 #   deploy/install-deps.sh --runtime     only the shared libraries the binaries need
+#   deploy/install-deps.sh --sanitizers  build + test + clang, compiler-rt and the
+#                                        symbolizer for the ASan/UBSan/TSan suites
+#                                        and the libFuzzer targets
+#                                        (tests/sanitize.sh, tests/fuzz/run_fuzz.sh)
 set -euo pipefail
 
 BUILD_PKGS=(
@@ -17,6 +21,7 @@ BUILD_PKGS=(
   nlohmann-json3-dev                 # JSON for config/summary/golden files
   prometheus-cpp-dev libmicrohttpd-dev  # the learner's /metrics endpoint
   libboost-dev                       # CRC32C for TensorBoard event files (header-only)
+  zlib1g-dev                         # checkpoint archive integrity check (inflate + CRC-32)
   libgtest-dev libgmock-dev
   libbenchmark-dev                   # `proxima bench` micro suites
   libopenblas0-pthread               # fast BLAS behind LibTorch (see below)
@@ -33,6 +38,11 @@ TEST_PKGS=(
   gnuplot-nox
   python3-torch python3-grpcio python3-protobuf python3-numpy
 )
+# clang 14 and its compiler-rt (libFuzzer, the ASan/UBSan/TSan runtimes);
+# llvm for llvm-symbolizer, which turns sanitizer stacks into file:line.
+SANITIZER_PKGS=(
+  clang libclang-rt-14-dev llvm
+)
 RUNTIME_PKGS=(
   libtorch1.13 libgrpc++1.51 libprotobuf32 libabsl20220623
   libprometheus-cpp-core1.0 libmicrohttpd12
@@ -45,7 +55,9 @@ case "${1:-}" in
   "") ;;
   --build-only) pkgs=("${BUILD_PKGS[@]}") ;;
   --runtime) pkgs=("${RUNTIME_PKGS[@]}") ;;
-  *) echo "install-deps: unknown option '$1' (use --build-only or --runtime)" >&2; exit 2 ;;
+  --sanitizers) pkgs+=("${SANITIZER_PKGS[@]}") ;;
+  *) echo "install-deps: unknown option '$1' (use --build-only, --runtime or --sanitizers)" >&2
+     exit 2 ;;
 esac
 # Node.js + npm run the offline Kubernetes manifest check. A machine that
 # already has them (e.g. from NodeSource) keeps its own; otherwise Debian's.

@@ -1,0 +1,58 @@
+#include "tests/fuzz/scratch_dir.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+namespace proxima {
+namespace fuzz {
+namespace {
+
+void RemoveScratchDir() {
+  const std::string& dir = ScratchDir();
+  if (DIR* d = opendir(dir.c_str())) {
+    while (const dirent* e = readdir(d)) {
+      const std::string name = e->d_name;
+      if (name != "." && name != "..") std::remove((dir + "/" + name).c_str());
+    }
+    closedir(d);
+  }
+  rmdir(dir.c_str());
+}
+
+}  // namespace
+
+const std::string& ScratchDir() {
+  static const std::string* const dir = [] {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string templ = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") +
+                        "/proxima-fuzz-XXXXXX";
+    if (mkdtemp(templ.data()) == nullptr) {
+      std::perror("proxima fuzz: mkdtemp");
+      std::abort();
+    }
+    return new std::string(templ);
+  }();
+  static const bool registered = (std::atexit(RemoveScratchDir), true);
+  (void)registered;
+  return *dir;
+}
+
+std::string WriteScratchFile(const std::string& name, absl::string_view contents) {
+  const std::string path = ScratchDir() + "/" + name;
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
+  out.close();
+  if (!out) {
+    std::perror(("proxima fuzz: cannot write " + path).c_str());
+    std::abort();
+  }
+  return path;
+}
+
+}  // namespace fuzz
+}  // namespace proxima

@@ -1,0 +1,261 @@
+// ThreadSanitizer support for Debian's uninstrumented Abseil synchronization
+// (PROXIMA_SANITIZE=thread only; cmake/Sanitizers.cmake links it into every
+// executable).
+//
+// TSan learns happens-before from instrumented code and from the libc and
+// pthread functions it intercepts. absl::Mutex, absl::CondVar and
+// absl::Notification are implemented in libabsl_synchronization.so with
+// atomics and futexes that TSan never sees, so every field an absl::Mutex
+// guards would look racy. The linker's --wrap routes our calls to those
+// functions to the __wrap_ functions below, which call the real one
+// (__real_) and tell TSan what it did: __tsan_release(addr) before a lock is
+// given up (Unlock, the wait in Await and CondVar::Wait, Notify) and
+// __tsan_acquire(addr) after one is taken (Lock, LockWhen, a successful
+// TryLock, the return from a wait, an observed notification). That is all a
+// race detector needs; lock-order (deadlock) checking is not provided.
+//
+// Only calls from our own (instrumented) code are wrapped; gRPC's use of
+// Abseil inside Debian's libgrpc is invisible to TSan either way. The symbol
+// names are Debian's Abseil ABI (inline namespace absl::debian3): a different
+// Abseil build fails to link here rather than silently losing the
+// annotations. CMake wraps every symbol named __wrap_<mangled> in this file.
+#include <cstddef>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+
+extern "C" {
+void __tsan_acquire(void* addr);
+void __tsan_release(void* addr);
+}
+
+namespace {
+
+void Acquire(const void* addr) { __tsan_acquire(const_cast<void*>(addr)); }
+void Release(const void* addr) { __tsan_release(const_cast<void*>(addr)); }
+
+// Notification::HasBeenNotified() passes the address of the notified flag,
+// which follows the Mutex; the annotations use the Notification's address.
+static_assert(sizeof(absl::Notification) == 2 * sizeof(absl::Mutex),
+              "absl::Notification is not {Mutex, atomic<bool>}");
+const void* NotificationOf(const std::atomic<bool>* flag) {
+  return reinterpret_cast<const char*>(flag) - sizeof(absl::Mutex);
+}
+
+// Abseil evaluates a LockWhen/Await condition with the mutex held but inside
+// the real call, out of the wrappers' sight: before the wrapper's Acquire,
+// and possibly just before the library releases the mutex to block.
+// AcquiringCondition wraps the caller's condition so that every evaluation is
+// bracketed by an acquire and a release of the mutex in TSan's view.
+struct AcquiringCondition {
+  const absl::Mutex* mu;
+  const absl::Condition* cond;
+
+  static bool Eval(AcquiringCondition* c) {
+    Acquire(c->mu);
+    const bool r = c->cond->Eval();
+    Release(c->mu);
+    return r;
+  }
+  absl::Condition Get() { return absl::Condition(&AcquiringCondition::Eval, this); }
+};
+
+}  // namespace
+
+using absl::CondVar;
+using absl::Condition;
+using absl::Duration;
+using absl::Mutex;
+using absl::Notification;
+using absl::Time;
+
+extern "C" {
+
+// ---- absl::Mutex ------------------------------------------------------------
+void __real__ZN4absl7debian35Mutex4LockEv(Mutex* mu);
+void __wrap__ZN4absl7debian35Mutex4LockEv(Mutex* mu) {
+  __real__ZN4absl7debian35Mutex4LockEv(mu);
+  Acquire(mu);
+}
+
+void __real__ZN4absl7debian35Mutex10ReaderLockEv(Mutex* mu);
+void __wrap__ZN4absl7debian35Mutex10ReaderLockEv(Mutex* mu) {
+  __real__ZN4absl7debian35Mutex10ReaderLockEv(mu);
+  Acquire(mu);
+}
+
+bool __real__ZN4absl7debian35Mutex7TryLockEv(Mutex* mu);
+bool __wrap__ZN4absl7debian35Mutex7TryLockEv(Mutex* mu) {
+  const bool locked = __real__ZN4absl7debian35Mutex7TryLockEv(mu);
+  if (locked) Acquire(mu);
+  return locked;
+}
+
+bool __real__ZN4absl7debian35Mutex13ReaderTryLockEv(Mutex* mu);
+bool __wrap__ZN4absl7debian35Mutex13ReaderTryLockEv(Mutex* mu) {
+  const bool locked = __real__ZN4absl7debian35Mutex13ReaderTryLockEv(mu);
+  if (locked) Acquire(mu);
+  return locked;
+}
+
+void __real__ZN4absl7debian35Mutex6UnlockEv(Mutex* mu);
+void __wrap__ZN4absl7debian35Mutex6UnlockEv(Mutex* mu) {
+  Release(mu);
+  __real__ZN4absl7debian35Mutex6UnlockEv(mu);
+}
+
+void __real__ZN4absl7debian35Mutex12ReaderUnlockEv(Mutex* mu);
+void __wrap__ZN4absl7debian35Mutex12ReaderUnlockEv(Mutex* mu) {
+  Release(mu);
+  __real__ZN4absl7debian35Mutex12ReaderUnlockEv(mu);
+}
+
+void __real__ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE(Mutex* mu, const Condition& c);
+void __wrap__ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE(Mutex* mu, const Condition& c) {
+  AcquiringCondition cond{mu, &c};
+  __real__ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE(mu, cond.Get());
+  Acquire(mu);
+}
+
+void __real__ZN4absl7debian35Mutex14ReaderLockWhenERKNS0_9ConditionE(Mutex* mu,
+                                                                      const Condition& c);
+void __wrap__ZN4absl7debian35Mutex14ReaderLockWhenERKNS0_9ConditionE(Mutex* mu,
+                                                                      const Condition& c) {
+  AcquiringCondition cond{mu, &c};
+  __real__ZN4absl7debian35Mutex14ReaderLockWhenERKNS0_9ConditionE(mu, cond.Get());
+  Acquire(mu);
+}
+
+// The *WithTimeout / *WithDeadline variants hold the lock on return whatever
+// they return.
+bool __real__ZN4absl7debian35Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE(
+    Mutex* mu, const Condition& c, Duration d);
+bool __wrap__ZN4absl7debian35Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE(
+    Mutex* mu, const Condition& c, Duration d) {
+  AcquiringCondition cond{mu, &c};
+  const bool r =
+      __real__ZN4absl7debian35Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE(mu, cond.Get(), d);
+  Acquire(mu);
+  return r;
+}
+
+bool __real__ZN4absl7debian35Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE(
+    Mutex* mu, const Condition& c, Time t);
+bool __wrap__ZN4absl7debian35Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE(
+    Mutex* mu, const Condition& c, Time t) {
+  AcquiringCondition cond{mu, &c};
+  const bool r =
+      __real__ZN4absl7debian35Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE(mu, cond.Get(), t);
+  Acquire(mu);
+  return r;
+}
+
+void __real__ZN4absl7debian35Mutex5AwaitERKNS0_9ConditionE(Mutex* mu, const Condition& c);
+void __wrap__ZN4absl7debian35Mutex5AwaitERKNS0_9ConditionE(Mutex* mu, const Condition& c) {
+  AcquiringCondition cond{mu, &c};
+  Release(mu);
+  __real__ZN4absl7debian35Mutex5AwaitERKNS0_9ConditionE(mu, cond.Get());
+  Acquire(mu);
+}
+
+bool __real__ZN4absl7debian35Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE(
+    Mutex* mu, const Condition& c, Duration d);
+bool __wrap__ZN4absl7debian35Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE(
+    Mutex* mu, const Condition& c, Duration d) {
+  AcquiringCondition cond{mu, &c};
+  Release(mu);
+  const bool r =
+      __real__ZN4absl7debian35Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE(mu, cond.Get(), d);
+  Acquire(mu);
+  return r;
+}
+
+bool __real__ZN4absl7debian35Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE(
+    Mutex* mu, const Condition& c, Time t);
+bool __wrap__ZN4absl7debian35Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE(
+    Mutex* mu, const Condition& c, Time t) {
+  AcquiringCondition cond{mu, &c};
+  Release(mu);
+  const bool r =
+      __real__ZN4absl7debian35Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE(mu, cond.Get(), t);
+  Acquire(mu);
+  return r;
+}
+
+// ---- absl::CondVar ----------------------------------------------------------
+void __real__ZN4absl7debian37CondVar4WaitEPNS0_5MutexE(CondVar* cv, Mutex* mu);
+void __wrap__ZN4absl7debian37CondVar4WaitEPNS0_5MutexE(CondVar* cv, Mutex* mu) {
+  Release(mu);
+  __real__ZN4absl7debian37CondVar4WaitEPNS0_5MutexE(cv, mu);
+  Acquire(mu);
+}
+
+bool __real__ZN4absl7debian37CondVar15WaitWithTimeoutEPNS0_5MutexENS0_8DurationE(CondVar* cv,
+                                                                                  Mutex* mu,
+                                                                                  Duration d);
+bool __wrap__ZN4absl7debian37CondVar15WaitWithTimeoutEPNS0_5MutexENS0_8DurationE(CondVar* cv,
+                                                                                  Mutex* mu,
+                                                                                  Duration d) {
+  Release(mu);
+  const bool r =
+      __real__ZN4absl7debian37CondVar15WaitWithTimeoutEPNS0_5MutexENS0_8DurationE(cv, mu, d);
+  Acquire(mu);
+  return r;
+}
+
+bool __real__ZN4absl7debian37CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE(CondVar* cv,
+                                                                               Mutex* mu, Time t);
+bool __wrap__ZN4absl7debian37CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE(CondVar* cv,
+                                                                               Mutex* mu, Time t) {
+  Release(mu);
+  const bool r =
+      __real__ZN4absl7debian37CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE(cv, mu, t);
+  Acquire(mu);
+  return r;
+}
+
+// ---- absl::Notification -----------------------------------------------------
+void __real__ZN4absl7debian312Notification6NotifyEv(Notification* n);
+void __wrap__ZN4absl7debian312Notification6NotifyEv(Notification* n) {
+  Release(n);
+  __real__ZN4absl7debian312Notification6NotifyEv(n);
+}
+
+void __real__ZNK4absl7debian312Notification19WaitForNotificationEv(const Notification* n);
+void __wrap__ZNK4absl7debian312Notification19WaitForNotificationEv(const Notification* n) {
+  __real__ZNK4absl7debian312Notification19WaitForNotificationEv(n);
+  Acquire(n);
+}
+
+bool __real__ZNK4absl7debian312Notification30WaitForNotificationWithTimeoutENS0_8DurationE(
+    const Notification* n, Duration d);
+bool __wrap__ZNK4absl7debian312Notification30WaitForNotificationWithTimeoutENS0_8DurationE(
+    const Notification* n, Duration d) {
+  const bool r =
+      __real__ZNK4absl7debian312Notification30WaitForNotificationWithTimeoutENS0_8DurationE(n, d);
+  if (r) Acquire(n);
+  return r;
+}
+
+bool __real__ZNK4absl7debian312Notification31WaitForNotificationWithDeadlineENS0_4TimeE(
+    const Notification* n, Time t);
+bool __wrap__ZNK4absl7debian312Notification31WaitForNotificationWithDeadlineENS0_4TimeE(
+    const Notification* n, Time t) {
+  const bool r =
+      __real__ZNK4absl7debian312Notification31WaitForNotificationWithDeadlineENS0_4TimeE(n, t);
+  if (r) Acquire(n);
+  return r;
+}
+
+bool __real__ZN4absl7debian312Notification23HasBeenNotifiedInternalEPKSt6atomicIbE(
+    const std::atomic<bool>* flag);
+bool __wrap__ZN4absl7debian312Notification23HasBeenNotifiedInternalEPKSt6atomicIbE(
+    const std::atomic<bool>* flag) {
+  const bool r =
+      __real__ZN4absl7debian312Notification23HasBeenNotifiedInternalEPKSt6atomicIbE(flag);
+  if (r) Acquire(NotificationOf(flag));
+  return r;
+}
+
+}  // extern "C"
