@@ -284,7 +284,7 @@ void ActorClient::StartSession(const v1::RegisterResponse& response) {
   if (response.config().channel().SerializeAsString() != hints_.SerializeAsString() ||
       channel_ == nullptr) {
     hints_ = response.config().channel();
-    channel_ = MakeLearnerChannel(options_.learner_address, hints_);
+    channel_ = MakeLearnerChannel(options_.learner_address, hints_, options_.security);
     stub_ = v1::Learner::NewStub(channel_);
   }
   actor_id_ = response.actor_id();
@@ -363,6 +363,8 @@ void ActorClient::EndSession(bool graceful) {
     const ChunkSender::Stats cs = sender->stats();
     std::lock_guard<std::mutex> lock(mu_);
     stats_.chunks_acked += cs.acked;
+    stats_.chunks_accepted += cs.accepted;
+    stats_.duplicate_acks += cs.duplicates;
     stats_.reconnects += cs.reconnects;
   }
   watcher.reset();
@@ -492,7 +494,7 @@ absl::StatusOr<ActorClient::LoopEnd> ActorClient::StepLoop() {
 absl::Status ActorClient::Run() {
   PROXIMA_RETURN_IF_ERROR(options_.Validate());
   ConfigureCpuThreads(options_.threads);
-  channel_ = MakeLearnerChannel(options_.learner_address, hints_);
+  channel_ = MakeLearnerChannel(options_.learner_address, hints_, options_.security);
   stub_ = v1::Learner::NewStub(channel_);
   last_log_time_ = absl::Now();
   while (true) {
@@ -525,8 +527,10 @@ absl::Status ActorClient::Run() {
       EndSession(true);
       const Stats s = stats();
       Log(absl::StrFormat(
-          "stopped after %d env steps: %d chunk(s) in session %016x, %d acked in all sessions",
-          s.env_steps, next_seq_, session_id_, s.chunks_acked));
+          "stopped after %d env steps: %d chunk(s) in session %016x, %d acked in all sessions "
+          "(%d accepted, %d duplicate)",
+          s.env_steps, next_seq_, session_id_, s.chunks_acked, s.chunks_accepted,
+          s.duplicate_acks));
       return absl::OkStatus();
     }
     std::string reason;

@@ -32,6 +32,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "actor/run_config.h"
+#include "common/channel_security.h"
 #include "grpcpp/client_context.h"
 #include "proxima/v1/learner_service.grpc.pb.h"
 
@@ -52,6 +53,8 @@ class ActorClient {
     std::string name;             // empty: "<hostname>:<pid>"
     int num_envs = 0;             // 0: the learner's default
     int threads = 1;              // LibTorch intra-op + OpenBLAS threads
+    // TLS and bearer token of every channel to the learner (loaded by main).
+    ChannelSecurity security;
     // How long the final chunk's ack is awaited at shutdown, and how long the
     // learner then gets to end the half-closed stream.
     absl::Duration final_ack_timeout = absl::Seconds(3);
@@ -73,6 +76,8 @@ class ActorClient {
     uint64_t policy_version = 0;  // of the last rollout
     uint64_t episodes = 0;
     uint64_t chunks_acked = 0;    // acks received, any outcome, all sessions
+    uint64_t chunks_accepted = 0;   // ACCEPTED acks, all sessions
+    uint64_t duplicate_acks = 0;    // DUPLICATE acks (resends already processed)
     uint64_t reconnects = 0;      // trajectory streams reopened, all sessions
   };
 

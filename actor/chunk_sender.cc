@@ -360,6 +360,12 @@ std::string ChunkSender::HandleAck(const v1::ChunkAck& ack) {
       ++stats_.rejected;
       Log(absl::StrCat("BUG: learner rejected chunk seq ", seq, " as invalid: ", ack.reason()));
       break;
+    case v1::CHUNK_OUTCOME_REJECTED_TOO_LARGE:
+      // The actor checks chunk sizes against the learner's hint before
+      // sending, so this means the two disagree about the limit.
+      ++stats_.rejected;
+      Log(absl::StrCat("learner rejected chunk seq ", seq, " as too large: ", ack.reason()));
+      break;
     case v1::CHUNK_OUTCOME_REJECTED_SHUTTING_DOWN:
       ++stats_.dropped;
       learner_stopped_ = true;

@@ -70,7 +70,7 @@ class ChunkSender {
     uint64_t acked = 0;         // acks received, any outcome
     uint64_t accepted = 0;
     uint64_t duplicates = 0;
-    uint64_t rejected = 0;      // REJECTED_INVALID
+    uint64_t rejected = 0;      // REJECTED_INVALID, REJECTED_TOO_LARGE
     uint64_t dropped = 0;       // policy lag, late for round, shutting down
     uint64_t reconnects = 0;    // streams opened after the first
     uint64_t learner_version = 0;  // from the newest ack

@@ -22,7 +22,8 @@ int ClampMillis(absl::Duration d) {
 }  // namespace
 
 std::shared_ptr<grpc::Channel> MakeLearnerChannel(const std::string& address,
-                                                  const v1::ChannelHints& hints) {
+                                                  const v1::ChannelHints& hints,
+                                                  const ChannelSecurity& security) {
   grpc::ChannelArguments args;
   const uint64_t hinted = hints.max_message_bytes();
   const int send_limit =
@@ -45,7 +46,7 @@ std::shared_ptr<grpc::Channel> MakeLearnerChannel(const std::string& address,
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, ClampMillis(backoff.initial()));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, ClampMillis(backoff.max()));
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return security.CreateChannel(address, args);
 }
 
 absl::Status ToAbslStatus(const grpc::Status& status) {

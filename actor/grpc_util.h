@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "common/channel_security.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/support/status.h"
 #include "proxima/v1/config.pb.h"
@@ -28,9 +29,12 @@ inline constexpr int kDefaultMaxMessageBytes = 64 << 20;
 //  * the channel's own reconnect backoff follows reconnect_backoff_*, so a
 //    restarted learner is found as quickly as our retry loop asks for it;
 //  * a private subchannel pool, so two actors in one process (tests) do not
-//    share a connection and break each other's streams.
-std::shared_ptr<grpc::Channel> MakeLearnerChannel(const std::string& address,
-                                                  const v1::ChannelHints& hints);
+//    share a connection and break each other's streams;
+//  * TLS and the bearer token of `security` (common/channel_security.h);
+//    plaintext without a token by default.
+std::shared_ptr<grpc::Channel> MakeLearnerChannel(
+    const std::string& address, const v1::ChannelHints& hints,
+    const ChannelSecurity& security = ChannelSecurity());
 
 // Same code and message.
 absl::Status ToAbslStatus(const grpc::Status& status);

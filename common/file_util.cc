@@ -12,6 +12,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/failpoint.h"
 
 namespace proxima {
 namespace {
@@ -40,7 +41,8 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return ss.str();
 }
 
-absl::Status WriteFileAtomic(const std::string& path, absl::string_view contents) {
+absl::Status WriteFileAtomic(const std::string& path, absl::string_view contents,
+                             absl::string_view failpoint) {
   const std::filesystem::path target(path);
   const std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -62,6 +64,7 @@ absl::Status WriteFileAtomic(const std::string& path, absl::string_view contents
     return ErrnoError("cannot fsync", tmp);
   }
   ::close(fd);
+  if (!failpoint.empty()) MaybeFail(failpoint);
   if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoError("cannot rename onto", path);
   std::string dir = target.parent_path().string();
   if (dir.empty()) dir = ".";

@@ -16,8 +16,12 @@ absl::StatusOr<std::string> ReadFile(const std::string& path);
 
 // Writes `contents` atomically: a temporary file in the same directory is
 // written, fsync'ed and renamed over `path`, then the directory is fsync'ed.
-// A reader never sees a torn file; a crash leaves either the old or the new one.
-absl::Status WriteFileAtomic(const std::string& path, absl::string_view contents);
+// A reader never sees a torn file; a crash leaves either the old or the new one
+// (plus, possibly, the temporary file `path` + ".tmp"). `failpoint`, when not
+// empty, is a test-only fail point (common/failpoint.h) between the temporary
+// file's fsync and the rename.
+absl::Status WriteFileAtomic(const std::string& path, absl::string_view contents,
+                             absl::string_view failpoint = {});
 
 // Creates `path` and its parents if needed.
 absl::Status MakeDirs(const std::string& path);

@@ -10,6 +10,11 @@
 // second signal exits at once. Every flag can also be set by an environment
 // variable PROXIMA_ACTOR_<FLAG> (e.g. PROXIMA_ACTOR_LEARNER=learner:50051);
 // the command line overrides the environment.
+//
+// Security (docs/security.md): --tls-ca verifies the learner's certificate
+// (TLS), --tls-cert/--tls-key present a client certificate (mutual TLS),
+// --tls-server-name overrides the name checked in the learner's certificate,
+// and the bearer token comes from --token-file or $PROXIMA_TOKEN.
 #include <signal.h>
 #include <unistd.h>
 
@@ -31,6 +36,17 @@ ABSL_FLAG(std::string, name, "",
           "Default: <hostname>:<pid>.");
 ABSL_FLAG(int32_t, num_envs, 0, "Env columns to run; 0 = the learner's default.");
 ABSL_FLAG(int32_t, threads, 1, "LibTorch intra-op (and OpenBLAS) threads for inference.");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM CA bundle to verify the learner's certificate with; turns TLS on.");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM client certificate for mutual TLS (needs --tls-key); turns TLS on.");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls-cert.");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "Name expected in the learner's certificate instead of the --learner host "
+          "(e.g. when dialing by IP address).");
+ABSL_FLAG(std::string, token_file, "",
+          "File holding the bearer token (role actor) sent with every call; default: "
+          "$PROXIMA_TOKEN.");
 
 namespace {
 
@@ -46,7 +62,9 @@ void OnSignal(int sig) {
 
 void PrintHelp() {
   std::printf(
-      "usage: %s --learner HOST:PORT [--name NAME] [--num-envs N] [--threads N]\n\n"
+      "usage: %s --learner HOST:PORT [--name NAME] [--num-envs N] [--threads N]\n"
+      "       [--tls-ca PEM [--tls-cert PEM --tls-key PEM] [--tls-server-name NAME]]\n"
+      "       [--token-file FILE]   (or PROXIMA_TOKEN; docs/security.md)\n\n"
       "Registers with the learner, receives the run configuration and policy\n"
       "snapshots from it, steps environments and streams trajectory chunks.\n\n"
       "Every flag can also be set by an environment variable PROXIMA_ACTOR_<FLAG>, e.g.\n"
@@ -76,6 +94,17 @@ int main(int argc, char** argv) {
   options.name = absl::GetFlag(FLAGS_name);
   options.num_envs = absl::GetFlag(FLAGS_num_envs);
   options.threads = absl::GetFlag(FLAGS_threads);
+  proxima::ClientSecurityOptions security;
+  security.tls_ca = absl::GetFlag(FLAGS_tls_ca);
+  security.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  security.tls_key = absl::GetFlag(FLAGS_tls_key);
+  security.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
+  security.token_file = absl::GetFlag(FLAGS_token_file);
+  const char* env_token = std::getenv(proxima::kTokenEnvVar);
+  absl::StatusOr<proxima::ChannelSecurity> loaded =
+      proxima::ChannelSecurity::Load(security, env_token == nullptr ? "" : env_token);
+  if (!loaded.ok()) proxima::ExitWithUsageError(kProgram, loaded.status());
+  options.security = *std::move(loaded);
   if (options.learner_address.empty()) {
     proxima::ExitWithUsageError(
         kProgram, absl::InvalidArgumentError(

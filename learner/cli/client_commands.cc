@@ -100,15 +100,15 @@ std::string CheckpointLine(const v1::CheckpointInfo& c) {
 
 }  // namespace
 
-std::shared_ptr<grpc::Channel> MakeLearnerChannel(const std::string& target) {
+std::shared_ptr<grpc::Channel> MakeLearnerChannel(const std::string& target,
+                                                  const ChannelSecurity& security) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxMessageBytes);
   args.SetMaxSendMessageSize(kMaxMessageBytes);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveMs);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
-  // The learner's Monitor/Admin ports are plaintext (loopback or a private
-  // network); see the README on exposing them.
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  // Plaintext unless --tls-ca/--tls-cert are given; see docs/security.md.
+  return security.CreateChannel(target, args);
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {
@@ -199,6 +199,10 @@ std::string FormatLearnerStatus(const v1::LearnerStatus& s) {
                         reasons.empty() ? "" : absl::StrCat(" (", absl::StrJoin(reasons, ", "), ")"));
   absl::StrAppendFormat(&out, "%-16sreceived %d  trained %d  queued %d\n", "transitions",
                         s.transitions_received(), s.transitions_trained(), s.transitions_queued());
+  if (s.chunks_rate_limited() > 0) {
+    absl::StrAppendFormat(&out, "%-16s%d chunks slowed by --max-chunks-per-second\n",
+                          "rate limit", s.chunks_rate_limited());
+  }
   if (s.mode() == v1::TRAINING_MODE_SYNC) {
     absl::StrAppendFormat(&out, "%-16s%d rounds, %d actor exclusions\n", "sync", s.sync_rounds(),
                           s.sync_round_exclusions());
@@ -270,7 +274,7 @@ std::string FormatUpdateLine(const v1::UpdateMetrics& u) {
 }
 
 int StatusCommand(const ClientOptions& options, std::ostream& out, std::ostream& err) {
-  auto monitor = v1::Monitor::NewStub(MakeLearnerChannel(options.learner));
+  auto monitor = v1::Monitor::NewStub(MakeLearnerChannel(options.learner, options.security));
   grpc::ClientContext context;
   SetDeadline(&context, options.timeout);
   v1::GetStatusRequest request;
@@ -288,7 +292,7 @@ int StatusCommand(const ClientOptions& options, std::ostream& out, std::ostream&
 
 int ActorsCommand(const ClientOptions& options, bool include_inactive, std::ostream& out,
                   std::ostream& err) {
-  auto monitor = v1::Monitor::NewStub(MakeLearnerChannel(options.learner));
+  auto monitor = v1::Monitor::NewStub(MakeLearnerChannel(options.learner, options.security));
   grpc::ClientContext context;
   SetDeadline(&context, options.timeout);
   v1::ListActorsRequest request;
@@ -308,7 +312,7 @@ int ActorsCommand(const ClientOptions& options, bool include_inactive, std::ostr
 
 int WatchCommand(const ClientOptions& options, int64_t count, std::ostream& out,
                  std::ostream& err) {
-  auto monitor = v1::Monitor::NewStub(MakeLearnerChannel(options.learner));
+  auto monitor = v1::Monitor::NewStub(MakeLearnerChannel(options.learner, options.security));
   // No deadline: the stream lasts until the learner stops or we have `count`
   // updates. Keepalive (MakeLearnerChannel) ends it if the learner vanishes.
   grpc::ClientContext context;
@@ -335,7 +339,7 @@ int WatchCommand(const ClientOptions& options, int64_t count, std::ostream& out,
 
 int CheckpointCommand(const ClientOptions& options, const std::string& tag, std::ostream& out,
                       std::ostream& err) {
-  auto admin = v1::Admin::NewStub(MakeLearnerChannel(options.learner));
+  auto admin = v1::Admin::NewStub(MakeLearnerChannel(options.learner, options.security));
   grpc::ClientContext context;
   SetDeadline(&context, options.timeout);
   v1::SaveCheckpointRequest request;
@@ -352,7 +356,7 @@ int CheckpointCommand(const ClientOptions& options, const std::string& tag, std:
 }
 
 int PauseCommand(const ClientOptions& options, std::ostream& out, std::ostream& err) {
-  auto admin = v1::Admin::NewStub(MakeLearnerChannel(options.learner));
+  auto admin = v1::Admin::NewStub(MakeLearnerChannel(options.learner, options.security));
   grpc::ClientContext context;
   SetDeadline(&context, options.timeout);
   v1::PauseRequest request;
@@ -370,7 +374,7 @@ int PauseCommand(const ClientOptions& options, std::ostream& out, std::ostream& 
 }
 
 int ResumeCommand(const ClientOptions& options, std::ostream& out, std::ostream& err) {
-  auto admin = v1::Admin::NewStub(MakeLearnerChannel(options.learner));
+  auto admin = v1::Admin::NewStub(MakeLearnerChannel(options.learner, options.security));
   grpc::ClientContext context;
   SetDeadline(&context, options.timeout);
   v1::ResumeResponse response;
@@ -387,7 +391,7 @@ int ResumeCommand(const ClientOptions& options, std::ostream& out, std::ostream&
 
 int SetCommand(const ClientOptions& options, const std::map<std::string, std::string>& values,
                bool validate_only, std::ostream& out, std::ostream& err) {
-  auto admin = v1::Admin::NewStub(MakeLearnerChannel(options.learner));
+  auto admin = v1::Admin::NewStub(MakeLearnerChannel(options.learner, options.security));
   grpc::ClientContext context;
   SetDeadline(&context, options.timeout);
   v1::SetHyperparametersRequest request;
@@ -419,7 +423,8 @@ int SetCommand(const ClientOptions& options, const std::map<std::string, std::st
 }
 
 int HealthCommand(const ClientOptions& options, std::ostream& out, std::ostream& err) {
-  auto health = grpc::health::v1::Health::NewStub(MakeLearnerChannel(options.learner));
+  auto health =
+      grpc::health::v1::Health::NewStub(MakeLearnerChannel(options.learner, options.security));
   grpc::ClientContext context;
   SetDeadline(&context, options.timeout);
   grpc::health::v1::HealthCheckRequest request;  // service "": the whole server

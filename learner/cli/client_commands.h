@@ -33,6 +33,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/channel_security.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/support/status.h"
 #include "proxima/v1/metrics.pb.h"
@@ -46,11 +47,14 @@ struct ClientOptions {
   std::string learner;                         // gRPC target, e.g. 127.0.0.1:50051
   absl::Duration timeout = absl::Seconds(5);   // deadline of every unary RPC
   bool json = false;                           // protobuf JSON instead of text
+  ChannelSecurity security;                    // TLS and bearer token (docs/security.md)
 };
 
 // A channel to `target` with the learner's message-size limit and keepalive
-// pings (so a watch on a dead learner ends instead of hanging).
-std::shared_ptr<grpc::Channel> MakeLearnerChannel(const std::string& target);
+// pings (so a watch on a dead learner ends instead of hanging), secured by
+// `security` (plaintext without a token by default).
+std::shared_ptr<grpc::Channel> MakeLearnerChannel(
+    const std::string& target, const ChannelSecurity& security = ChannelSecurity());
 
 // gRPC status → absl::Status (the numeric codes are the same by design).
 absl::Status FromGrpcStatus(const grpc::Status& status);

@@ -1,5 +1,6 @@
 #include "learner/cli/learner_flags.h"
 
+#include <cstdlib>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -23,11 +24,18 @@ ABSL_FLAG(int64_t, queue_capacity, 0,
           "[0: two batches]");
 ABSL_FLAG(int, actor_num_envs, 0,
           "learner: env columns per actor when the actor does not choose [0: --num-envs]");
-ABSL_FLAG(int, max_actors, 1024, "learner: most actors registered at once");
+ABSL_FLAG(int, max_actors, 1024,
+          "learner: most distinct actor names in a run; Register answers RESOURCE_EXHAUSTED "
+          "beyond");
 ABSL_FLAG(int, max_unacked_chunks, 8,
           "learner: chunks an actor may send before their acknowledgement (its send window; "
           "smaller keeps async actors' data closer to the learner's version)");
-ABSL_FLAG(int64_t, max_message_bytes, 64 << 20, "learner: largest gRPC message, bytes");
+ABSL_FLAG(int64_t, max_message_bytes, 64 << 20,
+          "learner: largest message, bytes; a larger trajectory chunk is rejected and counted "
+          "(REJECTED_TOO_LARGE), gRPC refuses anything above 1.25x this");
+ABSL_FLAG(double, max_chunks_per_second, 1000,
+          "learner: per-actor chunk rate limit (token bucket, burst = one second's worth); a "
+          "faster actor is slowed by backpressure, not rejected; 0 = unlimited, range [0, 1e6]");
 ABSL_FLAG(double, sync_round_timeout, 10,
           "sync: seconds to wait for an actor's rollout before leaving it out of a round");
 ABSL_FLAG(int, min_actors, 1,
@@ -42,6 +50,20 @@ ABSL_FLAG(bool, stop_when_solved, false,
 ABSL_FLAG(bool, quiet, false, "no live progress line");
 ABSL_FLAG(double, keepalive_seconds, 10, "learner: HTTP/2 keepalive ping interval");
 ABSL_FLAG(double, keepalive_timeout_seconds, 10, "learner: keepalive ack timeout");
+// Security (docs/security.md). In `proxima status|admin|...` the same three
+// TLS flags configure the client side (learner/cli/proxima_main.cc).
+ABSL_FLAG(std::string, tls_cert, "",
+          "TLS: PEM certificate chain — the learner's own (turns TLS on; needs --tls-key), or "
+          "for `proxima` learner commands a client certificate for mutual TLS");
+ABSL_FLAG(std::string, tls_key, "", "TLS: PEM private key of --tls-cert");
+ABSL_FLAG(std::string, tls_ca, "",
+          "TLS: PEM CA bundle — the learner verifies client certificates with it; `proxima` "
+          "learner commands verify the learner's certificate with it");
+ABSL_FLAG(bool, require_client_cert, false,
+          "learner: mutual TLS, every client must present a certificate signed by --tls-ca");
+ABSL_FLAG(std::string, auth_tokens_file, "",
+          "learner: bearer tokens, one 'ROLE TOKEN' line each (roles actor, monitor, admin); "
+          "or set PROXIMA_AUTH_TOKENS=ROLE:TOKEN,...; none = no token checks");
 
 namespace proxima {
 
@@ -66,6 +88,7 @@ absl::StatusOr<LearnerOptions> LearnerOptionsFromFlags() {
   o.max_actors = absl::GetFlag(FLAGS_max_actors);
   o.max_unacked_chunks = absl::GetFlag(FLAGS_max_unacked_chunks);
   o.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  o.max_chunks_per_second = absl::GetFlag(FLAGS_max_chunks_per_second);
   o.sync_round_timeout_seconds = absl::GetFlag(FLAGS_sync_round_timeout);
   o.min_actors = absl::GetFlag(FLAGS_min_actors);
   o.checkpoint_every_seconds = absl::GetFlag(FLAGS_checkpoint_every_seconds);
@@ -76,6 +99,12 @@ absl::StatusOr<LearnerOptions> LearnerOptionsFromFlags() {
   o.progress = !absl::GetFlag(FLAGS_quiet);
   o.keepalive_seconds = absl::GetFlag(FLAGS_keepalive_seconds);
   o.keepalive_timeout_seconds = absl::GetFlag(FLAGS_keepalive_timeout_seconds);
+  o.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  o.tls_key = absl::GetFlag(FLAGS_tls_key);
+  o.tls_ca = absl::GetFlag(FLAGS_tls_ca);
+  o.require_client_cert = absl::GetFlag(FLAGS_require_client_cert);
+  o.auth_tokens_file = absl::GetFlag(FLAGS_auth_tokens_file);
+  if (const char* tokens = std::getenv(kAuthTokensEnvVar)) o.auth_tokens = tokens;
   absl::Status s = o.Validate();
   if (!s.ok()) return s;
   return o;

@@ -41,6 +41,9 @@ constexpr char kUsage[] =
     "PROXIMA_LEARNER_TOTAL_STEPS=1000000 or PROXIMA_LEARNER_FLAGFILE=/etc/proxima/learner.flags;\n"
     "the command line overrides the environment.\n"
     "\n"
+    "TLS, client certificates and bearer tokens (--tls-cert, --tls-key, --tls-ca,\n"
+    "--require-client-cert, --auth-tokens-file or PROXIMA_AUTH_TOKENS): docs/security.md.\n"
+    "\n"
     "flags:\n";
 
 int g_signal_pipe[2] = {-1, -1};

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <string>
@@ -58,10 +59,22 @@ ABSL_FLAG(std::string, tag, "", "checkpoint: label added to the file name (kept 
 ABSL_FLAG(bool, include_inactive, false, "actors: also list disconnected and finished actors");
 ABSL_FLAG(bool, validate_only, false, "set: check the values, change nothing");
 ABSL_FLAG(std::string, golden, "", "env replay: directory of <EnvId>.csv reference files");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "learner commands: name expected in the learner's TLS certificate instead of the "
+          "--learner host");
+ABSL_FLAG(std::string, token_file, "",
+          "learner commands: file holding the bearer token (role monitor or admin) [default: "
+          "$PROXIMA_TOKEN]");
 // --run-dir, --stop-when-solved and --quiet live in learner_flags.cc.
 ABSL_DECLARE_FLAG(std::string, run_dir);
 ABSL_DECLARE_FLAG(bool, stop_when_solved);
 ABSL_DECLARE_FLAG(bool, quiet);
+// The TLS flags live in learner_flags.cc too; learner commands use them as a
+// client: --tls-ca verifies the learner, --tls-cert/--tls-key are a client
+// certificate (docs/security.md).
+ABSL_DECLARE_FLAG(std::string, tls_ca);
+ABSL_DECLARE_FLAG(std::string, tls_cert);
+ABSL_DECLARE_FLAG(std::string, tls_key);
 
 namespace proxima {
 namespace {
@@ -75,7 +88,9 @@ constexpr char kUsage[] =
     "  train --env ENV --in-process   train PPO in this process (no actors, no network)\n"
     "\n"
     "a running learner (--learner HOST:PORT, or --run-dir DIR to read DIR/learner.addr;\n"
-    "--json for machine-readable output, --timeout S per RPC):\n"
+    "--json for machine-readable output, --timeout S per RPC; TLS and bearer token:\n"
+    "--tls-ca, --tls-cert/--tls-key, --tls-server-name, --token-file or $PROXIMA_TOKEN,\n"
+    "see docs/security.md):\n"
     "  status                         counters, queue, chunk accounting, hyperparameters, actors\n"
     "  actors [--include-inactive]    registered actors\n"
     "  watch [--count N]              one line per trainer update until the run ends\n"
@@ -119,6 +134,14 @@ int TrainCluster() {
   if (!config.ok()) ExitWithUsageError("proxima train", config.status());
   absl::StatusOr<LearnerOptions> learner = LearnerOptionsFromFlags();
   if (!learner.ok()) ExitWithUsageError("proxima train", learner.status());
+  if (!learner->tls_cert.empty() || !learner->auth_tokens_file.empty() ||
+      !learner->auth_tokens.empty()) {
+    ExitWithUsageError("proxima train",
+                       absl::InvalidArgumentError(
+                           "the local cluster runs on loopback without TLS or bearer tokens; "
+                           "for a secure cluster start proxima-learner and proxima-actor "
+                           "(docs/security.md)"));
+  }
   const int actors = absl::GetFlag(FLAGS_actors);
   if (actors < 1) {
     ExitWithUsageError("proxima train", absl::InvalidArgumentError(absl::StrCat(
@@ -234,6 +257,17 @@ ClientOptions ClientOptionsFromFlags(const std::string& command) {
   }
   o.timeout = absl::Seconds(timeout);
   o.json = absl::GetFlag(FLAGS_json);
+  ClientSecurityOptions security;
+  security.tls_ca = absl::GetFlag(FLAGS_tls_ca);
+  security.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  security.tls_key = absl::GetFlag(FLAGS_tls_key);
+  security.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
+  security.token_file = absl::GetFlag(FLAGS_token_file);
+  const char* env_token = std::getenv(kTokenEnvVar);
+  absl::StatusOr<ChannelSecurity> loaded =
+      ChannelSecurity::Load(security, env_token == nullptr ? "" : env_token);
+  if (!loaded.ok()) ExitWithUsageError(program, loaded.status());
+  o.security = *std::move(loaded);
   return o;
 }
 

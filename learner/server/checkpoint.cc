@@ -13,6 +13,7 @@
 #include "common/file_util.h"
 #include "common/status_macros.h"
 #include "learner/run_files.h"
+#include "learner/server/archive_check.h"
 #include "nlohmann/json.hpp"
 
 namespace proxima {
@@ -64,6 +65,10 @@ struct ParsedCheckpoint {
 absl::Status ParseFile(const std::string& path, ParsedCheckpoint* out,
                        c10::optional<c10::Device> device = c10::nullopt) {
   PROXIMA_ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
+  // LibTorch's reader trusts the archive (archive_check.h): damaged files stop here.
+  if (absl::Status intact = CheckArchiveIntegrity(bytes); !intact.ok()) {
+    return absl::DataLossError(absl::StrCat(path, ": ", intact.message()));
+  }
   try {
     std::istringstream in(bytes);
     out->archive.load_from(in, device);
@@ -117,10 +122,18 @@ absl::StatusOr<SavedCheckpoint> SaveCheckpoint(const std::string& dir, PpoUpdate
   SavedCheckpoint saved;
   saved.path = absl::StrFormat("%s/%s%012d%s", dir, kPrefix, counters.policy_version, kSuffix);
   saved.size_bytes = static_cast<int64_t>(bytes.size());
-  PROXIMA_RETURN_IF_ERROR(WriteFileAtomic(saved.path, bytes));
+  PROXIMA_RETURN_IF_ERROR(WriteFileAtomic(saved.path, bytes, "checkpoint.before_rename"));
   std::vector<std::string> all = ListCheckpoints(dir);
   for (size_t i = static_cast<size_t>(std::max(keep, 1)); i < all.size(); ++i) {
     std::remove(all[i].c_str());
+  }
+  // A learner killed between writing and renaming leaves NAME.pt.tmp behind.
+  // One process writes a run's checkpoints, so any temp file left now is
+  // such a leftover (never loaded; see FindLatestCheckpoint): remove it.
+  absl::StatusOr<std::vector<std::string>> leftovers =
+      ListFiles(dir, absl::StrCat(kSuffix, ".tmp"));
+  if (leftovers.ok()) {
+    for (const std::string& f : *leftovers) std::remove(f.c_str());
   }
   return saved;
 }

@@ -1,5 +1,8 @@
 #include "learner/server/learner_options.h"
 
+#include <algorithm>
+#include <limits>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
@@ -40,6 +43,9 @@ absl::Status LearnerOptions::Validate() const {
   if (max_message_bytes < (1 << 16) || max_message_bytes > (int64_t{1} << 31) - 1) {
     return bad("max-message-bytes", max_message_bytes, "in [65536, 2^31)");
   }
+  if (!(max_chunks_per_second >= 0 && max_chunks_per_second <= 1e6)) {
+    return bad("max-chunks-per-second", max_chunks_per_second, "in [0, 1e6] (0 = unlimited)");
+  }
   if (min_actors < 1 || min_actors > max_actors) {
     return bad("min-actors", min_actors, "in [1, --max-actors]");
   }
@@ -58,7 +64,29 @@ absl::Status LearnerOptions::Validate() const {
   if (!(keepalive_timeout_seconds > 0)) {
     return bad("keepalive-timeout-seconds", keepalive_timeout_seconds, "> 0");
   }
+  if (tls_cert.empty() != tls_key.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-cert and --tls-key go together (the server certificate and its key)");
+  }
+  if (!tls_ca.empty() && tls_cert.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-ca verifies client certificates and needs TLS (--tls-cert and --tls-key)");
+  }
+  if (require_client_cert && tls_ca.empty()) {
+    return absl::InvalidArgumentError(
+        "--require-client-cert needs --tls-ca (the CA that signs client certificates) and "
+        "--tls-cert/--tls-key");
+  }
+  if (!auth_tokens_file.empty() && !auth_tokens.empty()) {
+    return absl::InvalidArgumentError(
+        "bearer tokens come from --auth-tokens-file or $PROXIMA_AUTH_TOKENS, not both");
+  }
   return absl::OkStatus();
+}
+
+int LearnerOptions::TransportMessageLimit() const {
+  const int64_t limit = max_message_bytes + max_message_bytes / 4;
+  return static_cast<int>(std::min<int64_t>(limit, std::numeric_limits<int>::max()));
 }
 
 }  // namespace proxima

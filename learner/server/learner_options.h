@@ -13,6 +13,9 @@ namespace proxima {
 
 enum class TrainingModeKind { kSync, kAsync };
 
+// Environment variable with the learner's bearer tokens, "ROLE:TOKEN,...".
+inline constexpr char kAuthTokensEnvVar[] = "PROXIMA_AUTH_TOKENS";
+
 struct LearnerOptions {
   // HOST:PORT to listen on; port 0 picks a free port (the bound address is
   // printed and written to RUN_DIR/learner.addr).
@@ -47,7 +50,17 @@ struct LearnerOptions {
   // in the queue, so in async mode it bounds how far behind the learner's
   // version an actor's data is when it is trained.
   int max_unacked_chunks = 8;
+  // Largest message, in bytes. A TrajectoryChunk above it is rejected as
+  // CHUNK_OUTCOME_REJECTED_TOO_LARGE and counted; gRPC itself refuses any
+  // message above TransportMessageLimit() before it is parsed (the call ends
+  // with RESOURCE_EXHAUSTED). Also the limit for what the learner sends.
   int64_t max_message_bytes = 64 << 20;
+  // Per-actor chunk rate: a token bucket per actor refilled at this many
+  // chunks per second, with a burst of one second's worth (at least 1). An
+  // actor above it is slowed by backpressure — its stream is not read until
+  // the bucket allows — never rejected (LearnerStatus.chunks_rate_limited
+  // counts the waits). 0 = unlimited.
+  double max_chunks_per_second = 1000;
   double sync_round_timeout_seconds = 10;
   // Sync: the first round also waits (up to the round timeout) until
   // rollouts from at least this many actors arrived, so that a run does not
@@ -65,7 +78,26 @@ struct LearnerOptions {
   double keepalive_seconds = 10;
   double keepalive_timeout_seconds = 10;
 
+  // Channel security (docs/security.md, learner/server/server_security.h).
+  // PEM paths: tls_cert and tls_key (both or neither) turn TLS on; tls_ca
+  // verifies client certificates; require_client_cert makes one mandatory
+  // (mutual TLS; needs tls_ca).
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
+  bool require_client_cert = false;
+  // Bearer tokens with roles: a file of "ROLE TOKEN" lines, or the list
+  // "ROLE:TOKEN,..." from $PROXIMA_AUTH_TOKENS (a secret: never printed or
+  // written to the run directory). At most one of the two.
+  std::string auth_tokens_file;
+  std::string auth_tokens;
+
   absl::Status Validate() const;
+
+  // The receive limit given to gRPC: max_message_bytes plus a quarter, at
+  // most 2^31 - 1. Chunks between the two are read, so that they can be
+  // rejected and counted; anything larger never reaches the learner.
+  int TransportMessageLimit() const;
 };
 
 }  // namespace proxima

@@ -1,11 +1,13 @@
 #include "learner/server/learner_server.h"
 
+#include <grpcpp/alarm.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -30,6 +32,8 @@
 #include "actor/grpc_util.h"
 #include "actor/run_config.h"
 #include "actor/weight_codec.h"
+#include "common/failpoint.h"
+#include "common/channel_security.h"
 #include "common/file_util.h"
 #include "common/rng.h"
 #include "common/running_stats.h"
@@ -37,8 +41,12 @@
 #include "learner/chunk_validator.h"
 #include "learner/episode_tracker.h"
 #include "learner/ppo_updater.h"
+#include "learner/server/auth.h"
 #include "learner/server/checkpoint.h"
 #include "learner/server/prometheus_exporter.h"
+#include "learner/server/rate_limiter.h"
+#include "learner/server/rejected_call.h"
+#include "learner/server/server_security.h"
 #include "learner/tensorboard_writer.h"
 #include "proxima/v1/admin_service.grpc.pb.h"
 #include "proxima/v1/learner_service.grpc.pb.h"
@@ -126,6 +134,7 @@ struct Session {
   absl::Time registered_at, last_seen;
   int64_t env_steps = 0;
   uint64_t chunks = 0, chunks_dropped = 0, rounds_missed = 0;
+  uint64_t chunks_rate_limited = 0;  // reads delayed by --max-chunks-per-second
   uint64_t last_policy_version = 0, lag = 0;
   RateWindow rate;  // steps/s over the last chunks
   // Expected in sync rounds: registered, connected (an actor watches weights
@@ -159,8 +168,15 @@ class LearnerServer::Impl {
   void RequestStop(const std::string& reason, bool save = true);
   void SetPaused(bool paused);
   v1::LearnerStatus Status(bool include_actors) const;
+  // In-process calls carry the internal token (all roles; it never leaves
+  // this process), so they pass the same checks as calls from the network.
   std::shared_ptr<grpc::Channel> InProcessChannel() {
-    return server_->InProcessChannel(grpc::ChannelArguments());
+    return server_->experimental().InProcessChannelWithInterceptors(
+        grpc::ChannelArguments(), ChannelSecurity::TokenOnly(internal_token_).Interceptors());
+  }
+  // The bearer-token check every handler makes first (learner/server/auth.h).
+  grpc::Status Authorize(grpc::CallbackServerContext* ctx, Access access) const {
+    return auth_->Check(ctx->client_metadata(), access);
   }
   std::string address() const { return address_; }
   std::string metrics_address() const { return metrics_ ? metrics_->address() : std::string(); }
@@ -172,8 +188,13 @@ class LearnerServer::Impl {
 
   // ----- called by reactors (never with a reactor lock held)
   grpc::Status Register(const v1::RegisterRequest& req, v1::RegisterResponse* resp);
+  // `wire_bytes`: the chunk's serialized size as received.
   ChunkDecision HandleChunk(const std::shared_ptr<TrajectoryStream>& stream,
-                            const v1::TrajectoryChunk& chunk);
+                            const v1::TrajectoryChunk& chunk, size_t wire_bytes);
+  // A trajectory stream message of `wire_bytes` did not parse as a
+  // TrajectoryChunk: counted as received and REJECTED_INVALID (the stream
+  // ends; `session_id` is the stream's, 0 if it sent no chunk before).
+  void CountUnparsable(uint64_t session_id, size_t wire_bytes);
   void StreamStarted(const std::shared_ptr<TrajectoryStream>& stream);
   void StreamDone(TrajectoryStream* stream, uint64_t session_id);
   grpc::Status AttachWatch(const v1::WatchWeightsRequest& req,
@@ -213,6 +234,9 @@ class LearnerServer::Impl {
   void DropLocked(const QueuedChunk& c, v1::ChunkOutcome reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CountRejectLocked(v1::ChunkOutcome reason, int64_t transitions)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes a token from the actor's bucket; when it is empty, tells `stream`
+  // to wait before reading the actor's next chunk.
+  void ThrottleLocked(Session* s, TrajectoryStream* stream) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Publish();
   void ServeTrainerRequests();
   absl::StatusOr<v1::CheckpointInfo> Checkpoint();
@@ -235,6 +259,9 @@ class LearnerServer::Impl {
   std::unique_ptr<TensorBoardWriter> tensorboard_;  // RUN_DIR/events.out.tfevents.*
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<grpc::Service> learner_service_, monitor_service_, admin_service_;
+  std::shared_ptr<grpc::ServerCredentials> credentials_;  // from LoadServerSecurity
+  std::unique_ptr<CallAuthorizer> auth_;                  // set in Init()
+  std::string internal_token_;                            // InProcessChannel()'s; empty: no tokens
   std::thread trainer_;
   Clock::time_point start_;
   absl::Time started_at_;
@@ -272,11 +299,20 @@ class LearnerServer::Impl {
           transitions_queued_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<int, std::pair<uint64_t, int64_t>> dropped_ ABSL_GUARDED_BY(mu_);
   uint64_t duplicates_ ABSL_GUARDED_BY(mu_) = 0;
+  // --max-chunks-per-second: one bucket per actor id (so re-registering does
+  // not refill it), and the number of reads it delayed.
+  std::map<uint32_t, TokenBucket> rate_buckets_ ABSL_GUARDED_BY(mu_);
+  uint64_t chunks_rate_limited_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t env_steps_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t updates_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t sync_rounds_ ABSL_GUARDED_BY(mu_) = 0, sync_exclusions_ ABSL_GUARDED_BY(mu_) = 0;
   std::unique_ptr<EpisodeTracker> tracker_ ABSL_GUARDED_BY(mu_);
   int64_t episodes_before_ ABSL_GUARDED_BY(mu_) = 0;
+  // Transitions trained by the runs this one resumed (from the checkpoint).
+  // Kept out of transitions_trained_, which, like every other accounting
+  // counter, counts this process only — so that the invariant holds after a
+  // --resume too.
+  int64_t transitions_trained_before_ ABSL_GUARDED_BY(mu_) = 0;
   RateWindow rate_ ABSL_GUARDED_BY(mu_);
   std::optional<v1::CheckpointInfo> last_checkpoint_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::string> hyper_ ABSL_GUARDED_BY(mu_);
@@ -306,7 +342,7 @@ class LearnerServer::Impl {
 // claimed it (finish_claimed_) — everyone else checks that flag under the
 // reactor's mutex before StartRead/StartWrite.
 
-class TrajectoryStream : public grpc::ServerBidiReactor<v1::TrajectoryChunk, v1::ChunkAck> {
+class TrajectoryStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   static TrajectoryStream* Create(LearnerServer::Impl* server);
 
@@ -329,7 +365,13 @@ class TrajectoryStream : public grpc::ServerBidiReactor<v1::TrajectoryChunk, v1:
     absl::MutexLock l(&mu_);
     if (finish_claimed_ || finish_wanted_) return;
     QueueAckLocked(ack);
-    if (!reads_done_) StartRead(&in_);
+    ReadNextLocked();
+  }
+
+  // The actor's rate limit (--max-chunks-per-second): the next chunk is read
+  // no earlier than `t`. Called by HandleChunk, before it returns.
+  void DelayNextRead(Clock::time_point t) {
+    read_not_before_.store(t.time_since_epoch().count(), std::memory_order_relaxed);
   }
 
  private:
@@ -352,15 +394,28 @@ class TrajectoryStream : public grpc::ServerBidiReactor<v1::TrajectoryChunk, v1:
       if (finish_now) Finish(finish_status_);
       return;
     }
+    ++messages_;
+    const size_t bytes = in_raw_.Length();
+    const bool parsed =
+        grpc::SerializationTraits<v1::TrajectoryChunk>::Deserialize(&in_raw_, &in_).ok();
+    in_raw_.Clear();
+    if (!parsed) {
+      server_->CountUnparsable(session_id_, bytes);
+      EndAfterAcks(grpc::Status(
+          grpc::StatusCode::INVALID_ARGUMENT,
+          absl::StrCat("message ", messages_, " on this stream (", bytes,
+                       " bytes) does not parse as a proxima.v1.TrajectoryChunk")));
+      return;
+    }
     if (session_id_ == 0) session_id_ = in_.session_id();
     std::shared_ptr<TrajectoryStream> me = self_;
     if (!me) return;
-    ChunkDecision d = server_->HandleChunk(me, in_);
+    ChunkDecision d = server_->HandleChunk(me, in_, bytes);
     if (d.blocked) return;  // Resume() acks and reads on
     absl::MutexLock l(&mu_);
     if (finish_claimed_ || finish_wanted_) return;
     QueueAckLocked(d.ack);
-    StartRead(&in_);
+    ReadNextLocked();
   }
 
   void OnWriteDone(bool ok) override {
@@ -372,11 +427,10 @@ class TrajectoryStream : public grpc::ServerBidiReactor<v1::TrajectoryChunk, v1:
         // The client is gone; the read side will fail too.
         acks_.clear();
       }
-      if (!acks_.empty() && !finish_wanted_) {
+      if (!acks_.empty() && (!finish_wanted_ || flush_acks_)) {
         writing_ = true;
-        current_ = std::move(acks_.front());
+        WriteLocked(acks_.front());
         acks_.pop_front();
-        StartWrite(&current_);
       } else if (finish_wanted_ && !finish_claimed_) {
         finish_now = finish_claimed_ = true;
       }
@@ -384,9 +438,30 @@ class TrajectoryStream : public grpc::ServerBidiReactor<v1::TrajectoryChunk, v1:
     if (finish_now) Finish(finish_status_);
   }
 
+  // The peer is gone (connection closed, keepalive timeout, deadline). A
+  // stream whose chunk is held by backpressure has no read or write pending,
+  // so no other callback would tell it: without this its session would look
+  // connected until the queue drains. The held chunk stays held (received).
+  void OnCancel() override { Abort(grpc::Status::CANCELLED); }
+
   void OnDone() override {
     server_->StreamDone(this, session_id_);
     std::shared_ptr<TrajectoryStream> keep = std::move(self_);
+  }
+
+  // Reads no more, sends the acks still queued, then finishes with `status`.
+  void EndAfterAcks(grpc::Status status) {
+    bool finish_now = false;
+    {
+      absl::MutexLock l(&mu_);
+      reads_done_ = true;
+      if (finish_claimed_ || finish_wanted_) return;
+      finish_wanted_ = true;
+      flush_acks_ = true;
+      finish_status_ = std::move(status);
+      if (!writing_) finish_now = finish_claimed_ = true;
+    }
+    if (finish_now) Finish(finish_status_);
   }
 
   void QueueAckLocked(const v1::ChunkAck& ack) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -395,21 +470,58 @@ class TrajectoryStream : public grpc::ServerBidiReactor<v1::TrajectoryChunk, v1:
       return;
     }
     writing_ = true;
-    current_ = ack;
+    WriteLocked(ack);
+  }
+
+  void WriteLocked(const v1::ChunkAck& ack) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    current_.Clear();
+    bool own = false;
+    (void)grpc::SerializationTraits<v1::ChunkAck>::Serialize(ack, &current_, &own);
     StartWrite(&current_);
+  }
+
+  // Reads the next chunk now, or — when the actor is over its rate limit —
+  // once DelayNextRead's time has come (a one-shot alarm; nothing polls).
+  void ReadNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (reads_done_) return;
+    const Clock::time_point at{
+        Clock::duration(read_not_before_.load(std::memory_order_relaxed))};
+    const Clock::duration wait = at - Clock::now();
+    if (wait <= Clock::duration::zero()) {
+      StartRead(&in_raw_);
+      return;
+    }
+    // The alarm holds only a weak reference: a stream that ends meanwhile is
+    // destroyed, which cancels the alarm, and the callback finds nothing.
+    std::weak_ptr<TrajectoryStream> weak = self_;
+    alarm_ = std::make_unique<grpc::Alarm>();
+    alarm_->Set(std::chrono::system_clock::now() + wait, [weak](bool) {
+      if (std::shared_ptr<TrajectoryStream> me = weak.lock()) me->ReadAfterDelay();
+    });
+  }
+
+  void ReadAfterDelay() {
+    absl::MutexLock l(&mu_);
+    if (finish_claimed_ || finish_wanted_ || reads_done_) return;
+    StartRead(&in_raw_);
   }
 
   LearnerServer::Impl* server_;
   std::shared_ptr<TrajectoryStream> self_;
+  grpc::ByteBuffer in_raw_;
   v1::TrajectoryChunk in_;
   uint64_t session_id_ = 0;  // of the first chunk (touched by reactor callbacks only)
+  uint64_t messages_ = 0;    // messages read (reactor callbacks only)
+  std::atomic<Clock::rep> read_not_before_{0};
   absl::Mutex mu_;
-  v1::ChunkAck current_ ABSL_GUARDED_BY(mu_);
+  grpc::ByteBuffer current_ ABSL_GUARDED_BY(mu_);
   std::deque<v1::ChunkAck> acks_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<grpc::Alarm> alarm_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
   bool finish_wanted_ ABSL_GUARDED_BY(mu_) = false;
   bool finish_claimed_ ABSL_GUARDED_BY(mu_) = false;
+  bool flush_acks_ ABSL_GUARDED_BY(mu_) = false;  // send queued acks before finishing
   grpc::Status finish_status_;  // written before finish_claimed_, read after
 };
 
@@ -417,7 +529,7 @@ TrajectoryStream* TrajectoryStream::Create(LearnerServer::Impl* server) {
   auto s = std::shared_ptr<TrajectoryStream>(new TrajectoryStream(server));
   s->self_ = s;
   server->StreamStarted(s);
-  s->StartRead(&s->in_);
+  s->StartRead(&s->in_raw_);
   return s.get();
 }
 
@@ -564,7 +676,7 @@ class MetricsStream : public PullWriter<v1::UpdateMetrics> {
 
 using LearnerBase = v1::Learner::WithRawCallbackMethod_WatchWeights<
     v1::Learner::WithCallbackMethod_Register<
-        v1::Learner::WithCallbackMethod_StreamTrajectories<v1::Learner::Service>>>;
+        v1::Learner::WithRawCallbackMethod_StreamTrajectories<v1::Learner::Service>>>;
 
 class LearnerServiceImpl final : public LearnerBase {
  public:
@@ -573,18 +685,26 @@ class LearnerServiceImpl final : public LearnerBase {
   grpc::ServerUnaryReactor* Register(grpc::CallbackServerContext* ctx,
                                      const v1::RegisterRequest* req,
                                      v1::RegisterResponse* resp) override {
+    grpc::Status auth = s_->Authorize(ctx, Access::kLearner);
+    if (!auth.ok()) return RejectUnary(ctx, auth);
     grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
     r->Finish(s_->Register(*req, resp));
     return r;
   }
 
-  grpc::ServerBidiReactor<v1::TrajectoryChunk, v1::ChunkAck>* StreamTrajectories(
-      grpc::CallbackServerContext*) override {
+  // Raw (ByteBuffer) so that a message which does not parse is seen, counted
+  // and answered with INVALID_ARGUMENT instead of looking like a half-close.
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* StreamTrajectories(
+      grpc::CallbackServerContext* ctx) override {
+    grpc::Status auth = s_->Authorize(ctx, Access::kLearner);
+    if (!auth.ok()) return RejectedBidiStream<grpc::ByteBuffer, grpc::ByteBuffer>::Create(auth);
     return TrajectoryStream::Create(s_);
   }
 
   grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchWeights(
-      grpc::CallbackServerContext*, const grpc::ByteBuffer* raw) override {
+      grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* raw) override {
+    grpc::Status auth = s_->Authorize(ctx, Access::kLearner);
+    if (!auth.ok()) return RejectedWriteStream<grpc::ByteBuffer>::Create(auth);
     v1::WatchWeightsRequest req;
     grpc::ByteBuffer copy(*raw);
     grpc::Status parsed =
@@ -613,6 +733,8 @@ class MonitorServiceImpl final : public v1::Monitor::CallbackService {
   grpc::ServerUnaryReactor* GetStatus(grpc::CallbackServerContext* ctx,
                                       const v1::GetStatusRequest* req,
                                       v1::LearnerStatus* resp) override {
+    grpc::Status auth = s_->Authorize(ctx, Access::kMonitor);
+    if (!auth.ok()) return RejectUnary(ctx, auth);
     *resp = s_->Status(req->include_actors());
     grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
     r->Finish(grpc::Status::OK);
@@ -621,6 +743,8 @@ class MonitorServiceImpl final : public v1::Monitor::CallbackService {
   grpc::ServerUnaryReactor* ListActors(grpc::CallbackServerContext* ctx,
                                        const v1::ListActorsRequest* req,
                                        v1::ListActorsResponse* resp) override {
+    grpc::Status auth = s_->Authorize(ctx, Access::kMonitor);
+    if (!auth.ok()) return RejectUnary(ctx, auth);
     v1::LearnerStatus st = s_->Status(true);
     for (const v1::ActorInfo& a : st.actors()) {
       if (req->include_inactive() || a.state() == v1::ACTOR_STATE_CONNECTED) {
@@ -634,7 +758,9 @@ class MonitorServiceImpl final : public v1::Monitor::CallbackService {
     return r;
   }
   grpc::ServerWriteReactor<v1::UpdateMetrics>* WatchMetrics(
-      grpc::CallbackServerContext*, const v1::WatchMetricsRequest* req) override {
+      grpc::CallbackServerContext* ctx, const v1::WatchMetricsRequest* req) override {
+    grpc::Status auth = s_->Authorize(ctx, Access::kMonitor);
+    if (!auth.ok()) return RejectedWriteStream<v1::UpdateMetrics>::Create(auth);
     const uint64_t after =
         req->has_after_update() ? req->after_update() : s_->Status(false).updates();
     std::shared_ptr<MetricsStream> m = MetricsStream::Make(s_, after);
@@ -653,6 +779,8 @@ class AdminServiceImpl final : public v1::Admin::CallbackService {
   grpc::ServerUnaryReactor* SaveCheckpoint(grpc::CallbackServerContext* ctx,
                                            const v1::SaveCheckpointRequest*,
                                            v1::SaveCheckpointResponse* resp) override {
+    grpc::Status auth = s_->Authorize(ctx, Access::kAdmin);
+    if (!auth.ok()) return RejectUnary(ctx, auth);
     grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
     s_->RequestCheckpoint([r, resp](absl::StatusOr<v1::CheckpointInfo> info) {
       if (!info.ok()) {
@@ -666,6 +794,8 @@ class AdminServiceImpl final : public v1::Admin::CallbackService {
   }
   grpc::ServerUnaryReactor* Pause(grpc::CallbackServerContext* ctx, const v1::PauseRequest* req,
                                   v1::PauseResponse* resp) override {
+    grpc::Status auth = s_->Authorize(ctx, Access::kAdmin);
+    if (!auth.ok()) return RejectUnary(ctx, auth);
     resp->set_was_paused(s_->paused());
     s_->SetPaused(true);
     std::fprintf(stderr, "proxima-learner: paused%s%s\n", req->reason().empty() ? "" : ": ",
@@ -677,6 +807,8 @@ class AdminServiceImpl final : public v1::Admin::CallbackService {
   }
   grpc::ServerUnaryReactor* Resume(grpc::CallbackServerContext* ctx, const v1::ResumeRequest*,
                                    v1::ResumeResponse* resp) override {
+    grpc::Status auth = s_->Authorize(ctx, Access::kAdmin);
+    if (!auth.ok()) return RejectUnary(ctx, auth);
     resp->set_was_paused(s_->paused());
     s_->SetPaused(false);
     std::fprintf(stderr, "proxima-learner: resumed\n");
@@ -688,6 +820,8 @@ class AdminServiceImpl final : public v1::Admin::CallbackService {
   grpc::ServerUnaryReactor* SetHyperparameters(grpc::CallbackServerContext* ctx,
                                                const v1::SetHyperparametersRequest* req,
                                                v1::SetHyperparametersResponse* resp) override {
+    grpc::Status auth = s_->Authorize(ctx, Access::kAdmin);
+    if (!auth.ok()) return RejectUnary(ctx, auth);
     *resp = s_->SetHyperparameters(*req);
     grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
     r->Finish(grpc::Status::OK);
@@ -696,6 +830,8 @@ class AdminServiceImpl final : public v1::Admin::CallbackService {
   grpc::ServerUnaryReactor* Shutdown(grpc::CallbackServerContext* ctx,
                                      const v1::ShutdownRequest* req,
                                      v1::ShutdownResponse* resp) override {
+    grpc::Status auth = s_->Authorize(ctx, Access::kAdmin);
+    if (!auth.ok()) return RejectUnary(ctx, auth);
     grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
     s_->RequestShutdown(req->save_checkpoint(), [r, resp](v1::ShutdownResponse out) {
       *resp = std::move(out);
@@ -715,6 +851,21 @@ absl::Status LearnerServer::Impl::Init() {
   start_ = Clock::now();
   started_at_ = absl::Now();
   PROXIMA_RETURN_IF_ERROR(options_.Validate());
+  {
+    // Before anything is created: bad certificates or tokens are flag errors.
+    PROXIMA_ASSIGN_OR_RETURN(ServerSecurity security, LoadServerSecurity(options_));
+    std::fprintf(stderr, "proxima-learner: channel security: %s\n",
+                 DescribeServerSecurity(security).c_str());
+    credentials_ = security.credentials;
+    if (!security.tokens.empty()) {
+      internal_token_ = RandomToken();
+      for (Role r : {Role::kActor, Role::kMonitor, Role::kAdmin}) {
+        security.tokens.Add(r, internal_token_);
+      }
+    }
+    auth_ = std::make_unique<CallAuthorizer>(std::move(security.tokens));
+    options_.auth_tokens.clear();  // the table holds them now
+  }
   std::optional<LoadedCheckpoint> resume;
   if (!options_.resume_dir.empty()) {
     run_dir_ = options_.resume_dir;
@@ -758,7 +909,7 @@ absl::Status LearnerServer::Impl::Init() {
     const CheckpointCounters& c = resume->counters;
     version_ = c.policy_version;
     env_steps_ = c.env_steps;
-    transitions_trained_ = c.transitions_trained;
+    transitions_trained_before_ = c.transitions_trained;
     updates_ = c.updates;
     episodes_before_ = c.episodes;
     actor_ids_ = c.actor_ids;
@@ -804,11 +955,14 @@ absl::Status LearnerServer::Impl::Start() {
   admin_service_ = std::make_unique<AdminServiceImpl>(this);
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(options_.listen, credentials_, &port);
   builder.RegisterService(learner_service_.get());
   builder.RegisterService(monitor_service_.get());
   builder.RegisterService(admin_service_.get());
-  builder.SetMaxReceiveMessageSize(static_cast<int>(options_.max_message_bytes));
+  // Above --max-message-bytes so that a chunk somewhat too large is read,
+  // rejected and counted (REJECTED_TOO_LARGE); anything larger is refused
+  // by gRPC unread.
+  builder.SetMaxReceiveMessageSize(options_.TransportMessageLimit());
   builder.SetMaxSendMessageSize(static_cast<int>(options_.max_message_bytes));
   const int keepalive_ms = static_cast<int>(options_.keepalive_seconds * 1000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, keepalive_ms);
@@ -980,12 +1134,53 @@ void LearnerServer::Impl::CountRejectLocked(v1::ChunkOutcome reason, int64_t tra
   d.second += transitions;
 }
 
+void LearnerServer::Impl::ThrottleLocked(Session* s, TrajectoryStream* stream) {
+  const double rate = options_.max_chunks_per_second;
+  if (!(rate > 0)) return;
+  const Clock::time_point now = Clock::now();
+  auto it = rate_buckets_.find(s->actor_id);
+  if (it == rate_buckets_.end()) {
+    it = rate_buckets_.emplace(s->actor_id, TokenBucket(rate, DefaultChunkBurst(rate), now)).first;
+  }
+  const Clock::duration wait = it->second.Take(now);
+  if (wait <= Clock::duration::zero()) return;
+  ++chunks_rate_limited_;
+  ++s->chunks_rate_limited;
+  stream->DelayNextRead(now + wait);
+}
+
+void LearnerServer::Impl::CountUnparsable(uint64_t session_id, size_t wire_bytes) {
+  uint32_t actor_id = 0;
+  bool known = false;
+  {
+    absl::MutexLock l(&mu_);
+    CountRejectLocked(v1::CHUNK_OUTCOME_REJECTED_INVALID, 0);
+    auto it = sessions_.find(session_id);
+    if (it != sessions_.end()) {
+      known = true;
+      actor_id = it->second->actor_id;
+      ++it->second->chunks_dropped;
+      it->second->last_seen = absl::Now();
+    }
+  }
+  const std::string who = known ? absl::StrCat(" of actor ", actor_id) : std::string();
+  std::fprintf(stderr,
+               "proxima-learner: ended a trajectory stream%s: a message of %zu bytes does not "
+               "parse as a TrajectoryChunk\n",
+               who.c_str(), wire_bytes);
+}
+
 ChunkDecision LearnerServer::Impl::HandleChunk(const std::shared_ptr<TrajectoryStream>& stream,
-                                               const v1::TrajectoryChunk& chunk) {
+                                               const v1::TrajectoryChunk& chunk,
+                                               size_t wire_bytes) {
   ChunkDecision d;
   const uint64_t seq = chunk.seq();
-  const int64_t claimed =
-      static_cast<int64_t>(chunk.num_steps()) * static_cast<int64_t>(chunk.num_envs());
+  // Transitions a rejected chunk counts: as declared, but at most its size in
+  // bytes (a real chunk carries at least one byte per transition), so that a
+  // lying header can neither inflate nor overflow the counters.
+  const int64_t claimed = static_cast<int64_t>(
+      std::min<uint64_t>(static_cast<uint64_t>(chunk.num_steps()) * chunk.num_envs(),
+                         static_cast<uint64_t>(wire_bytes)));
   std::shared_ptr<TrajectoryStream> replaced;
   ChunkSpec cs = chunk_spec_base_;
   bool decided = true;
@@ -993,6 +1188,7 @@ ChunkDecision LearnerServer::Impl::HandleChunk(const std::shared_ptr<TrajectoryS
     absl::MutexLock l(&mu_);
     auto it = sessions_.find(chunk.session_id());
     Session* s = it == sessions_.end() ? nullptr : it->second.get();
+    if (s != nullptr) ThrottleLocked(s, stream.get());
     if (serving_ != v1::SERVING_STATE_SERVING) {
       CountRejectLocked(v1::CHUNK_OUTCOME_REJECTED_SHUTTING_DOWN, claimed);
       d.ack = MakeAck(seq, v1::CHUNK_OUTCOME_REJECTED_SHUTTING_DOWN, "the learner is stopping",
@@ -1031,6 +1227,14 @@ ChunkDecision LearnerServer::Impl::HandleChunk(const std::shared_ptr<TrajectoryS
         ++s->chunks_dropped;
         d.ack = MakeAck(seq, v1::CHUNK_OUTCOME_REJECTED_OUT_OF_ORDER,
                         absl::StrCat("seq: expected ", s->next_seq, ", got ", seq), s->next_seq);
+      } else if (wire_bytes > static_cast<uint64_t>(options_.max_message_bytes)) {
+        CountRejectLocked(v1::CHUNK_OUTCOME_REJECTED_TOO_LARGE, claimed);
+        ++s->chunks_dropped;
+        s->next_seq = seq + 1;
+        d.ack = MakeAck(seq, v1::CHUNK_OUTCOME_REJECTED_TOO_LARGE,
+                        absl::StrCat("message: ", wire_bytes, " bytes, above the learner's "
+                                     "--max-message-bytes=", options_.max_message_bytes),
+                        s->next_seq);
       } else if (s->final_received) {
         CountRejectLocked(v1::CHUNK_OUTCOME_REJECTED_INVALID, claimed);
         ++s->chunks_dropped;
@@ -1472,7 +1676,7 @@ absl::StatusOr<v1::CheckpointInfo> LearnerServer::Impl::Checkpoint() {
     absl::MutexLock l(&mu_);
     c.policy_version = version_;
     c.env_steps = env_steps_;
-    c.transitions_trained = transitions_trained_;
+    c.transitions_trained = transitions_trained_before_ + transitions_trained_;
     c.updates = updates_;
     c.episodes = episodes_before_ + tracker_->episodes();
     c.wall_seconds = wall_before_ + Seconds(Clock::now() - start_);
@@ -1607,7 +1811,7 @@ void LearnerServer::Impl::TrainerLoop() {
     {
       absl::MutexLock l(&mu_);
       v0 = version_;
-      steps_done = transitions_trained_;
+      steps_done = transitions_trained_before_ + transitions_trained_;
     }
     for (QueuedChunk& c : parts) {
       transitions += c.transitions;
@@ -1620,6 +1824,7 @@ void LearnerServer::Impl::TrainerLoop() {
     const double progress = std::min(
         1.0, static_cast<double>(steps_done) / static_cast<double>(std::max<int64_t>(1, cfg.total_steps)));
     absl::StatusOr<UpdateMetrics> um = updater_->Update(batches, progress);
+    MaybeFail("learner.update_applied");  // test-only (common/failpoint.h)
     if (!um.ok()) {
       std::fprintf(stderr, "proxima-learner: update failed: %s\n", um.status().ToString().c_str());
     } else if (metrics_) {
@@ -1794,6 +1999,7 @@ v1::LearnerStatus LearnerServer::Impl::Status(bool include_actors) const {
     a->set_hostname(s.hostname);
     a->set_pid(s.pid);
     a->set_build_version(s.build_version);
+    a->set_chunks_rate_limited(s.chunks_rate_limited);
   }
   st.set_actors_connected(connected);
   st.set_queue_transitions(static_cast<uint64_t>(queue_transitions_));
@@ -1801,6 +2007,8 @@ v1::LearnerStatus LearnerServer::Impl::Status(bool include_actors) const {
   st.set_chunks_received(chunks_received_);
   st.set_chunks_trained(chunks_trained_);
   st.set_chunks_queued(chunks_queued_);
+  st.set_chunks_duplicate(duplicates_);
+  st.set_chunks_rate_limited(chunks_rate_limited_);
   for (const auto& [reason, counts] : dropped_) {
     v1::DropCount* d = st.add_chunks_dropped();
     d->set_reason(static_cast<v1::ChunkOutcome>(reason));

@@ -171,6 +171,10 @@ std::vector<MetricFamily> StatusMetricFamilies(const v1::LearnerStatus& st) {
   out.push_back(Counter("proxima_sync_round_exclusions_total",
                         "Sync mode: actors left out of a round, summed over rounds.",
                         st.sync_round_exclusions()));
+  out.push_back(Counter("proxima_chunks_rate_limited_total",
+                        "Chunks after which an actor's stream was not read for a while because "
+                        "it sent faster than --max-chunks-per-second.",
+                        st.chunks_rate_limited()));
   // Gauges.
   out.push_back(Gauge("proxima_policy_version", "Newest published policy version.",
                       st.policy_version()));

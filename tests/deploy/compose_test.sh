@@ -28,7 +28,14 @@
 #      the learner checkpoints and exits 0), then `up -d`: the learner
 #      resumes from the checkpoint in the named volume, at a version >= the
 #      one read before stopping;
-#   6. `down -v` removes containers, network and volumes.
+#   6. `down -v` removes containers, network and volumes;
+#   7. secure mode (docs/security.md): deploy/make-secrets.sh writes a CA,
+#      certificates and tokens; with docker-compose.secure.yml (compose
+#      secrets) the learner serves TLS with required client certificates and
+#      bearer tokens, 2 actors train through it, the host's `proxima status`
+#      with the monitor token over TLS works, one without the token gets
+#      UNAUTHENTICATED and a plaintext one fails; the TLS healthcheck reports
+#      healthy; `down -v`. Reuses the image of step 1 (about 1 minute).
 # Containers talk only to each other on the project's network; the test talks
 # only to 127.0.0.1 (ports are published there, on free ports chosen by Docker).
 #
@@ -426,6 +433,47 @@ leftovers=$("$DOCKER" ps -aq --filter "label=com.docker.compose.project=$PROJECT
 log "containers, network and volumes of $PROJECT are gone; images kept:" \
     "$PROXIMA_IMAGE ($("$DOCKER" image inspect -f '{{.Size}}' "$PROXIMA_IMAGE") bytes)," \
     "$PROXIMA_PROMETHEUS_IMAGE ($("$DOCKER" image inspect -f '{{.Size}}' "$PROXIMA_PROMETHEUS_IMAGE") bytes)"
+
+# --- 7. secure mode -------------------------------------------------------------------
+
+step "7: secure mode: TLS, mutual TLS and tokens from compose secrets"
+export PROXIMA_SECRETS_DIR="$WORK/secrets"
+bash "$DEPLOY/make-secrets.sh" "$PROXIMA_SECRETS_DIR" >/dev/null || fail "deploy/make-secrets.sh failed"
+SECURE_FILES=(-f "$DEPLOY/docker-compose.yml" -f "$DEPLOY/docker-compose.secure.yml")
+FILES=("${SECURE_FILES[@]}")
+PROM_FILES=("${SECURE_FILES[@]}")   # diagnostics and cleanup see this stack
+TLS_CLIENT=(--tls-ca "$PROXIMA_SECRETS_DIR/ca.pem" --tls-cert "$PROXIMA_SECRETS_DIR/client.pem"
+            --tls-key "$PROXIMA_SECRETS_DIR/client.key")
+read_status() {
+  STATUS=$("$PROXIMA" status --learner "127.0.0.1:$PORT" --json --timeout 5 "${TLS_CLIENT[@]}" \
+           --token-file "$PROXIMA_SECRETS_DIR/monitor_token" 2>/dev/null) || return 1
+}
+STACK_UP=1
+compose up -d --scale actor=2 || fail "docker-compose up (secure) failed"
+wait_for 30 "the published learner port" learner_port
+wait_for 90 "2 connected actors over TLS (monitor token)" actors_connected_is 2
+v_secure=$(version)
+wait_for 60 "the policy version to grow past $v_secure" version_above "$v_secure"
+log "2 actors train over mutual TLS with tokens: version $v_secure -> $(version)"
+out=$("$PROXIMA" status --learner "127.0.0.1:$PORT" --timeout 5 "${TLS_CLIENT[@]}" 2>&1) &&
+  fail "status without a token succeeded"
+grep -q UNAUTHENTICATED <<<"$out" || fail "status without a token: expected UNAUTHENTICATED: $out"
+out=$("$PROXIMA" status --learner "127.0.0.1:$PORT" --timeout 5 \
+      --token-file "$PROXIMA_SECRETS_DIR/monitor_token" 2>&1) && fail "plaintext status succeeded"
+log "without the token: UNAUTHENTICATED; plaintext: refused ($(tail -n1 <<<"$out" | cut -c1-100))"
+compose logs --no-color learner 2>/dev/null | grep -q "channel security: TLS, client certificate required" ||
+  fail "the learner's log does not report TLS with required client certificates"
+for role in actor monitor admin; do
+  if compose logs --no-color 2>/dev/null | grep -qF "$(cat "$PROXIMA_SECRETS_DIR/${role}_token")"; then
+    fail "the $role token appears in the containers' logs"
+  fi
+done
+secure_learner=$(container_of learner 1)
+secure_healthy() { [[ $("$DOCKER" inspect -f '{{.State.Health.Status}}' "$secure_learner") == healthy ]]; }
+wait_for 40 "the learner's TLS healthcheck to report healthy" secure_healthy
+compose down -v || fail "docker-compose down -v (secure) failed"
+STACK_UP=0
+log "secure stack trained, refused the tokenless client, and is gone"
 end_step
 
 SUCCESS=1

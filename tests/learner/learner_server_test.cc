@@ -16,6 +16,7 @@
 #include "learner/server/checkpoint.h"
 #include "proxima/v1/admin_service.grpc.pb.h"
 #include "proxima/v1/monitor_service.grpc.pb.h"
+#include "tests/learner/learner_server_fixture.h"
 #include "tests/learner/test_actor.h"
 #include "tests/test_util.h"
 
@@ -26,72 +27,10 @@ using ::proxima::testing::TestActor;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-uint64_t Dropped(const v1::LearnerStatus& st, v1::ChunkOutcome reason) {
-  for (const v1::DropCount& d : st.chunks_dropped()) {
-    if (d.reason() == reason) return d.chunks();
-  }
-  return 0;
-}
+using ::proxima::testing::Dropped;
+using ::proxima::testing::ExpectInvariant;
 
-uint64_t DroppedTotal(const v1::LearnerStatus& st) {
-  uint64_t n = 0;
-  for (const v1::DropCount& d : st.chunks_dropped()) n += d.chunks();
-  return n;
-}
-
-void ExpectInvariant(const v1::LearnerStatus& st) {
-  EXPECT_EQ(st.chunks_received(), st.chunks_trained() + DroppedTotal(st) + st.chunks_queued())
-      << st.DebugString();
-}
-
-class LearnerServerTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    config_ = *PresetFor("CartPole-v1");
-    config_.total_steps = 10'000'000;
-    config_.device = "cpu";
-    options_.listen = "127.0.0.1:0";
-    options_.run_dir = MakeTempDir("learner_server");
-    options_.checkpoint_every_seconds = 0;
-  }
-
-  void StartServer() {
-    auto s = LearnerServer::Create(config_, options_);
-    ASSERT_TRUE(s.ok()) << s.status();
-    server_ = std::move(*s);
-    ASSERT_TRUE(server_->Start().ok());
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(-1);
-    channel_ = grpc::CreateCustomChannel(server_->address(), grpc::InsecureChannelCredentials(),
-                                         args);
-  }
-
-  std::unique_ptr<TestActor> Actor(const std::string& name, int num_envs = 0) {
-    auto a = std::make_unique<TestActor>(channel_, name, num_envs);
-    absl::Status s = a->Register();
-    EXPECT_TRUE(s.ok()) << s;
-    a->StartWatch();
-    a->OpenStream();
-    return a;
-  }
-
-  // Waits (bounded) until `pred(status)` holds.
-  template <typename Pred>
-  v1::LearnerStatus WaitStatus(Pred pred, double timeout = 30) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout);
-    v1::LearnerStatus st = server_->Status(true);
-    while (!pred(st) && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      st = server_->Status(true);
-    }
-    return st;
-  }
-
-  PpoConfig config_;
-  LearnerOptions options_;
-  std::unique_ptr<LearnerServer> server_;
-  std::shared_ptr<grpc::Channel> channel_;
-};
+using LearnerServerTest = ::proxima::testing::LearnerServerFixture;
 
 TEST_F(LearnerServerTest, RegisterHandsOutConfigAndVerifiedWeights) {
   StartServer();
