@@ -461,10 +461,14 @@ grep -q UNAUTHENTICATED <<<"$out" || fail "status without a token: expected UNAU
 out=$("$PROXIMA" status --learner "127.0.0.1:$PORT" --timeout 5 \
       --token-file "$PROXIMA_SECRETS_DIR/monitor_token" 2>&1) && fail "plaintext status succeeded"
 log "without the token: UNAUTHENTICATED; plaintext: refused ($(tail -n1 <<<"$out" | cut -c1-100))"
-compose logs --no-color learner 2>/dev/null | grep -q "channel security: TLS, client certificate required" ||
+# Logs go to a variable first: with pipefail, "compose logs | grep -q" fails
+# whenever grep exits at the first match and compose gets SIGPIPE.
+learner_logs=$(compose logs --no-color learner 2>/dev/null)
+grep -q "channel security: TLS, client certificate required" <<<"$learner_logs" ||
   fail "the learner's log does not report TLS with required client certificates"
+all_logs=$(compose logs --no-color 2>/dev/null)
 for role in actor monitor admin; do
-  if compose logs --no-color 2>/dev/null | grep -qF "$(cat "$PROXIMA_SECRETS_DIR/${role}_token")"; then
+  if grep -qF "$(cat "$PROXIMA_SECRETS_DIR/${role}_token")" <<<"$all_logs"; then
     fail "the $role token appears in the containers' logs"
   fi
 done
