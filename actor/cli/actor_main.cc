@@ -16,7 +16,6 @@
 // --tls-server-name overrides the name checked in the learner's certificate,
 // and the bearer token comes from --token-file or $PROXIMA_TOKEN.
 #include <signal.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -29,6 +28,7 @@
 #include "absl/time/time.h"
 #include "actor/actor_client.h"
 #include "common/flags.h"
+#include "common/stop_signals.h"
 
 ABSL_FLAG(std::string, learner, "", "Learner address HOST:PORT (required).");
 ABSL_FLAG(std::string, name, "",
@@ -52,14 +52,6 @@ namespace {
 
 constexpr char kProgram[] = "proxima-actor";
 
-int g_signal_pipe[2] = {-1, -1};
-
-void OnSignal(int sig) {
-  const unsigned char byte = static_cast<unsigned char>(sig);
-  // Nothing useful can be done if the pipe is full: a signal is pending anyway.
-  [[maybe_unused]] ssize_t n = ::write(g_signal_pipe[1], &byte, 1);
-}
-
 void PrintHelp() {
   std::printf(
       "usage: %s --learner HOST:PORT [--name NAME] [--num-envs N] [--threads N]\n"
@@ -76,6 +68,13 @@ void PrintHelp() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // First, before anything starts a thread: they inherit SIGTERM/SIGINT blocked,
+  // and the signal thread below is the one that receives them.
+  if (absl::Status signals = proxima::InstallStopSignals(); !signals.ok()) {
+    std::fprintf(stderr, "%s: %s\n", kProgram, signals.ToString().c_str());
+    return 1;
+  }
+
   std::vector<std::string> args(argv + 1, argv + argc);
   proxima::ParsedArgs parsed;
   absl::Status status =
@@ -113,33 +112,18 @@ int main(int argc, char** argv) {
   status = options.Validate();
   if (!status.ok()) proxima::ExitWithUsageError(kProgram, status);
 
-  // Threads of OpenBLAS and gRPC may exist before main runs, so signals
-  // cannot simply be blocked and sigwait()ed. The handler only writes the
-  // signal number to a pipe (async-signal-safe); a thread reads it and calls
-  // Stop(), which a handler could not.
-  if (::pipe(g_signal_pipe) != 0) {
-    std::perror("proxima-actor: pipe");
-    return 1;
-  }
-  struct sigaction action {};
-  action.sa_handler = OnSignal;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESTART;
-  sigaction(SIGTERM, &action, nullptr);
-  sigaction(SIGINT, &action, nullptr);
-
   // Never deleted: the detached signal thread may still reach it while the
   // process exits.
   auto* client = new proxima::ActorClient(options);
   std::thread signal_thread([client] {
-    unsigned char sig = 0;
-    if (::read(g_signal_pipe[0], &sig, 1) != 1) return;
+    const int sig = proxima::WaitForStopSignal();
+    if (sig == 0) return;
     const std::string now =
         absl::FormatTime("%Y-%m-%d %H:%M:%E3S", absl::Now(), absl::LocalTimeZone());
     std::fprintf(stderr, "%s %s: %s received; stopping (final chunk, then exit)\n", now.c_str(),
                  kProgram, sig == SIGTERM ? "SIGTERM" : "SIGINT");
     client->Stop();
-    if (::read(g_signal_pipe[0], &sig, 1) != 1) return;
+    if (proxima::WaitForStopSignal() == 0) return;
     std::fprintf(stderr, "%s: second signal; exiting now\n", kProgram);
     std::_Exit(0);
   });

@@ -12,7 +12,6 @@
 // Bad flags or config: exit 2. Every flag can also be set by an environment
 // variable PROXIMA_LEARNER_<FLAG> (e.g. PROXIMA_LEARNER_TOTAL_STEPS); the
 // command line overrides the environment.
-#include <errno.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -24,6 +23,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/flags.h"
+#include "common/stop_signals.h"
 #include "learner/cli/learner_flags.h"
 #include "learner/cli/ppo_flags.h"
 #include "learner/server/learner_server.h"
@@ -46,19 +46,15 @@ constexpr char kUsage[] =
     "\n"
     "flags:\n";
 
-int g_signal_pipe[2] = {-1, -1};
-
-void OnStopSignal(int sig) {
-  const int saved = errno;
-  if (write(g_signal_pipe[1], &sig, sizeof(sig)) < 0) {
-    // Nothing useful can be done in a signal handler.
-  }
-  errno = saved;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
+  // First, before anything starts a thread: they inherit SIGTERM/SIGINT blocked,
+  // and the signal thread below is the one that receives them.
+  if (absl::Status signals = proxima::InstallStopSignals(); !signals.ok()) {
+    std::fprintf(stderr, "proxima-learner: %s\n", signals.ToString().c_str());
+    return 1;
+  }
   std::vector<std::string> args(argv + 1, argv + argc);
   proxima::ParsedArgs parsed;
   absl::Status s =
@@ -80,18 +76,6 @@ int main(int argc, char** argv) {
   // Resuming keeps the checkpoint's settings, except a step budget given now.
   if (!options->resume_dir.empty()) options->resume_total_steps = proxima::TotalStepsFlag();
 
-  // Libraries start threads before main (OpenBLAS's pool), so a blocked
-  // mask + sigwait cannot catch every delivery; a handler that writes the
-  // signal number to a pipe can, and a thread turns it into a stop request.
-  if (pipe(g_signal_pipe) != 0) {
-    std::perror("proxima-learner: pipe");
-    return 1;
-  }
-  struct sigaction sa = {};
-  sa.sa_handler = OnStopSignal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGINT, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
   auto server = proxima::LearnerServer::Create(*config, *options);
@@ -119,9 +103,7 @@ int main(int argc, char** argv) {
 
   const double grace = options->grace_period_seconds;
   std::thread signals([&server, grace] {
-    int sig = 0;
-    while (read(g_signal_pipe[0], &sig, sizeof(sig)) < 0 && errno == EINTR) {
-    }
+    const int sig = proxima::WaitForStopSignal();
     if (sig == 0) return;  // main is exiting
     std::fprintf(stderr, "proxima-learner: %s received; shutting down\n",
                  sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -137,8 +119,7 @@ int main(int argc, char** argv) {
   });
   absl::StatusOr<proxima::RunSummary> summary = (*server)->Wait();
   // Wake the signal thread if no signal came.
-  const int zero = 0;
-  if (write(g_signal_pipe[1], &zero, sizeof(zero)) < 0) std::perror("proxima-learner: write");
+  proxima::WakeStopSignalWaiter();
   signals.join();
   if (!summary.ok()) {
     std::fprintf(stderr, "proxima-learner: %s\n", summary.status().ToString().c_str());
