@@ -30,8 +30,7 @@ TEST(ChaosTest, KillingARandomActorEvery3SecondsFor2Minutes) {
                            dir + "/learner.log");
   ASSERT_FALSE(l.address.empty());
   LearnerClient client(l.address);
-  std::vector<std::unique_ptr<ChildProcess>> actors;
-  for (const std::string& n : names) actors.push_back(StartActor(l.address, n, dir));
+  std::vector<std::unique_ptr<ChildProcess>> actors = StartActors(l.address, names, dir);
   v1::LearnerStatus st;
   ASSERT_TRUE(client.WaitFor([&](const v1::LearnerStatus& s) { return AllStreaming(s, names); },
                              60, &st))

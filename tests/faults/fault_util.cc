@@ -73,6 +73,16 @@ std::unique_ptr<ChildProcess> StartActor(const std::string& address, const std::
       log_dir + "/" + name + ".log");
 }
 
+std::vector<std::unique_ptr<ChildProcess>> StartActors(const std::string& address,
+                                                       const std::vector<std::string>& names,
+                                                       const std::string& log_dir, int num_envs) {
+  std::vector<std::unique_ptr<ChildProcess>> actors;
+  for (const std::string& name : names) {
+    actors.push_back(StartActor(address, name, log_dir, num_envs));
+  }
+  return actors;
+}
+
 LearnerClient::LearnerClient(const std::string& address)
     : channel_(grpc::CreateChannel(address, grpc::InsecureChannelCredentials())),
       monitor_(v1::Monitor::NewStub(channel_)),

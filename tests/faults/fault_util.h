@@ -44,6 +44,11 @@ Learner StartLearner(const std::vector<std::string>& args, const std::string& lo
 
 std::unique_ptr<ChildProcess> StartActor(const std::string& address, const std::string& name,
                                          const std::string& log_dir, int num_envs = 2);
+// One actor per name, each logging to LOG_DIR/NAME.log.
+std::vector<std::unique_ptr<ChildProcess>> StartActors(const std::string& address,
+                                                       const std::vector<std::string>& names,
+                                                       const std::string& log_dir,
+                                                       int num_envs = 2);
 
 // Monitor + Admin client for one learner address.
 class LearnerClient {

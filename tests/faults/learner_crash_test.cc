@@ -52,8 +52,7 @@ TEST(LearnerCrashTest, KilledMidUpdateAndMidCheckpointResumesFromLastCompleteChe
       dir + "/learner1.log", "learner.update_applied:20");
   ASSERT_FALSE(l1.address.empty());
   const std::string address = l1.address;
-  std::vector<std::unique_ptr<ChildProcess>> actors;
-  for (const std::string& n : names) actors.push_back(StartActor(address, n, dir));
+  std::vector<std::unique_ptr<ChildProcess>> actors = StartActors(address, names, dir);
   ASSERT_EQ(l1.process->Wait(120), 128 + SIGKILL) << ReadWholeFile(dir + "/learner1.log");
   EXPECT_NE(ReadWholeFile(dir + "/learner1.log").find("failpoint learner.update_applied"),
             std::string::npos);

@@ -26,8 +26,7 @@ TEST(LoadTest, PausedLearnerBlocksActorsAndKeepsItsMemoryBounded) {
   Learner l = StartLearner(LearnerArgs(dir, "127.0.0.1:0"), dir + "/learner.log");
   ASSERT_FALSE(l.address.empty());
   LearnerClient client(l.address);
-  std::vector<std::unique_ptr<ChildProcess>> actors;
-  for (const std::string& n : names) actors.push_back(StartActor(l.address, n, dir));
+  std::vector<std::unique_ptr<ChildProcess>> actors = StartActors(l.address, names, dir);
   v1::LearnerStatus st;
   ASSERT_TRUE(client.WaitFor(
       [&](const v1::LearnerStatus& s) { return AllStreaming(s, names) && s.policy_version() >= 10; },
@@ -164,8 +163,7 @@ TEST(LoadTest, SigtermUnderHeavyTrafficGoesNotServingCheckpointsAndExitsZero) {
                            dir + "/learner.log");
   ASSERT_FALSE(l.address.empty());
   LearnerClient client(l.address);
-  std::vector<std::unique_ptr<ChildProcess>> actors;
-  for (const std::string& n : names) actors.push_back(StartActor(l.address, n, dir, 1));
+  std::vector<std::unique_ptr<ChildProcess>> actors = StartActors(l.address, names, dir, 1);
   v1::LearnerStatus st;
   ASSERT_TRUE(client.WaitFor(
       [&](const v1::LearnerStatus& s) { return AllStreaming(s, names) && s.chunks_received() >= 2000; },
