@@ -81,8 +81,11 @@ absl::StatusOr<CheckpointPolicy> LoadCheckpointPolicy(const std::string& path) {
           absl::StrCat(out.path, ": bad config record: ", config.status().message()));
     }
     out.config = *std::move(config);
-    out.policy_version = meta.at("policy_version").get<uint64_t>();
-    out.env_steps = meta.at("env_steps").get<int64_t>();
+    CheckpointCounters counters;
+    const absl::Status s = ReadCheckpointCounters(meta, &counters);
+    if (!s.ok()) return absl::DataLossError(absl::StrCat(out.path, ": ", s.message()));
+    out.policy_version = counters.policy_version;
+    out.env_steps = counters.env_steps;
   } catch (const nlohmann::json::exception& e) {
     return absl::DataLossError(absl::StrCat(out.path, ": bad meta record: ", e.what()));
   }

@@ -4,12 +4,15 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 #include <sstream>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
 #include "learner/run_files.h"
@@ -86,7 +89,56 @@ absl::Status ParseFile(const std::string& path, ParsedCheckpoint* out,
   return absl::OkStatus();
 }
 
+// A count in a meta record. nlohmann's get<int64_t>() would take -1 as is and
+// turn 2.5 into 2, and get<uint64_t>() would wrap -1 around: an edited or
+// damaged record is refused instead, naming the field.
+absl::Status ReadCount(const nlohmann::json& v, absl::string_view field, int64_t max,
+                       int64_t* out) {
+  const bool in_range = v.is_number_unsigned() ? v.get<uint64_t>() <= static_cast<uint64_t>(max)
+                                               : v.is_number_integer() && v.get<int64_t>() >= 0 &&
+                                                     v.get<int64_t>() <= max;
+  if (!in_range) {
+    return absl::DataLossError(
+        absl::StrCat("meta field '", field, "' is ", v.dump(), ", not a count in [0, ", max, "]"));
+  }
+  *out = v.get<int64_t>();
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+absl::Status ReadCheckpointCounters(const nlohmann::json& m, CheckpointCounters* c) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  int64_t version = 0;
+  PROXIMA_RETURN_IF_ERROR(ReadCount(m.at("policy_version"), "policy_version", kMax, &version));
+  c->policy_version = static_cast<uint64_t>(version);
+  for (auto [key, field] :
+       {std::pair{"env_steps", &c->env_steps},
+        std::pair{"transitions_trained", &c->transitions_trained},
+        std::pair{"updates", &c->updates}, std::pair{"episodes", &c->episodes}}) {
+    PROXIMA_RETURN_IF_ERROR(ReadCount(m.at(key), key, kMax, field));
+  }
+  const nlohmann::json& wall = m.at("wall_seconds");
+  // NaN and infinities are written as null, which is not a number.
+  if (!wall.is_number() || wall.get<double>() < 0) {
+    return absl::DataLossError(
+        absl::StrCat("meta field 'wall_seconds' is ", wall.dump(), ", not a duration >= 0"));
+  }
+  c->wall_seconds = wall.get<double>();
+  const nlohmann::json& ids = m.at("actor_ids");
+  if (!ids.is_object()) {
+    return absl::DataLossError(
+        absl::StrCat("meta field 'actor_ids' is ", ids.dump(), ", not an object"));
+  }
+  c->actor_ids.clear();
+  for (const auto& item : ids.items()) {
+    int64_t id = 0;
+    PROXIMA_RETURN_IF_ERROR(ReadCount(item.value(), absl::StrCat("actor_ids.", item.key()),
+                                      std::numeric_limits<uint32_t>::max(), &id));
+    c->actor_ids[item.key()] = static_cast<uint32_t>(id);
+  }
+  return absl::OkStatus();
+}
 
 std::vector<std::string> ListCheckpoints(const std::string& dir) {
   absl::StatusOr<std::vector<std::string>> files = ListFiles(dir, kSuffix);
@@ -139,34 +191,30 @@ absl::StatusOr<SavedCheckpoint> SaveCheckpoint(const std::string& dir, PpoUpdate
 }
 
 absl::StatusOr<LoadedCheckpoint> FindLatestCheckpoint(const std::string& dir) {
+  std::vector<std::string> skipped;
   for (const std::string& path : ListCheckpoints(dir)) {
     ParsedCheckpoint parsed;
     absl::Status s = ParseFile(path, &parsed);
-    if (!s.ok()) {
-      std::fprintf(stderr, "checkpoint: skipping %s\n", s.ToString().c_str());
-      continue;
-    }
     LoadedCheckpoint out;
     out.path = path;
-    const nlohmann::json& m = parsed.meta;
-    try {
-      PROXIMA_ASSIGN_OR_RETURN(out.config, ConfigFromJson(m.at("config")));
-      CheckpointCounters& c = out.counters;
-      c.policy_version = m.at("policy_version").get<uint64_t>();
-      c.env_steps = m.at("env_steps").get<int64_t>();
-      c.transitions_trained = m.at("transitions_trained").get<int64_t>();
-      c.updates = m.at("updates").get<int64_t>();
-      c.episodes = m.at("episodes").get<int64_t>();
-      c.wall_seconds = m.at("wall_seconds").get<double>();
-      c.actor_ids = m.at("actor_ids").get<std::map<std::string, uint32_t>>();
-    } catch (const nlohmann::json::exception& e) {
-      std::fprintf(stderr, "checkpoint: skipping %s: bad meta record: %s\n", path.c_str(),
-                   e.what());
-      continue;
+    if (s.ok()) {
+      const nlohmann::json& m = parsed.meta;
+      try {
+        absl::StatusOr<PpoConfig> config = ConfigFromJson(m.at("config"));
+        s = config.ok() ? ReadCheckpointCounters(m, &out.counters) : config.status();
+        if (config.ok()) out.config = *std::move(config);
+      } catch (const nlohmann::json::exception& e) {
+        s = absl::DataLossError(absl::StrCat("bad meta record: ", e.what()));
+      }
+      if (!s.ok()) s = absl::DataLossError(absl::StrCat(path, ": ", s.message()));
     }
-    return out;
+    if (s.ok()) return out;
+    std::fprintf(stderr, "checkpoint: skipping %s\n", s.ToString().c_str());
+    skipped.push_back(std::string(s.message()));
   }
-  return absl::NotFoundError(absl::StrCat("no loadable checkpoint in ", dir));
+  if (skipped.empty()) return absl::NotFoundError(absl::StrCat("no checkpoint in ", dir));
+  return absl::NotFoundError(
+      absl::StrCat("no loadable checkpoint in ", dir, "; skipped: ", absl::StrJoin(skipped, "; ")));
 }
 
 absl::Status RestoreCheckpoint(const std::string& path, PpoUpdater& updater) {

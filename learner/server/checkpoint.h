@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "learner/ppo_config.h"
 #include "learner/ppo_updater.h"
+#include "nlohmann/json_fwd.hpp"
 
 namespace proxima {
 
@@ -49,8 +50,14 @@ struct LoadedCheckpoint {
 };
 
 // Reads the config and counters of the newest loadable checkpoint in `dir`
-// (NotFound if there is none).
+// (NotFound if there is none; its message names every file skipped and why).
 absl::StatusOr<LoadedCheckpoint> FindLatestCheckpoint(const std::string& dir);
+
+// The counters of a checkpoint's meta record, range-checked: every count an
+// integer in [0, INT64_MAX] (actor ids within uint32), wall_seconds a number
+// >= 0. DataLoss naming the field otherwise; nlohmann::json exceptions for a
+// missing field.
+absl::Status ReadCheckpointCounters(const nlohmann::json& meta, CheckpointCounters* out);
 
 // Loads model, optimizer, normalizer and KL β from `path` into `updater`
 // (built with the checkpoint's config).
