@@ -55,7 +55,18 @@ endif()
 # executables therefore route our calls to them through
 # tests/sanitize/tsan_absl_sync.cc (ld --wrap), which tells TSan about each
 # acquire and release. Call after every target is defined.
+#
+# -DPROXIMA_TSAN_GRPC_LIBDIR=DIR (TSan only): a folder of TSan-built gRPC
+# libraries with Debian's SONAMEs (tests/sanitize/build_tsan_grpc.sh). Every
+# executable gets DIR as its RPATH (DT_RPATH, searched before the system
+# folders), so it loads those instead of Debian's uninstrumented ones. The
+# link itself stays against the installed libraries: same headers and ABI.
+set(PROXIMA_TSAN_GRPC_LIBDIR "" CACHE PATH
+    "TSan builds only: folder of TSan-instrumented gRPC libraries to load")
 function(proxima_sanitizer_support)
+  if(PROXIMA_TSAN_GRPC_LIBDIR AND NOT PROXIMA_SANITIZE MATCHES "thread")
+    message(FATAL_ERROR "PROXIMA_TSAN_GRPC_LIBDIR needs PROXIMA_SANITIZE=thread")
+  endif()
   if(NOT PROXIMA_SANITIZE MATCHES "thread")
     return()
   endif()
@@ -72,9 +83,18 @@ function(proxima_sanitizer_support)
   endforeach()
   list(REMOVE_DUPLICATES _wrap)
   _proxima_executables(_exes ${PROJECT_SOURCE_DIR})
+  set(_rpath)
+  if(PROXIMA_TSAN_GRPC_LIBDIR)
+    if(NOT EXISTS ${PROXIMA_TSAN_GRPC_LIBDIR}/STAMP)
+      message(FATAL_ERROR "PROXIMA_TSAN_GRPC_LIBDIR=${PROXIMA_TSAN_GRPC_LIBDIR} "
+                          "holds no TSan gRPC (tests/sanitize/build_tsan_grpc.sh)")
+    endif()
+    set(_rpath "LINKER:--disable-new-dtags" "LINKER:-rpath,${PROXIMA_TSAN_GRPC_LIBDIR}")
+    message(STATUS "Proxima: TSan gRPC from ${PROXIMA_TSAN_GRPC_LIBDIR}")
+  endif()
   foreach(_exe IN LISTS _exes)
     target_link_libraries(${_exe} PRIVATE proxima_tsan_absl_sync)
-    target_link_options(${_exe} PRIVATE ${_wrap})
+    target_link_options(${_exe} PRIVATE ${_wrap} ${_rpath})
   endforeach()
 endfunction()
 

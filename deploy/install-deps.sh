@@ -42,6 +42,8 @@ TEST_PKGS=(
 # llvm for llvm-symbolizer, which turns sanitizer stacks into file:line.
 SANITIZER_PKGS=(
   clang libclang-rt-14-dev llvm
+  # tests/sanitize/build_tsan_grpc.sh: Debian's gRPC source, built with TSan
+  ninja-build curl libprotoc-dev
 )
 RUNTIME_PKGS=(
   libtorch1.13 libgrpc++1.51 libprotobuf32 libabsl20220623

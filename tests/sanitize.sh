@@ -6,15 +6,17 @@
 #
 #   asan   clang, -fsanitize=address,undefined, in build-asan (shared with the
 #          fuzz targets, tests/fuzz/run_fuzz.sh): leaks checked, UBSan aborts
-#   tsan   clang, -fsanitize=thread, in build-tsan (not passing yet: see
-#          docs/robustness.md, "TSan status")
+#   tsan   clang, -fsanitize=thread, in build-tsan, loading a TSan build of
+#          Debian's gRPC (tests/sanitize/build_tsan_grpc.sh, cached in
+#          build-tsan/grpc; needs Debian's archive the first time)
 #
 # Both are RelWithDebInfo builds of every target, so the binaries that the
 # integration tests start from DIR/bin are sanitized as well. Debian's
-# LibTorch, gRPC, protobuf and Abseil are not; tests/sanitize/*.supp hold the
-# only suppressions, each for a finding inside one of those libraries (never
-# for our code), and tests/sanitize/tsan_absl_sync.cc makes TSan see Abseil's
-# locks. Every sanitized process, test or child, writes its reports to
+# LibTorch, protobuf and Abseil are not, nor gRPC under ASan;
+# tests/sanitize/*.supp hold the only suppressions, each for a finding inside
+# one of those libraries (never for our code), and
+# tests/sanitize/tsan_absl_sync.cc makes TSan see Abseil's locks. Every
+# sanitized process, test or child, writes its reports to
 # DIR/sanitizer-logs/; the run fails if a test fails or any report was
 # written, even by a child whose exit status no test looked at.
 #
@@ -30,7 +32,7 @@ kind=${1:-}
 case "$kind" in
   asan) sanitize=address,undefined; build_dir="$ROOT/build-asan" ;;
   tsan) sanitize=thread; build_dir="$ROOT/build-tsan" ;;
-  *) sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
 shift
 build=1
@@ -65,18 +67,33 @@ export GTEST_FILTER="-LoadTest.PausedLearnerBlocksActorsAndKeepsItsMemoryBounded
 
 # --- Build --------------------------------------------------------------------
 if ((build)); then
+  extra=()
+  [[ $kind == asan ]] && extra=(-DPROXIMA_FUZZ=ON)
+  if [[ $kind == tsan ]]; then
+    # Debian's gRPC rebuilt with TSan (cached in DIR/grpc; about 30 minutes
+    # the first time): without it every message gRPC hands between threads
+    # is reported as a race.
+    "$ROOT/tests/sanitize/build_tsan_grpc.sh" "$build_dir/grpc"
+    extra=(-DPROXIMA_TSAN_GRPC_LIBDIR="$build_dir/grpc/lib")
+  fi
   if [[ ! -f "$build_dir/CMakeCache.txt" ]]; then
-    extra=()
-    [[ $kind == asan ]] && extra=(-DPROXIMA_FUZZ=ON)
     cmake -S "$ROOT" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
       -DPROXIMA_SANITIZE="$sanitize" -DPROXIMA_WERROR=OFF "${extra[@]}"
+  elif ((${#extra[@]})); then
+    cmake "$build_dir" "${extra[@]}" >/dev/null
   fi
   grep -q "^PROXIMA_SANITIZE:STRING=$sanitize\$" "$build_dir/CMakeCache.txt" || {
     echo "sanitize: $build_dir is not configured with PROXIMA_SANITIZE=$sanitize" >&2; exit 2; }
   start=$SECONDS
   nice -n 10 cmake --build "$build_dir" -j "$(nproc)"
   echo "sanitize: build took $((SECONDS - start)) s"
+fi
+if [[ $kind == tsan ]]; then
+  # The sanitized executables must load the TSan gRPC, not Debian's.
+  loaded=$(ldd "$build_dir/bin/proxima-learner" | awk '$1 == "libgrpc.so.29" {print $3}')
+  [[ "$loaded" == "$build_dir/grpc/lib/libgrpc.so.29" ]] || {
+    echo "sanitize: proxima-learner loads libgrpc from '$loaded', not $build_dir/grpc/lib" >&2; exit 2; }
 fi
 
 # --- Runtime options -------------------------------------------------------------

@@ -14,8 +14,9 @@
 // TryLock, the return from a wait, an observed notification). That is all a
 // race detector needs; lock-order (deadlock) checking is not provided.
 //
-// Only calls from our own (instrumented) code are wrapped; gRPC's use of
-// Abseil inside Debian's libgrpc is invisible to TSan either way. The symbol
+// The executables wrap the calls of our own (instrumented) code, and
+// tests/sanitize/build_tsan_grpc.sh links this file into its TSan build of
+// Debian's gRPC so that gRPC's calls are wrapped too. The symbol
 // names are Debian's Abseil ABI (inline namespace absl::debian3): a different
 // Abseil build fails to link here rather than silently losing the
 // annotations. CMake wraps every symbol named __wrap_<mangled> in this file.
@@ -181,6 +182,17 @@ bool __wrap__ZN4absl7debian35Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4Time
       __real__ZN4absl7debian35Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE(mu, cond.Get(), t);
   Acquire(mu);
   return r;
+}
+
+// absl::ReleasableMutexLock::Release() unlocks inside the library (gRPC calls
+// it); its only member is the Mutex pointer, read before the real call clears
+// it.
+static_assert(sizeof(absl::ReleasableMutexLock) == sizeof(Mutex*),
+              "absl::ReleasableMutexLock is not {Mutex*}");
+void __real__ZN4absl7debian319ReleasableMutexLock7ReleaseEv(absl::ReleasableMutexLock* l);
+void __wrap__ZN4absl7debian319ReleasableMutexLock7ReleaseEv(absl::ReleasableMutexLock* l) {
+  Release(*reinterpret_cast<Mutex* const*>(l));
+  __real__ZN4absl7debian319ReleasableMutexLock7ReleaseEv(l);
 }
 
 // ---- absl::CondVar ----------------------------------------------------------
