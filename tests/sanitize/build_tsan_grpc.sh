@@ -32,6 +32,8 @@ out=${1:?usage: build_tsan_grpc.sh OUT_DIR}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# The gRPC libraries Proxima's executables load (their CMake target names).
+LIBS=(gpr upb address_sorting grpc grpc++ grpc++_reflection)
 
 log() { echo "build_tsan_grpc: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -129,7 +131,7 @@ rm -f "$bld"/lib*.so*
 start=$SECONDS
 log "building (about 30 minutes on 2 cores the first time)"
 nice -n 10 cmake --build "$bld" -j "$(nproc)" \
-  --target gpr upb address_sorting grpc grpc++ grpc++_reflection \
+  --target "${LIBS[@]}" \
   > "$out/build.log" 2>&1 || die "build failed; see $out/build.log"
 log "built in $((SECONDS - start)) s"
 
@@ -137,7 +139,7 @@ log "built in $((SECONDS - start)) s"
 rm -rf "$out/lib"
 mkdir -p "$out/lib"
 installed=$(ldconfig -p)
-for name in gpr upb address_sorting grpc grpc++ grpc++_reflection; do
+for name in "${LIBS[@]}"; do
   real=$(readlink -f "$bld/lib$name.so")
   soname=$(readelf -d "$real" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
   [[ -n "$soname" ]] || die "lib$name.so has no SONAME"
