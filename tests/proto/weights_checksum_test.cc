@@ -1,8 +1,12 @@
 // The WeightSnapshot checksum (CHECKSUM_ALGORITHM_FNV1A64_CANONICAL) as
 // weights.proto defines it — the library implementation in
-// actor/weight_codec.h — pinned by known answers that were computed independently (a short
-// Python script using struct.pack over the same canonical byte string). The
-// publisher and the actor's verifier must reproduce these values.
+// actor/weight_codec.h — pinned by known answers computed independently by
+// tests/proto/weights_checksum_reference.py (struct.pack over the canonical
+// byte string, standard library only):
+//   /usr/bin/python3 tests/proto/weights_checksum_reference.py
+// prints them, and ctest's weights_checksum_reference checks that every hex
+// literal below equals what the script computes. The publisher and the
+// actor's verifier must reproduce these values.
 #include <cstdint>
 #include <cstring>
 #include <string>
