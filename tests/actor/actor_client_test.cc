@@ -25,10 +25,9 @@ using ::proxima::testing::FakeLearner;
 using ::testing::HasSubstr;
 using Received = FakeLearner::Received;
 
-// Runs an ActorClient on its own thread.
 // Polls `pred` until it holds or `timeout` passes; returns its last value.
 template <typename Pred>
-bool PollUntil(Pred pred, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+bool PollUntil(Pred pred, std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!pred()) {
     if (std::chrono::steady_clock::now() > deadline) return pred();
@@ -37,6 +36,15 @@ bool PollUntil(Pred pred, std::chrono::milliseconds timeout = std::chrono::secon
   return true;
 }
 
+// Timing in these tests: no assert depends on how fast the machine is. Waits
+// are for events (a chunk arrived, a line was logged) with generous deadlines;
+// where a test shows that the actor does NOT wait out a timeout, that timeout
+// is set far above kJoinLimit, so only the behaviour under test can make
+// Run() return in time.
+constexpr absl::Duration kJoinLimit = absl::Seconds(30);
+constexpr absl::Duration kLongerThanTheTest = absl::Minutes(2);
+
+// Runs an ActorClient on its own thread.
 class ActorThread {
  public:
   explicit ActorThread(ActorClient::Options options) : client_(Quiet(std::move(options))) {
@@ -50,12 +58,12 @@ class ActorThread {
     if (thread_.joinable()) thread_.join();
   }
 
-  // Stops the actor and waits for Run() to return; fails after `limit`.
-  absl::Status StopAndJoin(absl::Duration limit = absl::Seconds(8)) {
-    const absl::Time start = absl::Now();
+  // Stops the actor and waits for Run() to return; fails after `limit`
+  // (then still joins: Run() returns when its own timeouts expire).
+  absl::Status StopAndJoin(absl::Duration limit = kJoinLimit) {
     client_.Stop();
-    EXPECT_TRUE(done_.WaitForNotificationWithTimeout(limit)) << "Run() did not return";
-    stop_seconds_ = absl::ToDoubleSeconds(absl::Now() - start);
+    EXPECT_TRUE(done_.WaitForNotificationWithTimeout(limit))
+        << "Run() did not return within " << limit << " of Stop()";
     thread_.join();
     return status_;
   }
@@ -66,10 +74,15 @@ class ActorThread {
   }
 
   ActorClient& client() { return client_; }
-  double stop_seconds() const { return stop_seconds_; }
   std::vector<std::string> log() const {
     std::lock_guard<std::mutex> lock(*log_mu_);
     return *log_;
+  }
+  bool Logged(absl::string_view part) const {
+    for (const std::string& line : log()) {
+      if (absl::StrContains(line, part)) return true;
+    }
+    return false;
   }
 
  private:
@@ -89,13 +102,23 @@ class ActorThread {
   std::thread thread_;
   absl::Notification done_;
   absl::Status status_;
-  double stop_seconds_ = 0;
 };
 
 ActorClient::Options OptionsFor(const FakeLearner& learner, const std::string& name = "a0") {
   ActorClient::Options o;
   o.learner_address = learner.address();
   o.name = name;
+  return o;
+}
+
+// As OptionsFor, with shutdown timeouts no test waits out: Run() can return
+// within kJoinLimit of Stop() only if the final ack came (or the actor saw
+// it never will) and, with nothing left unacknowledged, the learner ended
+// the half-closed stream.
+ActorClient::Options NoShutdownTimeouts(const FakeLearner& learner) {
+  ActorClient::Options o = OptionsFor(learner);
+  o.final_ack_timeout = kLongerThanTheTest;
+  o.close_grace = kLongerThanTheTest;
   return o;
 }
 
@@ -125,15 +148,17 @@ auto CountAccepted(size_t n) {
 TEST(ActorClientTest, RegistersStreamsChunksAndEndsWithAFinalChunk) {
   FakeLearner learner({});
   learner.Start();
-  ActorThread actor(OptionsFor(learner));
+  ActorThread actor(NoShutdownTimeouts(learner));
   ASSERT_TRUE(learner.WaitFor(CountAccepted(5)));
   learner.Publish();
   learner.Publish();
   ASSERT_TRUE(learner.WaitFor([&](const View& v) {
     return !v.received.empty() && v.received.back().chunk.policy_version() == 2;
   }));
+  // Returns in time only through the final ack and the learner's end of the
+  // stream: both timeouts are longer than the wait.
   ASSERT_TRUE(actor.StopAndJoin().ok());
-  EXPECT_LT(actor.stop_seconds(), 3.0);
+  EXPECT_FALSE(actor.Logged("left unacknowledged"));
 
   const auto regs = learner.registrations();
   ASSERT_EQ(regs.size(), 1u);
@@ -171,6 +196,7 @@ TEST(ActorClientTest, RegistersStreamsChunksAndEndsWithAFinalChunk) {
   const ActorClient::Stats s = actor.client().stats();
   EXPECT_EQ(s.registrations, 1);
   EXPECT_EQ(s.chunks, chunks.size());
+  EXPECT_EQ(s.chunks_accepted, chunks.size());  // the final one included
   EXPECT_EQ(s.session_id, session);
 }
 
@@ -192,26 +218,52 @@ TEST(ActorClientTest, SyncModeActsWithANewVersionForEveryChunk) {
   EXPECT_TRUE(chunks.back()->final());
 }
 
-TEST(ActorClientTest, AFullWindowStopsTheSteppingLoop) {
-  FakeLearner::Options o;
-  o.window = 3;
-  FakeLearner learner(o);
-  learner.HoldAcks(true);
-  learner.Start();
-  ActorThread actor(OptionsFor(learner));
-  // The first chunk arrives and its ack is held; the actor may send the rest
-  // of its window (HTTP/2 buffers them) but must then wait.
-  ASSERT_TRUE(learner.WaitFor([](const View& v) { return !v.received.empty(); }));
-  // A negative check needs time to fail in: give the actor 300 ms in which
-  // it could overrun its window, then look.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  const ActorClient::Stats held = actor.client().stats();
-  // Encoded chunks: the window plus the one the stepping loop is blocked on.
-  EXPECT_LE(held.chunks, 4u);
-  EXPECT_LE(held.env_steps, 4 * 16 * 2);
+// An actor with a window of 3 chunks, all unacknowledged: the learner holds
+// its acks. Chunks 0-2 fill the window; the stepping loop encodes chunk 3
+// (its 4th) and must then wait in Push for room.
+class FullWindowTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    learner_.HoldAcks(true);
+    learner_.Start();
+    actor_ = std::make_unique<ActorThread>(OptionsFor(learner_));
+    ASSERT_TRUE(PollUntil([&] { return actor_->client().stats().chunks >= 4; }));
+  }
+  static FakeLearner::Options WindowOf3() {
+    FakeLearner::Options o;
+    o.window = 3;
+    return o;
+  }
+
+  FakeLearner learner_{WindowOf3()};
+  std::unique_ptr<ActorThread> actor_;  // destroyed before the learner
+};
+
+TEST_F(FullWindowTest, StopsTheSteppingLoop) {
+  ActorThread& actor = *actor_;
+  FakeLearner& learner = learner_;
+  // Stop, still holding the acks. A loop waiting for room turns the rollout
+  // it holds into the final chunk: seq 3, a full rollout. A loop that had
+  // pushed chunk 3 into the full window would go round again and end with a
+  // further (empty) final chunk, seq 4 or later, however soon Stop() came.
+  actor.client().Stop();
   learner.HoldAcks(false);
-  ASSERT_TRUE(learner.WaitFor(CountAccepted(10)));
   ASSERT_TRUE(actor.StopAndJoin().ok());
+  const ActorClient::Stats s = actor.client().stats();
+  EXPECT_EQ(s.chunks, 4u);
+  EXPECT_EQ(s.env_steps, 4 * 16 * 2);
+  const std::vector<Received> received = learner.received();
+  const auto chunks = Accepted(received, learner.issued_sessions().at(0));
+  ASSERT_EQ(chunks.size(), 4u);
+  for (size_t i = 0; i < chunks.size(); ++i) EXPECT_EQ(chunks[i]->seq(), i);
+  EXPECT_TRUE(chunks.back()->final());
+  EXPECT_EQ(chunks.back()->num_steps(), 16u);
+}
+
+TEST_F(FullWindowTest, TheSteppingLoopMovesAgainOnceAcksFlow) {
+  learner_.HoldAcks(false);
+  ASSERT_TRUE(learner_.WaitFor(CountAccepted(10)));
+  ASSERT_TRUE(actor_->StopAndJoin().ok());
 }
 
 TEST(ActorClientTest, ResendsUnacknowledgedChunksAfterABrokenStream) {
@@ -254,28 +306,40 @@ TEST(ActorClientTest, RegistersAgainWhenTheLearnerForgetsTheSession) {
   EXPECT_EQ(actor.client().stats().registrations, 2);
 }
 
-TEST(ActorClientTest, StopsWithinSecondsWhenTheLearnerIsGone) {
+TEST(ActorClientTest, StopsWhenTheLearnerIsGone) {
+  // The final chunk can never be acknowledged: the actor waits for its ack
+  // at most final_ack_timeout (default 3 s), then gives it up without the
+  // half-close grace, which is longer than the test waits.
   auto learner = std::make_unique<FakeLearner>(FakeLearner::Options{});
   learner->Start();
-  ActorThread actor(OptionsFor(*learner));
+  ActorClient::Options o = OptionsFor(*learner);
+  o.close_grace = kLongerThanTheTest;
+  ActorThread actor(o);
   ASSERT_TRUE(learner->WaitFor(CountAccepted(2)));
   learner->Kill();
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Stop once the actor has seen its stream break.
+  ASSERT_TRUE(PollUntil([&] { return actor.Logged("trajectory stream"); }));
   EXPECT_TRUE(actor.StopAndJoin().ok());
-  EXPECT_LT(actor.stop_seconds(), 6.0);
+  EXPECT_TRUE(actor.Logged("left unacknowledged"));
 }
 
 TEST(ActorClientTest, StopsAtOnceAfterTheLearnerShutDownInOrder) {
   // The learner said it stopped (SHUTTING_DOWN acks, streams ended with OK):
   // waiting for acks of the final chunk would only delay the exit.
+  // Both shutdown timeouts are longer than the test waits.
   auto learner = std::make_unique<FakeLearner>(FakeLearner::Options{});
   learner->Start();
-  ActorThread actor(OptionsFor(*learner));
+  ActorThread actor(NoShutdownTimeouts(*learner));
   ASSERT_TRUE(learner->WaitFor(CountAccepted(2)));
   learner->ShutDownGracefully();
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Stop once the actor has been told: a SHUTTING_DOWN ack, or the stream
+  // ended with OK.
+  ASSERT_TRUE(PollUntil([&] {
+    return actor.Logged("learner is shutting down") ||
+           actor.Logged("trajectory stream ended by the learner");
+  }));
   EXPECT_TRUE(actor.StopAndJoin().ok());
-  EXPECT_LT(actor.stop_seconds(), 1.5);
+  EXPECT_TRUE(actor.Logged("left unacknowledged"));
 }
 
 TEST(ActorClientTest, StopWhileWaitingForTheFirstRegistration) {
@@ -292,7 +356,26 @@ TEST(ActorClientTest, StopWhileWaitingForTheFirstRegistration) {
   // Stop while it retries: after its first failed attempt was logged.
   ASSERT_TRUE(PollUntil([&] { return !actor.log().empty(); }));
   EXPECT_TRUE(actor.StopAndJoin().ok());
-  EXPECT_LT(actor.stop_seconds(), 1.0);
+  EXPECT_EQ(actor.client().stats().registrations, 0);
+}
+
+TEST(ActorClientTest, StopCutsTheRegistrationBackoffShort) {
+  // The learner's hints set a 10-minute reconnect backoff. It forgets the
+  // session and refuses (retryably) to register the actor again: the actor
+  // sleeps at least 5 minutes before its next attempt, unless Stop() ends
+  // that sleep.
+  FakeLearner::Options lo;
+  lo.reconnect_backoff_seconds = 600;
+  FakeLearner learner(lo);
+  learner.Start();
+  ActorThread actor(OptionsFor(learner));
+  ASSERT_TRUE(learner.WaitFor(CountAccepted(2)));
+  learner.RefuseRegistrations(grpc::Status(grpc::StatusCode::UNAVAILABLE, "restarting"));
+  learner.ForgetSessions();
+  // Logged just before the backoff sleep.
+  ASSERT_TRUE(PollUntil([&] { return actor.Logged("cannot register"); }));
+  EXPECT_TRUE(actor.StopAndJoin().ok());
+  EXPECT_EQ(learner.registrations().size(), 2u);
 }
 
 TEST(ActorClientTest, RetriesRegistrationUntilTheLearnerComesUp) {

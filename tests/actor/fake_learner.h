@@ -42,6 +42,9 @@ class FakeLearner final : public v1::Learner::Service {
     int window = 4;
     int64_t ack_timeout_ms = 0;
     bool normalize_obs = true;
+    // > 0: the hints' reconnect backoff, initial and max alike (else 20 ms
+    // initial, 200 ms max).
+    int64_t reconnect_backoff_seconds = 0;
   };
 
   struct Received {
@@ -193,8 +196,13 @@ class FakeLearner final : public v1::Learner::Service {
     h->mutable_keepalive_time()->set_seconds(10);
     h->mutable_keepalive_timeout()->set_seconds(10);
     h->mutable_unary_deadline()->set_seconds(2);
-    h->mutable_reconnect_backoff_initial()->set_nanos(20 * 1000 * 1000);
-    h->mutable_reconnect_backoff_max()->set_nanos(200 * 1000 * 1000);
+    if (options_.reconnect_backoff_seconds > 0) {
+      h->mutable_reconnect_backoff_initial()->set_seconds(options_.reconnect_backoff_seconds);
+      h->mutable_reconnect_backoff_max()->set_seconds(options_.reconnect_backoff_seconds);
+    } else {
+      h->mutable_reconnect_backoff_initial()->set_nanos(20 * 1000 * 1000);
+      h->mutable_reconnect_backoff_max()->set_nanos(200 * 1000 * 1000);
+    }
     h->set_max_unacked_chunks(options_.window);
     if (options_.ack_timeout_ms > 0) {
       h->mutable_ack_timeout()->set_nanos(static_cast<int32_t>(options_.ack_timeout_ms * 1000000));
