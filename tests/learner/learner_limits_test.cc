@@ -2,9 +2,9 @@
 // --max-message-bytes (a chunk above it is rejected with a reason and
 // counted; far above it gRPC refuses it unread) and --max-chunks-per-second
 // (a fast actor is slowed by backpressure and counted, a normal one is not
-// touched, and a real ActorClient keeps its session and does not spin).
-#include <sys/resource.h>
-
+// touched, and a real ActorClient keeps its session and loses no chunk).
+// Asserts count outcomes; the one time bound is a lower one that a slower
+// machine only makes easier to meet.
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -135,18 +135,18 @@ TEST_F(LearnerLimitsTest, FastActorIsSlowedAndCountedNormalActorIsNot) {
   constexpr int kChunks = 70;
   for (int i = 0; i < kChunks; ++i) chunks.push_back(fast->Rollout());
 
-  // Meanwhile a normal actor sends one chunk every 100 ms (10/s, under the
-  // limit); its own bucket is never empty, so its acks come at once.
+  // Meanwhile a normal actor sends a chunk at most every 100 ms (10/s at
+  // most, under the limit: a slower machine only sends fewer), from when the
+  // fast actor is first held back until the blast is over and it has sent at
+  // least 3. Its own bucket never empties, so none of its chunks is held.
   std::atomic<bool> done{false};
-  double normal_worst_ack = 0;
-  int normal_sent = 0;
+  std::vector<v1::ChunkOutcome> normal_outcomes;
   std::thread normal_thread([&] {
-    while (!done.load()) {
-      const auto t = SteadyClock::now();
+    WaitStatus([](const v1::LearnerStatus& s) { return s.chunks_rate_limited() > 0; });
+    while (!done.load() || normal_outcomes.size() < 3) {
       auto ack = normal->Send(normal->Rollout());
       if (!ack.has_value()) return;
-      normal_worst_ack = std::max(normal_worst_ack, SecondsSince(t));
-      ++normal_sent;
+      normal_outcomes.push_back(ack->outcome());
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   });
@@ -156,14 +156,16 @@ TEST_F(LearnerLimitsTest, FastActorIsSlowedAndCountedNormalActorIsNot) {
   done = true;
   normal_thread.join();
 
-  // All acked on the one stream (nothing rejected for speed), at ~20/s after
-  // the burst of 20: (70 - 20) / 20 = 2.5 s at least.
+  // All acked on the one stream: nothing rejected for speed.
   ASSERT_EQ(outcomes.size(), static_cast<size_t>(kChunks));
   for (v1::ChunkOutcome o : outcomes) EXPECT_EQ(o, v1::CHUNK_OUTCOME_ACCEPTED);
-  EXPECT_GE(took, 2.2);
-  EXPECT_LT(took, 30);
+  // Held back, and counted: every chunk past the burst of 20 (two of slack
+  // for tokens that refilled while the first ones were read) waited...
   v1::LearnerStatus st = server_->Status(true);
   EXPECT_GE(st.chunks_rate_limited(), static_cast<uint64_t>(kChunks - 20 - 2));
+  // ...for its token: at 20/s after the burst the last ack cannot come
+  // before (70 - 20) / 20 = 2.5 s. A lower bound only: slowness cannot fail it.
+  EXPECT_GE(took, 2.2);
   const v1::ActorInfo* f = FindActor(st, "fast");
   const v1::ActorInfo* n = FindActor(st, "normal");
   ASSERT_NE(f, nullptr);
@@ -171,8 +173,8 @@ TEST_F(LearnerLimitsTest, FastActorIsSlowedAndCountedNormalActorIsNot) {
   EXPECT_EQ(f->chunks_rate_limited(), st.chunks_rate_limited());
   EXPECT_EQ(f->state(), v1::ACTOR_STATE_CONNECTED);
   EXPECT_EQ(n->chunks_rate_limited(), 0u);
-  EXPECT_GE(normal_sent, 10);
-  EXPECT_LT(normal_worst_ack, 1.0);
+  ASSERT_GE(normal_outcomes.size(), 3u);
+  for (v1::ChunkOutcome o : normal_outcomes) EXPECT_EQ(o, v1::CHUNK_OUTCOME_ACCEPTED);
   st = WaitStatus([](const v1::LearnerStatus& s) { return s.chunks_queued() == 0; });
   ExpectInvariant(st);
 }
@@ -205,8 +207,11 @@ TEST_F(LearnerLimitsTest, DefaultLimitNeverTouchesAnHonestActor) {
   EXPECT_EQ(server_->Status(false).chunks_rate_limited(), 0u);
 }
 
-// The real actor under a tight limit: its send window fills, its stepping
-// loop waits (not spins) and it keeps its one session and stream.
+// The real actor under a tight limit: it is held back again and again and
+// keeps its one session and stream, and every chunk it made is accepted once
+// (none dropped, none resent). That its stepping loop waits in Push while the
+// window is full is shown exactly by actor_client_test's
+// AFullWindowStopsTheSteppingLoop.
 TEST_F(LearnerLimitsTest, RateLimitedActorClientWaitsAndKeepsItsSession) {
   options_.max_chunks_per_second = 10;  // burst 10
   options_.queue_capacity = 1 << 16;
@@ -218,43 +223,38 @@ TEST_F(LearnerLimitsTest, RateLimitedActorClientWaitsAndKeepsItsSession) {
   ao.num_envs = 1;
   ao.log_interval = absl::ZeroDuration();
   ao.log = [](absl::string_view) {};
+  // Wait for every ack at shutdown, however slowly the limit lets them come.
+  ao.final_ack_timeout = absl::Minutes(5);
   ActorClient actor(ao);
-  std::atomic<double> cpu_seconds{0};
   absl::Status run_status;
-  const auto t0 = SteadyClock::now();
-  std::thread runner([&] {
-    rusage before{}, after{};
-    getrusage(RUSAGE_THREAD, &before);
-    run_status = actor.Run();
-    getrusage(RUSAGE_THREAD, &after);
-    auto secs = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
-    cpu_seconds = secs(after.ru_utime) - secs(before.ru_utime) + secs(after.ru_stime) -
-                  secs(before.ru_stime);
-  });
-  // Run 3 s past the burst.
-  WaitStatus([](const v1::LearnerStatus& s) { return s.chunks_rate_limited() > 0; }, 30);
-  const auto limited_from = SteadyClock::now();
-  const uint64_t received_then = server_->Status(false).chunks_received();
-  std::this_thread::sleep_for(std::chrono::seconds(3));
-  const uint64_t received_after = server_->Status(false).chunks_received();
-  const double window = SecondsSince(limited_from);
+  std::thread runner([&] { run_status = actor.Run(); });
+  // Run until the limiter has held the actor back 20 times (past the burst
+  // of 10).
+  constexpr uint64_t kLimited = 20;
+  v1::LearnerStatus st = WaitStatus(
+      [](const v1::LearnerStatus& s) { return s.chunks_rate_limited() >= kLimited; }, 120);
+  EXPECT_GE(st.chunks_rate_limited(), kLimited);
   actor.Stop();
   runner.join();
-  const double wall = SecondsSince(t0);
   ASSERT_TRUE(run_status.ok()) << run_status;
 
-  // About 10 chunks/s while limited (rate × time, ± one burst of slack).
-  const double rate = (received_after - received_then) / window;
-  EXPECT_GT(rate, 5);
-  EXPECT_LT(rate, 15);
   ActorClient::Stats stats = actor.stats();
   EXPECT_EQ(stats.registrations, 1);
   EXPECT_EQ(stats.reconnects, 0u);
-  // The stepping thread mostly waited for room in its send window.
-  EXPECT_LT(cpu_seconds.load(), 0.5 * wall) << cpu_seconds.load() << " s CPU in " << wall << " s";
+  // Every chunk it made (the final one included) was received and accepted
+  // exactly once.
+  EXPECT_GT(stats.chunks, kLimited);
+  EXPECT_EQ(stats.chunks_acked, stats.chunks);
+  EXPECT_EQ(stats.chunks_accepted, stats.chunks);
+  EXPECT_EQ(stats.duplicate_acks, 0u);
   // (A few 1-env chunks stay queued: less than one batch.)
-  v1::LearnerStatus st = server_->Status(false);
-  EXPECT_GT(st.chunks_rate_limited(), 0u);
+  st = server_->Status(true);
+  EXPECT_EQ(st.chunks_received(), stats.chunks);
+  EXPECT_EQ(st.chunks_duplicate(), 0u);
+  EXPECT_TRUE(st.chunks_dropped().empty());
+  const v1::ActorInfo* info = FindActor(st, "limited");
+  ASSERT_NE(info, nullptr);
+  EXPECT_EQ(info->chunks_rate_limited(), st.chunks_rate_limited());
   ExpectInvariant(st);
 }
 
