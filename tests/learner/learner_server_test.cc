@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <optional>
 #include <thread>
 
 #include "gmock/gmock.h"
@@ -275,10 +276,20 @@ TEST_F(LearnerServerTest, BackpressureBoundsTheQueue) {
   });
   v1::LearnerStatus st = WaitStatus([](const v1::LearnerStatus& s) { return s.chunks_received() >= 3; });
   // Two chunks fill the queue; the third is held (no ack, no further reads).
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Before looking, give the learner something later to do on the same
+  // connection: a second actor's chunk (out of order, so it is answered at
+  // once without a place in the queue). By the time its ack is back, a read
+  // of a's fourth chunk (already on its way: the writer sends all 12), or an
+  // ack of a's third, would have happened.
+  auto b = Actor("b");
+  ASSERT_TRUE(b->WaitForWeights(0));
+  b->set_next_seq(5);
+  const std::optional<v1::ChunkAck> b_ack = b->Send(b->Rollout());
+  ASSERT_TRUE(b_ack.has_value());
+  EXPECT_EQ(b_ack->outcome(), v1::CHUNK_OUTCOME_REJECTED_OUT_OF_ORDER);
   st = server_->Status(false);
   EXPECT_EQ(acks.load(), 2);
-  EXPECT_EQ(st.chunks_received(), 3u);
+  EXPECT_EQ(st.chunks_received(), 4u);  // a's three and b's one
   EXPECT_LE(st.queue_transitions(), 1024u);
   EXPECT_TRUE(st.paused());
   ExpectInvariant(st);
@@ -288,6 +299,7 @@ TEST_F(LearnerServerTest, BackpressureBoundsTheQueue) {
   EXPECT_EQ(acks.load(), kChunks);
   st = WaitStatus([](const v1::LearnerStatus& s) { return s.chunks_trained() == kChunks; });
   EXPECT_EQ(st.chunks_trained(), static_cast<uint64_t>(kChunks));
+  EXPECT_EQ(Dropped(st, v1::CHUNK_OUTCOME_REJECTED_OUT_OF_ORDER), 1u);
   ExpectInvariant(st);
 }
 
