@@ -2,11 +2,10 @@
 // PolicyInference::Act (normalize, LibTorch MLP on cached buffers, sample) and
 // RolloutCollector::Collect (store, act, step, record). This binary replaces
 // the global operator new with a counting one (like tests/envs/no_alloc_test).
-// It also prints the inference throughput of the 64x64 MLP at batch 256 on
-// one thread (the target is >= 1e6 samples/s/core).
+// How fast inference is (the 64x64 MLP at batch 256 on one thread, target
+// >= 1e6 samples/s/core) is measured by `proxima bench --suite inference`
+// (row 64x64/batch=256), not here.
 #include <atomic>
-#include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <new>
 #include <vector>
@@ -85,7 +84,7 @@ TEST(RolloutNoAllocTest, CollectDoesNotAllocatePerStepAfterWarmUp) {
   }
 }
 
-TEST(RolloutNoAllocTest, InferenceThroughputOfThe64x64MlpAtBatch256) {
+TEST(RolloutNoAllocTest, InferenceOfThe64x64MlpAtBatch256AllocatesNothing) {
   ConfigureCpuThreads(1);
   const int kBatch = 256;
   for (const char* env : {"CartPole-v1", "Pendulum-v1"}) {
@@ -102,21 +101,11 @@ TEST(RolloutNoAllocTest, InferenceThroughputOfThe64x64MlpAtBatch256) {
     std::vector<float> logp(kBatch);
     for (int i = 0; i < 200; ++i) inference.Act(obs.data(), rng, actions.data(), logp.data());
     const long before = g_allocations.load();
-    int calls = 0;
-    const auto start = std::chrono::steady_clock::now();
-    double seconds = 0;
-    while (seconds < 1.0) {
-      for (int i = 0; i < 100; ++i) inference.Act(obs.data(), rng, actions.data(), logp.data());
-      calls += 100;
-      seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    }
-    EXPECT_EQ(g_allocations.load() - before, 0);
-    const double rate = static_cast<double>(calls) * kBatch / seconds;
-    std::printf("[ throughput ] %s 64x64 MLP, batch %d, 1 thread: %.0f samples/s (%.1f us/call)\n",
-                env, kBatch, rate, seconds / calls * 1e6);
-    // Loose floor so a loaded CI machine does not fail; the report quotes the
-    // measured figure.
-    EXPECT_GT(rate, 1e5);
+    constexpr int kCalls = 1000;
+    for (int i = 0; i < kCalls; ++i) inference.Act(obs.data(), rng, actions.data(), logp.data());
+    const long allocations = g_allocations.load() - before;
+    EXPECT_EQ(allocations, 0) << env << ": " << allocations << " allocations in " << kCalls
+                              << " calls";
   }
 }
 
