@@ -5,6 +5,8 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include "actor/envs/registry.h"
@@ -188,8 +190,18 @@ TEST(PpoUpdaterTest, UpdateReportsSaneMetricsAndAnnealsLr) {
   EXPECT_EQ(m->skipped_minibatches, 0);
   EXPECT_NEAR(m->learning_rate, config.learning_rate * 0.5, 1e-12);
   EXPECT_GT(m->entropy, 0.6);  // near log 2 for a fresh 2-action policy
-  EXPECT_GE(m->clip_fraction, 0.0);
+  // A fresh policy's probabilities are 0.5 ± 1% (policy head gain 0.01) and
+  // one update at this learning rate barely moves them: every ratio
+  // π/π_behaviour stays within 1 ± clip_coef.
+  EXPECT_EQ(m->clip_fraction, 0.0);
   EXPECT_EQ(m->samples, 16);
+  // Now half the samples claim a behaviour probability of 0.1: their ratio
+  // is about 5, outside the clip range, in every minibatch of every epoch.
+  for (int t = 0; t < 8; ++t) b.behaviour_logp[t][0] = std::log(0.1f);
+  m = u->Update(b, 0.5);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->skipped_minibatches, 0);
+  EXPECT_NEAR(m->clip_fraction, 0.5, 1e-6);
 }
 
 TEST(PpoUpdaterTest, BatchWithMissingFinalObsIsRejected) {
@@ -242,9 +254,40 @@ TEST(PpoUpdaterTest, ContinuousPolicyLogProbMatchesGaussianFormula) {
   }
 }
 
+// Largest |G − gain² I| over all entries of G = W Wᵀ (W has no more rows
+// than columns) or Wᵀ W (otherwise), relative to gain²: 0 for W orthogonal
+// rows (columns) scaled by `gain`.
+double OrthogonalityError(const at::Tensor& weight, double gain) {
+  const at::Tensor w = weight.detach().to(at::kDouble);
+  const at::Tensor g = w.size(0) <= w.size(1) ? w.matmul(w.t()) : w.t().matmul(w);
+  const at::Tensor want = at::eye(g.size(0), g.options()) * (gain * gain);
+  return (g - want).abs().max().item<double>() / (gain * gain);
+}
+
+TEST(PpoUpdaterTest, OrthogonalityErrorSeesEveryEntry) {
+  // Rows of norm √2 (the diagonal of W Wᵀ is 2, 2) that are not orthogonal.
+  const at::Tensor parallel = at::tensor({1.0, 1.0, 1.0, 1.0}).reshape({2, 2});
+  EXPECT_NEAR(OrthogonalityError(parallel, std::sqrt(2.0)), 1.0, 1e-12);
+  // The diagonal right for another gain only.
+  const at::Tensor eye3 = at::eye(3, at::kDouble);
+  EXPECT_NEAR(OrthogonalityError(eye3 * 0.5, 1.0), 0.75, 1e-12);
+  EXPECT_NEAR(OrthogonalityError(eye3 * 0.5, 0.5), 0.0, 1e-12);
+  // Tall: columns orthonormal. Wide: rows.
+  const at::Tensor tall = at::eye(4, at::kDouble).slice(1, 0, 2);  // [4, 2]
+  EXPECT_NEAR(OrthogonalityError(tall, 1.0), 0.0, 1e-12);
+  EXPECT_NEAR(OrthogonalityError(tall.t(), 1.0), 0.0, 1e-12);
+}
+
 TEST(PpoUpdaterTest, OrthogonalInitGainsAndZeroBiases) {
   auto spec = GetEnvSpec("CartPole-v1");
   ActorCritic m(spec->obs_dim(), spec->action_space, ModelSpec{});
+  // Every weight of the default model (separate 64×64 tanh trunks) and its
+  // gain: √2 in the trunks, 0.01 on the policy head, 1 on the value head.
+  const std::map<std::string, double> gains = {
+      {"policy_trunk.0.weight", std::sqrt(2.0)}, {"policy_trunk.2.weight", std::sqrt(2.0)},
+      {"value_trunk.0.weight", std::sqrt(2.0)},  {"value_trunk.2.weight", std::sqrt(2.0)},
+      {"policy_head.weight", 0.01},              {"value_head.weight", 1.0}};
+  std::set<std::string> weights_seen;
   for (const auto& item : m->named_parameters()) {
     const std::string& name = item.key();
     const at::Tensor& p = item.value();
@@ -252,15 +295,13 @@ TEST(PpoUpdaterTest, OrthogonalInitGainsAndZeroBiases) {
       EXPECT_EQ(p.abs().max().item<float>(), 0.0f) << name;
       continue;
     }
-    // Orthogonal rows/cols scaled by the gain: W Wᵀ (or WᵀW) = gain² I.
-    at::Tensor w = p.detach();
-    at::Tensor g = w.size(0) <= w.size(1) ? w.matmul(w.t()) : w.t().matmul(w);
-    const double gain2 = g.diagonal().mean().item<double>();
-    double want = 2.0;
-    if (name.rfind("policy_head", 0) == 0) want = 1e-4;
-    if (name.rfind("value_head", 0) == 0) want = 1.0;
-    EXPECT_NEAR(gain2, want, want * 1e-4) << name;
+    weights_seen.insert(name);
+    auto gain = gains.find(name);
+    ASSERT_NE(gain, gains.end()) << "unexpected parameter " << name;
+    // Float32 weights: W Wᵀ is exact to a few 1e-7 relative.
+    EXPECT_LT(OrthogonalityError(p, gain->second), 1e-5) << name;
   }
+  EXPECT_EQ(weights_seen.size(), gains.size());
 }
 
 }  // namespace
