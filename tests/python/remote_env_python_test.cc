@@ -3,7 +3,8 @@
 // (tests/python/classic_envs.py): the trajectories match the C++ envs, errors
 // on the Python side reach the C++ side with their message, `proxima train`
 // trains on remote://HOST:PORT in process and as a local cluster, and the
-// throughput of a remote env is measured against the local one.
+// throughput of a remote env is measured against the local one (reported,
+// not asserted: no speed decides a test here).
 #include <signal.h>
 #include <stdlib.h>
 
@@ -236,24 +237,32 @@ TEST_F(RemotePythonEnvTest, AKilledServerIsUnavailable) {
 }
 
 // Env steps per second, single thread, random actions, resets included.
+// Expects the envs to stay healthy and to finish episodes (a random CartPole
+// policy ends one every ~20 steps).
 double StepsPerSecond(VectorEnv& envs, int64_t vector_steps) {
   Rng rng(1);
   std::vector<float> actions(envs.num_envs());
   std::vector<EpisodeStat> done;
+  int64_t episodes = 0;
   const auto start = std::chrono::steady_clock::now();
   for (int64_t t = 0; t < vector_steps; ++t) {
     for (float& a : actions) a = static_cast<float>(rng.UniformInt(2));
     envs.Step(actions.data());
     envs.TakeFinishedEpisodes(&done);
+    episodes += static_cast<int64_t>(done.size());
     done.clear();
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_TRUE(envs.status().ok()) << envs.status();
+  EXPECT_GE(episodes, vector_steps * envs.num_envs() / 100);
   return static_cast<double>(vector_steps * envs.num_envs()) / seconds;
 }
 
-TEST_F(RemotePythonEnvTest, ThroughputOfARemoteEnvAgainstTheLocalOne) {
+// Figures for docs/python.md ("Cost of a remote env"); no `proxima bench`
+// suite starts the Python server, so they are measured here and only
+// reported.
+TEST_F(RemotePythonEnvTest, MeasuresARemoteEnvAgainstTheLocalOne) {
   auto local = VectorEnv::Create("CartPole-v1", 1, 1);
   auto remote1 = VectorEnv::Create(Id("CartPole-v1"), 1, 1);
   auto remote8 = VectorEnv::Create(Id("CartPole-v1"), 8, 1);
@@ -269,9 +278,6 @@ TEST_F(RemotePythonEnvTest, ThroughputOfARemoteEnvAgainstTheLocalOne) {
   RecordProperty("local_cpp_steps_per_second", static_cast<int>(local_sps));
   RecordProperty("remote_python_steps_per_second", static_cast<int>(remote1_sps));
   RecordProperty("remote_python_8envs_steps_per_second", static_cast<int>(remote8_sps));
-  // Loose sanity bounds: a round trip per step costs far more than a step.
-  EXPECT_GT(remote1_sps, 200.0);
-  EXPECT_GT(local_sps, remote1_sps);
 }
 
 // `proxima train` on a remote env, as a user runs it; returns summary.json.
