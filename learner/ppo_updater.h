@@ -91,6 +91,16 @@ class PpoUpdater {
   // With `measure_ratio`, also reports max |ratio - 1| before the step.
   MinibatchResult TrainMinibatch(const Minibatch& mb, bool measure_ratio = false);
 
+  // Steps 1-3 of Update() for one part (exposed for tests): flattened [N = T·E]
+  // time-major inputs, device-resident: normalized obs, actions, behaviour
+  // log-probs; CPU (moved to the device later): advantages, returns and the
+  // values of the batch's observations. For V-trace, `returns` holds vs and
+  // `advantages` the policy-gradient advantages.
+  struct PartTargets {
+    at::Tensor obs_norm, actions, behaviour_logp, advantages, returns, old_values;
+  };
+  absl::StatusOr<PartTargets> ComputeTargets(const RolloutBatch& batch);
+
   // Normalizes raw observations [N, obs_dim] (float32, CPU) with the current
   // statistics; returns a copy when normalization is off.
   at::Tensor NormalizeObs(const at::Tensor& raw) const;
@@ -118,12 +128,6 @@ class PpoUpdater {
  private:
   PpoUpdater(const PpoConfig& config, const EnvSpec& spec, const torch::Device& device);
   void SetLearningRate(double lr);
-  // Flattened, device-resident inputs of one part: normalized obs, actions,
-  // behaviour log-probs, and (CPU → device later) advantages, returns, values.
-  struct PartTargets {
-    at::Tensor obs_norm, actions, behaviour_logp, advantages, returns, old_values;
-  };
-  absl::StatusOr<PartTargets> ComputeTargets(const RolloutBatch& batch);
   // Makes every parameter and its gradient a view into one flat buffer
   // (params_flat_, grads_flat_), copying the current values in. Called after
   // the model is built and after its parameters were loaded.
