@@ -1,36 +1,28 @@
 // Replays every case of every reference file under $PROXIMA_GOLDEN_DIR/ppo/
-// (gae*.json, vtrace*.json, ppo_loss*.json) to 1e-5.
+// and tests/reference/ppo/ (gae*.json, vtrace*.json, ppo_loss*.json,
+// ppo_total_loss*.json; tests/learner/reference_cases.h) to 1e-5.
 #include <ATen/ATen.h>
 
-#include <functional>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "actor/actor_critic.h"
 #include "actor/envs/env.h"
-#include "common/file_util.h"
 #include "gtest/gtest.h"
 #include "learner/gae.h"
+#include "learner/ppo_config.h"
 #include "learner/ppo_loss.h"
+#include "learner/ppo_updater.h"
 #include "learner/vtrace.h"
+#include "tests/learner/reference_cases.h"
 #include "tests/test_util.h"
 
 namespace proxima {
 namespace {
 
 constexpr double kTol = 1e-5;
-
-std::vector<std::string> GoldenFiles(const std::string& prefix) {
-  auto files = ListFiles(GoldenDir() + "/ppo", ".json");
-  EXPECT_TRUE(files.ok()) << files.status();
-  std::vector<std::string> out;
-  if (!files.ok()) return out;
-  for (const auto& f : *files) {
-    const std::string name = f.substr(f.find_last_of('/') + 1);
-    if (name.rfind(prefix, 0) == 0) out.push_back(f);
-  }
-  return out;
-}
 
 std::vector<uint8_t> Flags(const nlohmann::json& j) {
   std::vector<uint8_t> out;
@@ -60,23 +52,6 @@ void ExpectAllNear(const std::vector<double>& got, const nlohmann::json& want,
   }
 }
 
-// Calls fn(case, "file case i") for every case of every <prefix>*.json under
-// $PROXIMA_GOLDEN_DIR/ppo; returns the number of cases (a missing set fails).
-int ForEachCase(const std::string& prefix,
-                const std::function<void(const nlohmann::json&, const std::string&)>& fn) {
-  const auto files = GoldenFiles(prefix);
-  if (files.empty()) {
-    ADD_FAILURE() << "no " << prefix << "*.json under " << GoldenDir() << "/ppo";
-    return 0;
-  }
-  int cases = 0;
-  for (const auto& file : files) {
-    const nlohmann::json doc = LoadJsonOrDie(file);
-    for (const auto& c : doc.at("cases")) fn(c, file + " case " + std::to_string(cases++));
-  }
-  return cases;
-}
-
 TEST(GoldenPpoTest, EveryGaeCase) {
   const int cases = ForEachCase("gae", [](const nlohmann::json& c, const std::string& where) {
     const auto& in = c.at("inputs");
@@ -95,7 +70,7 @@ TEST(GoldenPpoTest, EveryGaeCase) {
 TEST(GoldenPpoTest, EveryGaeCaseInFloat32ColumnLayout) {
   // The trainer runs GAE in float32 on columns of a [T, E] buffer (stride E):
   // check the strided path against the same references (float tolerance).
-  for (const auto& file : GoldenFiles("gae")) {
+  for (const auto& file : ReferenceFiles("gae")) {
     const nlohmann::json doc = LoadJsonOrDie(file);
     for (const auto& c : doc.at("cases")) {
       const auto& in = c.at("inputs");
@@ -177,6 +152,65 @@ TEST(GoldenPpoTest, EveryPpoLossCase) {
     std::vector<double> got(logp.data_ptr<double>(), logp.data_ptr<double>() + logp.numel());
     ExpectAllNear(got, out.at("logp"), where + " logp");
   });
+  EXPECT_GT(cases, 0);
+}
+
+// ppo_total_loss*.json: the weighted total with distinct non-zero ent_coef,
+// vf_coef and kl_beta, categorical and Gaussian, through the updater's own
+// config → options mapping (PpoLossOptionsFor), so a wrong sign or a swapped
+// coefficient anywhere on that path fails.
+TEST(GoldenPpoTest, EveryPpoTotalLossCase) {
+  const int cases =
+      ForEachCase("ppo_total_loss", [](const nlohmann::json& c, const std::string& where) {
+        const auto& in = c.at("inputs");
+        const auto& out = c.at("outputs");
+        at::Tensor actions = T64(in.at("actions"));
+        at::Tensor dist_params, logp, entropy;
+        const bool gaussian = in.at("distribution").get<std::string>() == "gaussian";
+        if (gaussian) {
+          const int dim = in.at("act_dim").get<int>();
+          ActorCritic model(1, Space::Box(std::vector<float>(dim, -1), std::vector<float>(dim, 1)),
+                            ModelSpec{});
+          model->to(at::kDouble);
+          {
+            torch::NoGradGuard no_grad;
+            model->log_std().copy_(T64(in.at("log_std")));
+          }
+          dist_params = T64(in.at("mean")).reshape({-1, dim});
+          std::tie(logp, entropy) = model->LogProbEntropy(dist_params, actions.reshape({-1, dim}));
+        } else {
+          const int k = in.at("num_actions").get<int>();
+          ActorCritic model(1, Space::Discrete(k), ModelSpec{});
+          dist_params = T64(in.at("logits")).reshape({-1, k});
+          std::tie(logp, entropy) = model->LogProbEntropy(dist_params, actions.to(at::kLong));
+        }
+        PpoConfig config;
+        config.clip_coef = in.at("clip_eps").get<double>();
+        config.value_clip_coef = in.at("value_clip_eps").get<double>();
+        config.clip_value_loss = in.at("clip_value_loss").get<bool>();
+        config.normalize_advantages = in.at("normalize_advantages").get<bool>();
+        config.ent_coef = in.at("ent_coef").get<double>();
+        config.vf_coef = in.at("vf_coef").get<double>();
+        const double kl_beta = in.at("kl_beta").get<double>();
+        ASSERT_GT(config.ent_coef, 0) << where;
+        ASSERT_GT(kl_beta, 0) << where;
+        PpoLossTerms t =
+            ComputePpoLoss(logp, T64(in.at("behaviour_logp")), entropy, T64(in.at("advantages")),
+                           T64(in.at("new_values")), T64(in.at("old_values")),
+                           T64(in.at("returns")), PpoLossOptionsFor(config, kl_beta));
+        std::vector<double> got(logp.data_ptr<double>(), logp.data_ptr<double>() + logp.numel());
+        ExpectAllNear(got, out.at("logp"), where + " logp");
+        for (const auto& [name, value] :
+             {std::pair<const char*, at::Tensor>{"policy_loss", t.policy_loss},
+              {"value_loss", t.value_loss},
+              {"entropy", t.entropy},
+              {"approx_kl", t.approx_kl},
+              {"clip_fraction", t.clip_fraction},
+              {"total", t.total.detach()}}) {
+          EXPECT_NEAR(value.item<double>(), out.at(name).get<double>(), kTol)
+              << where << " " << name;
+        }
+      });
   EXPECT_GT(cases, 0);
 }
 
