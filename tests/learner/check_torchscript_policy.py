@@ -37,6 +37,8 @@ def check_case(case):
     policy = torch.jit.load(case["policy"], _extra_files=extra)
     meta = json.loads(extra["proxima.json"])
     tol = case["tolerance"]
+    # forward(obs[0]) against the batch's row: other BLAS kernels, rounding.
+    unbatched_tol = case.get("unbatched_tolerance", tol)
 
     for key, want in case["metadata"].items():
         got = getattr(policy, key)
@@ -83,8 +85,9 @@ def check_case(case):
             failures.append("value(obs[0]) is not a scalar")
 
     for name, d in diffs.items():
-        if not d <= tol:
-            failures.append(f"{name}: max |diff| {d:.3g} > {tol}")
+        limit = unbatched_tol if name == "forward(obs[0])" else tol
+        if not d <= limit:
+            failures.append(f"{name}: max |diff| {d:.3g} > {limit}")
     summary = ", ".join(f"{k} {v:.3g}" for k, v in diffs.items())
     print(f"[{case['name']}] torch {torch.__version__}: max |python - live C++|: {summary}")
     for f in failures:

@@ -26,7 +26,12 @@ namespace {
 using ::proxima::testing::StatusIs;
 using ::testing::HasSubstr;
 
-constexpr double kTolerance = 1e-6;
+// The export runs the live network's ops on the same LibTorch, so its batched
+// outputs are bit-identical to the live policy's (README, "Export and
+// evaluation": max abs difference 0). One unbatched observation goes through
+// other BLAS kernels than a batch does, so those outputs agree with the
+// batch's row only to rounding (7e-7 seen).
+constexpr double kUnbatchedTolerance = 1e-6;
 
 at::Tensor Call(torch::jit::Module& m, const std::string& method,
                 std::vector<c10::IValue> args) {
@@ -62,7 +67,7 @@ TEST_P(PolicyExportTest, MatchesThePolicyTheActorsRun) {
   const bool discrete = live_.env.action_space.is_discrete();
   EXPECT_EQ(info_.path, dir_ + "/policy.pt");
   EXPECT_EQ(info_.checkpoint, checkpoint_);
-  EXPECT_LE(info_.self_check_max_abs_diff, kTolerance);
+  EXPECT_EQ(info_.self_check_max_abs_diff, 0.0);
 
   const at::Tensor raw = RandomRawObs(live_, 256, 5);
   const LiveOutputs live = ComputeLiveOutputs(live_, raw);
@@ -95,13 +100,13 @@ TEST_P(PolicyExportTest, MatchesThePolicyTheActorsRun) {
     EXPECT_EQ(action.scalar_type(), at::kFloat);
     EXPECT_EQ(action.sizes(), (std::vector<int64_t>{256, live_.env.action_dim()}));
   }
-  EXPECT_LE(d_norm, kTolerance);
-  EXPECT_LE(d_params, kTolerance);
-  EXPECT_LE(d_value, kTolerance);
-  EXPECT_LE(d_action, kTolerance);
-  EXPECT_LE(d_det_logp, kTolerance);
-  EXPECT_LE(d_sampled_logp, kTolerance);
-  EXPECT_LE(d_entropy, kTolerance);
+  EXPECT_EQ(d_norm, 0.0);
+  EXPECT_EQ(d_params, 0.0);
+  EXPECT_EQ(d_value, 0.0);
+  EXPECT_EQ(d_action, 0.0);
+  EXPECT_EQ(d_det_logp, 0.0);
+  EXPECT_EQ(d_sampled_logp, 0.0);
+  EXPECT_EQ(d_entropy, 0.0);
 
   // act(): a sample and its log-prob under the live network.
   torch::manual_seed(3);
@@ -109,7 +114,7 @@ TEST_P(PolicyExportTest, MatchesThePolicyTheActorsRun) {
   const at::Tensor act_action = tuple->elements()[0].toTensor();
   const at::Tensor act_logp = tuple->elements()[1].toTensor();
   const double d_act_logp = MaxAbsDiff(act_logp, LiveLogProb(live_, live.normalized, act_action));
-  EXPECT_LE(d_act_logp, kTolerance);
+  EXPECT_EQ(d_act_logp, 0.0);
   if (discrete) {
     EXPECT_EQ(act_action.scalar_type(), at::kLong);
     EXPECT_GE(act_action.min().item<int64_t>(), 0);
@@ -135,10 +140,10 @@ TEST_P(PolicyExportTest, AcceptsOneObservationAndRejectsWrongShapes) {
   const at::Tensor batch_action = module_.forward({raw}).toTensor();
   const at::Tensor action = module_.forward({one}).toTensor();
   EXPECT_EQ(action.dim(), batch_action.dim() - 1);
-  EXPECT_LE(MaxAbsDiff(action, batch_action[3]), kTolerance);
+  EXPECT_LE(MaxAbsDiff(action, batch_action[3]), kUnbatchedTolerance);
   const at::Tensor value = Call(module_, "value", {one});
   EXPECT_EQ(value.dim(), 0);
-  EXPECT_LE(MaxAbsDiff(value, Call(module_, "value", {raw})[3]), kTolerance);
+  EXPECT_LE(MaxAbsDiff(value, Call(module_, "value", {raw})[3]), kUnbatchedTolerance);
   auto tuple = module_.get_method("act")({one}).toTuple();
   EXPECT_EQ(tuple->elements()[1].toTensor().dim(), 0);
 
