@@ -1,6 +1,8 @@
 #include "common/rng.h"
 
 #include <cmath>
+#include <cstring>
+#include <sstream>
 
 namespace proxima {
 
@@ -41,6 +43,31 @@ double Rng::Normal() {
   spare_ = v * m;
   has_spare_ = true;
   return u * m;
+}
+
+std::string Rng::State() const {
+  // The engine's text form is fixed by the standard; the cached normal is
+  // kept as its bit pattern so it comes back exactly.
+  uint64_t spare_bits = 0;
+  std::memcpy(&spare_bits, &spare_, sizeof(spare_bits));
+  std::ostringstream out;
+  out << engine_ << ' ' << (has_spare_ ? 1 : 0) << ' ' << spare_bits;
+  return out.str();
+}
+
+absl::Status Rng::SetState(const std::string& state) {
+  std::istringstream in(state);
+  std::mt19937_64 engine;
+  int has_spare = 0;
+  uint64_t spare_bits = 0;
+  in >> engine >> has_spare >> spare_bits;
+  if (in.fail() || (has_spare != 0 && has_spare != 1) || !(in >> std::ws).eof()) {
+    return absl::InvalidArgumentError("not an Rng state");
+  }
+  engine_ = engine;
+  has_spare_ = has_spare == 1;
+  std::memcpy(&spare_, &spare_bits, sizeof(spare_));
+  return absl::OkStatus();
 }
 
 }  // namespace proxima

@@ -9,6 +9,9 @@
 
 #include <cstdint>
 #include <random>
+#include <string>
+
+#include "absl/status/status.h"
 
 namespace proxima {
 
@@ -33,6 +36,12 @@ class Rng {
 
   // Standard normal variate (Marsaglia polar method, one value cached).
   double Normal();
+
+  // The whole generator state (engine and cached normal) as text, and back:
+  // a restored Rng continues the stream exactly. InvalidArgument for text
+  // that State() did not write.
+  std::string State() const;
+  absl::Status SetState(const std::string& state);
 
  private:
   std::mt19937_64 engine_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 
@@ -76,6 +77,15 @@ RewardScaler::RewardScaler(int num_columns, double gamma, double clip)
       discounted_(num_columns, 0.0),
       scratch_(num_columns, 0.0f),
       return_rms_(1) {}
+
+absl::Status RewardScaler::RestoreDiscountedReturns(std::vector<double> returns) {
+  if (returns.size() != discounted_.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("reward scaler: expected ", discounted_.size(),
+                                                   " columns, got ", returns.size()));
+  }
+  discounted_ = std::move(returns);
+  return absl::OkStatus();
+}
 
 void RewardScaler::ScaleStep(float* rewards, const uint8_t* terminated) {
   const int n = static_cast<int>(discounted_.size());

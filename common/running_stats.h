@@ -56,6 +56,10 @@ class RewardScaler {
 
   const RunningMeanStd& return_stats() const { return return_rms_; }
   RunningMeanStd& mutable_return_stats() { return return_rms_; }
+  // The running discounted return of every column (checkpoints).
+  const std::vector<double>& discounted_returns() const { return discounted_; }
+  // InvalidArgument unless `returns` has one entry per column.
+  absl::Status RestoreDiscountedReturns(std::vector<double> returns);
 
  private:
   double gamma_;

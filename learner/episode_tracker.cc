@@ -28,6 +28,33 @@ void EpisodeTracker::Add(double episode_return, int length, int64_t env_steps, d
   }
 }
 
+EpisodeTracker::State EpisodeTracker::state() const {
+  State s;
+  s.returns.assign(returns_.begin(), returns_.end());
+  s.lengths.assign(lengths_.begin(), lengths_.end());
+  s.return_sum = return_sum_;
+  s.length_sum = length_sum_;
+  s.episodes = episodes_;
+  s.solved_at_step = solved_at_step_;
+  s.solved_at_seconds = solved_at_seconds_;
+  return s;
+}
+
+absl::Status EpisodeTracker::Restore(const State& s) {
+  if (s.returns.size() != s.lengths.size() || static_cast<int>(s.returns.size()) > kWindow ||
+      s.episodes < static_cast<int64_t>(s.returns.size())) {
+    return absl::InvalidArgumentError("episode tracker: inconsistent window");
+  }
+  returns_.assign(s.returns.begin(), s.returns.end());
+  lengths_.assign(s.lengths.begin(), s.lengths.end());
+  return_sum_ = s.return_sum;
+  length_sum_ = s.length_sum;
+  episodes_ = s.episodes;
+  solved_at_step_ = s.solved_at_step;
+  solved_at_seconds_ = s.solved_at_seconds;
+  return absl::OkStatus();
+}
+
 double EpisodeTracker::mean_return() const {
   if (returns_.empty()) return std::nan("");
   return return_sum_ / static_cast<double>(returns_.size());

@@ -9,6 +9,9 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <vector>
+
+#include "absl/status/status.h"
 
 namespace proxima {
 
@@ -31,6 +34,21 @@ class EpisodeTracker {
   std::optional<int64_t> solved_at_step() const { return solved_at_step_; }
   std::optional<double> solved_at_seconds() const { return solved_at_seconds_; }
   std::optional<double> threshold() const { return threshold_; }
+
+  // Everything the tracker holds, for checkpoints: restoring it makes the
+  // tracker continue exactly (the running sums are kept, not recomputed).
+  struct State {
+    std::vector<double> returns;  // the window, oldest first
+    std::vector<int> lengths;
+    double return_sum = 0;
+    int64_t length_sum = 0;
+    int64_t episodes = 0;
+    std::optional<int64_t> solved_at_step;
+    std::optional<double> solved_at_seconds;
+  };
+  State state() const;
+  // InvalidArgument for a window longer than kWindow or of unequal lengths.
+  absl::Status Restore(const State& state);
 
  private:
   std::optional<double> threshold_;

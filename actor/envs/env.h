@@ -101,6 +101,9 @@ class Env {
   virtual void GetState(double* state) const = 0;
   int elapsed_steps() const { return elapsed_steps_; }
   void set_elapsed_steps(int t) { elapsed_steps_ = t; }
+  // The Rng resets draw from (checkpoints save and restore it).
+  Rng& rng() { return rng_; }
+  const Rng& rng() const { return rng_; }
 
   // OK, or the error that ended an env that can fail (see the file comment).
   virtual absl::Status status() const { return absl::OkStatus(); }

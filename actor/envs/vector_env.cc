@@ -87,6 +87,55 @@ absl::Status VectorEnv::status() const {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<VectorEnv::EnvState>> VectorEnv::SaveState() const {
+  if (spec_->state_dim == 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        spec_->id, ": the env's state lives in its server, so it cannot be checkpointed"));
+  }
+  std::vector<EnvState> out(num_envs_);
+  for (int i = 0; i < num_envs_; ++i) {
+    EnvState& s = out[i];
+    s.state.resize(spec_->state_dim);
+    envs_[i]->GetState(s.state.data());
+    s.elapsed_steps = envs_[i]->elapsed_steps();
+    s.rng = envs_[i]->rng().State();
+    const float* row = obs_.data() + static_cast<size_t>(i) * obs_dim_;
+    s.obs.assign(row, row + obs_dim_);
+    s.episode_return = episode_returns_[i];
+    s.episode_length = episode_lengths_[i];
+  }
+  return out;
+}
+
+absl::Status VectorEnv::RestoreState(const std::vector<EnvState>& states) {
+  if (static_cast<int>(states.size()) != num_envs_) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("env state: ", states.size(), " envs saved, ", num_envs_, " here"));
+  }
+  for (const EnvState& s : states) {
+    if (static_cast<int>(s.obs.size()) != obs_dim_ ||
+        static_cast<int>(s.state.size()) != spec_->state_dim) {
+      return absl::InvalidArgumentError(absl::StrCat("env state: wrong shape for ", spec_->id));
+    }
+    Rng check;
+    PROXIMA_RETURN_IF_ERROR(check.SetState(s.rng));
+  }
+  for (int i = 0; i < num_envs_; ++i) {
+    const EnvState& s = states[i];
+    PROXIMA_RETURN_IF_ERROR(envs_[i]->SetState(s.state));
+    PROXIMA_RETURN_IF_ERROR(envs_[i]->rng().SetState(s.rng));
+    envs_[i]->set_elapsed_steps(s.elapsed_steps);
+    std::copy(s.obs.begin(), s.obs.end(), obs_.begin() + static_cast<size_t>(i) * obs_dim_);
+    std::copy(s.obs.begin(), s.obs.end(), final_obs_.begin() + static_cast<size_t>(i) * obs_dim_);
+    episode_returns_[i] = s.episode_return;
+    episode_lengths_[i] = s.episode_length;
+    rewards_[i] = 0.0f;
+    terminated_[i] = 0;
+    truncated_[i] = 0;
+  }
+  return absl::OkStatus();
+}
+
 void VectorEnv::TakeFinishedEpisodes(std::vector<EpisodeStat>* out) {
   out->insert(out->end(), finished_.begin(), finished_.end());
   finished_.clear();

@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -77,6 +78,24 @@ class VectorEnv {
   // Appends the queued finished episodes (in the order they ended) to `out`
   // and empties the queue.
   void TakeFinishedEpisodes(std::vector<EpisodeStat>* out);
+
+  // One env between steps, as checkpoints keep it: its internal state and
+  // TimeLimit counter, its Rng, its current observation and the running
+  // return and length of its episode.
+  struct EnvState {
+    std::vector<double> state;  // spec().state_dim values
+    int elapsed_steps = 0;
+    std::string rng;            // Rng::State()
+    std::vector<float> obs;     // obs_dim values
+    double episode_return = 0.0;
+    int episode_length = 0;
+  };
+  // Call between steps with the finished-episode queue drained. Remote envs
+  // keep their state on their server: FailedPrecondition.
+  absl::StatusOr<std::vector<EnvState>> SaveState() const;
+  // Puts every env back into a saved state, after which Step() continues as
+  // the saved envs would have. InvalidArgument for states of another shape.
+  absl::Status RestoreState(const std::vector<EnvState>& states);
 
  private:
   explicit VectorEnv(std::vector<std::unique_ptr<Env>> envs);
