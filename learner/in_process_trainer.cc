@@ -7,7 +7,11 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "actor/cpu_threads.h"
 #include "actor/envs/registry.h"
@@ -15,9 +19,12 @@
 #include "common/file_util.h"
 #include "common/status_macros.h"
 #include "learner/tensorboard_writer.h"
+#include "nlohmann/json.hpp"
 
 namespace proxima {
 namespace {
+
+constexpr int kStateFormat = 1;  // SaveState()'s document
 
 double NowSeconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
@@ -107,7 +114,6 @@ void InProcessTrainer::CollectRollout(int64_t* env_steps) {
 }
 
 absl::StatusOr<RunSummary> InProcessTrainer::Run() {
-  start_seconds_ = NowSeconds();
   std::unique_ptr<MetricsCsv> csv;
   std::unique_ptr<TensorBoardWriter> tensorboard;
   if (!options_.run_dir.empty()) {
@@ -116,22 +122,26 @@ absl::StatusOr<RunSummary> InProcessTrainer::Run() {
   }
   const bool tty = ::isatty(STDERR_FILENO);
   double last_progress = 0;
-  envs_->Reset();
-  int64_t env_steps = 0;
+  start_seconds_ = NowSeconds() - wall_seconds_;
+  if (updates_ == 0) envs_->Reset();
   const int64_t num_updates = config_.num_updates();
-  int64_t update = 0;
-  for (update = 1; update <= num_updates; ++update) {
-    CollectRollout(&env_steps);
+  const int64_t last_update = options_.stop_after_update > 0
+                                  ? std::min(num_updates, options_.stop_after_update)
+                                  : num_updates;
+  while (updates_ < last_update) {
+    const int64_t update = updates_ + 1;
+    CollectRollout(&env_steps_);
     PROXIMA_RETURN_IF_ERROR(envs_->status());  // a remote env's server failed
     const double progress = static_cast<double>(update - 1) / static_cast<double>(num_updates);
     PROXIMA_ASSIGN_OR_RETURN(UpdateMetrics um, updater_->Update(batch_, progress));
+    updates_ = update;
     const double elapsed = NowSeconds() - start_seconds_;
     MetricsRow row;
     row.update = update;
     row.policy_version = update;
-    row.env_steps = env_steps;
+    row.env_steps = env_steps_;
     row.wall_seconds = elapsed;
-    row.env_steps_per_second = env_steps / std::max(elapsed, 1e-9);
+    row.env_steps_per_second = env_steps_ / std::max(elapsed, 1e-9);
     row.episodes = tracker_->episodes();
     row.mean_return = tracker_->mean_return();
     row.mean_length = tracker_->mean_length();
@@ -145,14 +155,14 @@ absl::StatusOr<RunSummary> InProcessTrainer::Run() {
       std::fprintf(stderr,
                    "%s[%s] steps %lld/%lld  %.0f steps/s  return %.1f  version %lld  "
                    "lag 0  ETA %.0fs%s",
-                   tty ? "\r" : "", config_.env_id.c_str(), static_cast<long long>(env_steps),
+                   tty ? "\r" : "", config_.env_id.c_str(), static_cast<long long>(env_steps_),
                    static_cast<long long>(config_.total_steps), row.env_steps_per_second,
                    row.mean_return, static_cast<long long>(update), eta, tty ? "   " : "\n");
       std::fflush(stderr);
     }
     if (options_.stop_when_solved && tracker_->solved()) break;
   }
-  if (update > num_updates) update = num_updates;
+  wall_seconds_ = NowSeconds() - start_seconds_;
   if (options_.progress && tty) std::fputc('\n', stderr);
   RunSummary s;
   s.env = config_.env_id;
@@ -160,16 +170,111 @@ absl::StatusOr<RunSummary> InProcessTrainer::Run() {
   s.mode = "in-process";
   s.device = updater_->device().str();
   s.actors = 0;
-  s.total_env_steps = env_steps;
-  s.updates = update;
-  s.wall_seconds = NowSeconds() - start_seconds_;
-  s.env_steps_per_second = env_steps / std::max(s.wall_seconds, 1e-9);
+  s.total_env_steps = env_steps_;
+  s.updates = updates_;
+  s.wall_seconds = wall_seconds_;
+  s.env_steps_per_second = env_steps_ / std::max(s.wall_seconds, 1e-9);
   s.episodes = tracker_->episodes();
   s.mean_return_last_100 = tracker_->mean_return();
   s.solved_at_step = tracker_->solved_at_step();
   s.solved_at_seconds = tracker_->solved_at_seconds();
   if (!options_.run_dir.empty()) PROXIMA_RETURN_IF_ERROR(WriteSummary(options_.run_dir, s));
   return s;
+}
+
+absl::StatusOr<std::string> InProcessTrainer::SaveState() const {
+  PROXIMA_ASSIGN_OR_RETURN(std::vector<VectorEnv::EnvState> envs, envs_->SaveState());
+  nlohmann::json j;
+  j["format"] = kStateFormat;
+  j["env_id"] = config_.env_id;
+  j["updates"] = updates_;
+  j["env_steps"] = env_steps_;
+  j["wall_seconds"] = wall_seconds_;
+  j["sampler_rng"] = rng_.State();
+  nlohmann::json& je = j["envs"] = nlohmann::json::array();
+  for (const VectorEnv::EnvState& e : envs) {
+    je.push_back({{"state", e.state},
+                  {"elapsed_steps", e.elapsed_steps},
+                  {"rng", e.rng},
+                  {"obs", e.obs},
+                  {"episode_return", e.episode_return},
+                  {"episode_length", e.episode_length}});
+  }
+  if (reward_scaler_) {
+    const RunningMeanStd& rms = reward_scaler_->return_stats();
+    j["reward_scaler"] = {{"discounted", reward_scaler_->discounted_returns()},
+                          {"mean", rms.mean()},
+                          {"var", rms.var()},
+                          {"count", rms.count()}};
+  }
+  const EpisodeTracker::State t = tracker_->state();
+  j["episodes"] = {{"returns", t.returns},       {"lengths", t.lengths},
+                   {"return_sum", t.return_sum}, {"length_sum", t.length_sum},
+                   {"count", t.episodes},        {"solved_at_step", nullptr},
+                   {"solved_at_seconds", nullptr}};
+  if (t.solved_at_step) j["episodes"]["solved_at_step"] = *t.solved_at_step;
+  if (t.solved_at_seconds) j["episodes"]["solved_at_seconds"] = *t.solved_at_seconds;
+  return j.dump();
+}
+
+absl::Status InProcessTrainer::RestoreState(const std::string& state) {
+  try {
+    const nlohmann::json j = nlohmann::json::parse(state);
+    if (j.at("format").get<int>() != kStateFormat || j.at("env_id") != config_.env_id) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "trainer state: format ", j.at("format").dump(), " for ", j.at("env_id").dump(),
+          "; this trainer reads format ", kStateFormat, " for \"", config_.env_id, "\""));
+    }
+    std::vector<VectorEnv::EnvState> envs;
+    for (const nlohmann::json& je : j.at("envs")) {
+      VectorEnv::EnvState e;
+      e.state = je.at("state").get<std::vector<double>>();
+      e.elapsed_steps = je.at("elapsed_steps").get<int>();
+      e.rng = je.at("rng").get<std::string>();
+      e.obs = je.at("obs").get<std::vector<float>>();
+      e.episode_return = je.at("episode_return").get<double>();
+      e.episode_length = je.at("episode_length").get<int>();
+      envs.push_back(std::move(e));
+    }
+    if (j.contains("reward_scaler") != (reward_scaler_ != nullptr)) {
+      return absl::InvalidArgumentError("trainer state: reward scaling differs from the config");
+    }
+    const nlohmann::json& jt = j.at("episodes");
+    EpisodeTracker::State t;
+    t.returns = jt.at("returns").get<std::vector<double>>();
+    t.lengths = jt.at("lengths").get<std::vector<int>>();
+    t.return_sum = jt.at("return_sum").get<double>();
+    t.length_sum = jt.at("length_sum").get<int64_t>();
+    t.episodes = jt.at("count").get<int64_t>();
+    if (!jt.at("solved_at_step").is_null()) t.solved_at_step = jt["solved_at_step"].get<int64_t>();
+    if (!jt.at("solved_at_seconds").is_null()) {
+      t.solved_at_seconds = jt["solved_at_seconds"].get<double>();
+    }
+    const int64_t updates = j.at("updates").get<int64_t>();
+    const int64_t env_steps = j.at("env_steps").get<int64_t>();
+    const double wall_seconds = j.at("wall_seconds").get<double>();
+    if (updates < 0 || env_steps < 0 || !(wall_seconds >= 0)) {
+      return absl::InvalidArgumentError("trainer state: negative counters");
+    }
+    // Everything parsed; now the parts that can still refuse, then the rest.
+    PROXIMA_RETURN_IF_ERROR(envs_->RestoreState(envs));
+    PROXIMA_RETURN_IF_ERROR(tracker_->Restore(t));
+    PROXIMA_RETURN_IF_ERROR(rng_.SetState(j.at("sampler_rng").get<std::string>()));
+    if (reward_scaler_) {
+      const nlohmann::json& jr = j.at("reward_scaler");
+      PROXIMA_RETURN_IF_ERROR(reward_scaler_->RestoreDiscountedReturns(
+          jr.at("discounted").get<std::vector<double>>()));
+      PROXIMA_RETURN_IF_ERROR(reward_scaler_->mutable_return_stats().Restore(
+          jr.at("mean").get<std::vector<double>>(), jr.at("var").get<std::vector<double>>(),
+          jr.at("count").get<double>()));
+    }
+    updates_ = updates;
+    env_steps_ = env_steps;
+    wall_seconds_ = wall_seconds;
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("trainer state: ", e.what()));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace proxima

@@ -4,7 +4,11 @@
 // measured against.
 //
 // Run() blocks until the step budget is spent (or the env is solved, with
-// stop_when_solved), writing the run directory as it goes.
+// stop_when_solved, or stop_after_update is reached), writing the run
+// directory as it goes. A trainer whose Run() returned early can Run() again,
+// or save its state (SaveState() plus the updater's checkpoint; both together
+// in learner/server/trainer_checkpoint.h) and continue in a fresh trainer:
+// either way the weights come out bit for bit as in one uninterrupted Run().
 #ifndef PROXIMA_LEARNER_IN_PROCESS_TRAINER_H_
 #define PROXIMA_LEARNER_IN_PROCESS_TRAINER_H_
 
@@ -27,6 +31,9 @@ struct TrainerOptions {
   bool progress = false;          // live progress line on stderr
   // Called after every update (tests use it to inspect the trainer).
   std::function<void(const MetricsRow&)> on_update;
+  // > 0: Run() returns once this many updates (counted over the whole run,
+  // resumed ones included) are done, before the step budget is spent.
+  int64_t stop_after_update = 0;
 };
 
 class InProcessTrainer {
@@ -37,6 +44,22 @@ class InProcessTrainer {
   absl::StatusOr<RunSummary> Run();
 
   PpoUpdater& updater() { return *updater_; }
+
+  // Everything besides the updater that the next update depends on: each
+  // env's state and Rng, the sampler's Rng, reward scaling, the episode
+  // window and the counters, as a JSON document. Call while Run() is not
+  // running. FailedPrecondition for remote envs (their state is not here).
+  absl::StatusOr<std::string> SaveState() const;
+  // Restores SaveState()'s document into a trainer created with the same
+  // config (and an updater restored from the same moment); the next Run()
+  // continues where the saved trainer stopped. InvalidArgument for a
+  // document that does not fit this trainer.
+  absl::Status RestoreState(const std::string& state);
+
+  int64_t updates() const { return updates_; }
+  int64_t env_steps() const { return env_steps_; }
+  int64_t episodes() const { return tracker_->episodes(); }
+  double wall_seconds() const { return wall_seconds_; }
 
  private:
   InProcessTrainer(const PpoConfig& config, TrainerOptions options)
@@ -58,6 +81,9 @@ class InProcessTrainer {
   std::vector<float> scaled_rewards_;
   std::vector<float> finals_;  // scratch for truncated final observations
   double start_seconds_ = 0;
+  double wall_seconds_ = 0;  // training time of the Run()s so far
+  int64_t env_steps_ = 0;
+  int64_t updates_ = 0;
 };
 
 }  // namespace proxima

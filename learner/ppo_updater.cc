@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <mutex>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -166,6 +167,16 @@ void PpoUpdater::LoadState(torch::serialize::InputArchive& model,
     offset += n;
   }
   state.clear();
+}
+
+at::Tensor PpoUpdater::shuffle_rng_state() {
+  std::lock_guard<std::mutex> lock(generator_.mutex());
+  return generator_.get_state();
+}
+
+void PpoUpdater::set_shuffle_rng_state(const at::Tensor& state) {
+  std::lock_guard<std::mutex> lock(generator_.mutex());
+  generator_.set_state(state);
 }
 
 void PpoUpdater::SetLearningRate(double lr) {

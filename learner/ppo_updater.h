@@ -123,6 +123,15 @@ class PpoUpdater {
   double kl_beta() const { return kl_beta_; }
   void set_kl_beta(double beta) { kl_beta_ = beta; }
   int64_t skipped_minibatches_total() const { return skipped_total_; }
+  // Adam's moments (flat, in parameter order) and step count: the state the
+  // step actually runs on. LoadState() restores them.
+  const at::Tensor& adam_exp_avg() const { return adam_exp_avg_; }
+  const at::Tensor& adam_exp_avg_sq() const { return adam_exp_avg_sq_; }
+  int64_t adam_steps() const { return adam_steps_; }
+  // The minibatch-shuffle generator's state (a CPU uint8 tensor). Checkpoints
+  // keep it, so a resumed run draws the permutations the original would have.
+  at::Tensor shuffle_rng_state();
+  void set_shuffle_rng_state(const at::Tensor& state);
   const torch::Device& device() const { return device_; }
 
  private:

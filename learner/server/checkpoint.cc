@@ -153,7 +153,8 @@ std::vector<std::string> ListCheckpoints(const std::string& dir) {
 }
 
 absl::StatusOr<SavedCheckpoint> SaveCheckpoint(const std::string& dir, PpoUpdater& updater,
-                                               const CheckpointCounters& counters, int keep) {
+                                               const CheckpointCounters& counters, int keep,
+                                               const std::string& trainer_state) {
   PROXIMA_RETURN_IF_ERROR(MakeDirs(dir));
   std::string bytes;
   try {
@@ -163,7 +164,9 @@ absl::StatusOr<SavedCheckpoint> SaveCheckpoint(const std::string& dir, PpoUpdate
     updater.SaveState(model_archive, optimizer_archive);
     archive.write("model", model_archive);
     archive.write("optimizer", optimizer_archive);
+    archive.write("shuffle_rng", updater.shuffle_rng_state());
     archive.write("meta", c10::IValue(MetaToJson(updater, counters).dump()));
+    if (!trainer_state.empty()) archive.write("trainer", c10::IValue(trainer_state));
     std::ostringstream os;
     archive.save_to(os);
     bytes = os.str();
@@ -217,7 +220,8 @@ absl::StatusOr<LoadedCheckpoint> FindLatestCheckpoint(const std::string& dir) {
       absl::StrCat("no loadable checkpoint in ", dir, "; skipped: ", absl::StrJoin(skipped, "; ")));
 }
 
-absl::Status RestoreCheckpoint(const std::string& path, PpoUpdater& updater) {
+absl::Status RestoreCheckpoint(const std::string& path, PpoUpdater& updater,
+                               std::string* trainer_state) {
   ParsedCheckpoint parsed;
   PROXIMA_RETURN_IF_ERROR(ParseFile(path, &parsed, updater.device()));
   try {
@@ -226,11 +230,24 @@ absl::Status RestoreCheckpoint(const std::string& path, PpoUpdater& updater) {
     torch::serialize::InputArchive optimizer_archive;
     parsed.archive.read("optimizer", optimizer_archive);
     updater.LoadState(model_archive, optimizer_archive);
+    // Checkpoints written before the record existed keep the seeded generator.
+    at::Tensor shuffle_rng;
+    if (parsed.archive.try_read("shuffle_rng", shuffle_rng)) {
+      updater.set_shuffle_rng_state(shuffle_rng.to(at::kCPU));
+    }
     const nlohmann::json& m = parsed.meta;
     updater.set_kl_beta(m.at("kl_beta").get<double>());
     PROXIMA_RETURN_IF_ERROR(updater.obs_stats().Restore(
         m.at("obs_mean").get<std::vector<double>>(), m.at("obs_var").get<std::vector<double>>(),
         m.at("obs_count").get<double>()));
+    if (trainer_state != nullptr) {
+      c10::IValue trainer;
+      const bool found = parsed.archive.try_read("trainer", trainer);
+      if (found && !trainer.isString()) {
+        return absl::DataLossError(absl::StrCat(path, ": the trainer record is not text"));
+      }
+      *trainer_state = found ? trainer.toStringRef() : std::string();
+    }
   } catch (const std::exception& e) {
     return absl::DataLossError(absl::StrCat(path, ": cannot restore: ", e.what()));
   }

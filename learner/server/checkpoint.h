@@ -1,5 +1,6 @@
 // Learner checkpoints: everything needed to continue a run exactly where it
-// stopped — model parameters, Adam state, observation-normalizer statistics,
+// stopped — model parameters, Adam state, the minibatch-shuffle generator,
+// observation-normalizer statistics,
 // KL β, the policy version, counters, the resolved config and the actor-name →
 // id map (so restarted actors keep their ids and seeds).
 //
@@ -39,9 +40,12 @@ struct SavedCheckpoint {
 };
 
 // Writes a checkpoint of `updater` + `counters` into `dir` (created if
-// needed) and deletes all but the newest `keep` checkpoints.
+// needed) and deletes all but the newest `keep` checkpoints. A non-empty
+// `trainer_state` (the in-process trainer's, learner/server/trainer_checkpoint.h)
+// is stored as one more record.
 absl::StatusOr<SavedCheckpoint> SaveCheckpoint(const std::string& dir, PpoUpdater& updater,
-                                               const CheckpointCounters& counters, int keep);
+                                               const CheckpointCounters& counters, int keep,
+                                               const std::string& trainer_state = "");
 
 struct LoadedCheckpoint {
   std::string path;
@@ -59,9 +63,13 @@ absl::StatusOr<LoadedCheckpoint> FindLatestCheckpoint(const std::string& dir);
 // missing field.
 absl::Status ReadCheckpointCounters(const nlohmann::json& meta, CheckpointCounters* out);
 
-// Loads model, optimizer, normalizer and KL β from `path` into `updater`
-// (built with the checkpoint's config).
-absl::Status RestoreCheckpoint(const std::string& path, PpoUpdater& updater);
+// Loads model, optimizer (Adam's moments and step), normalizer, KL β and the
+// minibatch-shuffle generator from `path` into `updater` (built with the
+// checkpoint's config): the next Update() on the same batch gives the
+// same weights, bit for bit, as it would have without the round trip.
+// With `trainer_state`, also returns the trainer record ("" when absent).
+absl::Status RestoreCheckpoint(const std::string& path, PpoUpdater& updater,
+                               std::string* trainer_state = nullptr);
 
 // Checkpoint file names in `dir`, newest version first.
 std::vector<std::string> ListCheckpoints(const std::string& dir);
