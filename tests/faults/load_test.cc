@@ -105,6 +105,115 @@ TEST(LoadTest, PausedLearnerBlocksActorsAndKeepsItsMemoryBounded) {
               static_cast<unsigned long long>(st.queue_capacity()), noticed);
 }
 
+// The learner's memory grows by what its queue holds and by little else:
+// docs/learner.md "Memory bound". The queue is made large (1.5 M CartPole
+// transitions, 45 MiB decoded) so that the data dwarfs the noise of the
+// ~180 MiB process, then filled while training is paused: one more copy of
+// each chunk anywhere in the learner would show as ~45 MiB more.
+TEST(LoadTest, FullQueueGrowsTheLearnersMemoryByTheDocumentedBound) {
+  // CartPole-v1: obs_dim 4, one discrete action (held as one float).
+  constexpr int64_t kObsDim = 4, kActionDim = 1;
+  constexpr int64_t kBytesPerTransition = 4 * (kObsDim + kActionDim + 2) + 2;  // b = 30
+  constexpr int kRollout = 128, kEnvs = 32;
+  constexpr int64_t kChunk = kRollout * kEnvs;  // transitions per filler chunk
+  constexpr int64_t kCapacity = 384 * kChunk;
+  // Per chunk held: its bootstrap observations and the headers of its eight
+  // tensors (TensorImpl, StorageImpl, aligned allocations; 3.3 KB measured,
+  // docs/learner.md).
+  auto held_bytes = [](int64_t envs) { return envs * kObsDim * 4 + 4096; };
+  // On the wire a transition is 4·obs_dim + 8 (int64 action) + 4 + 4 + 2
+  // bytes; a chunk adds episode summaries and framing (16 KiB is generous).
+  auto wire_bytes = [](int64_t envs) { return kRollout * envs * (4 * kObsDim + 18) + (16 << 10); };
+  constexpr int kMaxUnacked = 8;  // --max-unacked-chunks (the default)
+  // Measured: growth 1.05–1.09 × data, 2–6 MiB beyond it (docs/learner.md).
+  constexpr double kSlack = 0.05;
+  constexpr int64_t kFixedBytes = 8LL << 20;
+
+  const std::string dir = MakeTempDir("faults_memory");
+  Learner l = StartLearner(
+      LearnerArgs(dir, "127.0.0.1:0",
+                  {"--rollout-length", absl::StrCat(kRollout), "--queue-capacity",
+                   absl::StrCat(kCapacity), "--max-unacked-chunks", absl::StrCat(kMaxUnacked),
+                   "--checkpoint-every-seconds", "0"}),
+      dir + "/learner.log");
+  ASSERT_FALSE(l.address.empty());
+  LearnerClient client(l.address);
+  // Training, fed by one slow actor (one env) that the trainer keeps up
+  // with: the trainer's, LibTorch's and BLAS's working memory exist, the
+  // queue is nearly empty. Paused there: the base.
+  std::vector<std::unique_ptr<ChildProcess>> actors;
+  actors.push_back(StartActor(l.address, "w0", dir, 1));
+  v1::LearnerStatus st;
+  ASSERT_TRUE(client.WaitFor(
+      [&](const v1::LearnerStatus& s) { return AllStreaming(s, {"w0"}) && s.policy_version() >= 3; },
+      60, &st))
+      << st.DebugString();
+  ASSERT_TRUE(client.Pause());
+  const std::optional<v1::LearnerStatus> base = client.Status();
+  const int64_t rss_base = RssBytes(l.process->pid());
+  ASSERT_TRUE(base.has_value());
+  ASSERT_LE(base->transitions_queued(), kCapacity / 4) << "the trainer fell far behind";
+
+  // Three fast actors fill the queue. Full: no filler chunk fits any more
+  // and every stream holds one chunk it could not queue (FIFO: once one is
+  // held, w0's next one is held too).
+  const std::vector<std::string> fillers = {"m0", "m1", "m2"};
+  for (const std::string& n : fillers) actors.push_back(StartActor(l.address, n, dir, kEnvs));
+  const uint64_t held_full = fillers.size() * kChunk + kRollout;
+  const bool filled = client.WaitFor(
+      [&](const v1::LearnerStatus& s) {
+        return s.queue_transitions() + kChunk > static_cast<uint64_t>(kCapacity) &&
+               s.transitions_queued() - s.queue_transitions() == held_full;
+      },
+      90, &st);
+  ASSERT_TRUE(filled) << "queue " << st.queue_transitions() << " of " << kCapacity
+                      << ", held beyond it " << st.transitions_queued() - st.queue_transitions()
+                      << " of " << held_full << "; " << DropSummary(st);
+  // Chunks still arriving in the streams' receive windows land in the next
+  // second: the largest RSS seen over it.
+  int64_t rss_full = 0;
+  for (int i = 0; i < 10; ++i) {
+    rss_full = std::max(rss_full, RssBytes(l.process->pid()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const std::optional<v1::LearnerStatus> after = client.Status();
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->transitions_queued(), st.transitions_queued()) << "taken in while full";
+  EXPECT_EQ(AccountingError(*after), "") << DropSummary(*after);
+
+  // The documented bound for what was added: the decoded data, plus what
+  // gRPC may hold (per stream, the rest of the actor's send window), plus a
+  // fixed allowance for allocator and gRPC slack and the new connections.
+  const int64_t added_transitions =
+      static_cast<int64_t>(after->transitions_queued() - base->transitions_queued());
+  const int64_t added_chunks = static_cast<int64_t>(after->chunks_queued() - base->chunks_queued());
+  const double data = static_cast<double>(added_transitions * kBytesPerTransition +
+                                          added_chunks * held_bytes(kEnvs));
+  const double in_flight = static_cast<double>(
+      (kMaxUnacked - 1) * (fillers.size() * wire_bytes(kEnvs) + wire_bytes(1)));
+  const double bound = data * (1 + kSlack) + in_flight + kFixedBytes;
+  const double growth = static_cast<double>(rss_full - rss_base);
+  EXPECT_LE(growth, bound);
+  // The data is most of what the bound allows (a leak of one more copy of
+  // each chunk exceeds it), and RSS does follow it.
+  EXPECT_GE(added_transitions, kCapacity * 3 / 4);
+  EXPECT_GE(growth, 0.5 * data) << "RSS did not follow the queued data";
+
+  for (auto& a : actors) a->Signal(SIGTERM);
+  for (auto& a : actors) EXPECT_EQ(a->Wait(30), 0);
+  l.process->Signal(SIGTERM);
+  EXPECT_EQ(l.process->Wait(30), 0) << ReadWholeFile(dir + "/learner.log");
+  std::printf("RSS base %.1f MiB (queue %llu), full %.1f MiB (queue %llu of %lld + %llu held): "
+              "growth %.1f MiB for %.1f MiB of data (%lld transitions, %lld chunks) = %.3f x; "
+              "bound %.1f MiB (slack %.0f%%, in flight %.1f MiB, fixed %.0f MiB)\n",
+              rss_base / kMiB, static_cast<unsigned long long>(base->queue_transitions()),
+              rss_full / kMiB, static_cast<unsigned long long>(after->queue_transitions()),
+              static_cast<long long>(kCapacity), static_cast<unsigned long long>(held_full),
+              growth / kMiB, data / kMiB, static_cast<long long>(added_transitions),
+              static_cast<long long>(added_chunks), growth / data, bound / kMiB, kSlack * 100,
+              in_flight / kMiB, kFixedBytes / kMiB);
+}
+
 // grpc.health.v1.Health/Watch for the whole server: every status it sends,
 // with the time, until the stream ends.
 class HealthWatcher {
