@@ -43,4 +43,10 @@ PpoLossTerms ComputePpoLoss(const at::Tensor& logp, const at::Tensor& behaviour_
   return t;
 }
 
+double AdaptKlBeta(double beta, double kl, double kl_target) {
+  if (kl > 1.5 * kl_target) return beta * 2.0;
+  if (kl < kl_target / 1.5) return beta / 2.0;
+  return beta;
+}
+
 }  // namespace proxima

@@ -47,6 +47,12 @@ PpoLossTerms ComputePpoLoss(const at::Tensor& logp, const at::Tensor& behaviour_
 at::Tensor ValueLoss(const at::Tensor& new_values, const at::Tensor& old_values,
                      const at::Tensor& returns, bool clipped, double value_clip_coef);
 
+// The adaptive KL penalty's β for the next update (PPO paper §4): `kl` is the
+// KL measured in this update (PpoUpdater: the mean approx_kl of the last epoch
+// run). β doubles when kl > 1.5·kl_target, halves when kl < kl_target / 1.5,
+// and is unchanged inside that band (the bounds themselves included).
+double AdaptKlBeta(double beta, double kl, double kl_target);
+
 }  // namespace proxima
 
 #endif  // PROXIMA_LEARNER_PPO_LOSS_H_

@@ -410,12 +410,7 @@ absl::StatusOr<UpdateMetrics> PpoUpdater::Update(absl::Span<const RolloutBatch> 
 
     // 5. Adaptive KL penalty (PPO paper §4).
     if (config_.adaptive_kl && kl_count_last_epoch > 0) {
-      const double d = kl_sum_last_epoch / kl_count_last_epoch;
-      if (d > 1.5 * config_.kl_target) {
-        kl_beta_ *= 2.0;
-      } else if (d < config_.kl_target / 1.5) {
-        kl_beta_ /= 2.0;
-      }
+      kl_beta_ = AdaptKlBeta(kl_beta_, kl_sum_last_epoch / kl_count_last_epoch, config_.kl_target);
     }
     m.kl_beta = kl_beta_;
 
