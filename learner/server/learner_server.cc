@@ -299,6 +299,7 @@ class LearnerServer::Impl {
           transitions_queued_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<int, std::pair<uint64_t, int64_t>> dropped_ ABSL_GUARDED_BY(mu_);
   uint64_t duplicates_ ABSL_GUARDED_BY(mu_) = 0;
+  LearnerTestHooks test_hooks_;  // set before Start(), then read-only
   // --max-chunks-per-second: one bucket per actor id (so re-registering does
   // not refill it), and the number of reads it delayed.
   std::map<uint32_t, TokenBucket> rate_buckets_ ABSL_GUARDED_BY(mu_);
@@ -1343,6 +1344,9 @@ ChunkDecision LearnerServer::Impl::HandleChunk(const std::shared_ptr<TrajectoryS
     // An empty final chunk: nothing to train on.
     --chunks_queued_;
     ++chunks_trained_;
+    if (test_hooks_.on_chunk_done) {
+      test_hooks_.on_chunk_done(q.actor_name, q.seq, 0, v1::CHUNK_OUTCOME_ACCEPTED);
+    }
     d.ack = MakeAck(seq, v1::CHUNK_OUTCOME_ACCEPTED, "", s->next_seq);
     cv_.SignalAll();
     return d;
@@ -1401,6 +1405,7 @@ void LearnerServer::Impl::DropLocked(const QueuedChunk& c, v1::ChunkOutcome reas
   d.second += c.transitions;
   auto it = sessions_.find(c.session_id);
   if (it != sessions_.end()) ++it->second->chunks_dropped;
+  if (test_hooks_.on_chunk_done) test_hooks_.on_chunk_done(c.actor_name, c.seq, c.transitions, reason);
 }
 
 void LearnerServer::Impl::StreamStarted(const std::shared_ptr<TrajectoryStream>& stream) {
@@ -1823,7 +1828,10 @@ void LearnerServer::Impl::TrainerLoop() {
     const PpoConfig& cfg = updater_->config();
     const double progress = std::min(
         1.0, static_cast<double>(steps_done) / static_cast<double>(std::max<int64_t>(1, cfg.total_steps)));
-    absl::StatusOr<UpdateMetrics> um = updater_->Update(batches, progress);
+    absl::StatusOr<UpdateMetrics> um =
+        test_hooks_.fail_update && test_hooks_.fail_update()
+            ? absl::StatusOr<UpdateMetrics>(absl::InternalError("failed by a test hook"))
+            : updater_->Update(batches, progress);
     MaybeFail("learner.update_applied");  // test-only (common/failpoint.h)
     if (!um.ok()) {
       std::fprintf(stderr, "proxima-learner: update failed: %s\n", um.status().ToString().c_str());
@@ -1838,11 +1846,20 @@ void LearnerServer::Impl::TrainerLoop() {
       if (um.ok()) {
         ++version_;
         ++updates_;
+        chunks_queued_ -= parts.size();
+        transitions_queued_ -= transitions;
+        chunks_trained_ += parts.size();
+        transitions_trained_ += transitions;
+        if (test_hooks_.on_chunk_done) {
+          for (const QueuedChunk& c : parts) {
+            test_hooks_.on_chunk_done(c.actor_name, c.seq, c.transitions,
+                                      v1::CHUNK_OUTCOME_ACCEPTED);
+          }
+        }
+      } else {
+        // Not trained: the model did not change.
+        for (const QueuedChunk& c : parts) DropLocked(c, v1::CHUNK_OUTCOME_DROPPED_UPDATE_FAILED);
       }
-      chunks_queued_ -= parts.size();
-      transitions_queued_ -= transitions;
-      chunks_trained_ += parts.size();
-      transitions_trained_ += transitions;
       for (const QueuedChunk& c : parts) {
         auto it = sessions_.find(c.session_id);
         if (it != sessions_.end()) it->second->lag = v0 - c.policy_version;
@@ -2161,6 +2178,8 @@ void LearnerServer::Impl::Shutdown() {
 // ---------------------------------------------------------------------------
 
 LearnerServer::LearnerServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+void LearnerServer::SetTestHooks(LearnerTestHooks hooks) { impl_->test_hooks_ = std::move(hooks); }
 
 LearnerServer::~LearnerServer() {
   if (impl_ && impl_->server_ && !impl_->shut_down_) {

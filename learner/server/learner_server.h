@@ -34,6 +34,7 @@
 
 #include <grpcpp/channel.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -45,6 +46,21 @@
 #include "proxima/v1/status.pb.h"
 
 namespace proxima {
+
+// Test-only hooks into the trainer's path (tests/learner/accounting_test.cc):
+// they let a test check the chunk accounting against counts of its own rather
+// than against the counters the server moves itself. Production sets none.
+struct LearnerTestHooks {
+  // Called once for every accepted chunk when its fate is sealed: trained
+  // (CHUNK_OUTCOME_ACCEPTED) or dropped after its ack (the drop reason).
+  // Runs with the server's lock held: it must not call into the server.
+  std::function<void(const std::string& actor_name, uint64_t seq, int64_t transitions,
+                     v1::ChunkOutcome fate)>
+      on_chunk_done;
+  // Asked before each PPO update; true makes that update fail as if
+  // PpoUpdater::Update() had returned an error.
+  std::function<bool()> fail_update;
+};
 
 class LearnerServer {
  public:
@@ -77,6 +93,9 @@ class LearnerServer {
   void SetPaused(bool paused);
 
   v1::LearnerStatus Status(bool include_actors) const;
+
+  // Installs test hooks; call before Start().
+  void SetTestHooks(LearnerTestHooks hooks);
 
   // A channel to this server that bypasses the network stack (tests).
   std::shared_ptr<grpc::Channel> InProcessChannel();

@@ -1,0 +1,148 @@
+// Chunk accounting checked against the test's own counts (ChunkLedger): what
+// the test sent, the acks it got by outcome, and what the trainer did with
+// every accepted chunk (the server's test hook on its batch path) — under
+// rejections, duplicates, lag drops, a failed update and shutdown.
+#include <atomic>
+#include <memory>
+
+#include "gtest/gtest.h"
+#include "learner/server/learner_server.h"
+#include "tests/learner/chunk_ledger.h"
+#include "tests/learner/learner_server_fixture.h"
+#include "tests/learner/test_actor.h"
+
+namespace proxima {
+namespace {
+
+using ::proxima::testing::ChunkLedger;
+using ::proxima::testing::Dropped;
+using ::proxima::testing::TestActor;
+
+class AccountingTest : public ::proxima::testing::LearnerServerFixture {
+ protected:
+  // Starts the server with the ledger's hook; update number `fail_at`
+  // (1-based, counting attempts) fails.
+  void StartWithLedger(int fail_at) {
+    auto s = LearnerServer::Create(config_, options_);
+    ASSERT_TRUE(s.ok()) << s.status();
+    server_ = std::move(*s);
+    LearnerTestHooks hooks;
+    hooks.on_chunk_done = ledger_.FateHook();
+    hooks.fail_update = [this, fail_at] { return ++update_attempts_ == fail_at; };
+    server_->SetTestHooks(std::move(hooks));
+    ASSERT_TRUE(server_->Start().ok());
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(-1);
+    channel_ = grpc::CreateCustomChannel(server_->address(), grpc::InsecureChannelCredentials(),
+                                         args);
+  }
+
+  // Sends `chunk` as `actor`, records it and its ack; returns the outcome.
+  v1::ChunkOutcome SendAndRecord(TestActor& actor, const std::string& name,
+                                 const v1::TrajectoryChunk& chunk) {
+    std::optional<v1::ChunkAck> ack = actor.Send(chunk);
+    EXPECT_TRUE(ack.has_value()) << name << " seq " << chunk.seq();
+    if (!ack) return v1::CHUNK_OUTCOME_UNSPECIFIED;
+    ledger_.RecordAck(name, chunk, *ack);
+    return ack->outcome();
+  }
+
+  // Waits until every accepted chunk has a fate (nothing queued).
+  v1::LearnerStatus WaitDrained() {
+    return WaitStatus([](const v1::LearnerStatus& s) { return s.chunks_queued() == 0; }, 60);
+  }
+
+  // The server calls the ledger's hook until it is gone: stop it first.
+  void TearDown() override { server_.reset(); }
+
+  ChunkLedger ledger_;
+  std::atomic<int> update_attempts_{0};
+};
+
+TEST_F(AccountingTest, AsyncCountsMatchTheTestsOwnUnderRejectsDuplicatesLagAndAFailedUpdate) {
+  options_.max_policy_lag = 1;
+  StartWithLedger(/*fail_at=*/2);
+  auto a = Actor("a");
+  auto b = Actor("b");
+  ASSERT_TRUE(a->WaitForWeights(0));
+  ASSERT_TRUE(b->WaitForWeights(0));
+  v1::TrajectoryChunk stale = a->Rollout();  // acted with version 0
+  a->set_next_seq(0);
+  // Good chunks from both actors until the learner has made three attempts
+  // (the second fails) and published two versions.
+  v1::TrajectoryChunk last_a;
+  for (int i = 0; i < 40 && server_->Status(false).policy_version() < 2; ++i) {
+    const uint64_t v = server_->Status(false).policy_version();
+    ASSERT_TRUE(a->WaitForWeights(v));
+    ASSERT_TRUE(b->WaitForWeights(v));
+    last_a = a->Rollout();
+    EXPECT_EQ(SendAndRecord(*a, "a", last_a), v1::CHUNK_OUTCOME_ACCEPTED);
+    EXPECT_EQ(SendAndRecord(*b, "b", b->Rollout()), v1::CHUNK_OUTCOME_ACCEPTED);
+    WaitStatus([&](const v1::LearnerStatus& s) { return s.chunks_queued() == 0; });
+  }
+  ASSERT_GE(server_->Status(false).policy_version(), 2u);
+  // A resend of a processed chunk, a malformed chunk, and one too old.
+  EXPECT_EQ(SendAndRecord(*a, "a", last_a), v1::CHUNK_OUTCOME_DUPLICATE);
+  v1::TrajectoryChunk bad = a->Rollout();
+  bad.mutable_observations()->set_shape(2, 5);
+  EXPECT_EQ(SendAndRecord(*a, "a", bad), v1::CHUNK_OUTCOME_REJECTED_INVALID);
+  stale.set_seq(a->next_seq());
+  a->set_next_seq(a->next_seq() + 1);
+  EXPECT_EQ(SendAndRecord(*a, "a", stale), v1::CHUNK_OUTCOME_DROPPED_POLICY_LAG);
+  ASSERT_TRUE(b->WaitForWeights(server_->Status(false).policy_version()));
+  EXPECT_EQ(SendAndRecord(*b, "b", b->Rollout()), v1::CHUNK_OUTCOME_ACCEPTED);
+
+  const v1::LearnerStatus st = WaitDrained();
+  EXPECT_EQ(ledger_.Check(st), "");
+  // The failed update trained nothing and did not move the version.
+  const uint64_t failed = ledger_.FateCount(v1::CHUNK_OUTCOME_DROPPED_UPDATE_FAILED);
+  EXPECT_GE(failed, 1u);
+  EXPECT_EQ(Dropped(st, v1::CHUNK_OUTCOME_DROPPED_UPDATE_FAILED), failed);
+  EXPECT_EQ(st.policy_version(), static_cast<uint64_t>(update_attempts_.load() - 1));
+  EXPECT_EQ(st.chunks_trained(), ledger_.FateCount(v1::CHUNK_OUTCOME_ACCEPTED));
+  EXPECT_EQ(ledger_.AckCount(v1::CHUNK_OUTCOME_DUPLICATE), 1u);
+}
+
+TEST_F(AccountingTest, SyncRoundWhoseUpdateFailsIsDroppedAndTheNextRoundTrains) {
+  options_.mode = TrainingModeKind::kSync;
+  StartWithLedger(/*fail_at=*/1);
+  auto a = Actor("a", 2);
+  auto b = Actor("b", 2);
+  for (int round = 0; round < 3; ++round) {
+    const uint64_t v = server_->Status(false).policy_version();
+    ASSERT_TRUE(a->WaitForWeights(v));
+    ASSERT_TRUE(b->WaitForWeights(v));
+    EXPECT_EQ(SendAndRecord(*a, "a", a->Rollout()), v1::CHUNK_OUTCOME_ACCEPTED);
+    EXPECT_EQ(SendAndRecord(*b, "b", b->Rollout()), v1::CHUNK_OUTCOME_ACCEPTED);
+    WaitStatus([&](const v1::LearnerStatus& s) { return s.chunks_queued() == 0; });
+  }
+  const v1::LearnerStatus st = WaitDrained();
+  EXPECT_EQ(ledger_.Check(st), "");
+  EXPECT_EQ(update_attempts_.load(), 3);
+  EXPECT_EQ(st.policy_version(), 2u);  // the first round's update failed
+  EXPECT_EQ(ledger_.FateCount(v1::CHUNK_OUTCOME_DROPPED_UPDATE_FAILED), 2u);
+  EXPECT_EQ(ledger_.FateCount(v1::CHUNK_OUTCOME_ACCEPTED), 4u);
+}
+
+TEST_F(AccountingTest, ChunksStillQueuedAtShutdownAreDroppedAndCounted) {
+  options_.max_policy_lag = 100;
+  options_.queue_capacity = 3 * 4 * 128;  // room for all three chunks
+  StartWithLedger(/*fail_at=*/0);
+  server_->SetPaused(true);
+  auto a = Actor("a");
+  ASSERT_TRUE(a->WaitForWeights(0));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(SendAndRecord(*a, "a", a->Rollout()), v1::CHUNK_OUTCOME_ACCEPTED);
+  }
+  EXPECT_EQ(ledger_.Check(server_->Status(false)), "");  // all three queued
+  server_->RequestStop("test");
+  ASSERT_TRUE(server_->Wait().ok());
+  const v1::LearnerStatus st = server_->Status(false);
+  EXPECT_EQ(st.chunks_queued(), 0u);
+  EXPECT_EQ(ledger_.Check(st), "");
+  EXPECT_EQ(ledger_.FateCount(v1::CHUNK_OUTCOME_DROPPED_AT_SHUTDOWN), 3u);
+  EXPECT_EQ(update_attempts_.load(), 0);
+}
+
+}  // namespace
+}  // namespace proxima
