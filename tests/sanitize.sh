@@ -2,7 +2,12 @@
 # Builds the project with sanitizers and runs the unit and integration suites
 # under them (docs/robustness.md).
 #
-#   tests/sanitize.sh asan|tsan [--build-dir DIR] [--no-build] [CTEST ARGS...]
+#   tests/sanitize.sh asan|tsan [--ci] [--build-dir DIR] [--no-build] [CTEST ARGS...]
+#
+#   --ci   build and run only the suites labelled `sanitize` (the code that
+#          parses untrusted input or shares state across threads; see
+#          tests/CMakeLists.txt), as .ci/run does; the fuzz targets cover the
+#          parsers further (tests/fuzz/run_fuzz.sh)
 #
 #   asan   clang, -fsanitize=address,undefined, in build-asan (shared with the
 #          fuzz targets, tests/fuzz/run_fuzz.sh): leaks checked, UBSan aborts
@@ -32,13 +37,15 @@ kind=${1:-}
 case "$kind" in
   asan) sanitize=address,undefined; build_dir="$ROOT/build-asan" ;;
   tsan) sanitize=thread; build_dir="$ROOT/build-tsan" ;;
-  *) sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
 shift
 build=1
+ci=0
 ctest_args=()
 while (($#)); do
   case "$1" in
+    --ci) ci=1; shift ;;
     --build-dir) build_dir=${2:?}; shift 2 ;;
     --build-dir=*) build_dir=${1#*=}; shift ;;
     --no-build) build=0; shift ;;
@@ -87,8 +94,16 @@ if ((build)); then
   fi
   grep -q "^PROXIMA_SANITIZE:STRING=$sanitize\$" "$build_dir/CMakeCache.txt" || {
     echo "sanitize: $build_dir is not configured with PROXIMA_SANITIZE=$sanitize" >&2; exit 2; }
+  targets=()
+  if ((ci)); then
+    # The gtest suites labelled `sanitize` (each ctest test is its target).
+    mapfile -t targets < <(ctest --test-dir "$build_dir" -N -L sanitize | sed -n 's/^ *Test *#[0-9]*: //p')
+    ((${#targets[@]})) || { echo "sanitize: no suite labelled 'sanitize'" >&2; exit 2; }
+    echo "sanitize: building ${targets[*]}"
+    targets=(--target "${targets[@]}")
+  fi
   start=$SECONDS
-  nice -n 10 cmake --build "$build_dir" -j "$(nproc)"
+  nice -n 10 cmake --build "$build_dir" -j "$(nproc)" "${targets[@]}"
   echo "sanitize: build took $((SECONDS - start)) s"
 fi
 if [[ $kind == tsan ]]; then
@@ -126,7 +141,9 @@ fi
 exclude=$(IFS='|'; echo "^(${EXCLUDE[*]})\$")
 start=$SECONDS
 set +e
-ctest --test-dir "$build_dir" -L 'unit|integration' -LE 'slow|docker' -E "$exclude" \
+labels='unit|integration'
+((ci)) && labels=sanitize
+ctest --test-dir "$build_dir" -L "$labels" -LE 'slow|docker' -E "$exclude" \
   --output-on-failure "${ctest_args[@]}"
 rc=$?
 set -e

@@ -26,6 +26,11 @@ std::string GoldenDir() {
   return PROXIMA_DEFAULT_GOLDEN_DIR;
 }
 
+bool InCi() {
+  const char* ci = std::getenv("CI");
+  return ci != nullptr && std::string(ci) == "true";
+}
+
 std::string BinaryDir() { return PROXIMA_BINARY_DIR; }
 
 nlohmann::json LoadJsonOrDie(const std::string& path) {
