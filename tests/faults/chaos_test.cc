@@ -1,5 +1,5 @@
-// Chaos (slow): a learner and 4 actors on loopback; every 3 s for 2 minutes a
-// random actor is killed with SIGKILL and the test, as its supervisor,
+// Chaos (slow): a learner and 4 actors on loopback; every 3 s for a minute
+// (PROXIMA_CHAOS_SECONDS, e.g. 120 for a longer run) a random actor is killed with SIGKILL and the test, as its supervisor,
 // restarts it under the same name. The learner must never crash or stall
 // (env steps and version grow in every 10 s window), the actor count must
 // recover, the chunk accounting must hold in every status (whatever a dead
@@ -20,10 +20,10 @@ namespace {
 
 double ChaosSeconds() {
   const char* env = std::getenv("PROXIMA_CHAOS_SECONDS");
-  return env != nullptr ? std::atof(env) : 120;
+  return env != nullptr ? std::atof(env) : 60;
 }
 
-TEST(ChaosTest, KillingARandomActorEvery3SecondsFor2Minutes) {
+TEST(ChaosTest, KillingARandomActorEvery3Seconds) {
   const std::string dir = MakeTempDir("faults_chaos");
   const std::vector<std::string> names = {"c0", "c1", "c2", "c3"};
   Learner l = StartLearner(LearnerArgs(dir, "127.0.0.1:0", {"--checkpoint-every-seconds", "30"}),
