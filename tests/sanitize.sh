@@ -2,12 +2,14 @@
 # Builds the project with sanitizers and runs the unit and integration suites
 # under them (docs/robustness.md).
 #
-#   tests/sanitize.sh asan|tsan [--ci] [--build-dir DIR] [--no-build] [CTEST ARGS...]
+#   tests/sanitize.sh asan|tsan [--ci] [--build-dir DIR] [--no-build | --build-only]
+#                               [CTEST ARGS...]
 #
-#   --ci   build and run only the suites labelled `sanitize` (the code that
-#          parses untrusted input or shares state across threads; see
-#          tests/CMakeLists.txt), as .ci/run does; the fuzz targets cover the
-#          parsers further (tests/fuzz/run_fuzz.sh)
+#   --ci          build and run only the suites labelled `sanitize` (the code
+#                 that parses untrusted input or shares state across threads;
+#                 see tests/CMakeLists.txt), as .ci/run does; with asan the
+#                 fuzz targets are built too (tests/fuzz/run_fuzz.sh runs them)
+#   --build-only  configure and build, run nothing
 #
 #   asan   clang, -fsanitize=address,undefined, in build-asan (shared with the
 #          fuzz targets, tests/fuzz/run_fuzz.sh): leaks checked, UBSan aborts
@@ -37,15 +39,17 @@ kind=${1:-}
 case "$kind" in
   asan) sanitize=address,undefined; build_dir="$ROOT/build-asan" ;;
   tsan) sanitize=thread; build_dir="$ROOT/build-tsan" ;;
-  *) sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) sed -n '2,34p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
 shift
 build=1
+build_only=0
 ci=0
 ctest_args=()
 while (($#)); do
   case "$1" in
     --ci) ci=1; shift ;;
+    --build-only) build_only=1; shift ;;
     --build-dir) build_dir=${2:?}; shift 2 ;;
     --build-dir=*) build_dir=${1#*=}; shift ;;
     --no-build) build=0; shift ;;
@@ -99,6 +103,7 @@ if ((build)); then
     # The gtest suites labelled `sanitize` (each ctest test is its target).
     mapfile -t targets < <(ctest --test-dir "$build_dir" -N -L sanitize | sed -n 's/^ *Test *#[0-9]*: //p')
     ((${#targets[@]})) || { echo "sanitize: no suite labelled 'sanitize'" >&2; exit 2; }
+    [[ $kind == asan ]] && targets+=(proxima_fuzz)
     echo "sanitize: building ${targets[*]}"
     targets=(--target "${targets[@]}")
   fi
@@ -106,6 +111,7 @@ if ((build)); then
   nice -n 10 cmake --build "$build_dir" -j "$(nproc)" "${targets[@]}"
   echo "sanitize: build took $((SECONDS - start)) s"
 fi
+((build_only)) && exit 0
 if [[ $kind == tsan ]]; then
   # The sanitized executables must load the TSan gRPC, not Debian's.
   loaded=$(ldd "$build_dir/bin/proxima-learner" | awk '$1 == "libgrpc.so.29" {print $3}')
