@@ -22,8 +22,10 @@
 //
 // Memory bound (queue + in-flight): at most queue_capacity transitions queued
 // plus one held chunk per trajectory stream plus the batch being trained, with
-// bytes per transition = 4·(2·obs_dim + action_dim + 2) + 2 (raw obs and a
-// normalized copy, action, log-prob, reward, two flags). See docs/learner.md.
+// bytes per transition = 4·(obs_dim + action_dim + 2) + 2 (raw obs, action,
+// log-prob, reward, two flags) plus, per chunk, its bootstrap observations and
+// tensor headers. docs/learner.md "Memory bound" has the formula;
+// tests/faults/load_test.cc tests it.
 //
 // Accounting invariant, true whenever Status() is read:
 //   chunks_received = chunks_trained + Σ chunks_dropped + chunks_queued.
