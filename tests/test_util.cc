@@ -12,11 +12,11 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
 
 namespace proxima {
 
@@ -41,12 +41,9 @@ nlohmann::json LoadJsonOrDie(const std::string& path) {
 }
 
 std::string MakeTempDir(const std::string& prefix) {
-  std::filesystem::path base = std::filesystem::temp_directory_path();
-  if (const char* t = std::getenv("TEST_TMPDIR")) base = t;
-  std::string tmpl = (base / absl::StrCat(prefix, "XXXXXX")).string();
-  char* made = ::mkdtemp(tmpl.data());
-  EXPECT_NE(made, nullptr) << "mkdtemp failed for " << tmpl;
-  return tmpl;
+  absl::StatusOr<std::string> dir = testing::CreateTempDir(prefix);
+  EXPECT_TRUE(dir.ok()) << dir.status();
+  return dir.ok() ? *dir : std::string();
 }
 
 CommandResult RunCommand(const std::string& command) {

@@ -26,7 +26,8 @@ std::string BinaryDir();
 // Parses a JSON file; fails the calling test on error.
 nlohmann::json LoadJsonOrDie(const std::string& path);
 
-// A fresh empty directory under the test temp dir.
+// A fresh empty directory under the test temp dir (testing::CreateTempDir);
+// fails the calling test if it cannot be made.
 std::string MakeTempDir(const std::string& prefix);
 
 // Runs `command` through /bin/sh with stdout+stderr captured; returns the exit

@@ -11,6 +11,7 @@
 #include "common/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/test_util.h"
 
 ABSL_FLAG(int64_t, test_total_steps, 100, "test flag");
 ABSL_FLAG(std::string, test_listen, "0.0.0.0:1", "test flag");
@@ -80,7 +81,7 @@ TEST_F(FlagsTest, UnknownOrBadEnvironmentVariableIsNamed) {
 }
 
 TEST_F(FlagsTest, FlagFileFromEnvironment) {
-  const std::string dir = ::testing::TempDir();
+  const std::string dir = MakeTempDir("flags_test");
   const std::string path = dir + "/proxima_flags_test.flags";
   ASSERT_TRUE(WriteFileAtomic(path, "# learner settings\n--test-total-steps=77\n\n--test-quiet\n").ok());
   ParsedArgs parsed;

@@ -1,12 +1,13 @@
 #include "tests/fuzz/scratch_dir.h"
 
 #include <dirent.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+
+#include "tests/support/temp_dir.h"
 
 namespace proxima {
 namespace fuzz {
@@ -28,14 +29,12 @@ void RemoveScratchDir() {
 
 const std::string& ScratchDir() {
   static const std::string* const dir = [] {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string templ = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") +
-                        "/proxima-fuzz-XXXXXX";
-    if (mkdtemp(templ.data()) == nullptr) {
-      std::perror("proxima fuzz: mkdtemp");
+    absl::StatusOr<std::string> made = testing::CreateTempDir("proxima-fuzz-");
+    if (!made.ok()) {
+      std::fprintf(stderr, "proxima fuzz: %s\n", made.status().ToString().c_str());
       std::abort();
     }
-    return new std::string(templ);
+    return new std::string(*made);
   }();
   static const bool registered = (std::atexit(RemoveScratchDir), true);
   (void)registered;

@@ -1,8 +1,9 @@
 // A private scratch directory for fuzz targets whose code under test reads
-// files (checkpoints, flag files): created once per process under $TMPDIR
-// (default /tmp), removed with its files at exit. WriteScratchFile writes
-// without fsync (WriteFileAtomic's fsyncs would dominate a fuzzing run);
-// failure to write aborts, since the target could not test anything.
+// files (checkpoints, flag files): created once per process by
+// testing::CreateTempDir (under $TMPDIR, default /tmp), removed with its files
+// at exit. WriteScratchFile writes without fsync (WriteFileAtomic's fsyncs
+// would dominate a fuzzing run); failure to write aborts, since the target
+// could not test anything.
 #ifndef PROXIMA_TESTS_FUZZ_SCRATCH_DIR_H_
 #define PROXIMA_TESTS_FUZZ_SCRATCH_DIR_H_
 
