@@ -16,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/actor/fake_learner.h"
+#include "tests/support/poll.h"
 #include "tests/test_util.h"
 
 namespace proxima {
@@ -24,17 +25,7 @@ namespace {
 using ::proxima::testing::FakeLearner;
 using ::testing::HasSubstr;
 using Received = FakeLearner::Received;
-
-// Polls `pred` until it holds or `timeout` passes; returns its last value.
-template <typename Pred>
-bool PollUntil(Pred pred, std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return pred();
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
+using ::proxima::testing::PollUntil;
 
 // Timing in these tests: no assert depends on how fast the machine is. Waits
 // are for events (a chunk arrived, a line was logged) with generous deadlines;
@@ -43,6 +34,8 @@ bool PollUntil(Pred pred, std::chrono::milliseconds timeout = std::chrono::secon
 // Run() return in time.
 constexpr absl::Duration kJoinLimit = absl::Seconds(30);
 constexpr absl::Duration kLongerThanTheTest = absl::Minutes(2);
+// Bound of each wait for an event (PollUntil).
+constexpr absl::Duration kEventLimit = absl::Seconds(30);
 
 // Runs an ActorClient on its own thread.
 class ActorThread {
@@ -227,7 +220,7 @@ class FullWindowTest : public ::testing::Test {
     learner_.HoldAcks(true);
     learner_.Start();
     actor_ = std::make_unique<ActorThread>(OptionsFor(learner_));
-    ASSERT_TRUE(PollUntil([&] { return actor_->client().stats().chunks >= 4; }));
+    ASSERT_TRUE(PollUntil([&] { return actor_->client().stats().chunks >= 4; }, kEventLimit));
   }
   static FakeLearner::Options WindowOf3() {
     FakeLearner::Options o;
@@ -318,7 +311,7 @@ TEST(ActorClientTest, StopsWhenTheLearnerIsGone) {
   ASSERT_TRUE(learner->WaitFor(CountAccepted(2)));
   learner->Kill();
   // Stop once the actor has seen its stream break.
-  ASSERT_TRUE(PollUntil([&] { return actor.Logged("trajectory stream"); }));
+  ASSERT_TRUE(PollUntil([&] { return actor.Logged("trajectory stream"); }, kEventLimit));
   EXPECT_TRUE(actor.StopAndJoin().ok());
   EXPECT_TRUE(actor.Logged("left unacknowledged"));
 }
@@ -337,7 +330,7 @@ TEST(ActorClientTest, StopsAtOnceAfterTheLearnerShutDownInOrder) {
   ASSERT_TRUE(PollUntil([&] {
     return actor.Logged("learner is shutting down") ||
            actor.Logged("trajectory stream ended by the learner");
-  }));
+  }, kEventLimit));
   EXPECT_TRUE(actor.StopAndJoin().ok());
   EXPECT_TRUE(actor.Logged("left unacknowledged"));
 }
@@ -354,7 +347,7 @@ TEST(ActorClientTest, StopWhileWaitingForTheFirstRegistration) {
   o.learner_address = "127.0.0.1:" + std::to_string(free_port);
   ActorThread actor(o);
   // Stop while it retries: after its first failed attempt was logged.
-  ASSERT_TRUE(PollUntil([&] { return !actor.log().empty(); }));
+  ASSERT_TRUE(PollUntil([&] { return !actor.log().empty(); }, kEventLimit));
   EXPECT_TRUE(actor.StopAndJoin().ok());
   EXPECT_EQ(actor.client().stats().registrations, 0);
 }
@@ -373,7 +366,7 @@ TEST(ActorClientTest, StopCutsTheRegistrationBackoffShort) {
   learner.RefuseRegistrations(grpc::Status(grpc::StatusCode::UNAVAILABLE, "restarting"));
   learner.ForgetSessions();
   // Logged just before the backoff sleep.
-  ASSERT_TRUE(PollUntil([&] { return actor.Logged("cannot register"); }));
+  ASSERT_TRUE(PollUntil([&] { return actor.Logged("cannot register"); }, kEventLimit));
   EXPECT_TRUE(actor.StopAndJoin().ok());
   EXPECT_EQ(learner.registrations().size(), 2u);
 }
@@ -390,7 +383,7 @@ TEST(ActorClientTest, RetriesRegistrationUntilTheLearnerComesUp) {
   o.name = "late";
   ActorThread actor(o);
   // The learner comes up only after the actor has failed to register.
-  ASSERT_TRUE(PollUntil([&] { return !actor.log().empty(); }));
+  ASSERT_TRUE(PollUntil([&] { return !actor.log().empty(); }, kEventLimit));
   FakeLearner learner({});
   learner.Start(port);
   ASSERT_TRUE(learner.WaitFor(CountAccepted(2), std::chrono::seconds(30)));

@@ -12,29 +12,17 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "gtest/gtest.h"
 #include "learner/ppo_config.h"
 #include "learner/server/learner_server.h"
 #include "proxima/v1/learner_service.grpc.pb.h"
 #include "tests/learner/test_actor.h"
+#include "tests/support/learner_status.h"
+#include "tests/support/poll.h"
 #include "tests/test_util.h"
 
 namespace proxima::testing {
-
-inline uint64_t Dropped(const v1::LearnerStatus& st, v1::ChunkOutcome reason) {
-  for (const v1::DropCount& d : st.chunks_dropped()) {
-    if (d.reason() == reason) return d.chunks();
-  }
-  return 0;
-}
-
-inline uint64_t DroppedTotal(const v1::LearnerStatus& st) {
-  uint64_t n = 0;
-  for (const v1::DropCount& d : st.chunks_dropped()) n += d.chunks();
-  return n;
-}
 
 inline void ExpectInvariant(const v1::LearnerStatus& st) {
   EXPECT_EQ(st.chunks_received(), st.chunks_trained() + DroppedTotal(st) + st.chunks_queued())
@@ -106,16 +94,17 @@ class LearnerServerFixture : public ::testing::Test {
     return a;
   }
 
-  // Waits (bounded) until `pred(status)` holds.
+  // Waits (bounded, PollUntil) until `pred(status)` holds; returns the last
+  // status read.
   template <typename Pred>
   v1::LearnerStatus WaitStatus(Pred pred, double timeout = 30) {
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout);
-    v1::LearnerStatus st = server_->Status(true);
-    while (!pred(st) && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      st = server_->Status(true);
-    }
+    v1::LearnerStatus st;
+    PollUntil(
+        [&] {
+          st = server_->Status(true);
+          return pred(st);
+        },
+        absl::Seconds(timeout));
     return st;
   }
 
