@@ -25,6 +25,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "actor/grpc_util.h"
 #include "common/file_util.h"
 #include "learner/cli/client_commands.h"
 #include "learner/cli/subprocess.h"
@@ -469,7 +470,7 @@ int Launcher::Run() {
     // The rest of the learner's stdout goes to its log; the pipe must keep
     // draining or the learner would block on a full pipe.
     StartPump();
-    monitor_ = v1::Monitor::NewStub(MakeLearnerChannel(address_));
+    monitor_ = v1::Monitor::NewStub(MakeLearnerChannel(address_, DefaultClientHints()));
     for (int i = 0; i < options_.actors; ++i) {
       actors_.emplace_back();
       actors_.back().name = absl::StrCat("actor-", i);
@@ -502,20 +503,32 @@ int Launcher::Run() {
 
 }  // namespace
 
+absl::Span<const absl::string_view> ForwardedLearnerFlags() {
+  static constexpr absl::string_view kFlags[] = {
+      "activation", "actor_num_envs", "adam_eps", "adaptive_kl", "advantage", "anneal_lr",
+      "auth_tokens_file", "checkpoint_every_seconds", "checkpoint_every_updates", "clip_coef",
+      "clip_vloss", "device", "ent_coef", "env", "gae_lambda", "gamma", "grace_period",
+      "hidden_sizes", "init_log_std", "keep_checkpoints", "keepalive_seconds",
+      "keepalive_timeout_seconds", "kl_beta", "kl_target", "learning_rate", "listen", "lr",
+      "max_actors", "max_chunks_per_second", "max_grad_norm", "max_message_bytes",
+      "max_policy_lag", "max_unacked_chunks", "metrics_listen", "min_actors", "mode",
+      "norm_adv", "normalize_obs", "normalize_reward", "num_envs", "num_minibatches", "obs_clip",
+      "queue_capacity", "require_client_cert", "resume", "reward_clip", "rollout_length", "seed",
+      "shared_trunk", "stop_when_solved", "sync_round_timeout", "target_kl", "tls_ca", "tls_cert",
+      "tls_key", "torch_threads", "total_steps", "update_epochs", "value_clip_coef",
+      "vf_coef", "vtrace_c_bar", "vtrace_rho_bar"};
+  return kFlags;
+}
+
 std::vector<std::string> LearnerFlagsToForward() {
-  std::map<std::string, std::string> forward;
-  for (const auto& [name, flag] : absl::GetAllFlags()) {
-    const bool learner_flag = absl::StrContains(flag->Filename(), "learner/cli/ppo_flags.cc") ||
-                              absl::StrContains(flag->Filename(), "learner/cli/learner_flags.cc");
-    if (!learner_flag || name == "run_dir" || name == "quiet") continue;
+  std::vector<std::string> out;
+  for (absl::string_view name : ForwardedLearnerFlags()) {
+    const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    if (flag == nullptr) continue;  // not linked into this binary
     const std::string value = flag->CurrentValue();
     if (value != flag->DefaultValue()) {
-      forward[std::string(name)] = value;
+      out.push_back(absl::StrCat("--", absl::StrReplaceAll(name, {{"_", "-"}}), "=", value));
     }
-  }
-  std::vector<std::string> out;
-  for (const auto& [name, value] : forward) {
-    out.push_back(absl::StrCat("--", absl::StrReplaceAll(name, {{"_", "-"}}), "=", value));
   }
   return out;
 }

@@ -34,6 +34,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "absl/time/time.h"
 
 namespace proxima {
@@ -69,12 +70,16 @@ struct LocalClusterOptions {
 // at a time per process.
 int RunLocalCluster(const LocalClusterOptions& options);
 
-// Every PPO and learner flag (defined in learner/cli/ppo_flags.cc or
-// learner/cli/learner_flags.cc) whose value differs from its default, as
-// "--name=value", sorted by name — except those the launcher sets itself
-// (--run-dir, --quiet). Launcher-only flags (--actors, --in-process, ...) are
-// defined elsewhere and so never forwarded, whether they came from the
-// command line or a --flagfile.
+// The flags `proxima train` forwards to its learner, sorted: every PPO flag
+// (learner/cli/ppo_flags.h) and learner flag (learner/cli/learner_flags.h)
+// except those the launcher sets itself (--run-dir, --quiet). Launcher-only
+// flags (--actors, --in-process, ...) are not in it. local_cluster_test
+// checks it against the flags those two files define.
+absl::Span<const absl::string_view> ForwardedLearnerFlags();
+
+// Every flag of ForwardedLearnerFlags() whose value differs from its default,
+// as "--name=value", sorted by name, whether it came from the command line or
+// a --flagfile.
 std::vector<std::string> LearnerFlagsToForward();
 
 // Env columns per actor: the run's num_envs split evenly, at least one.
