@@ -9,7 +9,6 @@
 #include "actor/backoff.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
-#include "grpcpp/support/channel_arguments.h"
 
 namespace proxima {
 namespace {
@@ -20,6 +19,22 @@ int ClampMillis(absl::Duration d) {
 }
 
 }  // namespace
+
+void SetKeepalive(absl::Duration time, absl::Duration timeout, grpc::ChannelArguments* args) {
+  if (time > absl::ZeroDuration()) {
+    args->SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, ClampMillis(time));
+  }
+  if (timeout > absl::ZeroDuration()) {
+    args->SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, ClampMillis(timeout));
+  }
+}
+
+v1::ChannelHints DefaultClientHints() {
+  v1::ChannelHints hints;
+  hints.mutable_keepalive_time()->set_seconds(absl::ToInt64Seconds(kDefaultKeepaliveTime));
+  hints.mutable_keepalive_timeout()->set_seconds(absl::ToInt64Seconds(kDefaultKeepaliveTimeout));
+  return hints;
+}
 
 std::shared_ptr<grpc::Channel> MakeLearnerChannel(const std::string& address,
                                                   const v1::ChannelHints& hints,
@@ -35,12 +50,7 @@ std::shared_ptr<grpc::Channel> MakeLearnerChannel(const std::string& address,
       DurationFromProto(hints.keepalive_time().seconds(), hints.keepalive_time().nanos());
   const absl::Duration keepalive_timeout =
       DurationFromProto(hints.keepalive_timeout().seconds(), hints.keepalive_timeout().nanos());
-  if (keepalive > absl::ZeroDuration()) {
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, ClampMillis(keepalive));
-  }
-  if (keepalive_timeout > absl::ZeroDuration()) {
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, ClampMillis(keepalive_timeout));
-  }
+  SetKeepalive(keepalive, keepalive_timeout, &args);
   const Backoff backoff = Backoff::FromHints(hints, 0);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, ClampMillis(backoff.initial()));
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, ClampMillis(backoff.initial()));
@@ -51,6 +61,10 @@ std::shared_ptr<grpc::Channel> MakeLearnerChannel(const std::string& address,
 
 absl::Status ToAbslStatus(const grpc::Status& status) {
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
 std::string DialableAddress(const std::string& listen, int port) {

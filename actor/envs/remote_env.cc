@@ -28,9 +28,6 @@
 namespace proxima {
 namespace {
 
-constexpr int kKeepaliveMs = 30000;
-constexpr int kKeepaliveTimeoutMs = 10000;
-constexpr int kMaxMessageBytes = 64 << 20;
 constexpr char kIdForm[] = "remote://HOST:PORT[/ENV_ID][?KEY=VALUE&...]";
 
 // Decodes %XX escapes; InvalidArgument on a malformed one.
@@ -66,10 +63,9 @@ std::shared_ptr<grpc::Channel> SharedChannel(const std::string& target) {
   std::weak_ptr<grpc::Channel>& slot = (*channels)[target];
   if (std::shared_ptr<grpc::Channel> channel = slot.lock()) return channel;
   grpc::ChannelArguments args;
-  args.SetMaxSendMessageSize(kMaxMessageBytes);
-  args.SetMaxReceiveMessageSize(kMaxMessageBytes);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveMs);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
+  args.SetMaxSendMessageSize(kDefaultMaxMessageBytes);
+  args.SetMaxReceiveMessageSize(kDefaultMaxMessageBytes);
+  SetKeepalive(kDefaultKeepaliveTime, kDefaultKeepaliveTimeout, &args);
   // A server that is still starting is found quickly by Connect's wait.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);

@@ -86,10 +86,6 @@ double RatePerSecond(const RateWindow& w) {
          std::max(1e-9, Seconds(w.back().first - w.front().first));
 }
 
-grpc::Status ToGrpc(const absl::Status& s) {
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
-}
-
 // config.json's keys and values as strings (LearnerStatus.hyperparameters).
 void ConfigToStrings(const PpoConfig& c, std::map<std::string, std::string>* out) {
   const nlohmann::json j = ConfigToJson(c);
@@ -785,7 +781,7 @@ class AdminServiceImpl final : public v1::Admin::CallbackService {
     grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
     s_->RequestCheckpoint([r, resp](absl::StatusOr<v1::CheckpointInfo> info) {
       if (!info.ok()) {
-        r->Finish(ToGrpc(info.status()));
+        r->Finish(ToGrpcStatus(info.status()));
         return;
       }
       *resp->mutable_checkpoint() = *info;

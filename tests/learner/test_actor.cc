@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "actor/chunk_codec.h"
+#include "actor/grpc_util.h"
 
 namespace proxima::testing {
 
@@ -32,9 +33,7 @@ absl::Status TestActor::Register() {
   req.set_protocol_version(v1::PROTOCOL_VERSION_1);
   req.set_pid(static_cast<uint32_t>(::getpid()));
   grpc::Status s = stub_->Register(&ctx, req, &reg_);
-  if (!s.ok()) {
-    return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
-  }
+  if (!s.ok()) return ToAbslStatus(s);
   auto c = ActorRunConfigFromProto(reg_.config());
   if (!c.ok()) return c.status();
   config_ = *c;
