@@ -393,7 +393,7 @@ int64_t TotalAccepted(const std::vector<std::unique_ptr<ChunkStream>>& streams) 
 }
 
 absl::StatusOr<v1::LearnerStatus> GetStatus(const LearnerProcess& learner) {
-  auto monitor = v1::Monitor::NewStub(MakeLearnerChannel(learner.address()));
+  auto monitor = v1::Monitor::NewStub(MakeLearnerChannel(learner.address(), DefaultClientHints()));
   return FetchLearnerStatus(*monitor, false, kUnaryDeadline);
 }
 
@@ -416,7 +416,7 @@ absl::Status RunIngestCase(const BenchOptions& options, const std::string& name,
                            LearnerProcess::Start(options, run_dir, flags));
   {
     // Training paused before any data arrives: the queue only fills.
-    auto admin = v1::Admin::NewStub(MakeLearnerChannel(learner->address()));
+    auto admin = v1::Admin::NewStub(MakeLearnerChannel(learner->address(), DefaultClientHints()));
     grpc::ClientContext context;
     SetDeadline(&context, kUnaryDeadline);
     v1::PauseRequest request;

@@ -11,13 +11,11 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
+#include "actor/grpc_util.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/client_context.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
-#include "grpcpp/support/channel_arguments.h"
 #include "proxima/v1/admin_service.grpc.pb.h"
 #include "proxima/v1/config.pb.h"
 #include "proxima/v1/trajectory.pb.h"
@@ -27,19 +25,16 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 
-// Same limit as the learner's default --max-message-bytes: a status with a
-// thousand actors is far below it, but a smaller client limit must never be
-// the reason a status cannot be read.
-constexpr int kMaxMessageBytes = 64 << 20;
-
-// Keepalive for long-lived calls (watch). Pings are sent only while a call is
-// open; 30 s stays well above the interval the learner permits, so it never
-// answers with "too many pings".
-constexpr int kKeepaliveMs = 30000;
-constexpr int kKeepaliveTimeoutMs = 10000;
-
 // Width the hyperparameter lines of `status` are filled to.
 constexpr size_t kLineWidth = 96;
+
+// The channel every command opens: the client keepalive (so a watch on a
+// dead learner ends instead of hanging) and the default message-size limit,
+// which a status with a thousand actors is far below; plaintext unless
+// --tls-ca/--tls-cert are given (docs/security.md).
+std::shared_ptr<grpc::Channel> LearnerChannel(const ClientOptions& options) {
+  return MakeLearnerChannel(options.learner, DefaultClientHints(), options.security);
+}
 
 void SetDeadline(grpc::ClientContext* context, absl::Duration timeout) {
   context->set_deadline(std::chrono::system_clock::now() +
@@ -100,22 +95,6 @@ std::string CheckpointLine(const v1::CheckpointInfo& c) {
 
 }  // namespace
 
-std::shared_ptr<grpc::Channel> MakeLearnerChannel(const std::string& target,
-                                                  const ChannelSecurity& security) {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(kMaxMessageBytes);
-  args.SetMaxSendMessageSize(kMaxMessageBytes);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveMs);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
-  // Plaintext unless --tls-ca/--tls-cert are given; see docs/security.md.
-  return security.CreateChannel(target, args);
-}
-
-absl::Status FromGrpcStatus(const grpc::Status& status) {
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      status.error_message());
-}
-
 std::string DescribeRpcError(const std::string& target, const grpc::Status& status) {
   const std::string code =
       absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code()));
@@ -141,7 +120,7 @@ absl::StatusOr<v1::LearnerStatus> FetchLearnerStatus(v1::Monitor::StubInterface&
   request.set_include_actors(include_actors);
   v1::LearnerStatus status;
   grpc::Status s = monitor.GetStatus(&context, request, &status);
-  if (!s.ok()) return FromGrpcStatus(s);
+  if (!s.ok()) return ToAbslStatus(s);
   return status;
 }
 
@@ -274,7 +253,7 @@ std::string FormatUpdateLine(const v1::UpdateMetrics& u) {
 }
 
 int StatusCommand(const ClientOptions& options, std::ostream& out, std::ostream& err) {
-  auto monitor = v1::Monitor::NewStub(MakeLearnerChannel(options.learner, options.security));
+  auto monitor = v1::Monitor::NewStub(LearnerChannel(options));
   grpc::ClientContext context;
   SetDeadline(&context, options.timeout);
   v1::GetStatusRequest request;
@@ -292,7 +271,7 @@ int StatusCommand(const ClientOptions& options, std::ostream& out, std::ostream&
 
 int ActorsCommand(const ClientOptions& options, bool include_inactive, std::ostream& out,
                   std::ostream& err) {
-  auto monitor = v1::Monitor::NewStub(MakeLearnerChannel(options.learner, options.security));
+  auto monitor = v1::Monitor::NewStub(LearnerChannel(options));
   grpc::ClientContext context;
   SetDeadline(&context, options.timeout);
   v1::ListActorsRequest request;
@@ -312,9 +291,9 @@ int ActorsCommand(const ClientOptions& options, bool include_inactive, std::ostr
 
 int WatchCommand(const ClientOptions& options, int64_t count, std::ostream& out,
                  std::ostream& err) {
-  auto monitor = v1::Monitor::NewStub(MakeLearnerChannel(options.learner, options.security));
+  auto monitor = v1::Monitor::NewStub(LearnerChannel(options));
   // No deadline: the stream lasts until the learner stops or we have `count`
-  // updates. Keepalive (MakeLearnerChannel) ends it if the learner vanishes.
+  // updates. Keepalive (LearnerChannel) ends it if the learner vanishes.
   grpc::ClientContext context;
   v1::WatchMetricsRequest request;
   std::unique_ptr<grpc::ClientReaderInterface<v1::UpdateMetrics>> reader =
@@ -339,7 +318,7 @@ int WatchCommand(const ClientOptions& options, int64_t count, std::ostream& out,
 
 int CheckpointCommand(const ClientOptions& options, const std::string& tag, std::ostream& out,
                       std::ostream& err) {
-  auto admin = v1::Admin::NewStub(MakeLearnerChannel(options.learner, options.security));
+  auto admin = v1::Admin::NewStub(LearnerChannel(options));
   grpc::ClientContext context;
   SetDeadline(&context, options.timeout);
   v1::SaveCheckpointRequest request;
@@ -356,7 +335,7 @@ int CheckpointCommand(const ClientOptions& options, const std::string& tag, std:
 }
 
 int PauseCommand(const ClientOptions& options, std::ostream& out, std::ostream& err) {
-  auto admin = v1::Admin::NewStub(MakeLearnerChannel(options.learner, options.security));
+  auto admin = v1::Admin::NewStub(LearnerChannel(options));
   grpc::ClientContext context;
   SetDeadline(&context, options.timeout);
   v1::PauseRequest request;
@@ -374,7 +353,7 @@ int PauseCommand(const ClientOptions& options, std::ostream& out, std::ostream& 
 }
 
 int ResumeCommand(const ClientOptions& options, std::ostream& out, std::ostream& err) {
-  auto admin = v1::Admin::NewStub(MakeLearnerChannel(options.learner, options.security));
+  auto admin = v1::Admin::NewStub(LearnerChannel(options));
   grpc::ClientContext context;
   SetDeadline(&context, options.timeout);
   v1::ResumeResponse response;
@@ -391,7 +370,7 @@ int ResumeCommand(const ClientOptions& options, std::ostream& out, std::ostream&
 
 int SetCommand(const ClientOptions& options, const std::map<std::string, std::string>& values,
                bool validate_only, std::ostream& out, std::ostream& err) {
-  auto admin = v1::Admin::NewStub(MakeLearnerChannel(options.learner, options.security));
+  auto admin = v1::Admin::NewStub(LearnerChannel(options));
   grpc::ClientContext context;
   SetDeadline(&context, options.timeout);
   v1::SetHyperparametersRequest request;
@@ -423,8 +402,7 @@ int SetCommand(const ClientOptions& options, const std::map<std::string, std::st
 }
 
 int HealthCommand(const ClientOptions& options, std::ostream& out, std::ostream& err) {
-  auto health =
-      grpc::health::v1::Health::NewStub(MakeLearnerChannel(options.learner, options.security));
+  auto health = grpc::health::v1::Health::NewStub(LearnerChannel(options));
   grpc::ClientContext context;
   SetDeadline(&context, options.timeout);
   grpc::health::v1::HealthCheckRequest request;  // service "": the whole server

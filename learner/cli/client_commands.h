@@ -34,7 +34,6 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/channel_security.h"
-#include "grpcpp/channel.h"
 #include "grpcpp/support/status.h"
 #include "proxima/v1/metrics.pb.h"
 #include "proxima/v1/monitor_service.grpc.pb.h"
@@ -49,15 +48,6 @@ struct ClientOptions {
   bool json = false;                           // protobuf JSON instead of text
   ChannelSecurity security;                    // TLS and bearer token (docs/security.md)
 };
-
-// A channel to `target` with the learner's message-size limit and keepalive
-// pings (so a watch on a dead learner ends instead of hanging), secured by
-// `security` (plaintext without a token by default).
-std::shared_ptr<grpc::Channel> MakeLearnerChannel(
-    const std::string& target, const ChannelSecurity& security = ChannelSecurity());
-
-// gRPC status → absl::Status (the numeric codes are the same by design).
-absl::Status FromGrpcStatus(const grpc::Status& status);
 
 // "cannot reach learner at ADDR: UNAVAILABLE: ..." for connection failures,
 // "no answer from learner at ADDR before the deadline ..." for deadlines,
