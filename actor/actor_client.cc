@@ -136,7 +136,7 @@ void ActorClient::Log(const std::string& line) const {
 }
 
 ActorClient::Stats ActorClient::stats() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return stats_;
 }
 
@@ -144,22 +144,22 @@ void ActorClient::Stop() {
   stop_.store(true);
   interrupt_.store(true);
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (register_context_ != nullptr) register_context_->TryCancel();
   }
   WakeAll();
 }
 
 void ActorClient::WakeAll() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (slot_) slot_->Wake();
   if (sender_) sender_->Wake();
-  cv_.notify_all();
+  cv_.SignalAll();
 }
 
 void ActorClient::OnSessionLost(absl::string_view reason) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (lost_reason_.empty()) lost_reason_ = std::string(reason);
   }
   session_lost_.store(true);
@@ -168,31 +168,31 @@ void ActorClient::OnSessionLost(absl::string_view reason) {
 }
 
 bool ActorClient::SleepUnlessStopped(absl::Duration d) {
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait_for(lock, absl::ToChronoNanoseconds(d), [&] { return stop_.load(); });
+  absl::MutexLock lock(&mu_);
+  const absl::Time deadline = absl::Now() + d;
+  while (!stop_.load() && !cv_.WaitWithDeadline(&mu_, deadline)) {
+  }
   return !stop_.load();
 }
 
 absl::Status ActorClient::Run(std::atomic<bool>* stop) {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
+  absl::Mutex mu;
+  bool done = false;  // guarded by mu
   std::thread watch([&] {
-    std::unique_lock<std::mutex> lock(mu);
+    absl::MutexLock lock(&mu);
     while (!done) {
       if (stop->load()) {
         Stop();
         return;
       }
-      cv.wait_for(lock, std::chrono::milliseconds(50));
+      mu.AwaitWithTimeout(absl::Condition(&done), absl::Milliseconds(50));
     }
   });
   absl::Status status = Run();
   {
-    std::lock_guard<std::mutex> lock(mu);
+    absl::MutexLock lock(&mu);
     done = true;
   }
-  cv.notify_all();
   watch.join();
   return status;
 }
@@ -215,14 +215,14 @@ absl::StatusOr<v1::RegisterResponse> ActorClient::Register() {
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       if (stop_.load()) return absl::CancelledError("stopped before registering");
       register_context_ = &context;
     }
     v1::RegisterResponse response;
     const grpc::Status status = stub_->Register(&context, request, &response);
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       register_context_ = nullptr;
     }
     ++attempts;
@@ -324,8 +324,12 @@ void ActorClient::StartSession(const v1::RegisterResponse& response) {
   so.log = log;
   so.on_session_lost = lost;
   auto sender = std::make_unique<ChunkSender>(stub_.get(), std::move(so));
+  // Only this (the stepping) thread replaces the session components, so the
+  // pointers stay valid after the lock is released.
+  WeightWatcher* const started_watcher = watcher.get();
+  ChunkSender* const started_sender = sender.get();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     slot_ = std::move(slot);
     watcher_ = std::move(watcher);
     sender_ = std::move(sender);
@@ -334,8 +338,8 @@ void ActorClient::StartSession(const v1::RegisterResponse& response) {
     stats_.session_id = session_id_;
     lost_reason_.clear();
   }
-  watcher_->Start();
-  sender_->Start();
+  started_watcher->Start();
+  started_sender->Start();
 }
 
 void ActorClient::EndSession(bool graceful) {
@@ -345,7 +349,7 @@ void ActorClient::EndSession(bool graceful) {
   {
     // Taken out under the lock, destroyed outside it: their threads may be
     // calling OnSessionLost, which takes mu_.
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     slot = std::move(slot_);
     watcher = std::move(watcher_);
     sender = std::move(sender_);
@@ -361,7 +365,7 @@ void ActorClient::EndSession(bool graceful) {
   if (sender != nullptr) {
     sender->Shutdown(absl::ZeroDuration());
     const ChunkSender::Stats cs = sender->stats();
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     stats_.chunks_acked += cs.acked;
     stats_.chunks_accepted += cs.accepted;
     stats_.duplicate_acks += cs.duplicates;
@@ -385,7 +389,7 @@ void ActorClient::MaybeLogThroughput(bool force) {
   Stats s = stats();
   ChunkSender::Stats cs;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (sender_) cs = sender_->stats();
   }
   const double seconds = std::max(absl::ToDoubleSeconds(elapsed), 1e-9);
@@ -409,7 +413,7 @@ absl::StatusOr<ActorClient::LoopEnd> ActorClient::StepLoop() {
   SnapshotSlot* slot;
   ChunkSender* sender;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     slot = slot_.get();
     sender = sender_.get();
   }
@@ -460,7 +464,7 @@ absl::StatusOr<ActorClient::LoopEnd> ActorClient::StepLoop() {
     }
     ++next_seq_;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       ++stats_.chunks;
       stats_.env_steps = TotalEnvSteps();
       stats_.policy_version = header.policy_version;
@@ -535,7 +539,7 @@ absl::Status ActorClient::Run() {
     }
     std::string reason;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       reason = lost_reason_;
     }
     EndSession(false);

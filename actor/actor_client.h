@@ -20,16 +20,16 @@
 #define PROXIMA_ACTOR_ACTOR_CLIENT_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "actor/run_config.h"
 #include "common/channel_security.h"
@@ -135,7 +135,7 @@ class ActorClient {
   uint32_t actor_id_ = 0;
   uint64_t session_id_ = 0;
   uint64_t next_seq_ = 0;
-  std::string lost_reason_;  // guarded by mu_
+  std::string lost_reason_ ABSL_GUARDED_BY(mu_);
 
   std::unique_ptr<VectorEnv> envs_;
   std::unique_ptr<PolicyInference> policy_;
@@ -145,13 +145,13 @@ class ActorClient {
 
   // Session components; replaced on re-registration. Stop() and the
   // session-lost callbacks reach them under mu_.
-  mutable std::mutex mu_;
-  std::condition_variable cv_;  // sleeps of the registration backoff
-  std::unique_ptr<SnapshotSlot> slot_;
-  std::unique_ptr<WeightWatcher> watcher_;
-  std::unique_ptr<ChunkSender> sender_;
-  grpc::ClientContext* register_context_ = nullptr;  // guarded by mu_: Register in flight
-  Stats stats_;  // guarded by mu_
+  mutable absl::Mutex mu_;
+  absl::CondVar cv_;  // sleeps of the registration backoff
+  std::unique_ptr<SnapshotSlot> slot_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<WeightWatcher> watcher_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<ChunkSender> sender_ ABSL_GUARDED_BY(mu_);
+  grpc::ClientContext* register_context_ ABSL_GUARDED_BY(mu_) = nullptr;  // Register in flight
+  Stats stats_ ABSL_GUARDED_BY(mu_);
 
   // Throughput line state (stepping thread only).
   absl::Time last_log_time_;

@@ -1,7 +1,6 @@
 #include "actor/chunk_sender.h"
 
 #include <algorithm>
-#include <chrono>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -35,11 +34,11 @@ absl::Status ChunkSender::Push(std::unique_ptr<v1::TrajectoryChunk>* chunk,
   const size_t capacity = static_cast<size_t>(options_.window > 0 ? options_.window : 8);
   const uint64_t seq = (*chunk)->seq();
   {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] {
-      return interrupt.load() || session_lost_ || shutdown_ || closing_ ||
-             window_.size() < capacity;
-    });
+    absl::MutexLock lock(&mu_);
+    while (!interrupt.load() && !session_lost_ && !shutdown_ && !closing_ &&
+           window_.size() >= capacity) {
+      cv_.Wait(&mu_);
+    }
     if (session_lost_ || shutdown_ || closing_) {
       return absl::AbortedError(absl::StrCat("chunk seq ", seq, " not queued: session ",
                                              session_lost_ ? "lost" : "shutting down"));
@@ -53,14 +52,14 @@ absl::Status ChunkSender::Push(std::unique_ptr<v1::TrajectoryChunk>* chunk,
     window_.push_back(std::move(entry));
     ++stats_.pushed;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   return absl::OkStatus();
 }
 
 absl::Status ChunkSender::PushFinal(std::unique_ptr<v1::TrajectoryChunk>* chunk) {
   const uint64_t seq = (*chunk)->seq();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (session_lost_ || shutdown_) {
       return absl::AbortedError(absl::StrCat("final chunk seq ", seq, " not queued: session ",
                                              session_lost_ ? "lost" : "shut down"));
@@ -71,52 +70,55 @@ absl::Status ChunkSender::PushFinal(std::unique_ptr<v1::TrajectoryChunk>* chunk)
     window_.push_back(std::move(entry));
     ++stats_.pushed;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   return absl::OkStatus();
 }
 
 bool ChunkSender::WaitAllAcked(absl::Time deadline) {
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait_until(lock, absl::ToChronoTime(deadline),
-                 [&] { return window_.empty() || session_lost_ || shutdown_ || learner_stopped_; });
+  absl::MutexLock lock(&mu_);
+  while (!window_.empty() && !session_lost_ && !shutdown_ && !learner_stopped_ &&
+         !cv_.WaitWithDeadline(&mu_, deadline)) {
+  }
   return window_.empty();
 }
 
 void ChunkSender::Shutdown(absl::Duration grace) {
   {
-    std::unique_lock<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     closing_ = true;
-    cv_.notify_all();
+    cv_.SignalAll();
     // The grace period is for a clean half-close, which needs an empty
     // window; with chunks still unacknowledged (learner gone) it would only
     // delay the exit.
     if (supervisor_.joinable() && grace > absl::ZeroDuration() && window_.empty()) {
-      cv_.wait_for(lock, absl::ToChronoNanoseconds(grace), [&] { return supervisor_done_; });
+      const absl::Time deadline = absl::Now() + grace;
+      while (!supervisor_done_ && !cv_.WaitWithDeadline(&mu_, deadline)) {
+      }
     }
     shutdown_ = true;
     if (context_ != nullptr) context_->TryCancel();
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   if (supervisor_.joinable()) supervisor_.join();
 }
 
 void ChunkSender::Wake() {
-  { std::lock_guard<std::mutex> lock(mu_); }
-  cv_.notify_all();
+  { absl::MutexLock lock(&mu_); }
+  cv_.SignalAll();
 }
 
 bool ChunkSender::session_lost() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return session_lost_;
 }
 
 size_t ChunkSender::unacked() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return window_.size();
 }
 
 ChunkSender::Stats ChunkSender::stats() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   Stats s = stats_;
   s.unacked = window_.size();
   return s;
@@ -124,11 +126,11 @@ ChunkSender::Stats ChunkSender::stats() const {
 
 void ChunkSender::LoseSession(const std::string& reason) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     session_lost_ = true;
     if (context_ != nullptr) context_->TryCancel();
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   std::call_once(lost_once_, [&] {
     if (options_.on_session_lost) options_.on_session_lost(reason);
   });
@@ -141,7 +143,7 @@ void ChunkSender::SupervisorLoop() {
   while (true) {
     auto context = std::make_unique<grpc::ClientContext>();
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       if (shutdown_ || session_lost_ || (closing_ && window_.empty())) break;
       context_ = context.get();
       if (!first) ++stats_.reconnects;
@@ -161,7 +163,7 @@ void ChunkSender::SupervisorLoop() {
     bool up = false;  // the stream has proven itself (an ack, or time)
     bool call_over = false;
     {
-      std::unique_lock<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       while (!state.reader_done && !shutdown_ && !session_lost_) {
         const absl::Time now = absl::Now();
         if (!up && (state.got_ack || now - opened > backoff.max())) {
@@ -193,9 +195,9 @@ void ChunkSender::SupervisorLoop() {
         }
         if (!up) deadline = std::min(deadline, opened + backoff.max() + absl::Milliseconds(1));
         if (deadline == absl::InfiniteFuture()) {
-          cv_.wait(lock);
+          cv_.Wait(&mu_);
         } else {
-          cv_.wait_for(lock, absl::ToChronoNanoseconds(deadline - now));
+          cv_.WaitWithDeadline(&mu_, deadline);
         }
       }
       context_ = nullptr;
@@ -211,7 +213,7 @@ void ChunkSender::SupervisorLoop() {
     std::string lost;
     size_t unacked = 0;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       if (shutdown_ || session_lost_ || (closing_ && window_.empty())) break;
       unacked = window_.size();
       if (status.ok()) learner_stopped_ = true;  // we did not half-close: it stopped
@@ -223,7 +225,7 @@ void ChunkSender::SupervisorLoop() {
                             " superseded (", status.error_message(), ")");
       }
     }
-    cv_.notify_all();  // WaitAllAcked watches learner_stopped_
+    cv_.SignalAll();  // WaitAllAcked watches learner_stopped_
     if (!lost.empty()) {
       LoseSession(lost);
       break;
@@ -240,25 +242,26 @@ void ChunkSender::SupervisorLoop() {
       Log(absl::StrCat(why, "; reconnecting with backoff (attempt ", outage.attempts(), ", ",
                        unacked, " unacknowledged chunk(s) to resend)"));
     }
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, absl::ToChronoNanoseconds(delay),
-                 [&] { return shutdown_ || session_lost_; });
+    absl::MutexLock lock(&mu_);
+    const absl::Time retry_at = absl::Now() + delay;
+    while (!shutdown_ && !session_lost_ && !cv_.WaitWithDeadline(&mu_, retry_at)) {
+    }
   }
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     supervisor_done_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
 }
 
 void ChunkSender::WriterLoop(Stream* stream, StreamState* state) {
   while (true) {
     std::shared_ptr<const v1::TrajectoryChunk> chunk;
     {
-      std::unique_lock<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       Entry* next = nullptr;
-      cv_.wait(lock, [&] {
-        if (state->reader_done || shutdown_ || session_lost_) return true;
+      while (true) {
+        if (state->reader_done || shutdown_ || session_lost_) return;
         next = nullptr;
         for (Entry& e : window_) {
           if (!e.sent) {
@@ -266,9 +269,9 @@ void ChunkSender::WriterLoop(Stream* stream, StreamState* state) {
             break;
           }
         }
-        return next != nullptr || (closing_ && window_.empty());
-      });
-      if (state->reader_done || shutdown_ || session_lost_) return;
+        if (next != nullptr || (closing_ && window_.empty())) break;
+        cv_.Wait(&mu_);
+      }
       if (next == nullptr) {
         state->half_closed = true;
       } else {
@@ -279,7 +282,7 @@ void ChunkSender::WriterLoop(Stream* stream, StreamState* state) {
         chunk = next->chunk;
       }
     }
-    cv_.notify_all();  // the supervisor may now time the oldest ack
+    cv_.SignalAll();  // the supervisor may now time the oldest ack
     if (chunk == nullptr) {
       // Everything is acknowledged and the session is closing: tell the
       // learner no more chunks come; it ends the stream with OK.
@@ -288,11 +291,11 @@ void ChunkSender::WriterLoop(Stream* stream, StreamState* state) {
     }
     if (!stream->Write(*chunk)) {
       {
-        std::lock_guard<std::mutex> lock(mu_);
+        absl::MutexLock lock(&mu_);
         state->writer_failed = true;
         state->writer_failed_at = absl::Now();
       }
-      cv_.notify_all();
+      cv_.SignalAll();
       return;
     }
   }
@@ -303,18 +306,18 @@ void ChunkSender::ReaderLoop(Stream* stream, StreamState* state) {
   while (stream->Read(&ack)) {
     std::string lost;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       state->got_ack = true;
       lost = HandleAck(ack);
     }
-    cv_.notify_all();
+    cv_.SignalAll();
     if (!lost.empty()) LoseSession(lost);
   }
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     state->reader_done = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
 }
 
 std::string ChunkSender::HandleAck(const v1::ChunkAck& ack) {

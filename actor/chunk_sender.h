@@ -29,17 +29,18 @@
 #define PROXIMA_ACTOR_CHUNK_SENDER_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
+#include <mutex>  // std::once_flag
 #include <string>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/client_context.h"
 #include "proxima/v1/learner_service.grpc.pb.h"
@@ -139,28 +140,27 @@ class ChunkSender {
                   StreamState* state);
   void ReaderLoop(grpc::ClientReaderWriterInterface<v1::TrajectoryChunk, v1::ChunkAck>* stream,
                   StreamState* state);
-  // Applies one ack (mu_ held). Returns a non-empty reason when the session
-  // is lost.
-  std::string HandleAck(const v1::ChunkAck& ack);
+  // Applies one ack. Returns a non-empty reason when the session is lost.
+  std::string HandleAck(const v1::ChunkAck& ack) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void LoseSession(const std::string& reason);
   void Log(const std::string& line) const;
 
   v1::Learner::StubInterface* const stub_;
   const Options options_;
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Entry> window_;             // guarded by mu_, increasing seq
-  std::deque<uint64_t> in_flight_;       // guarded by mu_: seqs written on this stream, not acked
-  size_t ignore_out_of_order_ = 0;       // guarded by mu_: acks to skip after a rewind
-  bool closing_ = false;                 // guarded by mu_: half-close when empty
-  bool shutdown_ = false;                // guarded by mu_: stop everything now
-  bool session_lost_ = false;            // guarded by mu_
-  bool supervisor_done_ = false;         // guarded by mu_
-  bool warned_shutting_down_ = false;    // guarded by mu_
-  bool learner_stopped_ = false;         // guarded by mu_: see WaitAllAcked
-  grpc::ClientContext* context_ = nullptr;  // guarded by mu_: the open stream's
-  Stats stats_;                          // guarded by mu_
+  mutable absl::Mutex mu_;
+  absl::CondVar cv_;
+  std::deque<Entry> window_ ABSL_GUARDED_BY(mu_);  // increasing seq
+  std::deque<uint64_t> in_flight_ ABSL_GUARDED_BY(mu_);  // written on this stream, not acked
+  size_t ignore_out_of_order_ ABSL_GUARDED_BY(mu_) = 0;  // acks to skip after a rewind
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;            // half-close when empty
+  bool shutdown_ ABSL_GUARDED_BY(mu_) = false;           // stop everything now
+  bool session_lost_ ABSL_GUARDED_BY(mu_) = false;
+  bool supervisor_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool warned_shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  bool learner_stopped_ ABSL_GUARDED_BY(mu_) = false;    // see WaitAllAcked
+  grpc::ClientContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;  // the open stream's
+  Stats stats_ ABSL_GUARDED_BY(mu_);
   std::thread supervisor_;
   std::once_flag lost_once_;
 };

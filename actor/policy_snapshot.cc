@@ -22,26 +22,26 @@ absl::StatusOr<std::shared_ptr<const PolicySnapshot>> DecodeSnapshot(
 bool SnapshotSlot::Put(std::shared_ptr<const PolicySnapshot> s) {
   if (s == nullptr) return false;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (latest_ != nullptr && latest_->version >= s->version) return false;
     latest_ = std::move(s);
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   return true;
 }
 
 std::shared_ptr<const PolicySnapshot> SnapshotSlot::Latest() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return latest_;
 }
 
 std::shared_ptr<const PolicySnapshot> SnapshotSlot::WaitNewer(std::optional<uint64_t> after,
                                                               const std::atomic<bool>& interrupt) {
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [&] {
-    return interrupt.load() ||
-           (latest_ != nullptr && (!after.has_value() || latest_->version > *after));
-  });
+  absl::MutexLock lock(&mu_);
+  while (!interrupt.load() &&
+         (latest_ == nullptr || (after.has_value() && latest_->version <= *after))) {
+    cv_.Wait(&mu_);
+  }
   if (interrupt.load()) return nullptr;
   return latest_;
 }
@@ -49,12 +49,12 @@ std::shared_ptr<const PolicySnapshot> SnapshotSlot::WaitNewer(std::optional<uint
 void SnapshotSlot::Wake() {
   // Taking the mutex orders the caller's flag store before the waiters'
   // re-check, so the wake-up cannot be lost.
-  { std::lock_guard<std::mutex> lock(mu_); }
-  cv_.notify_all();
+  { absl::MutexLock lock(&mu_); }
+  cv_.SignalAll();
 }
 
 void SnapshotSlot::Clear() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   latest_ = nullptr;
 }
 

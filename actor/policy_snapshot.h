@@ -12,13 +12,13 @@
 #define PROXIMA_ACTOR_POLICY_SNAPSHOT_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "actor/actor_critic.h"
 #include "actor/envs/env.h"
 #include "actor/model_spec.h"
@@ -71,9 +71,9 @@ class SnapshotSlot {
   void Clear();
 
  private:
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::shared_ptr<const PolicySnapshot> latest_;  // guarded by mu_
+  mutable absl::Mutex mu_;
+  absl::CondVar cv_;
+  std::shared_ptr<const PolicySnapshot> latest_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace proxima

@@ -18,16 +18,15 @@ void WeightWatcher::Start() { thread_ = std::thread([this] { Loop(); }); }
 
 void WeightWatcher::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     stopping_ = true;
     if (context_ != nullptr) context_->TryCancel();
   }
-  cv_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 
 WeightWatcher::Stats WeightWatcher::stats() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return stats_;
 }
 
@@ -43,7 +42,7 @@ void WeightWatcher::Loop() {
   while (true) {
     grpc::ClientContext context;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       if (stopping_) return;
       context_ = &context;
       if (!first) ++stats_.reconnects;
@@ -64,7 +63,7 @@ void WeightWatcher::Loop() {
                          " failed attempt(s)"));
       }
       auto decoded = DecodeSnapshot(proto, options_.shape);
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       ++stats_.received;
       if (!decoded.ok()) {
         ++stats_.discarded;
@@ -77,7 +76,7 @@ void WeightWatcher::Loop() {
     }
     const grpc::Status status = reader->Finish();
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       context_ = nullptr;
       if (stopping_) return;
     }
@@ -108,8 +107,8 @@ void WeightWatcher::Loop() {
                                      ": ", status.error_message(), ")"),
           "; reconnecting with backoff (attempt ", outage.attempts(), ")"));
     }
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, absl::ToChronoNanoseconds(delay), [&] { return stopping_; });
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(&stopping_), delay);
   }
 }
 

@@ -14,15 +14,15 @@
 #ifndef PROXIMA_ACTOR_WEIGHT_WATCHER_H_
 #define PROXIMA_ACTOR_WEIGHT_WATCHER_H_
 
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "actor/policy_snapshot.h"
 #include "grpcpp/client_context.h"
@@ -70,11 +70,10 @@ class WeightWatcher {
   SnapshotSlot* const slot_;
   const Options options_;
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;                   // guarded by mu_
-  grpc::ClientContext* context_ = nullptr;  // guarded by mu_
-  Stats stats_;                             // guarded by mu_
+  mutable absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;  // the backoff sleep awaits it
+  grpc::ClientContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;
+  Stats stats_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
 
