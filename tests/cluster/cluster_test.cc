@@ -16,6 +16,8 @@
 #include "learner/server/checkpoint.h"
 #include "proxima/v1/monitor_service.grpc.pb.h"
 #include "tests/learner/same_updater_state.h"
+#include "tests/support/learner_status.h"
+#include "tests/support/poll.h"
 #include "tests/test_util.h"
 
 namespace proxima {
@@ -46,30 +48,24 @@ class Monitor {
     return st;
   }
 
-  // Polls until `pred` holds (true) or `timeout` passes (false).
+  // Polls every 50 ms (PollUntil) until `pred` holds (true) or `timeout`
+  // passes (false); *last gets the newest status seen.
   template <typename Pred>
   bool WaitFor(Pred pred, double timeout, v1::LearnerStatus* last = nullptr) {
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout);
-    while (std::chrono::steady_clock::now() < deadline) {
-      std::optional<v1::LearnerStatus> st = Status();
-      if (st && last) *last = *st;
-      if (st && pred(*st)) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
+    return testing::PollUntil(
+        [&] {
+          std::optional<v1::LearnerStatus> st = Status();
+          if (st && last) *last = *st;
+          return st && pred(*st);
+        },
+        absl::Seconds(timeout), absl::Milliseconds(50));
   }
 
  private:
   std::unique_ptr<v1::Monitor::Stub> stub_;
 };
 
-const v1::ActorInfo* FindActor(const v1::LearnerStatus& st, const std::string& name) {
-  for (const v1::ActorInfo& a : st.actors()) {
-    if (a.name() == name) return &a;
-  }
-  return nullptr;
-}
+using ::proxima::testing::FindActor;
 
 std::vector<std::string> LearnerArgs(const std::string& dir, const std::string& listen) {
   return {BinPath("proxima-learner"), "--env", "CartPole-v1", "--listen", listen, "--run-dir",

@@ -20,6 +20,8 @@
 
 #include "proxima/v1/admin_service.grpc.pb.h"
 #include "proxima/v1/monitor_service.grpc.pb.h"
+#include "tests/support/learner_status.h"
+#include "tests/support/poll.h"
 #include "tests/test_util.h"
 
 namespace proxima::faults {
@@ -55,19 +57,17 @@ class LearnerClient {
  public:
   explicit LearnerClient(const std::string& address);
   std::optional<v1::LearnerStatus> Status(double timeout_seconds = 2);
-  // Polls every 50 ms until `pred` holds (true) or `timeout` passes (false);
-  // *last gets the newest status seen.
+  // Polls every 50 ms (PollUntil) until `pred` holds (true) or `timeout`
+  // passes (false); *last gets the newest status seen.
   template <typename Pred>
   bool WaitFor(Pred pred, double timeout, v1::LearnerStatus* last = nullptr) {
-    const Clock::time_point deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                                          std::chrono::duration<double>(timeout));
-    while (Clock::now() < deadline) {
-      std::optional<v1::LearnerStatus> st = Status();
-      if (st && last != nullptr) *last = *st;
-      if (st && pred(*st)) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
+    return testing::PollUntil(
+        [&] {
+          std::optional<v1::LearnerStatus> st = Status();
+          if (st && last != nullptr) *last = *st;
+          return st && pred(*st);
+        },
+        absl::Seconds(timeout), absl::Milliseconds(50));
   }
   bool Pause();
   bool Resume();
@@ -78,8 +78,8 @@ class LearnerClient {
   std::unique_ptr<v1::Admin::Stub> admin_;
 };
 
-const v1::ActorInfo* FindActor(const v1::LearnerStatus& st, const std::string& name);
-uint64_t Dropped(const v1::LearnerStatus& st, v1::ChunkOutcome reason);
+using ::proxima::testing::Dropped;    // tests/support/learner_status.h
+using ::proxima::testing::FindActor;  // tests/support/learner_status.h
 // "" when received == trained + Σ dropped + queued (chunks and transitions),
 // else a description of the mismatch.
 std::string AccountingError(const v1::LearnerStatus& st);
