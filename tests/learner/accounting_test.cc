@@ -23,18 +23,10 @@ class AccountingTest : public ::proxima::testing::LearnerServerFixture {
   // Starts the server with the ledger's hook; update number `fail_at`
   // (1-based, counting attempts) fails.
   void StartWithLedger(int fail_at) {
-    auto s = LearnerServer::Create(config_, options_);
-    ASSERT_TRUE(s.ok()) << s.status();
-    server_ = std::move(*s);
     LearnerTestHooks hooks;
     hooks.on_chunk_done = ledger_.FateHook();
     hooks.fail_update = [this, fail_at] { return ++update_attempts_ == fail_at; };
-    server_->SetTestHooks(std::move(hooks));
-    ASSERT_TRUE(server_->Start().ok());
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(-1);
-    channel_ = grpc::CreateCustomChannel(server_->address(), grpc::InsecureChannelCredentials(),
-                                         args);
+    StartServer(std::move(hooks));
   }
 
   // Sends `chunk` as `actor`, records it and its ack; returns the outcome.

@@ -74,10 +74,12 @@ class LearnerServerFixture : public ::testing::Test {
     options_.checkpoint_every_seconds = 0;
   }
 
-  void StartServer() {
+  // Creates and starts the server, with `hooks` installed before Start().
+  void StartServer(LearnerTestHooks hooks = {}) {
     auto s = LearnerServer::Create(config_, options_);
     ASSERT_TRUE(s.ok()) << s.status();
     server_ = std::move(*s);
+    server_->SetTestHooks(std::move(hooks));
     ASSERT_TRUE(server_->Start().ok());
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(-1);
