@@ -31,8 +31,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "actor/run_config.h"
-#include "common/channel_security.h"
+#include "common/wire/run_config.h"
+#include "common/grpc/channel_security.h"
 #include "grpcpp/client_context.h"
 #include "proxima/v1/learner_service.grpc.pb.h"
 

@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "actor/backoff.h"
+#include "common/grpc/backoff.h"
 
 namespace proxima {
 namespace {

@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "actor/backoff.h"
+#include "common/grpc/backoff.h"
 
 namespace proxima {
 

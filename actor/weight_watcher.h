@@ -24,7 +24,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "actor/policy_snapshot.h"
+#include "common/policy/policy_snapshot.h"
 #include "grpcpp/client_context.h"
 #include "proxima/v1/learner_service.grpc.pb.h"
 

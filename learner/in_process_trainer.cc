@@ -13,9 +13,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "actor/cpu_threads.h"
-#include "actor/envs/registry.h"
-#include "actor/sampling.h"
+#include "common/cpu_threads.h"
+#include "common/envs/registry.h"
+#include "common/policy/sampling.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
 #include "learner/tensorboard_writer.h"

@@ -17,7 +17,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "actor/envs/vector_env.h"
+#include "common/envs/vector_env.h"
 #include "learner/episode_tracker.h"
 #include "learner/ppo_config.h"
 #include "learner/ppo_updater.h"

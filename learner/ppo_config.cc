@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
-#include "actor/envs/registry.h"
+#include "common/envs/registry.h"
 #include "common/status_macros.h"
 
 namespace proxima {

@@ -16,7 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "actor/model_spec.h"
+#include "common/wire/model_spec.h"
 
 namespace proxima {
 

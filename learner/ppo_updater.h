@@ -26,12 +26,12 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "actor/actor_critic.h"
-#include "actor/envs/env.h"
+#include "common/policy/actor_critic.h"
+#include "common/envs/env.h"
 #include "common/running_stats.h"
 #include "learner/ppo_config.h"
 #include "learner/ppo_loss.h"
-#include "actor/rollout_batch.h"
+#include "common/wire/rollout_batch.h"
 
 namespace proxima {
 

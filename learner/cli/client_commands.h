@@ -33,7 +33,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "common/channel_security.h"
+#include "common/grpc/channel_security.h"
 #include "grpcpp/support/status.h"
 #include "proxima/v1/metrics.pb.h"
 #include "proxima/v1/monitor_service.grpc.pb.h"

@@ -24,7 +24,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "actor/grpc_util.h"
+#include "common/grpc/grpc_util.h"
 #include "common/file_util.h"
 #include "learner/cli/client_commands.h"
 #include "learner/cli/subprocess.h"

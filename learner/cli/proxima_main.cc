@@ -29,11 +29,11 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
-#include "actor/envs/golden_replay.h"
-#include "actor/envs/registry.h"
+#include "common/envs/golden_replay.h"
+#include "common/envs/registry.h"
 #include "common/file_util.h"
 #include "common/flags.h"
-#include "learner/bench/bench_command.h"
+#include "learner/cli/bench/bench_command.h"
 #include "learner/cli/client_commands.h"
 #include "learner/cli/eval_command.h"
 #include "learner/cli/export_command.h"
@@ -312,7 +312,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   // `plot` parses its own flags (learner/cli/plot_command.h).
   if (!args.empty() && args[0] == "plot") return proxima::PlotMain({args.begin() + 1, args.end()});
-  // So does `bench` (learner/bench/bench_command.h).
+  // So does `bench` (learner/cli/bench/bench_command.h).
   if (!args.empty() && args[0] == "bench") return proxima::BenchMain({args.begin() + 1, args.end()});
   proxima::ParsedArgs parsed;
   absl::Status s = proxima::ParseFlags(args, &parsed);

@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "actor/envs/registry.h"
+#include "common/envs/registry.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
 #include "learner/ppo_updater.h"

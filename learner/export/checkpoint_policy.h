@@ -16,8 +16,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "actor/envs/env.h"
-#include "actor/policy_snapshot.h"
+#include "common/envs/env.h"
+#include "common/policy/policy_snapshot.h"
 #include "learner/ppo_config.h"
 
 namespace proxima {

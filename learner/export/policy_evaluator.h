@@ -25,7 +25,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "actor/envs/env.h"
+#include "common/envs/env.h"
 #include "nlohmann/json.hpp"
 
 namespace proxima {

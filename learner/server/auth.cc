@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "common/channel_security.h"
+#include "common/grpc/channel_security.h"
 
 namespace proxima {
 namespace {

@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "common/channel_security.h"
+#include "common/grpc/channel_security.h"
 #include "common/file_util.h"
 
 namespace proxima {

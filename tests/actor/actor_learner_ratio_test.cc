@@ -10,10 +10,10 @@
 #include <memory>
 #include <vector>
 
-#include "actor/chunk_codec.h"
-#include "actor/rollout_collector.h"
+#include "common/wire/chunk_codec.h"
+#include "common/policy/rollout_collector.h"
 #include "gtest/gtest.h"
-#include "learner/chunk_validator.h"
+#include "common/wire/chunk_validator.h"
 #include "learner/ppo_updater.h"
 #include "tests/actor/actor_test_util.h"
 

@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "actor/actor_critic.h"
-#include "actor/envs/registry.h"
-#include "actor/policy_snapshot.h"
-#include "actor/weight_codec.h"
+#include "common/policy/actor_critic.h"
+#include "common/envs/registry.h"
+#include "common/policy/policy_snapshot.h"
+#include "common/policy/weight_codec.h"
 #include "gtest/gtest.h"
 #include "proxima/v1/weights.pb.h"
 

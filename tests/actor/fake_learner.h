@@ -22,9 +22,9 @@
 #include <thread>
 #include <vector>
 
-#include "actor/envs/registry.h"
-#include "actor/run_config.h"
-#include "actor/weight_codec.h"
+#include "common/envs/registry.h"
+#include "common/wire/run_config.h"
+#include "common/policy/weight_codec.h"
 #include "common/rng.h"
 #include "grpcpp/grpcpp.h"
 #include "proxima/v1/learner_service.grpc.pb.h"

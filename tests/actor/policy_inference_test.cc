@@ -3,7 +3,7 @@
 // ActorCritic::forward + LogProbEntropy give (the importance ratio of fresh
 // data is then 1), for every head, activation and trunk kind, with and
 // without observation normalization.
-#include "actor/policy_inference.h"
+#include "common/policy/policy_inference.h"
 
 #include <ATen/ATen.h>
 #include <torch/utils.h>
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "actor/envs/registry.h"
+#include "common/envs/registry.h"
 #include "gtest/gtest.h"
 #include "tests/actor/actor_test_util.h"
 

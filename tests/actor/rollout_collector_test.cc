@@ -3,7 +3,7 @@
 // observations, rewards, flags, truncated final observations, bootstrap
 // observations), episode records against running sums kept by the test, and
 // the partial final chunk of an early stop.
-#include "actor/rollout_collector.h"
+#include "common/policy/rollout_collector.h"
 
 #include <ATen/ATen.h>
 
@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "actor/chunk_codec.h"
+#include "common/wire/chunk_codec.h"
 #include "gtest/gtest.h"
 #include "tests/actor/actor_test_util.h"
 

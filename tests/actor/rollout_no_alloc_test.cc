@@ -10,8 +10,8 @@
 #include <new>
 #include <vector>
 
-#include "actor/cpu_threads.h"
-#include "actor/rollout_collector.h"
+#include "common/cpu_threads.h"
+#include "common/policy/rollout_collector.h"
 #include "gtest/gtest.h"
 #include "tests/actor/actor_test_util.h"
 

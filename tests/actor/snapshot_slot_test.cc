@@ -1,6 +1,6 @@
 // SnapshotSlot: latest-wins hand-over from the weight receiver to the stepping
 // loop, and DecodeSnapshot's verification.
-#include "actor/policy_snapshot.h"
+#include "common/policy/policy_snapshot.h"
 
 #include <atomic>
 #include <chrono>

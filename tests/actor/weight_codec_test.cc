@@ -1,11 +1,11 @@
-#include "actor/weight_codec.h"
+#include "common/policy/weight_codec.h"
 
 #include <ATen/ATen.h>
 #include <torch/utils.h>
 
 #include <limits>
 
-#include "actor/envs/registry.h"
+#include "common/envs/registry.h"
 #include "gtest/gtest.h"
 #include "tests/test_util.h"
 

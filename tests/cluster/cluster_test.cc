@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "actor/envs/registry.h"
+#include "common/envs/registry.h"
 #include "gtest/gtest.h"
 #include "learner/server/checkpoint.h"
 #include "proxima/v1/monitor_service.grpc.pb.h"

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "actor/envs/env.h"
-#include "actor/envs/registry.h"
+#include "common/envs/env.h"
+#include "common/envs/registry.h"
 #include "common/rng.h"
 #include "gtest/gtest.h"
 

@@ -3,11 +3,11 @@
 #include <cmath>
 #include <vector>
 
-#include "actor/envs/acrobot.h"
-#include "actor/envs/cartpole.h"
-#include "actor/envs/mountain_car.h"
-#include "actor/envs/mountain_car_continuous.h"
-#include "actor/envs/pendulum.h"
+#include "common/envs/acrobot.h"
+#include "common/envs/cartpole.h"
+#include "common/envs/mountain_car.h"
+#include "common/envs/mountain_car_continuous.h"
+#include "common/envs/pendulum.h"
 #include "gtest/gtest.h"
 
 namespace proxima {

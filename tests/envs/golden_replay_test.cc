@@ -1,4 +1,4 @@
-#include "actor/envs/golden_replay.h"
+#include "common/envs/golden_replay.h"
 
 #include <algorithm>
 #include <iostream>

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "actor/envs/registry.h"
-#include "actor/envs/vector_env.h"
+#include "common/envs/registry.h"
+#include "common/envs/vector_env.h"
 #include "common/rng.h"
 #include "gtest/gtest.h"
 

@@ -1,4 +1,4 @@
-#include "actor/envs/registry.h"
+#include "common/envs/registry.h"
 
 #include <string>
 #include <vector>

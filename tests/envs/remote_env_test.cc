@@ -1,7 +1,7 @@
-// RemoteEnv (actor/envs/remote_env.h) against an in-process fake Env server
+// RemoteEnv (common/envs/remote_env.h) against an in-process fake Env server
 // that serves the local envs, so every remote step can be compared bit for
 // bit with the same local env; options of the remote id inject faults.
-#include "actor/envs/remote_env.h"
+#include "common/envs/remote_env.h"
 
 #include <grpcpp/grpcpp.h>
 
@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "actor/envs/registry.h"
-#include "actor/envs/vector_env.h"
-#include "actor/run_config.h"
+#include "common/envs/registry.h"
+#include "common/envs/vector_env.h"
+#include "common/wire/run_config.h"
 #include "common/rng.h"
 #include "gtest/gtest.h"
 #include "proxima/v1/env_service.grpc.pb.h"

@@ -2,7 +2,7 @@
 #include <limits>
 #include <vector>
 
-#include "actor/envs/env.h"
+#include "common/envs/env.h"
 #include "gtest/gtest.h"
 
 namespace proxima {

@@ -1,10 +1,10 @@
-#include "actor/envs/vector_env.h"
+#include "common/envs/vector_env.h"
 
 #include <cstring>
 #include <memory>
 #include <vector>
 
-#include "actor/envs/registry.h"
+#include "common/envs/registry.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

@@ -17,7 +17,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
-#include "actor/envs/registry.h"
+#include "common/envs/registry.h"
 #include "learner/ppo_updater.h"
 #include "learner/server/checkpoint.h"
 #include "tests/fuzz/fuzz_specs.h"

@@ -12,8 +12,8 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "actor/chunk_codec.h"
-#include "learner/chunk_validator.h"
+#include "common/wire/chunk_codec.h"
+#include "common/wire/chunk_validator.h"
 #include "google/protobuf/stubs/logging.h"
 #include "proxima/v1/trajectory.pb.h"
 #include "tests/fuzz/fuzz_specs.h"

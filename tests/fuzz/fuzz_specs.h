@@ -8,8 +8,8 @@
 #ifndef PROXIMA_TESTS_FUZZ_FUZZ_SPECS_H_
 #define PROXIMA_TESTS_FUZZ_FUZZ_SPECS_H_
 
-#include "actor/policy_snapshot.h"
-#include "learner/chunk_validator.h"
+#include "common/policy/policy_snapshot.h"
+#include "common/wire/chunk_validator.h"
 #include "learner/ppo_config.h"
 
 namespace proxima {

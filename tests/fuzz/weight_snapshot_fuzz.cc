@@ -10,8 +10,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "actor/policy_snapshot.h"
-#include "actor/weight_codec.h"
+#include "common/policy/policy_snapshot.h"
+#include "common/policy/weight_codec.h"
 #include "google/protobuf/stubs/logging.h"
 #include "proxima/v1/weights.pb.h"
 #include "tests/fuzz/fuzz_specs.h"

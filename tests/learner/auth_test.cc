@@ -1,12 +1,12 @@
 // The pieces of channel security without a server: the learner's token
 // table and call check (learner/server/auth.h) and the client's
-// ChannelSecurity loader (common/channel_security.h).
+// ChannelSecurity loader (common/grpc/channel_security.h).
 #include <grpcpp/support/string_ref.h>
 
 #include <map>
 #include <string>
 
-#include "common/channel_security.h"
+#include "common/grpc/channel_security.h"
 #include "common/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

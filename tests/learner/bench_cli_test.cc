@@ -1,4 +1,4 @@
-// `proxima bench` (learner/bench/): command-line errors, the JSON each suite
+// `proxima bench` (learner/cli/bench/): command-line errors, the JSON each suite
 // writes (in --quick mode: these tests check what is measured and reported,
 // never how fast — targets live in docs/benchmarks.md), and the plot script.
 #include <cmath>
@@ -45,7 +45,7 @@ bool IsPng(const std::string& path) {
 }
 
 std::string PlotScript() {
-  return std::string(PROXIMA_SOURCE_DIR) + "/learner/bench/plot_benchmarks.sh";
+  return std::string(PROXIMA_SOURCE_DIR) + "/learner/cli/bench/plot_benchmarks.sh";
 }
 
 TEST(BenchCliTest, BadArgumentsExit2NamingTheProblem) {

@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-#include "actor/envs/registry.h"
+#include "common/envs/registry.h"
 #include "gtest/gtest.h"
 #include "learner/ppo_config.h"
 #include "learner/ppo_updater.h"

@@ -6,10 +6,10 @@
 #include <functional>
 #include <limits>
 
-#include "actor/chunk_codec.h"
+#include "common/wire/chunk_codec.h"
 #include "common/rng.h"
 #include "gtest/gtest.h"
-#include "learner/chunk_validator.h"
+#include "common/wire/chunk_validator.h"
 #include "tests/test_util.h"
 
 namespace proxima {

@@ -8,8 +8,8 @@
 #include <utility>
 #include <vector>
 
-#include "actor/actor_critic.h"
-#include "actor/envs/env.h"
+#include "common/policy/actor_critic.h"
+#include "common/envs/env.h"
 #include "gtest/gtest.h"
 #include "learner/gae.h"
 #include "learner/ppo_config.h"

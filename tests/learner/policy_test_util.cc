@@ -8,8 +8,8 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
-#include "actor/envs/registry.h"
-#include "actor/policy_inference.h"
+#include "common/envs/registry.h"
+#include "common/policy/policy_inference.h"
 #include "common/rng.h"
 #include "common/status_macros.h"
 #include "learner/ppo_updater.h"

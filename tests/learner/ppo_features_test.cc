@@ -15,7 +15,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
-#include "actor/envs/registry.h"
+#include "common/envs/registry.h"
 #include "gtest/gtest.h"
 #include "learner/ppo_loss.h"
 #include "learner/ppo_updater.h"

@@ -9,7 +9,7 @@
 #include <set>
 #include <sstream>
 
-#include "actor/envs/registry.h"
+#include "common/envs/registry.h"
 #include "learner/ppo_loss.h"
 #include "torch/nn/utils/clip_grad.h"
 #include "torch/serialize.h"

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "actor/envs/registry.h"
+#include "common/envs/registry.h"
 #include "gtest/gtest.h"
 #include "learner/in_process_trainer.h"
 #include "learner/ppo_config.h"

@@ -4,8 +4,8 @@
 
 #include <chrono>
 
-#include "actor/chunk_codec.h"
-#include "actor/grpc_util.h"
+#include "common/wire/chunk_codec.h"
+#include "common/grpc/grpc_util.h"
 
 namespace proxima::testing {
 

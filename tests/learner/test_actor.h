@@ -16,11 +16,11 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
-#include "actor/envs/vector_env.h"
-#include "actor/policy_inference.h"
-#include "actor/policy_snapshot.h"
-#include "actor/rollout_collector.h"
-#include "actor/run_config.h"
+#include "common/envs/vector_env.h"
+#include "common/policy/policy_inference.h"
+#include "common/policy/policy_snapshot.h"
+#include "common/policy/rollout_collector.h"
+#include "common/wire/run_config.h"
 #include "common/rng.h"
 #include "proxima/v1/learner_service.grpc.pb.h"
 

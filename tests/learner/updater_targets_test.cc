@@ -15,12 +15,12 @@
 #include <string>
 #include <vector>
 
-#include "actor/actor_critic.h"
-#include "actor/envs/env.h"
-#include "actor/envs/registry.h"
-#include "actor/envs/vector_env.h"
-#include "actor/rollout_batch.h"
-#include "actor/sampling.h"
+#include "common/policy/actor_critic.h"
+#include "common/envs/env.h"
+#include "common/envs/registry.h"
+#include "common/envs/vector_env.h"
+#include "common/wire/rollout_batch.h"
+#include "common/policy/sampling.h"
 #include "common/rng.h"
 #include "gtest/gtest.h"
 #include "learner/ppo_config.h"

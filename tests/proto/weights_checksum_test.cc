@@ -1,6 +1,6 @@
 // The WeightSnapshot checksum (CHECKSUM_ALGORITHM_FNV1A64_CANONICAL) as
 // weights.proto defines it — the library implementation in
-// actor/weight_codec.h — pinned by known answers computed independently by
+// common/policy/weight_codec.h — pinned by known answers computed independently by
 // tests/proto/weights_checksum_reference.py (struct.pack over the canonical
 // byte string, standard library only):
 //   /usr/bin/python3 tests/proto/weights_checksum_reference.py
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "actor/weight_codec.h"
+#include "common/policy/weight_codec.h"
 #include "gtest/gtest.h"
 #include "proxima/v1/tensor.pb.h"
 #include "proxima/v1/weights.pb.h"

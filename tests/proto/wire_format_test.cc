@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "actor/chunk_codec.h"
+#include "common/wire/chunk_codec.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
@@ -30,7 +30,7 @@ using google::protobuf::util::TimeUtil;
 // The validation rule of tensor.proto (without the overflow guard, which the
 // small shapes here do not need).
 bool SatisfiesSizeRule(const v1::TensorProto& t) {
-  const int64_t size = static_cast<int64_t>(DTypeSize(t.dtype()));  // actor/chunk_codec.h
+  const int64_t size = static_cast<int64_t>(DTypeSize(t.dtype()));  // common/wire/chunk_codec.h
   if (size == 0) return false;
   int64_t n = 1;
   for (int64_t d : t.shape()) {

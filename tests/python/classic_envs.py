@@ -1,7 +1,7 @@
 """CartPole-v1 and Pendulum-v1 in pure Python, served to the remote-env tests.
 
 The dynamics, constants and time limits are Gymnasium's classic_control ones
-(the same facts actor/envs/cartpole.cc and pendulum.cc implement), written
+(the same facts common/envs/cartpole.cc and pendulum.cc implement), written
 with Python floats (IEEE doubles, like the C++ state) and math's libm calls,
 so a trajectory from the same state and actions matches the C++ envs to the
 last float32 bit. The spaces are plain stand-ins for Gymnasium's Discrete and

@@ -3,7 +3,7 @@
 
 Independent of the C++ code: every formula below is written from the
 conventions stated in learner/ppo_loss.h, learner/gae.h, learner/vtrace.h,
-actor/actor_critic.h and learner/ppo_updater.h, in float64. Every input is
+common/policy/actor_critic.h and learner/ppo_updater.h, in float64. Every input is
 rounded to float32 first, so the C++ side (which runs in float32 where the
 trainer does) sees exactly the numbers the reference used.
 
@@ -316,7 +316,7 @@ def targets_case(rng, model, config, T=7, E=3):
 
 TARGETS_DESCRIPTION = (
     "PpoUpdater::ComputeTargets (learner/ppo_updater.cc) on one RolloutBatch, observation "
-    "normalization off. model: ActorCritic (actor/actor_critic.h) with obs_dim, action_space "
+    "normalization off. model: ActorCritic (common/policy/actor_critic.h) with obs_dim, action_space "
     "{kind discrete, n} or {kind box, dim}, hidden_sizes, activation, shared_trunk; weights by "
     "parameter name (row-major data, shape) as named_parameters() names them: "
     "policy_trunk.<i>.*, value_trunk.<i>.* (or trunk.<i>.* when shared; i = 0, 2, ... are the "

@@ -1,0 +1,137 @@
+#include "common/envs/acrobot.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+
+namespace proxima {
+namespace {
+
+constexpr double kPi = 3.141592653589793;
+constexpr double kDt = 0.2;
+constexpr double kLinkLength1 = 1.0;
+constexpr double kLinkMass1 = 1.0;
+constexpr double kLinkMass2 = 1.0;
+constexpr double kLinkComPos1 = 0.5;
+constexpr double kLinkComPos2 = 0.5;
+constexpr double kLinkMoi = 1.0;
+constexpr double kMaxVel1 = 4 * kPi;
+constexpr double kMaxVel2 = 9 * kPi;
+constexpr double kGravity = 9.8;
+constexpr double kTorques[3] = {-1.0, 0.0, 1.0};
+
+EnvSpec MakeSpec() {
+  const float v1 = static_cast<float>(kMaxVel1);
+  const float v2 = static_cast<float>(kMaxVel2);
+  EnvSpec spec;
+  spec.id = "Acrobot-v1";
+  spec.observation_space =
+      Space::Box({-1.0f, -1.0f, -1.0f, -1.0f, -v1, -v2}, {1.0f, 1.0f, 1.0f, 1.0f, v1, v2});
+  spec.action_space = Space::Discrete(3);
+  spec.max_episode_steps = 500;
+  spec.has_reward_threshold = true;
+  spec.reward_threshold = -100.0;
+  spec.state_dim = 4;
+  return spec;
+}
+
+// Time derivative of (theta1, theta2, dtheta1, dtheta2) under torque `a`, with
+// the "book" form of the second joint's acceleration. The operation order
+// follows Gymnasium's so results agree to the last bits where possible.
+void Derivs(const double* s, double a, double* out) {
+  const double m1 = kLinkMass1, m2 = kLinkMass2, l1 = kLinkLength1;
+  const double lc1 = kLinkComPos1, lc2 = kLinkComPos2, i1 = kLinkMoi, i2 = kLinkMoi;
+  const double g = kGravity;
+  const double theta1 = s[0], theta2 = s[1], dtheta1 = s[2], dtheta2 = s[3];
+  const double cos2 = std::cos(theta2);
+  const double sin2 = std::sin(theta2);
+  const double d1 =
+      m1 * (lc1 * lc1) + m2 * ((l1 * l1) + (lc2 * lc2) + 2 * l1 * lc2 * cos2) + i1 + i2;
+  const double d2 = m2 * ((lc2 * lc2) + l1 * lc2 * cos2) + i2;
+  const double phi2 = m2 * lc2 * g * std::cos(theta1 + theta2 - kPi / 2.0);
+  const double phi1 = -m2 * l1 * lc2 * (dtheta2 * dtheta2) * sin2 -
+                      2 * m2 * l1 * lc2 * dtheta2 * dtheta1 * sin2 +
+                      (m1 * lc1 + m2 * l1) * g * std::cos(theta1 - kPi / 2) + phi2;
+  const double ddtheta2 = (a + d2 / d1 * phi1 - m2 * l1 * lc2 * (dtheta1 * dtheta1) * sin2 - phi2) /
+                          (m2 * (lc2 * lc2) + i2 - (d2 * d2) / d1);
+  const double ddtheta1 = -(d2 * ddtheta2 + phi1) / d1;
+  out[0] = dtheta1;
+  out[1] = dtheta2;
+  out[2] = ddtheta1;
+  out[3] = ddtheta2;
+}
+
+// Adds or subtracts whole periods until x lies in [lo, hi].
+double Wrap(double x, double lo, double hi) {
+  const double diff = hi - lo;
+  while (x > hi) x = x - diff;
+  while (x < lo) x = x + diff;
+  return x;
+}
+
+}  // namespace
+
+const EnvSpec& Acrobot::Spec() {
+  static const EnvSpec* const spec = new EnvSpec(MakeSpec());
+  return *spec;
+}
+
+void Acrobot::Reset(float* obs) {
+  for (double& v : s_) v = rng_.Uniform(-0.1, 0.1);
+  elapsed_steps_ = 0;
+  WriteObs(obs);
+}
+
+StepResult Acrobot::Step(const float* action, float* obs) {
+  const double torque = kTorques[DiscreteActionIndex(action[0], 3)];
+  // One RK4 step over [0, dt]; the torque is held constant.
+  const double dt = kDt, dt2 = kDt / 2.0;
+  double k1[4], k2[4], k3[4], k4[4], y[4];
+  Derivs(s_, torque, k1);
+  for (int i = 0; i < 4; ++i) y[i] = s_[i] + dt2 * k1[i];
+  Derivs(y, torque, k2);
+  for (int i = 0; i < 4; ++i) y[i] = s_[i] + dt2 * k2[i];
+  Derivs(y, torque, k3);
+  for (int i = 0; i < 4; ++i) y[i] = s_[i] + dt * k3[i];
+  Derivs(y, torque, k4);
+  const double w = dt / 6.0;
+  for (int i = 0; i < 4; ++i) {
+    s_[i] = s_[i] + w * (k1[i] + 2 * k2[i] + 2 * k3[i] + k4[i]);
+  }
+  s_[0] = Wrap(s_[0], -kPi, kPi);
+  s_[1] = Wrap(s_[1], -kPi, kPi);
+  s_[2] = std::min(std::max(s_[2], -kMaxVel1), kMaxVel1);
+  s_[3] = std::min(std::max(s_[3], -kMaxVel2), kMaxVel2);
+
+  StepResult r;
+  r.terminated = -std::cos(s_[0]) - std::cos(s_[1] + s_[0]) > 1.0;
+  r.reward = r.terminated ? 0.0 : -1.0;
+  r.truncated = TickTimeLimit();
+  WriteObs(obs);
+  return r;
+}
+
+absl::Status Acrobot::SetState(absl::Span<const double> state) {
+  if (state.size() != 4) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Acrobot-v1 state needs 4 values, got ", state.size()));
+  }
+  for (int i = 0; i < 4; ++i) s_[i] = state[i];
+  return absl::OkStatus();
+}
+
+void Acrobot::GetState(double* state) const {
+  for (int i = 0; i < 4; ++i) state[i] = s_[i];
+}
+
+void Acrobot::WriteObs(float* obs) const {
+  obs[0] = static_cast<float>(std::cos(s_[0]));
+  obs[1] = static_cast<float>(std::sin(s_[0]));
+  obs[2] = static_cast<float>(std::cos(s_[1]));
+  obs[3] = static_cast<float>(std::sin(s_[1]));
+  obs[4] = static_cast<float>(s_[2]);
+  obs[5] = static_cast<float>(s_[3]);
+}
+
+}  // namespace proxima

@@ -1,0 +1,100 @@
+#include "common/envs/pendulum.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+
+namespace proxima {
+namespace {
+
+constexpr double kPi = 3.141592653589793;
+constexpr double kMaxSpeed = 8.0;
+constexpr double kMaxTorque = 2.0;
+constexpr double kDt = 0.05;
+constexpr double kG = 10.0;
+constexpr double kM = 1.0;
+constexpr double kL = 1.0;
+
+EnvSpec MakeSpec() {
+  const float speed = static_cast<float>(kMaxSpeed);
+  const float torque = static_cast<float>(kMaxTorque);
+  EnvSpec spec;
+  spec.id = "Pendulum-v1";
+  spec.observation_space = Space::Box({-1.0f, -1.0f, -speed}, {1.0f, 1.0f, speed});
+  spec.action_space = Space::Box({-torque}, {torque});
+  spec.max_episode_steps = 200;
+  spec.has_reward_threshold = false;  // Gymnasium registers none
+  spec.state_dim = 2;
+  return spec;
+}
+
+// Python's float `a % b`: the remainder takes the sign of the divisor.
+double FloorMod(double a, double b) {
+  double r = std::fmod(a, b);
+  if (r != 0.0) {
+    if ((b < 0) != (r < 0)) r += b;
+  } else {
+    r = std::copysign(0.0, b);
+  }
+  return r;
+}
+
+}  // namespace
+
+double PendulumAngleNormalize(double x) { return FloorMod(x + kPi, 2 * kPi) - kPi; }
+
+const EnvSpec& Pendulum::Spec() {
+  static const EnvSpec* const spec = new EnvSpec(MakeSpec());
+  return *spec;
+}
+
+void Pendulum::Reset(float* obs) {
+  th_ = rng_.Uniform(-kPi, kPi);
+  thdot_ = rng_.Uniform(-1.0, 1.0);
+  elapsed_steps_ = 0;
+  WriteObs(obs);
+}
+
+StepResult Pendulum::Step(const float* action, float* obs) {
+  // np.clip on the float32 action keeps it float32; the bounds are exact.
+  const double u = std::min(std::max(static_cast<double>(action[0]), -kMaxTorque), kMaxTorque);
+  const double th = th_, thdot = thdot_;
+  const double an = PendulumAngleNormalize(th);
+  const double costs = an * an + 0.1 * (thdot * thdot) + 0.001 * (u * u);
+  double newthdot = thdot + (3 * kG / (2 * kL) * std::sin(th) + 3.0 / (kM * (kL * kL)) * u) * kDt;
+  newthdot = std::min(std::max(newthdot, -kMaxSpeed), kMaxSpeed);
+  const double newth = th + newthdot * kDt;
+  th_ = newth;
+  thdot_ = newthdot;
+
+  StepResult r;
+  r.reward = -costs;
+  r.terminated = false;
+  r.truncated = TickTimeLimit();
+  WriteObs(obs);
+  return r;
+}
+
+absl::Status Pendulum::SetState(absl::Span<const double> state) {
+  if (state.size() != 2) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Pendulum-v1 state needs 2 values, got ", state.size()));
+  }
+  th_ = state[0];
+  thdot_ = state[1];
+  return absl::OkStatus();
+}
+
+void Pendulum::GetState(double* state) const {
+  state[0] = th_;
+  state[1] = thdot_;
+}
+
+void Pendulum::WriteObs(float* obs) const {
+  obs[0] = static_cast<float>(std::cos(th_));
+  obs[1] = static_cast<float>(std::sin(th_));
+  obs[2] = static_cast<float>(thdot_);
+}
+
+}  // namespace proxima

@@ -1,0 +1,144 @@
+#include "common/envs/vector_env.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "common/envs/registry.h"
+#include "common/status_macros.h"
+
+namespace proxima {
+
+absl::StatusOr<std::unique_ptr<VectorEnv>> VectorEnv::Create(absl::string_view env_id, int num_envs,
+                                                             uint64_t seed) {
+  if (num_envs < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("VectorEnv for ", env_id, ": num_envs must be >= 1, got ", num_envs));
+  }
+  std::vector<std::unique_ptr<Env>> envs;
+  envs.reserve(num_envs);
+  for (int i = 0; i < num_envs; ++i) {
+    PROXIMA_ASSIGN_OR_RETURN(std::unique_ptr<Env> env, MakeEnv(env_id));
+    env->Seed(seed + static_cast<uint64_t>(i));
+    envs.push_back(std::move(env));
+  }
+  std::unique_ptr<VectorEnv> v(new VectorEnv(std::move(envs)));
+  v->Reset();
+  PROXIMA_RETURN_IF_ERROR(v->status());
+  return v;
+}
+
+VectorEnv::VectorEnv(std::vector<std::unique_ptr<Env>> envs)
+    : spec_(&envs.front()->spec()),
+      num_envs_(static_cast<int>(envs.size())),
+      obs_dim_(spec_->obs_dim()),
+      action_dim_(spec_->action_dim()),
+      envs_(std::move(envs)),
+      obs_(static_cast<size_t>(num_envs_) * obs_dim_, 0.0f),
+      final_obs_(static_cast<size_t>(num_envs_) * obs_dim_, 0.0f),
+      rewards_(num_envs_, 0.0f),
+      terminated_(num_envs_, 0),
+      truncated_(num_envs_, 0),
+      episode_returns_(num_envs_, 0.0),
+      episode_lengths_(num_envs_, 0) {
+  finished_.reserve(4 * static_cast<size_t>(num_envs_));
+}
+
+void VectorEnv::Reset() {
+  for (int i = 0; i < num_envs_; ++i) {
+    float* row = obs_.data() + static_cast<size_t>(i) * obs_dim_;
+    envs_[i]->Reset(row);
+    std::copy(row, row + obs_dim_, final_obs_.data() + static_cast<size_t>(i) * obs_dim_);
+    episode_returns_[i] = 0.0;
+    episode_lengths_[i] = 0;
+    rewards_[i] = 0.0f;
+    terminated_[i] = 0;
+    truncated_[i] = 0;
+  }
+}
+
+void VectorEnv::Step(const float* actions) {
+  for (int i = 0; i < num_envs_; ++i) {
+    float* final_row = final_obs_.data() + static_cast<size_t>(i) * obs_dim_;
+    float* obs_row = obs_.data() + static_cast<size_t>(i) * obs_dim_;
+    const StepResult r = envs_[i]->Step(actions + static_cast<size_t>(i) * action_dim_, final_row);
+    rewards_[i] = static_cast<float>(r.reward);
+    terminated_[i] = r.terminated ? 1 : 0;
+    truncated_[i] = r.truncated ? 1 : 0;
+    episode_returns_[i] += r.reward;
+    episode_lengths_[i] += 1;
+    if (r.terminated || r.truncated) {
+      finished_.push_back(EpisodeStat{i, episode_returns_[i], episode_lengths_[i]});
+      episode_returns_[i] = 0.0;
+      episode_lengths_[i] = 0;
+      envs_[i]->Reset(obs_row);
+    } else {
+      std::copy(final_row, final_row + obs_dim_, obs_row);
+    }
+  }
+}
+
+absl::Status VectorEnv::status() const {
+  for (const std::unique_ptr<Env>& env : envs_) {
+    absl::Status s = env->status();
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<VectorEnv::EnvState>> VectorEnv::SaveState() const {
+  if (spec_->state_dim == 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        spec_->id, ": the env's state lives in its server, so it cannot be checkpointed"));
+  }
+  std::vector<EnvState> out(num_envs_);
+  for (int i = 0; i < num_envs_; ++i) {
+    EnvState& s = out[i];
+    s.state.resize(spec_->state_dim);
+    envs_[i]->GetState(s.state.data());
+    s.elapsed_steps = envs_[i]->elapsed_steps();
+    s.rng = envs_[i]->rng().State();
+    const float* row = obs_.data() + static_cast<size_t>(i) * obs_dim_;
+    s.obs.assign(row, row + obs_dim_);
+    s.episode_return = episode_returns_[i];
+    s.episode_length = episode_lengths_[i];
+  }
+  return out;
+}
+
+absl::Status VectorEnv::RestoreState(const std::vector<EnvState>& states) {
+  if (static_cast<int>(states.size()) != num_envs_) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("env state: ", states.size(), " envs saved, ", num_envs_, " here"));
+  }
+  for (const EnvState& s : states) {
+    if (static_cast<int>(s.obs.size()) != obs_dim_ ||
+        static_cast<int>(s.state.size()) != spec_->state_dim) {
+      return absl::InvalidArgumentError(absl::StrCat("env state: wrong shape for ", spec_->id));
+    }
+    Rng check;
+    PROXIMA_RETURN_IF_ERROR(check.SetState(s.rng));
+  }
+  for (int i = 0; i < num_envs_; ++i) {
+    const EnvState& s = states[i];
+    PROXIMA_RETURN_IF_ERROR(envs_[i]->SetState(s.state));
+    PROXIMA_RETURN_IF_ERROR(envs_[i]->rng().SetState(s.rng));
+    envs_[i]->set_elapsed_steps(s.elapsed_steps);
+    std::copy(s.obs.begin(), s.obs.end(), obs_.begin() + static_cast<size_t>(i) * obs_dim_);
+    std::copy(s.obs.begin(), s.obs.end(), final_obs_.begin() + static_cast<size_t>(i) * obs_dim_);
+    episode_returns_[i] = s.episode_return;
+    episode_lengths_[i] = s.episode_length;
+    rewards_[i] = 0.0f;
+    terminated_[i] = 0;
+    truncated_[i] = 0;
+  }
+  return absl::OkStatus();
+}
+
+void VectorEnv::TakeFinishedEpisodes(std::vector<EpisodeStat>* out) {
+  out->insert(out->end(), finished_.begin(), finished_.end());
+  finished_.clear();
+}
+
+}  // namespace proxima

@@ -1,0 +1,117 @@
+// VectorEnv: N environments of one id stepped in lockstep on one thread.
+//
+// Env i is seeded with seed + i. Create() resets every env, so obs() is valid
+// right away; Reset() starts fresh episodes in all of them.
+//
+// Step() auto-resets in the SAME step (Gymnasium's "same-step" autoreset
+// mode): afterwards, for an env whose episode just ended (terminated or
+// truncated), obs() already holds the first observation of its next episode,
+// while final_obs() holds the true last observation of the finished episode
+// (needed to bootstrap a truncated episode's value). For every other env the
+// final_obs() row equals its obs() row. rewards(), terminated() and
+// truncated() describe the step just taken.
+//
+// Episode statistics follow Gymnasium's RecordEpisodeStatistics: a running
+// return (sum of rewards, in double) and length per env; each finished episode
+// is queued as an EpisodeStat until TakeFinishedEpisodes() drains it.
+//
+// After Create() nothing allocates per Step() as long as the finished-episode
+// queue is drained at least every few steps (it is reserved for 4 * num_envs
+// entries and grows only if left undrained). Not thread-safe.
+#ifndef PROXIMA_COMMON_ENVS_VECTOR_ENV_H_
+#define PROXIMA_COMMON_ENVS_VECTOR_ENV_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "common/envs/env.h"
+
+namespace proxima {
+
+struct EpisodeStat {
+  int env_index = 0;
+  double episode_return = 0.0;
+  int length = 0;
+};
+
+class VectorEnv {
+ public:
+  // InvalidArgument for an unknown id or num_envs < 1; a remote env's error
+  // (unreachable server, failed first reset).
+  static absl::StatusOr<std::unique_ptr<VectorEnv>> Create(absl::string_view env_id, int num_envs,
+                                                           uint64_t seed);
+
+  VectorEnv(const VectorEnv&) = delete;
+  VectorEnv& operator=(const VectorEnv&) = delete;
+
+  // Starts a new episode in every env (drawing from each env's own Rng) and
+  // zeroes the running returns/lengths. Already finished episodes stay queued.
+  void Reset();
+
+  // `actions` holds num_envs() * spec().action_dim() floats, env-major.
+  void Step(const float* actions);
+
+  int num_envs() const { return num_envs_; }
+  const EnvSpec& spec() const { return *spec_; }
+  Env& env(int i) { return *envs_[i]; }
+
+  // num_envs * obs_dim floats, env-major.
+  absl::Span<const float> obs() const { return obs_; }
+  absl::Span<const float> final_obs() const { return final_obs_; }
+  absl::Span<const float> rewards() const { return rewards_; }
+  absl::Span<const uint8_t> terminated() const { return terminated_; }
+  absl::Span<const uint8_t> truncated() const { return truncated_; }
+
+  // Running return and length of env i's current episode.
+  double episode_return(int i) const { return episode_returns_[i]; }
+  int episode_length(int i) const { return episode_lengths_[i]; }
+
+  // OK, or the first error among the envs' status() (a remote env whose server
+  // failed). Owners check it after each step or rollout and stop on an error.
+  absl::Status status() const;
+
+  // Appends the queued finished episodes (in the order they ended) to `out`
+  // and empties the queue.
+  void TakeFinishedEpisodes(std::vector<EpisodeStat>* out);
+
+  // One env between steps, as checkpoints keep it: its internal state and
+  // TimeLimit counter, its Rng, its current observation and the running
+  // return and length of its episode.
+  struct EnvState {
+    std::vector<double> state;  // spec().state_dim values
+    int elapsed_steps = 0;
+    std::string rng;            // Rng::State()
+    std::vector<float> obs;     // obs_dim values
+    double episode_return = 0.0;
+    int episode_length = 0;
+  };
+  // Call between steps with the finished-episode queue drained. Remote envs
+  // keep their state on their server: FailedPrecondition.
+  absl::StatusOr<std::vector<EnvState>> SaveState() const;
+  // Puts every env back into a saved state, after which Step() continues as
+  // the saved envs would have. InvalidArgument for states of another shape.
+  absl::Status RestoreState(const std::vector<EnvState>& states);
+
+ private:
+  explicit VectorEnv(std::vector<std::unique_ptr<Env>> envs);
+
+  const EnvSpec* spec_;
+  int num_envs_;
+  int obs_dim_;
+  int action_dim_;
+  std::vector<std::unique_ptr<Env>> envs_;
+  std::vector<float> obs_, final_obs_, rewards_;
+  std::vector<uint8_t> terminated_, truncated_;
+  std::vector<double> episode_returns_;
+  std::vector<int> episode_lengths_;
+  std::vector<EpisodeStat> finished_;
+};
+
+}  // namespace proxima
+
+#endif  // PROXIMA_COMMON_ENVS_VECTOR_ENV_H_

@@ -1,0 +1,281 @@
+// The single-thread micro suites — env, inference, update — on Google
+// Benchmark (Debian's libbenchmark-dev): it picks iteration counts, and a
+// reporter of ours turns its runs into BenchRows.
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ATen/ATen.h>
+#include <torch/cuda.h>
+#include <benchmark/benchmark.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/policy/actor_critic.h"
+#include "common/cpu_threads.h"
+#include "common/envs/registry.h"
+#include "common/policy/policy_inference.h"
+#include "common/policy/policy_snapshot.h"
+#include "common/wire/rollout_batch.h"
+#include "common/policy/weight_codec.h"
+#include "common/rng.h"
+#include "learner/cli/bench/bench.h"
+#include "learner/ppo_config.h"
+#include "learner/ppo_updater.h"
+
+namespace proxima::bench {
+namespace {
+
+// Collects Google Benchmark's runs: the per-iteration wall time and every
+// user counter (rates are already divided by the measured time).
+class RowReporter : public benchmark::BenchmarkReporter {
+ public:
+  bool ReportContext(const Context&) override { return true; }
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& run : runs) {
+      if (run.error_occurred) {
+        errors_.push_back(absl::StrCat(run.benchmark_name(), ": ", run.error_message));
+        continue;
+      }
+      Result r;
+      r.name = run.benchmark_name();
+      r.iterations = run.iterations;
+      r.seconds_per_iteration = run.GetAdjustedRealTime() /
+                                benchmark::GetTimeUnitMultiplier(run.time_unit);
+      for (const auto& [key, counter] : run.counters) r.counters[key] = counter.value;
+      results_.push_back(std::move(r));
+    }
+  }
+  struct Result {
+    std::string name;
+    int64_t iterations = 0;
+    double seconds_per_iteration = 0;
+    std::map<std::string, double> counters;
+  };
+  const std::vector<Result>& results() const { return results_; }
+  const std::vector<std::string>& errors() const { return errors_; }
+
+ private:
+  std::vector<Result> results_;
+  std::vector<std::string> errors_;
+};
+
+// Runs what is registered, clears the registry, and returns the results in
+// registration order.
+absl::StatusOr<std::vector<RowReporter::Result>> RunRegistered() {
+  RowReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::ClearRegisteredBenchmarks();
+  if (!reporter.errors().empty()) {
+    return absl::InternalError(absl::StrCat("benchmark failed: ", reporter.errors()[0]));
+  }
+  return reporter.results();
+}
+
+double MinTime(const BenchOptions& options) { return options.quick ? 0.05 : 0.5; }
+
+std::string ModelName(const std::vector<int>& hidden) {
+  std::string s;
+  for (size_t i = 0; i < hidden.size(); ++i) absl::StrAppend(&s, i ? "x" : "", hidden[i]);
+  return s;
+}
+
+}  // namespace
+
+absl::Status RunEnvSuite(const BenchOptions& options, BenchReport* report) {
+  std::vector<std::string> ids;
+  for (const std::string& id : RegisteredEnvIds()) {
+    auto env = MakeEnv(id);
+    if (!env.ok()) return env.status();
+    ids.push_back(id);
+    // One env, uniformly random actions drawn beforehand (so the loop times
+    // the env, not the sampler), resets included.
+    benchmark::RegisterBenchmark(id.c_str(), [id](benchmark::State& state) {
+      auto env = *MakeEnv(id);
+      const EnvSpec& spec = env->spec();
+      std::vector<float> obs(spec.obs_dim());
+      std::vector<float> actions(4096 * spec.action_dim());
+      Rng rng(1);
+      for (float& a : actions) {
+        a = spec.action_space.is_discrete()
+                ? static_cast<float>(rng.UniformInt(spec.action_space.n))
+                : static_cast<float>(
+                      rng.Uniform(spec.action_space.low[0], spec.action_space.high[0]));
+      }
+      env->Seed(1);
+      env->Reset(obs.data());
+      int64_t i = 0;
+      double reward = 0;
+      for (auto _ : state) {
+        StepResult r = env->Step(&actions[(i++ % 4096) * spec.action_dim()], obs.data());
+        reward += r.reward;
+        if (r.terminated || r.truncated) env->Reset(obs.data());
+      }
+      benchmark::DoNotOptimize(reward);
+      state.counters["steps_per_second"] =
+          benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+    })->MinTime(MinTime(options))->UseRealTime();
+  }
+  absl::StatusOr<std::vector<RowReporter::Result>> results = RunRegistered();
+  if (!results.ok()) return results.status();
+  for (size_t i = 0; i < results->size(); ++i) {
+    const RowReporter::Result& r = (*results)[i];
+    BenchRow row{"env", ids[i]};
+    row.params = {{"env", ids[i]}, {"threads", 1}};
+    row.metrics = {{"steps_per_second", r.counters.at("steps_per_second")},
+                   {"ns_per_step", r.seconds_per_iteration * 1e9}};
+    report->Add(std::move(row));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunInferenceSuite(const BenchOptions& options, BenchReport* report) {
+  // As the actor runs it: one LibTorch thread, CartPole-v1's spaces.
+  ConfigureCpuThreads(1);
+  absl::StatusOr<EnvSpec> spec = GetEnvSpec("CartPole-v1");
+  if (!spec.ok()) return spec.status();
+  struct Case {
+    std::vector<int> hidden;
+    int batch;
+  };
+  std::vector<Case> cases;
+  for (int batch : {1, 4, 16, 64, 256, 1024, 4096}) cases.push_back({{64, 64}, batch});
+  for (int batch : {1, 16, 256, 4096}) cases.push_back({{256, 256}, batch});
+  for (const Case& c : cases) {
+    PolicyShape shape{spec->obs_dim(), spec->action_space, ModelSpec{}};
+    shape.model.hidden_sizes = c.hidden;
+    const std::string name = absl::StrCat(ModelName(c.hidden), "/batch=", c.batch);
+    benchmark::RegisterBenchmark(name.c_str(), [shape, c](benchmark::State& state) {
+      torch::manual_seed(1);
+      ActorCritic model(shape.obs_dim, shape.action_space, shape.model);
+      v1::WeightSnapshot proto;
+      const NormalizerState off{false, 10.0, RunningMeanStd(shape.obs_dim)};
+      EncodeWeights(model, off, 1, &proto);
+      auto snapshot = DecodeSnapshot(proto, shape);
+      if (!snapshot.ok()) {
+        state.SkipWithError(std::string(snapshot.status().message()).c_str());
+        return;
+      }
+      PolicyInference policy(shape, c.batch);
+      if (absl::Status s = policy.SetPolicy(*snapshot); !s.ok()) {
+        state.SkipWithError(std::string(s.message()).c_str());
+        return;
+      }
+      Rng rng(1);
+      std::vector<float> obs(static_cast<size_t>(c.batch) * shape.obs_dim);
+      for (float& o : obs) o = static_cast<float>(rng.Uniform(-0.2, 0.2));
+      std::vector<float> actions(static_cast<size_t>(c.batch) * policy.action_dim());
+      std::vector<float> logp(c.batch);
+      // Normalization, the MLP and action sampling: what one actor step costs
+      // per env column.
+      for (auto _ : state) {
+        policy.Act(obs.data(), rng, actions.data(), logp.data());
+        benchmark::ClobberMemory();
+      }
+      state.counters["samples_per_second"] = benchmark::Counter(
+          static_cast<double>(state.iterations()) * c.batch, benchmark::Counter::kIsRate);
+    })->MinTime(MinTime(options))->UseRealTime();
+  }
+  absl::StatusOr<std::vector<RowReporter::Result>> results = RunRegistered();
+  if (!results.ok()) return results.status();
+  for (size_t i = 0; i < results->size(); ++i) {
+    const RowReporter::Result& r = (*results)[i];
+    BenchRow row{"inference",
+                 absl::StrCat(ModelName(cases[i].hidden), "/batch=", cases[i].batch)};
+    row.params = {{"model", ModelName(cases[i].hidden)}, {"batch", cases[i].batch},
+                  {"env", "CartPole-v1"}, {"threads", 1}};
+    row.metrics = {{"samples_per_second", r.counters.at("samples_per_second")},
+                   {"us_per_call", r.seconds_per_iteration * 1e6}};
+    report->Add(std::move(row));
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+// num_envs × rollout_length CartPole-shaped transitions with random but
+// plausible contents (the update's cost does not depend on the values).
+RolloutBatch SyntheticCartPoleBatch(const PpoConfig& config, const EnvSpec& spec) {
+  RolloutBatch b = RolloutBatch::Allocate(config.rollout_length, config.num_envs,
+                                          spec.obs_dim(), 1, /*discrete=*/true);
+  at::manual_seed(1);
+  b.obs.copy_(at::randn_like(b.obs) * 0.1);
+  b.actions.copy_(at::randint(0, 2, b.actions.sizes()));
+  b.behaviour_logp.fill_(std::log(0.5));
+  b.rewards.fill_(1.0);
+  b.terminated.copy_(at::rand(b.terminated.sizes()) < 0.02);
+  b.bootstrap_obs.copy_(at::randn_like(b.bootstrap_obs) * 0.1);
+  return b;
+}
+
+}  // namespace
+
+absl::Status RunUpdateSuite(const BenchOptions& options, BenchReport* report) {
+  absl::StatusOr<PpoConfig> preset = PresetFor("CartPole-v1");
+  if (!preset.ok()) return preset.status();
+  absl::StatusOr<EnvSpec> spec = GetEnvSpec("CartPole-v1");
+  if (!spec.ok()) return spec.status();
+  struct Case {
+    std::vector<int> hidden;
+    std::string device;
+  };
+  std::vector<Case> cases;
+  // CUDA too when LibTorch sees a GPU (a CUDA build of LibTorch on a GPU host).
+  std::vector<std::string> devices = {"cpu"};
+  if (torch::cuda::is_available()) devices.push_back("cuda");
+  for (const std::string& device : devices) {
+    for (std::vector<int> hidden : {std::vector<int>{64, 64}, std::vector<int>{256, 256}}) {
+      cases.push_back({hidden, device});
+    }
+  }
+  for (const Case& c : cases) {
+    PpoConfig config = *preset;
+    config.model.hidden_sizes = c.hidden;
+    config.device = c.device;
+    const std::string name = absl::StrCat(ModelName(c.hidden), "/", c.device);
+    benchmark::RegisterBenchmark(name.c_str(), [config, spec](benchmark::State& state) {
+      ConfigureCpuThreads(config.torch_threads);
+      auto updater = PpoUpdater::Create(config, *spec, torch::Device(config.device));
+      if (!updater.ok()) {
+        state.SkipWithError(std::string(updater.status().message()).c_str());
+        return;
+      }
+      const RolloutBatch batch = SyntheticCartPoleBatch(config, *spec);
+      int64_t minibatches = 0;
+      for (auto _ : state) {
+        absl::StatusOr<UpdateMetrics> m = (*updater)->Update(batch, 0.0);
+        if (!m.ok()) {
+          state.SkipWithError(std::string(m.status().message()).c_str());
+          return;
+        }
+        minibatches += m->minibatches;
+      }
+      const double iters = static_cast<double>(state.iterations());
+      // Transitions consumed per second, and sample-gradients (each
+      // transition is trained update_epochs times).
+      state.counters["transitions_per_second"] =
+          benchmark::Counter(iters * config.batch_size(), benchmark::Counter::kIsRate);
+      state.counters["samples_trained_per_second"] = benchmark::Counter(
+          iters * config.batch_size() * config.update_epochs, benchmark::Counter::kIsRate);
+      state.counters["minibatches_per_second"] =
+          benchmark::Counter(static_cast<double>(minibatches), benchmark::Counter::kIsRate);
+    })->MinTime(options.quick ? 0.2 : 2.0)->UseRealTime();
+  }
+  absl::StatusOr<std::vector<RowReporter::Result>> results = RunRegistered();
+  if (!results.ok()) return results.status();
+  for (size_t i = 0; i < results->size(); ++i) {
+    const RowReporter::Result& r = (*results)[i];
+    BenchRow row{"update", absl::StrCat(ModelName(cases[i].hidden), "/", cases[i].device)};
+    row.params = {{"model", ModelName(cases[i].hidden)}, {"device", cases[i].device},
+                  {"batch", preset->batch_size()}, {"minibatch", preset->minibatch_size()},
+                  {"epochs", preset->update_epochs}, {"threads", preset->torch_threads}};
+    row.metrics = {{"transitions_per_second", r.counters.at("transitions_per_second")},
+                   {"samples_trained_per_second", r.counters.at("samples_trained_per_second")},
+                   {"ms_per_update", r.seconds_per_iteration * 1e3},
+                   {"ms_per_minibatch", 1e3 / r.counters.at("minibatches_per_second")}};
+    report->Add(std::move(row));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace proxima::bench

@@ -1,0 +1,242 @@
+// The suites that run the real executables — train, solve, memory — as a user
+// would: separate processes, run directories, summary.json. Each process is
+// reaped with wait4(), whose rusage gives its peak RSS.
+#include <sys/wait.h>
+
+#include <cmath>
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/file_util.h"
+#include "common/status_macros.h"
+#include "learner/cli/bench/bench.h"
+#include "learner/cli/bench/bench_process.h"
+#include "learner/cli/subprocess.h"
+
+namespace proxima::bench {
+namespace {
+
+absl::Status CheckExit(const Finished& f, const std::string& what, const std::string& log) {
+  if (WIFEXITED(f.wait_status) && WEXITSTATUS(f.wait_status) == 0) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat(what, " ", DescribeWaitStatus(f.wait_status),
+                                          " (log: ", log, ")"));
+}
+
+nlohmann::json NumberOrNull(const nlohmann::json& j, const char* key) {
+  return j.contains(key) ? j[key] : nlohmann::json();
+}
+
+// metrics.csv → [[env_steps, wall_seconds, mean_return], ...] (rows whose
+// mean return is not yet defined are skipped).
+nlohmann::json LearningCurve(const std::string& run_dir) {
+  nlohmann::json curve = nlohmann::json::array();
+  absl::StatusOr<std::string> csv = ReadFile(run_dir + "/metrics.csv");
+  if (!csv.ok()) return curve;
+  std::vector<std::string> lines = absl::StrSplit(*csv, '\n', absl::SkipWhitespace());
+  if (lines.empty()) return curve;
+  const std::vector<std::string> header = absl::StrSplit(lines[0], ',');
+  auto column = [&](const std::string& name) {
+    for (size_t i = 0; i < header.size(); ++i) {
+      if (header[i] == name) return static_cast<int>(i);
+    }
+    return -1;
+  };
+  const int steps = column("env_steps"), wall = column("wall_seconds"),
+            ret = column("mean_return");
+  if (steps < 0 || wall < 0 || ret < 0) return curve;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    const std::vector<std::string> f = absl::StrSplit(lines[i], ',');
+    double s = 0, w = 0, r = 0;
+    if (static_cast<int>(f.size()) <= std::max({steps, wall, ret})) continue;
+    if (!absl::SimpleAtod(f[steps], &s) || !absl::SimpleAtod(f[wall], &w) ||
+        !absl::SimpleAtod(f[ret], &r) || !std::isfinite(r)) {
+      continue;
+    }
+    curve.push_back({s, w, r});
+  }
+  return curve;
+}
+
+struct TrainRun {
+  nlohmann::json summary;
+  Finished process;
+  std::string run_dir;
+};
+
+// `proxima train` with `args` (plus --quiet and its own run directory).
+absl::StatusOr<TrainRun> RunTrain(const BenchOptions& options, const std::string& label,
+                                  std::vector<std::string> args, double timeout_seconds) {
+  TrainRun run;
+  run.run_dir = absl::StrCat(options.work_dir, "/", label);
+  const std::string log = run.run_dir + ".log";
+  for (const char* a : {"--quiet", "--run-dir"}) args.push_back(a);
+  args.push_back(run.run_dir);
+  args.insert(args.begin(), "train");
+  absl::StatusOr<Child> child = StartChild(options.bin_dir + "/proxima", args, log);
+  if (!child.ok()) return child.status();
+  run.process = ReapChild(*child, timeout_seconds);
+  PROXIMA_RETURN_IF_ERROR(CheckExit(run.process, "proxima train", log));
+  absl::StatusOr<std::string> summary = ReadFile(run.run_dir + "/summary.json");
+  if (!summary.ok()) return summary.status();
+  run.summary = nlohmann::json::parse(*summary, nullptr, /*allow_exceptions=*/false);
+  if (run.summary.is_discarded()) {
+    return absl::InternalError(absl::StrCat(run.run_dir, "/summary.json is not JSON"));
+  }
+  return run;
+}
+
+}  // namespace
+
+absl::Status RunTrainSuite(const BenchOptions& options, BenchReport* report) {
+  const int64_t steps = options.quick ? 51200 : 500000;
+  double in_process_rate = NAN;
+  // In-process first: the others are compared with it.
+  for (int actors : {0, 1, 2, 4}) {
+    const std::string name = actors == 0 ? "in-process" : absl::StrCat("actors=", actors);
+    std::vector<std::string> args = {"--env", "CartPole-v1", "--seed", "1", "--total-steps",
+                                     absl::StrCat(steps)};
+    if (actors == 0) {
+      args.push_back("--in-process");
+    } else {
+      args.push_back("--actors");
+      args.push_back(absl::StrCat(actors));
+    }
+    options.log(absl::StrCat("train ", name, ": ", steps, " env steps"));
+    absl::StatusOr<TrainRun> run =
+        RunTrain(options, absl::StrCat("train-", actors), args, 600);
+    if (!run.ok()) return run.status();
+    const double rate = run->summary.value("env_steps_per_second", 0.0);
+    if (actors == 0) in_process_rate = rate;
+    BenchRow row{"train", name};
+    row.params = {{"env", "CartPole-v1"}, {"actors", actors}, {"total_steps", steps},
+                  {"mode", run->summary.value("mode", "")}, {"preset", "default"}};
+    row.metrics = {{"env_steps_per_second", rate},
+                   {"learner_wall_seconds", NumberOrNull(run->summary, "wall_seconds")},
+                   {"process_wall_seconds", run->process.wall_seconds},
+                   {"relative_to_in_process", rate / in_process_rate},
+                   {"mean_return_last_100", NumberOrNull(run->summary, "mean_return_last_100")}};
+    row.series = LearningCurve(run->run_dir);
+    report->Add(std::move(row));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunSolveSuite(const BenchOptions& options, BenchReport* report) {
+  const std::vector<int> seeds =
+      options.quick ? std::vector<int>{1} : std::vector<int>{1, 2, 3, 4, 5};
+  for (const bool in_process : {true, false}) {
+    const std::string path = in_process ? "in-process" : "cluster";
+    std::vector<double> steps, seconds, walls;
+    int solved = 0;
+    for (int seed : seeds) {
+      std::vector<std::string> args = {"--env", "CartPole-v1", "--seed", absl::StrCat(seed),
+                                       "--stop-when-solved"};
+      if (in_process) args.push_back("--in-process");
+      options.log(absl::StrCat("solve ", path, " seed ", seed));
+      absl::StatusOr<TrainRun> run =
+          RunTrain(options, absl::StrCat("solve-", path, "-", seed), args, 600);
+      if (!run.ok()) return run.status();
+      const nlohmann::json at_step = NumberOrNull(run->summary, "solved_at_step");
+      const nlohmann::json at_seconds = NumberOrNull(run->summary, "solved_at_seconds");
+      BenchRow row{"solve", absl::StrCat(path, "/seed=", seed)};
+      row.params = {{"env", "CartPole-v1"}, {"path", path}, {"seed", seed},
+                    {"actors", in_process ? 0 : 2}};
+      row.metrics = {{"solved_at_step", at_step},
+                     {"solved_at_seconds", at_seconds},
+                     {"process_wall_seconds", run->process.wall_seconds},
+                     {"env_steps_per_second", NumberOrNull(run->summary, "env_steps_per_second")}};
+      row.series = LearningCurve(run->run_dir);
+      report->Add(std::move(row));
+      if (at_step.is_number() && at_seconds.is_number()) {
+        ++solved;
+        steps.push_back(at_step.get<double>());
+        seconds.push_back(at_seconds.get<double>());
+        // Launch to exit: start-up, training until solved, final checkpoint.
+        walls.push_back(run->process.wall_seconds);
+      }
+    }
+    BenchRow median{"solve", absl::StrCat(path, "/median")};
+    median.params = {{"env", "CartPole-v1"}, {"path", path}, {"seeds", seeds.size()},
+                     {"actors", in_process ? 0 : 2}};
+    // Medians over the seeds that solved (a seed that never solves within
+    // the 500k-step budget shows as solved < seeds).
+    median.metrics = {{"solved", solved},
+                      {"median_solved_at_step", Median(steps)},
+                      {"median_solved_at_seconds", Median(seconds)},
+                      {"median_process_wall_seconds", Median(walls)}};
+    report->Add(std::move(median));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunMemorySuite(const BenchOptions& options, BenchReport* report) {
+  const int64_t steps = options.quick ? 51200 : 204800;
+  const std::string dir = options.work_dir + "/memory";
+  PROXIMA_RETURN_IF_ERROR(MakeDirs(dir));
+  // A learner and two actors started by hand (as `proxima train` does), so
+  // that each one's rusage is its own.
+  const std::string learner_log = dir + "/learner.log";
+  absl::StatusOr<Child> learner = StartChild(
+      options.bin_dir + "/proxima-learner",
+      {"--env", "CartPole-v1", "--seed", "1", "--total-steps", absl::StrCat(steps),
+       "--min-actors", "2", "--listen", "127.0.0.1:0", "--run-dir", dir + "/run", "--quiet"},
+      learner_log);
+  if (!learner.ok()) return learner.status();
+  absl::StatusOr<std::string> address =
+      WaitForLearnerAddress(dir + "/run", *learner, absl::Seconds(60));
+  if (!address.ok()) {
+    StopChild(*learner, absl::ZeroDuration());
+    return absl::Status(address.status().code(), absl::StrCat(address.status().message(),
+                                                              " (log: ", learner_log, ")"));
+  }
+  std::vector<Child> actors;
+  for (int i = 0; i < 2; ++i) {
+    absl::StatusOr<Child> a =
+        StartChild(options.bin_dir + "/proxima-actor",
+                   {"--learner", *address, "--name", absl::StrCat("actor-", i), "--num-envs", "2"},
+                   absl::StrCat(dir, "/actor-", i, ".log"));
+    if (!a.ok()) {
+      StopChild(*learner, absl::ZeroDuration());
+      for (const Child& c : actors) StopChild(c, absl::ZeroDuration());
+      return a.status();
+    }
+    actors.push_back(*a);
+  }
+  options.log(absl::StrCat("memory: learner + 2 actors, ", steps, " env steps"));
+  const Finished lf = ReapChild(*learner, 600);
+  // As `proxima train` does: once the learner is gone, actors get SIGTERM
+  // (they would otherwise keep reconnecting to a learner that restarts).
+  std::vector<Finished> af;
+  for (const Child& c : actors) af.push_back(StopChild(c, absl::Seconds(10)));
+  PROXIMA_RETURN_IF_ERROR(CheckExit(lf, "proxima-learner", learner_log));
+  BenchRow lrow{"memory", "learner"};
+  lrow.params = {{"env", "CartPole-v1"}, {"actors", 2}, {"total_steps", steps},
+                 {"queue_capacity", "default (2 batches)"}};
+  lrow.metrics = {{"peak_rss_bytes", lf.max_rss_bytes}};
+  report->Add(std::move(lrow));
+  for (size_t i = 0; i < af.size(); ++i) {
+    BenchRow arow{"memory", absl::StrCat("actor-", i)};
+    arow.params = {{"env", "CartPole-v1"}, {"num_envs", 2}};
+    arow.metrics = {{"peak_rss_bytes", af[i].max_rss_bytes},
+                    {"exit_ok", WIFEXITED(af[i].wait_status) && WEXITSTATUS(af[i].wait_status) == 0}};
+    report->Add(std::move(arow));
+  }
+  // The in-process trainer: one process with env, policy and learner.
+  absl::StatusOr<TrainRun> run = RunTrain(
+      options, "memory-in-process",
+      {"--env", "CartPole-v1", "--seed", "1", "--total-steps", absl::StrCat(steps), "--in-process"},
+      600);
+  if (!run.ok()) return run.status();
+  BenchRow irow{"memory", "in-process"};
+  irow.params = {{"env", "CartPole-v1"}, {"total_steps", steps}};
+  irow.metrics = {{"peak_rss_bytes", run->process.max_rss_bytes}};
+  report->Add(std::move(irow));
+  return absl::OkStatus();
+}
+
+}  // namespace proxima::bench
