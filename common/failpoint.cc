@@ -5,11 +5,12 @@
 
 #include <atomic>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <string>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "common/logging.h"
 
 namespace proxima {
 namespace {
@@ -45,9 +46,8 @@ void MaybeFail(absl::string_view name) {
   const FailPointSpec& spec = Spec();
   if (spec.name.empty() || name != spec.name) return;
   if (g_hits.fetch_add(1) + 1 != spec.hit) return;
-  std::fprintf(stderr, "failpoint %s (hit %lld): SIGKILL\n", spec.name.c_str(),
-               static_cast<long long>(spec.hit));
-  std::fflush(stderr);
+  LogRaw(absl::StrFormat("failpoint %s (hit %lld): SIGKILL\n", spec.name,
+                         static_cast<long long>(spec.hit)));
   ::kill(::getpid(), SIGKILL);
   ::_exit(137);  // not reached
 }

@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cstdlib>
 #include <optional>
 
@@ -16,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/file_util.h"
+#include "common/logging.h"
 
 namespace proxima {
 namespace {
@@ -169,10 +169,8 @@ EnvVars ProcessEnvironment() {
 }
 
 void ExitWithUsageError(absl::string_view program, const absl::Status& status) {
-  std::fprintf(stderr, "%s: error: %s\n", std::string(program).c_str(),
-               std::string(status.message()).c_str());
-  std::fprintf(stderr, "Run '%s --help' for the list of flags.\n",
-               std::string(program).c_str());
+  LogRaw(absl::StrCat(program, ": error: ", status.message(), "\nRun '", program,
+                      " --help' for the list of flags.\n"));
   std::exit(2);
 }
 
