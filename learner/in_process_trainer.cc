@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,7 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "common/cpu_threads.h"
 #include "common/envs/registry.h"
-#include "common/policy/sampling.h"
+#include "common/policy/policy_snapshot.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
 #include "learner/tensorboard_writer.h"
@@ -49,68 +48,60 @@ absl::StatusOr<std::unique_ptr<InProcessTrainer>> InProcessTrainer::Create(
     t->reward_scaler_ =
         std::make_unique<RewardScaler>(config.num_envs, config.gamma, config.reward_clip);
   }
-  t->batch_ = RolloutBatch::Allocate(config.rollout_length, config.num_envs, spec.obs_dim(),
-                                     spec.action_dim(), spec.action_space.is_discrete());
   t->rng_.Seed(MixSeed(config.seed) ^ 0x5eedULL);
-  t->step_actions_.resize(static_cast<size_t>(config.num_envs) * spec.action_dim());
-  t->step_logp_.resize(config.num_envs);
-  t->scaled_rewards_.resize(config.num_envs);
-  t->finished_.reserve(config.num_envs);
+  t->policy_ = std::make_unique<PolicyInference>(
+      PolicyShape{spec.obs_dim(), spec.action_space, config.model}, config.num_envs);
+  t->collector_ = std::make_unique<RolloutCollector>(t->envs_.get(), t->policy_.get(), &t->rng_,
+                                                     config.rollout_length);
+  if (!device.is_cpu()) {
+    t->cpu_model_ = ActorCritic(spec.obs_dim(), spec.action_space, config.model,
+                                /*initialize=*/false);
+  }
   if (!t->options_.run_dir.empty()) {
     PROXIMA_RETURN_IF_ERROR(InitRunDir(t->options_.run_dir, config));
   }
   return t;
 }
 
-void InProcessTrainer::CollectRollout(int64_t* env_steps) {
-  const EnvSpec& spec = envs_->spec();
-  const int E = config_.num_envs, T = config_.rollout_length;
-  const int D = spec.obs_dim(), A = spec.action_dim();
-  float* obs = batch_.obs.data_ptr<float>();
-  float* actions = batch_.actions.data_ptr<float>();
-  float* logp = batch_.behaviour_logp.data_ptr<float>();
-  float* rewards = batch_.rewards.data_ptr<float>();
-  uint8_t* term = batch_.terminated.data_ptr<uint8_t>();
-  uint8_t* trunc = batch_.truncated.data_ptr<uint8_t>();
-  batch_.final_index.clear();
-  finals_.clear();
-  at::Tensor step_obs = at::empty({E, D}, at::kFloat);
-  for (int t = 0; t < T; ++t) {
-    float* obs_t = obs + static_cast<int64_t>(t) * E * D;
-    std::memcpy(obs_t, envs_->obs().data(), sizeof(float) * E * D);
-    at::Tensor raw = batch_.obs[t];
-    at::Tensor norm = updater_->NormalizeObs(raw).to(updater_->device());
-    SampleActions(updater_->model(), norm, rng_, step_actions_.data(), step_logp_.data());
-    std::memcpy(actions + static_cast<int64_t>(t) * E * A, step_actions_.data(),
-                sizeof(float) * E * A);
-    std::memcpy(logp + static_cast<int64_t>(t) * E, step_logp_.data(), sizeof(float) * E);
-    envs_->Step(step_actions_.data());
-    *env_steps += E;
-    std::memcpy(rewards + static_cast<int64_t>(t) * E, envs_->rewards().data(), sizeof(float) * E);
-    std::memcpy(term + static_cast<int64_t>(t) * E, envs_->terminated().data(), E);
-    std::memcpy(trunc + static_cast<int64_t>(t) * E, envs_->truncated().data(), E);
-    if (reward_scaler_) {
-      reward_scaler_->ScaleStep(rewards + static_cast<int64_t>(t) * E, envs_->terminated().data());
-    }
-    for (int e = 0; e < E; ++e) {
-      if (envs_->truncated().data()[e] && !envs_->terminated().data()[e]) {
-        batch_.final_index.push_back({t, e});
-        const float* f = envs_->final_obs().data() + static_cast<int64_t>(e) * D;
-        finals_.insert(finals_.end(), f, f + D);
-      }
-    }
-    finished_.clear();
-    envs_->TakeFinishedEpisodes(&finished_);
-    if (!finished_.empty()) {
-      const double now = NowSeconds() - start_seconds_;
-      for (const EpisodeStat& ep : finished_) {
-        tracker_->Add(ep.episode_return, ep.length, *env_steps, now);
-      }
+absl::StatusOr<RolloutBatch> InProcessTrainer::CollectRollout() {
+  // The current version as an actor would hold it after applying the
+  // learner's publication: weights plus normalizer statistics.
+  auto snapshot = std::make_shared<PolicySnapshot>();
+  snapshot->version = static_cast<uint64_t>(updates_);
+  if (cpu_model_.is_empty()) {
+    snapshot->model = updater_->model();  // shared: nothing trains while it acts
+  } else {
+    torch::NoGradGuard no_grad;
+    const std::vector<at::Tensor> from = updater_->model()->parameters();
+    const std::vector<at::Tensor> to = cpu_model_->parameters();
+    for (size_t i = 0; i < to.size(); ++i) to[i].copy_(from[i]);
+    snapshot->model = cpu_model_;
+  }
+  snapshot->normalizer.enabled = config_.normalize_obs;
+  snapshot->normalizer.clip = config_.obs_clip;
+  snapshot->normalizer.stats = updater_->obs_stats();
+  PROXIMA_RETURN_IF_ERROR(policy_->SetPolicy(std::move(snapshot)));
+
+  const int E = config_.num_envs;
+  const int64_t steps_before = env_steps_;
+  const int T = collector_->Collect(nullptr);
+  env_steps_ += static_cast<int64_t>(T) * E;
+  RolloutBatch batch = collector_->View();
+  if (reward_scaler_) {
+    batch.rewards = batch.rewards.clone();  // the collector's rollout stays as collected
+    float* rewards = batch.rewards.data_ptr<float>();
+    const uint8_t* term = batch.terminated.data_ptr<uint8_t>();
+    for (int t = 0; t < T; ++t) {
+      reward_scaler_->ScaleStep(rewards + static_cast<int64_t>(t) * E,
+                                term + static_cast<int64_t>(t) * E);
     }
   }
-  std::memcpy(batch_.bootstrap_obs.data_ptr<float>(), envs_->obs().data(), sizeof(float) * E * D);
-  const int64_t K = static_cast<int64_t>(batch_.final_index.size());
-  batch_.final_obs = at::from_blob(finals_.data(), {K, D}, at::kFloat).clone();
+  const double now = NowSeconds() - start_seconds_;
+  for (const EpisodeRecord& ep : collector_->episodes()) {
+    tracker_->Add(ep.episode_return, static_cast<int>(ep.length),
+                  steps_before + static_cast<int64_t>(ep.t + 1) * E, now);
+  }
+  return batch;
 }
 
 absl::StatusOr<RunSummary> InProcessTrainer::Run() {
@@ -130,10 +121,10 @@ absl::StatusOr<RunSummary> InProcessTrainer::Run() {
                                   : num_updates;
   while (updates_ < last_update) {
     const int64_t update = updates_ + 1;
-    CollectRollout(&env_steps_);
+    PROXIMA_ASSIGN_OR_RETURN(const RolloutBatch batch, CollectRollout());
     PROXIMA_RETURN_IF_ERROR(envs_->status());  // a remote env's server failed
     const double progress = static_cast<double>(update - 1) / static_cast<double>(num_updates);
-    PROXIMA_ASSIGN_OR_RETURN(UpdateMetrics um, updater_->Update(batch_, progress));
+    PROXIMA_ASSIGN_OR_RETURN(UpdateMetrics um, updater_->Update(batch, progress));
     updates_ = update;
     const double elapsed = NowSeconds() - start_seconds_;
     MetricsRow row;

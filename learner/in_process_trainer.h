@@ -3,6 +3,15 @@
 // code as the distributed path) and the throughput ceiling the cluster is
 // measured against.
 //
+// Rollouts are collected by the actor's own RolloutCollector and
+// PolicyInference (common/policy/), so the ceiling measures the code an actor
+// runs: before every rollout the trainer binds the current version — the
+// updater's weights (shared on CPU, copied to a CPU network otherwise) and
+// its normalizer statistics — as a PolicySnapshot, exactly what an actor
+// would act with after applying the learner's publication. Episodes are
+// counted when their rollout ends (as the learner counts them when a chunk
+// arrives), each at the env step at which it ended.
+//
 // Run() blocks until the step budget is spent (or the env is solved, with
 // stop_when_solved, or stop_after_update is reached), writing the run
 // directory as it goes. A trainer whose Run() returned early can Run() again,
@@ -18,6 +27,8 @@
 
 #include "absl/status/statusor.h"
 #include "common/envs/vector_env.h"
+#include "common/policy/policy_inference.h"
+#include "common/policy/rollout_collector.h"
 #include "learner/episode_tracker.h"
 #include "learner/ppo_config.h"
 #include "learner/ppo_updater.h"
@@ -64,8 +75,11 @@ class InProcessTrainer {
  private:
   InProcessTrainer(const PpoConfig& config, TrainerOptions options)
       : config_(config), options_(std::move(options)) {}
-  // Fills batch_ with one rollout of rollout_length steps.
-  void CollectRollout(int64_t* env_steps);
+  // Binds the current version to policy_ and collects one rollout of
+  // rollout_length steps; its episodes go to the tracker. The batch is a view
+  // of collector_'s buffers (rewards scaled, when on, in a copy of their own),
+  // valid until the next call.
+  absl::StatusOr<RolloutBatch> CollectRollout();
 
   PpoConfig config_;
   TrainerOptions options_;
@@ -73,13 +87,10 @@ class InProcessTrainer {
   std::unique_ptr<PpoUpdater> updater_;
   std::unique_ptr<EpisodeTracker> tracker_;
   std::unique_ptr<RewardScaler> reward_scaler_;
-  RolloutBatch batch_;
-  Rng rng_;
-  std::vector<EpisodeStat> finished_;
-  std::vector<float> step_actions_;
-  std::vector<float> step_logp_;
-  std::vector<float> scaled_rewards_;
-  std::vector<float> finals_;  // scratch for truncated final observations
+  Rng rng_;  // the sampler's
+  std::unique_ptr<PolicyInference> policy_;
+  std::unique_ptr<RolloutCollector> collector_;
+  ActorCritic cpu_model_{nullptr};  // the snapshot's network when training off the CPU
   double start_seconds_ = 0;
   double wall_seconds_ = 0;  // training time of the Run()s so far
   int64_t env_steps_ = 0;

@@ -76,9 +76,7 @@ int RolloutCollector::Collect(const std::atomic<bool>* stop) {
   return steps_;
 }
 
-void RolloutCollector::Encode(const ChunkHeader& header, v1::TrajectoryChunk* out) const {
-  // A view of the first steps_ rows: EncodeChunk copies the bytes it needs,
-  // so nothing here has to outlive the call.
+RolloutBatch RolloutCollector::View() const {
   RolloutBatch view;
   view.num_steps = steps_;
   view.num_envs = num_envs_;
@@ -93,7 +91,12 @@ void RolloutCollector::Encode(const ChunkHeader& header, v1::TrajectoryChunk* ou
   const int64_t K = static_cast<int64_t>(final_index_.size());
   view.final_obs = at::from_blob(const_cast<float*>(final_obs_.data()), {K, obs_dim_},
                                  at::TensorOptions().dtype(at::kFloat));
-  EncodeChunk(view, discrete_, header, episodes_, out);
+  return view;
+}
+
+void RolloutCollector::Encode(const ChunkHeader& header, v1::TrajectoryChunk* out) const {
+  // EncodeChunk copies the bytes it needs, so the view need not outlive it.
+  EncodeChunk(View(), discrete_, header, episodes_, out);
 }
 
 }  // namespace proxima

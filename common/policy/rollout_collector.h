@@ -47,6 +47,12 @@ class RolloutCollector {
   // Episodes that ended in the current rollout, in increasing (t, e) order.
   const std::vector<EpisodeRecord>& episodes() const { return episodes_; }
 
+  // The current rollout (its first steps() steps) as a RolloutBatch whose
+  // tensors are views of the collector's buffers (no copy): valid and
+  // unchanged until the next Collect(); treat them as read-only. The
+  // in-process trainer trains on it directly; Encode() turns it into a chunk.
+  RolloutBatch View() const;
+
   // Encodes the current rollout (its first steps() steps) with `header`.
   void Encode(const ChunkHeader& header, v1::TrajectoryChunk* out) const;
 
