@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <cstdio>
 #include <optional>
 #include <thread>
 #include <utility>
@@ -11,20 +10,17 @@
 #include "absl/strings/str_format.h"
 #include "common/grpc/backoff.h"
 #include "actor/chunk_sender.h"
+#include "actor/registration.h"
 #include "common/cpu_threads.h"
-#include "common/envs/registry.h"
 #include "common/envs/vector_env.h"
 #include "common/grpc/grpc_util.h"
+#include "common/logging.h"
 #include "common/policy/policy_inference.h"
 #include "common/policy/policy_snapshot.h"
 #include "common/policy/rollout_collector.h"
 #include "actor/weight_watcher.h"
 #include "common/rng.h"
 #include "common/status_macros.h"
-
-#ifndef PROXIMA_VERSION_STRING
-#define PROXIMA_VERSION_STRING "unknown"
-#endif
 
 namespace proxima {
 namespace {
@@ -38,62 +34,6 @@ std::string Hostname() {
 absl::Duration Hint(const google::protobuf::Duration& d, absl::Duration fallback) {
   const absl::Duration v = DurationFromProto(d.seconds(), d.nanos());
   return v > absl::ZeroDuration() ? v : fallback;
-}
-
-// Errors worth retrying while the learner starts, restarts or is briefly
-// unreachable; anything else is the learner saying no.
-bool RetryableRegisterError(grpc::StatusCode code) {
-  switch (code) {
-    case grpc::StatusCode::UNAVAILABLE:
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-    case grpc::StatusCode::UNKNOWN:
-    case grpc::StatusCode::ABORTED:
-    case grpc::StatusCode::INTERNAL:
-      return true;
-    default:
-      return false;
-  }
-}
-
-std::string CodeName(grpc::StatusCode code) {
-  return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
-}
-
-bool SameRunShape(const ActorRunConfig& a, const ActorRunConfig& b) {
-  return a.env_id == b.env_id && a.num_envs == b.num_envs &&
-         a.rollout_length == b.rollout_length && a.env_seed_base == b.env_seed_base &&
-         a.action_seed == b.action_seed && a.model.hidden_sizes == b.model.hidden_sizes &&
-         a.model.activation == b.model.activation && a.model.shared_trunk == b.model.shared_trunk;
-}
-
-// The learner's EnvSpec is authoritative: an actor whose local env differs
-// must not send data for it.
-absl::Status CheckEnvSpec(const v1::RunConfig& config, const EnvSpec& local) {
-  if (!config.has_env_spec()) return absl::OkStatus();
-  v1::EnvSpec mine;
-  EnvSpecToProto(local, &mine);
-  const v1::EnvSpec& theirs = config.env_spec();
-  auto differ = [](const google::protobuf::Message& a, const google::protobuf::Message& b) {
-    return a.SerializeAsString() != b.SerializeAsString();
-  };
-  if (differ(theirs.observation_space(), mine.observation_space())) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        config.env_id(), ": the learner's observation space is {",
-        theirs.observation_space().ShortDebugString(), "} but this actor builds {",
-        mine.observation_space().ShortDebugString(), "}"));
-  }
-  if (differ(theirs.action_space(), mine.action_space())) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        config.env_id(), ": the learner's action space is {",
-        theirs.action_space().ShortDebugString(), "} but this actor builds {",
-        mine.action_space().ShortDebugString(), "}"));
-  }
-  if (theirs.max_episode_steps() != 0 && theirs.max_episode_steps() != mine.max_episode_steps()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        config.env_id(), ": the learner's time limit is ", theirs.max_episode_steps(),
-        " steps but this actor's is ", mine.max_episode_steps()));
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -132,7 +72,7 @@ void ActorClient::Log(const std::string& line) const {
   }
   const std::string stamp =
       absl::FormatTime("%Y-%m-%d %H:%M:%E3S", absl::Now(), absl::LocalTimeZone());
-  std::fprintf(stderr, "%s proxima-actor[%s]: %s\n", stamp.c_str(), name_.c_str(), line.c_str());
+  LogRaw(absl::StrCat(stamp, " ", ProcessName(), "[", name_, "]: ", line, "\n"));
 }
 
 ActorClient::Stats ActorClient::stats() const {
@@ -200,14 +140,7 @@ absl::Status ActorClient::Run(std::atomic<bool>* stop) {
 absl::StatusOr<v1::RegisterResponse> ActorClient::Register() {
   Backoff backoff = Backoff::FromHints(hints_, JitterSeed());
   const absl::Duration deadline = Hint(hints_.unary_deadline(), absl::Seconds(5));
-  v1::RegisterRequest request;
-  request.set_actor_name(name_);
-  request.set_num_envs(static_cast<uint32_t>(options_.num_envs));
-  request.set_protocol_version(v1::PROTOCOL_VERSION_1);
-  request.set_hostname(hostname_);
-  request.set_pid(static_cast<uint32_t>(::getpid()));
-  request.set_build_version(absl::StrCat("proxima ", PROXIMA_VERSION_STRING));
-  for (const std::string& id : RegisteredEnvIds()) request.add_available_env_ids(id);
+  const v1::RegisterRequest request = MakeRegisterRequest(name_, hostname_, options_.num_envs);
 
   int attempts = 0;
   absl::Time last_warning = absl::InfinitePast();
@@ -228,30 +161,21 @@ absl::StatusOr<v1::RegisterResponse> ActorClient::Register() {
     ++attempts;
     if (stop_.load()) return absl::CancelledError("stopped while registering");
     if (status.ok()) {
-      if (response.session_id() == 0) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("learner at ", options_.learner_address, " returned session id 0"));
-      }
-      if (response.protocol_version() != v1::PROTOCOL_VERSION_1 &&
-          response.protocol_version() != v1::PROTOCOL_VERSION_UNSPECIFIED) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "learner at ", options_.learner_address, " speaks protocol version ",
-            response.protocol_version(), "; this actor speaks only version 1"));
-      }
+      PROXIMA_RETURN_IF_ERROR(CheckRegisterResponse(response, options_.learner_address));
       if (attempts > 1) Log(absl::StrCat("learner reachable after ", attempts, " attempts"));
       return response;
     }
     if (!RetryableRegisterError(status.error_code())) {
       return absl::FailedPreconditionError(absl::StrCat(
           "learner at ", options_.learner_address, " refused the registration of '", name_,
-          "': ", CodeName(status.error_code()), ": ", status.error_message()));
+          "': ", GrpcCodeName(status.error_code()), ": ", status.error_message()));
     }
     const absl::Duration delay = backoff.Next();
     if (absl::Now() - last_warning >= absl::Seconds(10)) {
       last_warning = absl::Now();
       Log(absl::StrFormat("cannot register with learner at %s (%s: %s); retrying every %.1fs "
                           "at most (attempt %d)",
-                          options_.learner_address, CodeName(status.error_code()),
+                          options_.learner_address, GrpcCodeName(status.error_code()),
                           status.error_message(), absl::ToDoubleSeconds(backoff.max()),
                           attempts));
     }

@@ -14,8 +14,10 @@
 //   final chunk (T' ≤ T steps, bootstrap = current obs), waits a bounded time
 //   for its ack, half-closes, cancels WatchWeights; Run() returns OK.
 //
-// Logging (Options::log, stderr by default): one line per registration,
-// reconnect and lost session, and a throughput line every log_interval.
+// Logging (Options::log; by default common/logging.h, as "<time>
+// <process>[<actor name>]: ..."): one line per registration, reconnect and
+// lost session, and a throughput line every log_interval. What Register
+// sends and how its answer is checked: actor/registration.h.
 #ifndef PROXIMA_ACTOR_ACTOR_CLIENT_H_
 #define PROXIMA_ACTOR_ACTOR_CLIENT_H_
 
@@ -61,7 +63,7 @@ class ActorClient {
     absl::Duration close_grace = absl::Seconds(1);
     // Throughput line period; zero: none.
     absl::Duration log_interval = absl::Seconds(10);
-    // Where log lines go (without trailing newline); null: stderr.
+    // Where log lines go (without trailing newline); null: common/logging.h.
     std::function<void(absl::string_view)> log;
 
     absl::Status Validate() const;

@@ -24,10 +24,12 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "actor/actor_client.h"
 #include "common/flags.h"
+#include "common/logging.h"
 #include "common/stop_signals.h"
 
 ABSL_FLAG(std::string, learner, "", "Learner address HOST:PORT (required).");
@@ -68,10 +70,11 @@ void PrintHelp() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  proxima::SetProcessName(kProgram);
   // First, before anything starts a thread: they inherit SIGTERM/SIGINT blocked,
   // and the signal thread below is the one that receives them.
   if (absl::Status signals = proxima::InstallStopSignals(); !signals.ok()) {
-    std::fprintf(stderr, "%s: %s\n", kProgram, signals.ToString().c_str());
+    proxima::LogError(signals.ToString());
     return 1;
   }
 
@@ -112,26 +115,28 @@ int main(int argc, char** argv) {
   status = options.Validate();
   if (!status.ok()) proxima::ExitWithUsageError(kProgram, status);
 
-  // Never deleted: the detached signal thread may still reach it while the
-  // process exits.
-  auto* client = new proxima::ActorClient(options);
-  std::thread signal_thread([client] {
+  proxima::ActorClient client(options);
+  // The first SIGTERM/SIGINT stops the client (final chunk, then exit); a
+  // second one exits at once. Woken and joined once Run() returns.
+  std::thread signal_thread([&client] {
     const int sig = proxima::WaitForStopSignal();
-    if (sig == 0) return;
+    if (sig == 0) return;  // main is exiting
     const std::string now =
         absl::FormatTime("%Y-%m-%d %H:%M:%E3S", absl::Now(), absl::LocalTimeZone());
-    std::fprintf(stderr, "%s %s: %s received; stopping (final chunk, then exit)\n", now.c_str(),
-                 kProgram, sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    client->Stop();
+    proxima::LogRaw(absl::StrCat(now, " ", proxima::ProcessName(), ": ",
+                                 sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                                 " received; stopping (final chunk, then exit)\n"));
+    client.Stop();
     if (proxima::WaitForStopSignal() == 0) return;
-    std::fprintf(stderr, "%s: second signal; exiting now\n", kProgram);
+    proxima::LogInfo("second signal; exiting now");
     std::_Exit(0);
   });
-  signal_thread.detach();
 
-  status = client->Run();
+  status = client.Run();
+  proxima::WakeStopSignalWaiter();
+  signal_thread.join();
   if (!status.ok()) {
-    std::fprintf(stderr, "%s: %s\n", kProgram, status.ToString().c_str());
+    proxima::LogError(status.ToString());
     return 1;
   }
   return 0;
