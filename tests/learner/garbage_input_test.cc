@@ -1,6 +1,6 @@
 // Bad input over real loopback gRPC: random bytes sent with a generic stub to
-// every method of every service the learner serves, and bit-flipped copies of
-// valid TrajectoryChunks on a trajectory stream. Each call must end with a
+// every method of every service the learner serves (bit-flipped chunks on a
+// trajectory stream: bit_flipped_chunks_test.cc). Each call must end with a
 // clean status (or a clean reply) well before its deadline, the server must
 // keep working (a normal actor registers and trains), the accounting
 // invariant received = trained + dropped + queued must hold and the published
@@ -19,13 +19,13 @@
 //  * Admin.Shutdown only gets bodies that do NOT parse as ShutdownRequest: a
 //    parseable one (even empty) is a legitimate request to stop the learner,
 //    and it would obey (unless tokens are configured, docs/security.md).
-#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <map>
+#include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -39,133 +39,16 @@
 #include "proxima/v1/admin_service.pb.h"
 #include "proxima/v1/monitor_service.pb.h"
 #include "tests/learner/learner_server_fixture.h"
+#include "tests/learner/raw_grpc_call.h"
 
 namespace proxima {
 namespace {
 
+using ::proxima::testing::CallResult;
 using ::proxima::testing::Dropped;
+using ::proxima::testing::Exchange;
 using ::proxima::testing::ExpectInvariant;
 using ::proxima::testing::SnapshotIsFinite;
-
-grpc::ByteBuffer ToBuffer(const std::string& bytes) {
-  grpc::Slice slice(bytes);
-  return grpc::ByteBuffer(&slice, 1);
-}
-
-std::string FromBuffer(const grpc::ByteBuffer& buffer) {
-  std::vector<grpc::Slice> slices;
-  (void)buffer.Dump(&slices);
-  std::string out;
-  for (const grpc::Slice& s : slices) {
-    out.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  }
-  return out;
-}
-
-void* Tag(intptr_t i) { return reinterpret_cast<void*>(i); }
-
-// One call of any kind through grpc::GenericStub, driven synchronously on a
-// private completion queue. Every wait is bounded by the call's deadline.
-class RawCall {
- public:
-  RawCall(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
-          std::chrono::milliseconds timeout)
-      : stub_(channel) {
-    ctx_.set_deadline(std::chrono::system_clock::now() + timeout);
-    call_ = stub_.PrepareCall(&ctx_, method, &cq_);
-    call_->StartCall(Tag(1));
-    started_ = Wait(Tag(1));
-  }
-
-  ~RawCall() {
-    if (!finished_) {
-      ctx_.TryCancel();
-      (void)Finish();
-    }
-    cq_.Shutdown();
-    void* tag;
-    bool ok;
-    while (cq_.Next(&tag, &ok)) {
-    }
-  }
-
-  bool Write(const std::string& bytes) {
-    if (!started_) return false;
-    grpc::ByteBuffer buffer = ToBuffer(bytes);
-    call_->Write(buffer, Tag(2));
-    return Wait(Tag(2));
-  }
-
-  bool WritesDone() {
-    if (!started_) return false;
-    call_->WritesDone(Tag(3));
-    return Wait(Tag(3));
-  }
-
-  bool Read(std::string* bytes) {
-    if (!started_) return false;
-    grpc::ByteBuffer buffer;
-    call_->Read(&buffer, Tag(4));
-    if (!Wait(Tag(4))) return false;
-    *bytes = FromBuffer(buffer);
-    return true;
-  }
-
-  void Cancel() { ctx_.TryCancel(); }
-
-  grpc::Status Finish() {
-    grpc::Status status;
-    call_->Finish(&status, Tag(5));
-    (void)Wait(Tag(5));
-    finished_ = true;
-    return status;
-  }
-
- private:
-  bool Wait(void* want) {
-    void* tag = nullptr;
-    bool ok = false;
-    if (!cq_.Next(&tag, &ok)) return false;
-    EXPECT_EQ(tag, want);
-    return ok;
-  }
-
-  grpc::GenericStub stub_;
-  grpc::ClientContext ctx_;
-  grpc::CompletionQueue cq_;
-  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call_;
-  bool started_ = false;
-  bool finished_ = false;
-};
-
-struct CallResult {
-  grpc::Status status;
-  std::vector<std::string> replies;
-};
-
-// Sends `messages` (then half-closes), reads up to `max_replies` and
-// finishes; cancels a stream that is still sending after that.
-CallResult Exchange(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
-                    const std::vector<std::string>& messages,
-                    std::chrono::milliseconds timeout, int max_replies = 8) {
-  RawCall call(channel, method, timeout);
-  CallResult r;
-  bool writable = true;
-  for (const std::string& m : messages) {
-    if (!call.Write(m)) {
-      writable = false;
-      break;
-    }
-  }
-  if (writable) (void)call.WritesDone();
-  std::string reply;
-  while (static_cast<int>(r.replies.size()) < max_replies && call.Read(&reply)) {
-    r.replies.push_back(reply);
-  }
-  if (static_cast<int>(r.replies.size()) == max_replies) call.Cancel();
-  r.status = call.Finish();
-  return r;
-}
 
 enum class Kind { kUnary, kServerStream, kBidi };
 
@@ -249,7 +132,8 @@ std::set<std::string> ReflectedServices(const std::shared_ptr<grpc::Channel>& ch
   return names;
 }
 
-class GarbageInputTest : public ::proxima::testing::LearnerServerFixture {};
+// Shared with bit_flipped_chunks_test.cc: one suite, one fixture type.
+using GarbageInputTest = ::proxima::testing::LearnerServerFixture;
 
 TEST_F(GarbageInputTest, RandomBytesToEveryMethodNeverCrashOrHang) {
   StartServer();
@@ -390,121 +274,6 @@ TEST_F(GarbageInputTest, RandomBytesToEveryMethodNeverCrashOrHang) {
   std::optional<v1::WeightSnapshot> snap = LatestSnapshot(*a);
   ASSERT_TRUE(snap.has_value());
   EXPECT_EQ(snap->version(), server_->Status(false).policy_version());
-  EXPECT_TRUE(SnapshotIsFinite(*snap));
-}
-
-// A trajectory stream over the generic stub: raw bytes up, raw acks down.
-class RawTrajectoryStream {
- public:
-  explicit RawTrajectoryStream(const std::shared_ptr<grpc::Channel>& channel)
-      : call_(std::make_unique<RawCall>(channel, "/proxima.v1.Learner/StreamTrajectories",
-                                        std::chrono::seconds(120))) {}
-
-  // Sends `bytes` and waits for its ack; false when the stream ended instead.
-  bool Send(const std::string& bytes, v1::ChunkAck* ack) {
-    std::string reply;
-    if (!call_->Write(bytes) || !call_->Read(&reply)) return false;
-    return ack->ParseFromString(reply);
-  }
-
-  grpc::Status Finish() { return call_->Finish(); }
-
- private:
-  std::unique_ptr<RawCall> call_;
-};
-
-TEST_F(GarbageInputTest, BitFlippedChunksAreAcceptedRejectedOrRefusedAndCounted) {
-  StartServer();
-  auto a = Actor("flipper");
-  ASSERT_TRUE(a->WaitForWeights(0));
-  std::mt19937 rng(20240611);
-  auto stream = std::make_unique<RawTrajectoryStream>(channel_);
-  uint64_t next_seq = 0;
-  uint64_t expect_received = 0, parse_failures = 0;
-  std::map<int, int> outcomes;
-  v1::TrajectoryChunk base;
-  constexpr int kIterations = 300;
-  for (int it = 0; it < kIterations; ++it) {
-    SCOPED_TRACE(absl::StrCat("iteration ", it));
-    if (it % 10 == 0) {
-      (void)a->WaitForWeights(a->version(), 0.1);  // act with a recent version
-      base = a->Rollout();
-    }
-    v1::TrajectoryChunk chunk = base;
-    chunk.set_seq(next_seq);
-    chunk.set_policy_version(a->version());
-    std::string bytes = chunk.SerializeAsString();
-    // 1-4 bit flips; half of the iterations aim at the header and the first
-    // tags, where flips change structure rather than values.
-    const int flips = 1 + static_cast<int>(rng() % 4);
-    for (int f = 0; f < flips; ++f) {
-      const size_t span = (it % 2 == 0) ? std::min<size_t>(48, bytes.size()) : bytes.size();
-      const size_t pos = rng() % span;
-      bytes[pos] = static_cast<char>(bytes[pos] ^ (1 << (rng() % 8)));
-    }
-    v1::TrajectoryChunk probe;
-    const bool parses = probe.ParseFromString(bytes);
-    v1::ChunkAck ack;
-    const bool acked = stream->Send(bytes, &ack);
-    if (!parses) {
-      // Refused by parsing: the stream ends with INVALID_ARGUMENT, counted.
-      EXPECT_FALSE(acked);
-      grpc::Status s = stream->Finish();
-      EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
-      ++parse_failures;
-      ++expect_received;
-      stream = std::make_unique<RawTrajectoryStream>(channel_);
-      continue;
-    }
-    ASSERT_TRUE(acked) << "a chunk that parses got no ack";
-    ++outcomes[ack.outcome()];
-    if (ack.outcome() != v1::CHUNK_OUTCOME_ACCEPTED) {
-      EXPECT_FALSE(ack.reason().empty()) << v1::ChunkOutcome_Name(ack.outcome());
-    }
-    if (ack.outcome() != v1::CHUNK_OUTCOME_DUPLICATE) ++expect_received;
-    if (ack.outcome() != v1::CHUNK_OUTCOME_REJECTED_UNKNOWN_SESSION &&
-        ack.outcome() != v1::CHUNK_OUTCOME_REJECTED_STALE_SESSION) {
-      next_seq = ack.next_expected_seq();
-    }
-    // A flip that set `final` ends the session for good: start a new one.
-    if (probe.final() && ack.outcome() == v1::CHUNK_OUTCOME_ACCEPTED) {
-      ASSERT_TRUE(a->Register().ok());
-      a->StartWatch();
-      ASSERT_TRUE(a->WaitForWeights(0));
-      base = a->Rollout();
-      next_seq = 0;
-      stream = std::make_unique<RawTrajectoryStream>(channel_);
-    }
-  }
-  std::string summary;
-  for (const auto& [outcome, n] : outcomes) {
-    absl::StrAppend(&summary, v1::ChunkOutcome_Name(static_cast<v1::ChunkOutcome>(outcome)), " ",
-                    n, ", ");
-  }
-  std::fprintf(stderr, "%d mutated chunks: %sdoes not parse %llu\n", kIterations,
-               summary.c_str(), static_cast<unsigned long long>(parse_failures));
-  EXPECT_GT(outcomes[v1::CHUNK_OUTCOME_ACCEPTED], 0);
-  EXPECT_GT(outcomes[v1::CHUNK_OUTCOME_REJECTED_INVALID], 0);
-
-  // Still works: valid chunks on the open stream are accepted and trained.
-  for (int i = 0; i < 3; ++i) {
-    (void)a->WaitForWeights(a->version(), 0.1);
-    v1::TrajectoryChunk good = a->Rollout();
-    good.set_seq(next_seq);
-    v1::ChunkAck ack;
-    ASSERT_TRUE(stream->Send(good.SerializeAsString(), &ack));
-    EXPECT_EQ(ack.outcome(), v1::CHUNK_OUTCOME_ACCEPTED) << ack.reason();
-    next_seq = ack.next_expected_seq();
-    ++expect_received;
-  }
-  v1::LearnerStatus st =
-      WaitStatus([](const v1::LearnerStatus& s) { return s.chunks_queued() == 0; });
-  EXPECT_EQ(st.chunks_received(), expect_received);
-  EXPECT_GE(Dropped(st, v1::CHUNK_OUTCOME_REJECTED_INVALID), parse_failures);
-  EXPECT_GT(st.updates(), 0u);
-  ExpectInvariant(st);
-  std::optional<v1::WeightSnapshot> snap = LatestSnapshot(*a);
-  ASSERT_TRUE(snap.has_value());
   EXPECT_TRUE(SnapshotIsFinite(*snap));
 }
 
