@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include "absl/strings/str_cat.h"
-
 namespace proxima {
 namespace {
 
@@ -32,7 +30,7 @@ EnvSpec MakeSpec() {
   spec.max_episode_steps = 500;
   spec.has_reward_threshold = true;
   spec.reward_threshold = -100.0;
-  spec.state_dim = 4;
+  spec.state_dim = Acrobot::kStateDim;
   return spec;
 }
 
@@ -77,61 +75,45 @@ const EnvSpec& Acrobot::Spec() {
   return *spec;
 }
 
-void Acrobot::Reset(float* obs) {
-  for (double& v : s_) v = rng_.Uniform(-0.1, 0.1);
-  elapsed_steps_ = 0;
-  WriteObs(obs);
+void Acrobot::ResetState() {
+  for (double& v : state_) v = rng_.Uniform(-0.1, 0.1);
 }
 
-StepResult Acrobot::Step(const float* action, float* obs) {
+StepResult Acrobot::StepState(const float* action) {
   const double torque = kTorques[DiscreteActionIndex(action[0], 3)];
   // One RK4 step over [0, dt]; the torque is held constant.
+  double* s = state_.data();
   const double dt = kDt, dt2 = kDt / 2.0;
   double k1[4], k2[4], k3[4], k4[4], y[4];
-  Derivs(s_, torque, k1);
-  for (int i = 0; i < 4; ++i) y[i] = s_[i] + dt2 * k1[i];
+  Derivs(s, torque, k1);
+  for (int i = 0; i < 4; ++i) y[i] = s[i] + dt2 * k1[i];
   Derivs(y, torque, k2);
-  for (int i = 0; i < 4; ++i) y[i] = s_[i] + dt2 * k2[i];
+  for (int i = 0; i < 4; ++i) y[i] = s[i] + dt2 * k2[i];
   Derivs(y, torque, k3);
-  for (int i = 0; i < 4; ++i) y[i] = s_[i] + dt * k3[i];
+  for (int i = 0; i < 4; ++i) y[i] = s[i] + dt * k3[i];
   Derivs(y, torque, k4);
   const double w = dt / 6.0;
   for (int i = 0; i < 4; ++i) {
-    s_[i] = s_[i] + w * (k1[i] + 2 * k2[i] + 2 * k3[i] + k4[i]);
+    s[i] = s[i] + w * (k1[i] + 2 * k2[i] + 2 * k3[i] + k4[i]);
   }
-  s_[0] = Wrap(s_[0], -kPi, kPi);
-  s_[1] = Wrap(s_[1], -kPi, kPi);
-  s_[2] = std::min(std::max(s_[2], -kMaxVel1), kMaxVel1);
-  s_[3] = std::min(std::max(s_[3], -kMaxVel2), kMaxVel2);
+  s[kTheta1] = Wrap(s[kTheta1], -kPi, kPi);
+  s[kTheta2] = Wrap(s[kTheta2], -kPi, kPi);
+  s[kDTheta1] = std::min(std::max(s[kDTheta1], -kMaxVel1), kMaxVel1);
+  s[kDTheta2] = std::min(std::max(s[kDTheta2], -kMaxVel2), kMaxVel2);
 
   StepResult r;
-  r.terminated = -std::cos(s_[0]) - std::cos(s_[1] + s_[0]) > 1.0;
+  r.terminated = -std::cos(s[kTheta1]) - std::cos(s[kTheta2] + s[kTheta1]) > 1.0;
   r.reward = r.terminated ? 0.0 : -1.0;
-  r.truncated = TickTimeLimit();
-  WriteObs(obs);
   return r;
 }
 
-absl::Status Acrobot::SetState(absl::Span<const double> state) {
-  if (state.size() != 4) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("Acrobot-v1 state needs 4 values, got ", state.size()));
-  }
-  for (int i = 0; i < 4; ++i) s_[i] = state[i];
-  return absl::OkStatus();
-}
-
-void Acrobot::GetState(double* state) const {
-  for (int i = 0; i < 4; ++i) state[i] = s_[i];
-}
-
 void Acrobot::WriteObs(float* obs) const {
-  obs[0] = static_cast<float>(std::cos(s_[0]));
-  obs[1] = static_cast<float>(std::sin(s_[0]));
-  obs[2] = static_cast<float>(std::cos(s_[1]));
-  obs[3] = static_cast<float>(std::sin(s_[1]));
-  obs[4] = static_cast<float>(s_[2]);
-  obs[5] = static_cast<float>(s_[3]);
+  obs[0] = static_cast<float>(std::cos(state_[kTheta1]));
+  obs[1] = static_cast<float>(std::sin(state_[kTheta1]));
+  obs[2] = static_cast<float>(std::cos(state_[kTheta2]));
+  obs[3] = static_cast<float>(std::sin(state_[kTheta2]));
+  obs[4] = static_cast<float>(state_[kDTheta1]);
+  obs[5] = static_cast<float>(state_[kDTheta2]);
 }
 
 }  // namespace proxima

@@ -12,26 +12,22 @@
 #ifndef PROXIMA_COMMON_ENVS_ACROBOT_H_
 #define PROXIMA_COMMON_ENVS_ACROBOT_H_
 
-#include "absl/status/status.h"
-#include "absl/types/span.h"
 #include "common/envs/env.h"
+#include "common/envs/fixed_state_env.h"
 
 namespace proxima {
 
-class Acrobot final : public Env {
+class Acrobot final : public FixedStateEnv<Acrobot, 4> {
  public:
   static const EnvSpec& Spec();
 
-  const EnvSpec& spec() const override { return Spec(); }
-  void Reset(float* obs) override;
-  StepResult Step(const float* action, float* obs) override;
-  absl::Status SetState(absl::Span<const double> state) override;
-  void GetState(double* state) const override;
-
  private:
-  void WriteObs(float* obs) const;
+  friend FixedStateEnv;
+  enum StateIndex { kTheta1, kTheta2, kDTheta1, kDTheta2 };
 
-  double s_[4] = {0.0, 0.0, 0.0, 0.0};  // theta1, theta2, dtheta1, dtheta2
+  void ResetState();
+  StepResult StepState(const float* action);
+  void WriteObs(float* obs) const;
 };
 
 }  // namespace proxima

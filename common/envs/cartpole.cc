@@ -3,8 +3,6 @@
 #include <cmath>
 #include <limits>
 
-#include "absl/strings/str_cat.h"
-
 namespace proxima {
 namespace {
 
@@ -32,7 +30,7 @@ EnvSpec MakeSpec() {
   spec.max_episode_steps = 500;
   spec.has_reward_threshold = true;
   spec.reward_threshold = 475.0;
-  spec.state_dim = 4;
+  spec.state_dim = CartPole::kStateDim;
   return spec;
 }
 
@@ -43,33 +41,32 @@ const EnvSpec& CartPole::Spec() {
   return *spec;
 }
 
-void CartPole::Reset(float* obs) {
-  x_ = rng_.Uniform(-0.05, 0.05);
-  x_dot_ = rng_.Uniform(-0.05, 0.05);
-  theta_ = rng_.Uniform(-0.05, 0.05);
-  theta_dot_ = rng_.Uniform(-0.05, 0.05);
+void CartPole::ResetState() {
+  for (double& v : state_) v = rng_.Uniform(-0.05, 0.05);
   terminated_before_ = false;
-  elapsed_steps_ = 0;
-  WriteObs(obs);
 }
 
-StepResult CartPole::Step(const float* action, float* obs) {
+StepResult CartPole::StepState(const float* action) {
+  double& x = state_[kX];
+  double& x_dot = state_[kXDot];
+  double& theta = state_[kTheta];
+  double& theta_dot = state_[kThetaDot];
   const double force = DiscreteActionIndex(action[0], 2) == 1 ? kForceMag : -kForceMag;
-  const double costheta = std::cos(theta_);
-  const double sintheta = std::sin(theta_);
-  const double temp = (force + kPoleMassLength * (theta_dot_ * theta_dot_) * sintheta) / kTotalMass;
+  const double costheta = std::cos(theta);
+  const double sintheta = std::sin(theta);
+  const double temp = (force + kPoleMassLength * (theta_dot * theta_dot) * sintheta) / kTotalMass;
   const double thetaacc = (kGravity * sintheta - costheta * temp) /
                           (kLength * (4.0 / 3.0 - kMassPole * (costheta * costheta) / kTotalMass));
   const double xacc = temp - kPoleMassLength * thetaacc * costheta / kTotalMass;
   // Explicit Euler: positions advance with the old velocities.
-  x_ = x_ + kTau * x_dot_;
-  x_dot_ = x_dot_ + kTau * xacc;
-  theta_ = theta_ + kTau * theta_dot_;
-  theta_dot_ = theta_dot_ + kTau * thetaacc;
+  x = x + kTau * x_dot;
+  x_dot = x_dot + kTau * xacc;
+  theta = theta + kTau * theta_dot;
+  theta_dot = theta_dot + kTau * thetaacc;
 
   StepResult r;
-  r.terminated = x_ < -kXThreshold || x_ > kXThreshold || theta_ < -kThetaThreshold ||
-                 theta_ > kThetaThreshold;
+  r.terminated = x < -kXThreshold || x > kXThreshold || theta < -kThetaThreshold ||
+                 theta > kThetaThreshold;
   if (!r.terminated) {
     r.reward = 1.0;
   } else if (!terminated_before_) {
@@ -78,36 +75,7 @@ StepResult CartPole::Step(const float* action, float* obs) {
   } else {
     r.reward = 0.0;  // stepping a finished episode
   }
-  r.truncated = TickTimeLimit();
-  WriteObs(obs);
   return r;
-}
-
-absl::Status CartPole::SetState(absl::Span<const double> state) {
-  if (state.size() != 4) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("CartPole-v1 state needs 4 values, got ", state.size()));
-  }
-  x_ = state[0];
-  x_dot_ = state[1];
-  theta_ = state[2];
-  theta_dot_ = state[3];
-  terminated_before_ = false;
-  return absl::OkStatus();
-}
-
-void CartPole::GetState(double* state) const {
-  state[0] = x_;
-  state[1] = x_dot_;
-  state[2] = theta_;
-  state[3] = theta_dot_;
-}
-
-void CartPole::WriteObs(float* obs) const {
-  obs[0] = static_cast<float>(x_);
-  obs[1] = static_cast<float>(x_dot_);
-  obs[2] = static_cast<float>(theta_);
-  obs[3] = static_cast<float>(theta_dot_);
 }
 
 }  // namespace proxima

@@ -10,27 +10,24 @@
 #ifndef PROXIMA_COMMON_ENVS_CARTPOLE_H_
 #define PROXIMA_COMMON_ENVS_CARTPOLE_H_
 
-#include "absl/status/status.h"
-#include "absl/types/span.h"
 #include "common/envs/env.h"
+#include "common/envs/fixed_state_env.h"
 
 namespace proxima {
 
-class CartPole final : public Env {
+class CartPole final : public FixedStateEnv<CartPole, 4> {
  public:
   static const EnvSpec& Spec();
 
-  const EnvSpec& spec() const override { return Spec(); }
-  void Reset(float* obs) override;
-  StepResult Step(const float* action, float* obs) override;
-  // Also forgets any earlier termination (as a fresh episode would).
-  absl::Status SetState(absl::Span<const double> state) override;
-  void GetState(double* state) const override;
-
  private:
-  void WriteObs(float* obs) const;
+  friend FixedStateEnv;
+  enum StateIndex { kX, kXDot, kTheta, kThetaDot };
 
-  double x_ = 0.0, x_dot_ = 0.0, theta_ = 0.0, theta_dot_ = 0.0;
+  void ResetState();
+  StepResult StepState(const float* action);
+  // SetState also forgets any earlier termination (as a fresh episode would).
+  void OnSetState() { terminated_before_ = false; }
+
   bool terminated_before_ = false;  // Gymnasium's steps_beyond_terminated != None
 };
 

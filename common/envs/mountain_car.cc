@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include "absl/strings/str_cat.h"
-
 namespace proxima {
 namespace {
 
@@ -26,7 +24,7 @@ EnvSpec MakeSpec() {
   spec.max_episode_steps = 200;
   spec.has_reward_threshold = true;
   spec.reward_threshold = -110.0;
-  spec.state_dim = 2;
+  spec.state_dim = MountainCar::kStateDim;
   return spec;
 }
 
@@ -37,48 +35,27 @@ const EnvSpec& MountainCar::Spec() {
   return *spec;
 }
 
-void MountainCar::Reset(float* obs) {
-  position_ = rng_.Uniform(-0.6, -0.4);
-  velocity_ = 0.0;
-  elapsed_steps_ = 0;
-  obs[0] = static_cast<float>(position_);
-  obs[1] = static_cast<float>(velocity_);
+void MountainCar::ResetState() {
+  state_[kPosition] = rng_.Uniform(-0.6, -0.4);
+  state_[kVelocity] = 0.0;
 }
 
-StepResult MountainCar::Step(const float* action, float* obs) {
+StepResult MountainCar::StepState(const float* action) {
   const int a = DiscreteActionIndex(action[0], 3);
-  double position = position_;
-  double velocity = velocity_;
+  double position = state_[kPosition];
+  double velocity = state_[kVelocity];
   velocity += (a - 1) * kForce + std::cos(3 * position) * (-kGravity);
   velocity = std::min(std::max(velocity, -kMaxSpeed), kMaxSpeed);
   position += velocity;
   position = std::min(std::max(position, kMinPosition), kMaxPosition);
   if (position == kMinPosition && velocity < 0) velocity = 0.0;
-  position_ = position;
-  velocity_ = velocity;
+  state_[kPosition] = position;
+  state_[kVelocity] = velocity;
 
   StepResult r;
   r.terminated = position >= kGoalPosition && velocity >= kGoalVelocity;
   r.reward = -1.0;
-  r.truncated = TickTimeLimit();
-  obs[0] = static_cast<float>(position_);
-  obs[1] = static_cast<float>(velocity_);
   return r;
-}
-
-absl::Status MountainCar::SetState(absl::Span<const double> state) {
-  if (state.size() != 2) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("MountainCar-v0 state needs 2 values, got ", state.size()));
-  }
-  position_ = state[0];
-  velocity_ = state[1];
-  return absl::OkStatus();
-}
-
-void MountainCar::GetState(double* state) const {
-  state[0] = position_;
-  state[1] = velocity_;
 }
 
 }  // namespace proxima

@@ -9,24 +9,21 @@
 #ifndef PROXIMA_COMMON_ENVS_MOUNTAIN_CAR_H_
 #define PROXIMA_COMMON_ENVS_MOUNTAIN_CAR_H_
 
-#include "absl/status/status.h"
-#include "absl/types/span.h"
 #include "common/envs/env.h"
+#include "common/envs/fixed_state_env.h"
 
 namespace proxima {
 
-class MountainCar final : public Env {
+class MountainCar final : public FixedStateEnv<MountainCar, 2> {
  public:
   static const EnvSpec& Spec();
 
-  const EnvSpec& spec() const override { return Spec(); }
-  void Reset(float* obs) override;
-  StepResult Step(const float* action, float* obs) override;
-  absl::Status SetState(absl::Span<const double> state) override;
-  void GetState(double* state) const override;
-
  private:
-  double position_ = 0.0, velocity_ = 0.0;
+  friend FixedStateEnv;
+  enum StateIndex { kPosition, kVelocity };
+
+  void ResetState();
+  StepResult StepState(const float* action);
 };
 
 }  // namespace proxima

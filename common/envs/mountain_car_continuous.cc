@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include "absl/strings/str_cat.h"
-
 namespace proxima {
 namespace {
 
@@ -28,7 +26,7 @@ EnvSpec MakeSpec() {
   spec.max_episode_steps = 999;
   spec.has_reward_threshold = true;
   spec.reward_threshold = 90.0;
-  spec.state_dim = 2;
+  spec.state_dim = MountainCarContinuous::kStateDim;
   return spec;
 }
 
@@ -39,19 +37,16 @@ const EnvSpec& MountainCarContinuous::Spec() {
   return *spec;
 }
 
-void MountainCarContinuous::Reset(float* obs) {
-  position_ = rng_.Uniform(-0.6, -0.4);  // float64 until the first step
-  velocity_ = 0.0;
-  elapsed_steps_ = 0;
-  obs[0] = static_cast<float>(position_);
-  obs[1] = static_cast<float>(velocity_);
+void MountainCarContinuous::ResetState() {
+  state_[kPosition] = rng_.Uniform(-0.6, -0.4);  // float64 until the first step
+  state_[kVelocity] = 0.0;
 }
 
-StepResult MountainCarContinuous::Step(const float* action, float* obs) {
+StepResult MountainCarContinuous::StepState(const float* action) {
   const double a = action[0];  // float32 as the policy produced it
   const double force = std::min(std::max(a, kMinAction), kMaxAction);
-  double position = position_;
-  double velocity = velocity_;
+  double position = state_[kPosition];
+  double velocity = state_[kVelocity];
   velocity += force * kPower - 0.0025 * std::cos(3 * position);
   if (velocity > kMaxSpeed) velocity = kMaxSpeed;
   if (velocity < -kMaxSpeed) velocity = -kMaxSpeed;
@@ -65,27 +60,9 @@ StepResult MountainCarContinuous::Step(const float* action, float* obs) {
   r.reward = r.terminated ? 100.0 : 0.0;
   r.reward -= (a * a) * 0.1;  // the unclipped action, as Gymnasium does
   // Gymnasium stores the new state as a float32 array.
-  position_ = static_cast<float>(position);
-  velocity_ = static_cast<float>(velocity);
-  r.truncated = TickTimeLimit();
-  obs[0] = static_cast<float>(position_);
-  obs[1] = static_cast<float>(velocity_);
+  state_[kPosition] = static_cast<float>(position);
+  state_[kVelocity] = static_cast<float>(velocity);
   return r;
-}
-
-absl::Status MountainCarContinuous::SetState(absl::Span<const double> state) {
-  if (state.size() != 2) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("MountainCarContinuous-v0 state needs 2 values, got ", state.size()));
-  }
-  position_ = state[0];
-  velocity_ = state[1];
-  return absl::OkStatus();
-}
-
-void MountainCarContinuous::GetState(double* state) const {
-  state[0] = position_;
-  state[1] = velocity_;
 }
 
 }  // namespace proxima

@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include "absl/strings/str_cat.h"
-
 namespace proxima {
 namespace {
 
@@ -25,7 +23,7 @@ EnvSpec MakeSpec() {
   spec.action_space = Space::Box({-torque}, {torque});
   spec.max_episode_steps = 200;
   spec.has_reward_threshold = false;  // Gymnasium registers none
-  spec.state_dim = 2;
+  spec.state_dim = Pendulum::kStateDim;
   return spec;
 }
 
@@ -49,52 +47,33 @@ const EnvSpec& Pendulum::Spec() {
   return *spec;
 }
 
-void Pendulum::Reset(float* obs) {
-  th_ = rng_.Uniform(-kPi, kPi);
-  thdot_ = rng_.Uniform(-1.0, 1.0);
-  elapsed_steps_ = 0;
-  WriteObs(obs);
+void Pendulum::ResetState() {
+  state_[kTh] = rng_.Uniform(-kPi, kPi);
+  state_[kThDot] = rng_.Uniform(-1.0, 1.0);
 }
 
-StepResult Pendulum::Step(const float* action, float* obs) {
+StepResult Pendulum::StepState(const float* action) {
   // np.clip on the float32 action keeps it float32; the bounds are exact.
   const double u = std::min(std::max(static_cast<double>(action[0]), -kMaxTorque), kMaxTorque);
-  const double th = th_, thdot = thdot_;
+  const double th = state_[kTh], thdot = state_[kThDot];
   const double an = PendulumAngleNormalize(th);
   const double costs = an * an + 0.1 * (thdot * thdot) + 0.001 * (u * u);
   double newthdot = thdot + (3 * kG / (2 * kL) * std::sin(th) + 3.0 / (kM * (kL * kL)) * u) * kDt;
   newthdot = std::min(std::max(newthdot, -kMaxSpeed), kMaxSpeed);
   const double newth = th + newthdot * kDt;
-  th_ = newth;
-  thdot_ = newthdot;
+  state_[kTh] = newth;
+  state_[kThDot] = newthdot;
 
   StepResult r;
   r.reward = -costs;
   r.terminated = false;
-  r.truncated = TickTimeLimit();
-  WriteObs(obs);
   return r;
 }
 
-absl::Status Pendulum::SetState(absl::Span<const double> state) {
-  if (state.size() != 2) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("Pendulum-v1 state needs 2 values, got ", state.size()));
-  }
-  th_ = state[0];
-  thdot_ = state[1];
-  return absl::OkStatus();
-}
-
-void Pendulum::GetState(double* state) const {
-  state[0] = th_;
-  state[1] = thdot_;
-}
-
 void Pendulum::WriteObs(float* obs) const {
-  obs[0] = static_cast<float>(std::cos(th_));
-  obs[1] = static_cast<float>(std::sin(th_));
-  obs[2] = static_cast<float>(thdot_);
+  obs[0] = static_cast<float>(std::cos(state_[kTh]));
+  obs[1] = static_cast<float>(std::sin(state_[kTh]));
+  obs[2] = static_cast<float>(state_[kThDot]);
 }
 
 }  // namespace proxima

@@ -13,26 +13,22 @@
 #ifndef PROXIMA_COMMON_ENVS_PENDULUM_H_
 #define PROXIMA_COMMON_ENVS_PENDULUM_H_
 
-#include "absl/status/status.h"
-#include "absl/types/span.h"
 #include "common/envs/env.h"
+#include "common/envs/fixed_state_env.h"
 
 namespace proxima {
 
-class Pendulum final : public Env {
+class Pendulum final : public FixedStateEnv<Pendulum, 2> {
  public:
   static const EnvSpec& Spec();
 
-  const EnvSpec& spec() const override { return Spec(); }
-  void Reset(float* obs) override;
-  StepResult Step(const float* action, float* obs) override;
-  absl::Status SetState(absl::Span<const double> state) override;
-  void GetState(double* state) const override;
-
  private:
-  void WriteObs(float* obs) const;
+  friend FixedStateEnv;
+  enum StateIndex { kTh, kThDot };
 
-  double th_ = 0.0, thdot_ = 0.0;
+  void ResetState();
+  StepResult StepState(const float* action);
+  void WriteObs(float* obs) const;
 };
 
 // ((x + pi) mod 2pi) - pi with Python's floor modulo (result in [-pi, pi)).
