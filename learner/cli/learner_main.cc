@@ -15,14 +15,19 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "common/flags.h"
+#include "common/logging.h"
 #include "common/stop_signals.h"
 #include "learner/cli/learner_flags.h"
 #include "learner/cli/ppo_flags.h"
@@ -46,13 +51,64 @@ constexpr char kUsage[] =
     "\n"
     "flags:\n";
 
+// The thread that turns the first SIGTERM/SIGINT into a stop request to the
+// server and then watches the shutdown: unless main is done within
+// --grace-period seconds, it exits the process with status 1. Later signals
+// are not read (they stay pending). Owned by main; its destructor joins it.
+class StopSignalThread {
+ public:
+  StopSignalThread(proxima::LearnerServer* server, double grace_seconds)
+      : server_(server), grace_seconds_(grace_seconds), thread_([this] { Run(); }) {}
+
+  // Stands the watchdog down, wakes the thread if no signal came, joins it.
+  ~StopSignalThread() {
+    done_.Notify();
+    proxima::WakeStopSignalWaiter();
+    thread_.join();
+  }
+
+  StopSignalThread(const StopSignalThread&) = delete;
+  StopSignalThread& operator=(const StopSignalThread&) = delete;
+
+  // After this, a signal no longer reaches the server, and main may destroy
+  // it (under the watchdog). Blocks while a stop request is being made.
+  void ForgetServer() {
+    absl::MutexLock lock(&mu_);
+    server_ = nullptr;
+  }
+
+ private:
+  void Run() {
+    const int sig = proxima::WaitForStopSignal();
+    if (sig == 0) return;  // main is exiting
+    const char* name = sig == SIGTERM ? "SIGTERM" : "SIGINT";
+    proxima::LogInfo(absl::StrCat(name, " received; shutting down"));
+    {
+      absl::MutexLock lock(&mu_);
+      if (server_ != nullptr) server_->RequestStop(name);
+    }
+    // Watchdog: a clean shutdown must fit in the grace period.
+    if (done_.WaitForNotificationWithTimeout(absl::Seconds(grace_seconds_))) return;
+    proxima::LogError(
+        absl::StrFormat("shutdown exceeded --grace-period=%gs; exiting", grace_seconds_));
+    _exit(1);
+  }
+
+  absl::Mutex mu_;
+  proxima::LearnerServer* server_ ABSL_GUARDED_BY(mu_);
+  const double grace_seconds_;
+  absl::Notification done_;
+  std::thread thread_;  // last: starts once the members above exist
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  proxima::SetProcessName("proxima-learner");
   // First, before anything starts a thread: they inherit SIGTERM/SIGINT blocked,
   // and the signal thread below is the one that receives them.
   if (absl::Status signals = proxima::InstallStopSignals(); !signals.ok()) {
-    std::fprintf(stderr, "proxima-learner: %s\n", signals.ToString().c_str());
+    proxima::LogError(signals.ToString());
     return 1;
   }
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -85,12 +141,12 @@ int main(int argc, char** argv) {
         code == absl::StatusCode::kFailedPrecondition) {
       proxima::ExitWithUsageError("proxima-learner", server.status());
     }
-    std::fprintf(stderr, "proxima-learner: %s\n", server.status().ToString().c_str());
+    proxima::LogError(server.status().ToString());
     return 1;
   }
   absl::Status started = (*server)->Start();
   if (!started.ok()) {
-    std::fprintf(stderr, "proxima-learner: %s\n", started.ToString().c_str());
+    proxima::LogError(started.ToString());
     return 1;
   }
   std::printf("proxima-learner: listening on %s\n", (*server)->address().c_str());
@@ -99,34 +155,25 @@ int main(int argc, char** argv) {
                 (*server)->metrics_address().c_str());
   }
   std::fflush(stdout);
-  std::fprintf(stderr, "proxima-learner: run directory %s\n", (*server)->run_dir().c_str());
+  proxima::LogInfo(absl::StrCat("run directory ", (*server)->run_dir()));
 
-  const double grace = options->grace_period_seconds;
-  std::thread signals([&server, grace] {
-    const int sig = proxima::WaitForStopSignal();
-    if (sig == 0) return;  // main is exiting
-    std::fprintf(stderr, "proxima-learner: %s received; shutting down\n",
-                 sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    (*server)->RequestStop(sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    // Watchdog: a clean shutdown must fit in the grace period.
-    std::thread([grace] {
-      std::this_thread::sleep_for(std::chrono::duration<double>(grace));
-      std::fprintf(stderr, "proxima-learner: shutdown exceeded --grace-period=%gs; exiting\n",
-                   grace);
-      std::fflush(stderr);
-      _exit(1);
-    }).detach();
-  });
+  StopSignalThread signals(server->get(), options->grace_period_seconds);
   absl::StatusOr<proxima::RunSummary> summary = (*server)->Wait();
-  // Wake the signal thread if no signal came.
+  // Ends the signal thread if no signal came; after one it stays the
+  // watchdog of the shutdown until main returns.
   proxima::WakeStopSignalWaiter();
-  signals.join();
+  int rc = 0;
   if (!summary.ok()) {
-    std::fprintf(stderr, "proxima-learner: %s\n", summary.status().ToString().c_str());
-    return 1;
+    proxima::LogError(summary.status().ToString());
+    rc = 1;
+  } else {
+    proxima::LogInfo(absl::StrFormat("done: %lld env steps, %lld updates, %.1f s",
+                                     static_cast<long long>(summary->total_env_steps),
+                                     static_cast<long long>(summary->updates),
+                                     summary->wall_seconds));
   }
-  std::fprintf(stderr, "proxima-learner: done: %lld env steps, %lld updates, %.1f s\n",
-               static_cast<long long>(summary->total_env_steps),
-               static_cast<long long>(summary->updates), summary->wall_seconds);
-  return 0;
+  // The server's destructor is part of the shutdown the watchdog bounds.
+  signals.ForgetServer();
+  server->reset();
+  return rc;
 }

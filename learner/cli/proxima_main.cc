@@ -33,6 +33,7 @@
 #include "common/envs/registry.h"
 #include "common/file_util.h"
 #include "common/flags.h"
+#include "common/logging.h"
 #include "learner/cli/bench/bench_command.h"
 #include "learner/cli/client_commands.h"
 #include "learner/cli/eval_command.h"
@@ -178,12 +179,12 @@ int Train() {
         trainer.status().code() == absl::StatusCode::kFailedPrecondition) {
       ExitWithUsageError("proxima train", trainer.status());
     }
-    std::fprintf(stderr, "proxima train: %s\n", trainer.status().ToString().c_str());
+    LogError(trainer.status().ToString());
     return 1;
   }
   absl::StatusOr<RunSummary> summary = (*trainer)->Run();
   if (!summary.ok()) {
-    std::fprintf(stderr, "proxima train: %s\n", summary.status().ToString().c_str());
+    LogError(summary.status().ToString());
     return 1;
   }
   std::printf("%s\n", SummaryToJson(*summary).dump(2).c_str());
@@ -209,7 +210,7 @@ int EnvReplay() {
   }
   auto reports = ReplayGoldenDir(dir);
   if (!reports.ok()) {
-    std::fprintf(stderr, "proxima env replay: %s\n", reports.status().ToString().c_str());
+    LogError(reports.status().ToString());
     return 1;
   }
   bool ok = true;
@@ -224,7 +225,7 @@ int EnvReplay() {
     if (bad > 0) ok = false;
   }
   if (reports->empty()) {
-    std::fprintf(stderr, "proxima env replay: no *.csv in %s\n", dir.c_str());
+    LogError(absl::StrCat("no *.csv in ", dir));
     return 1;
   }
   std::printf("%s\n", ok ? "all environments match" : "MISMATCH");
@@ -305,17 +306,29 @@ int RunClientCommand(const std::vector<std::string>& pos) {
   return -1;
 }
 
+// What stderr lines start with: the command, as in "proxima train: ..." or
+// "proxima env replay: ...".
+std::string ProgramName(const std::vector<std::string>& positional) {
+  if (positional.empty()) return "proxima";
+  if (positional[0] == "env" && positional.size() == 2) {
+    return absl::StrCat("proxima env ", positional[1]);
+  }
+  return absl::StrCat("proxima ", positional[0]);
+}
+
 }  // namespace
 }  // namespace proxima
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  // `plot` parses its own flags (learner/cli/plot_command.h).
-  if (!args.empty() && args[0] == "plot") return proxima::PlotMain({args.begin() + 1, args.end()});
-  // So does `bench` (learner/cli/bench/bench_command.h).
-  if (!args.empty() && args[0] == "bench") return proxima::BenchMain({args.begin() + 1, args.end()});
+  // `plot` and `bench` parse their own flags (learner/cli/plot_command.h,
+  // learner/cli/bench/bench_command.h); the rest are named once parsed.
+  const bool own_flags = !args.empty() && (args[0] == "plot" || args[0] == "bench");
   proxima::ParsedArgs parsed;
-  absl::Status s = proxima::ParseFlags(args, &parsed);
+  absl::Status s = own_flags ? absl::OkStatus() : proxima::ParseFlags(args, &parsed);
+  proxima::SetProcessName(proxima::ProgramName(own_flags ? args : parsed.positional));
+  if (!args.empty() && args[0] == "plot") return proxima::PlotMain({args.begin() + 1, args.end()});
+  if (!args.empty() && args[0] == "bench") return proxima::BenchMain({args.begin() + 1, args.end()});
   if (parsed.help || (s.ok() && parsed.positional.empty())) {
     std::printf("%s%s", proxima::kUsage,
                 proxima::FlagsHelp({"learner/cli/"}).c_str());
