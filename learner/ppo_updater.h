@@ -31,29 +31,10 @@
 #include "common/running_stats.h"
 #include "learner/ppo_config.h"
 #include "learner/ppo_loss.h"
+#include "learner/update_metrics.h"
 #include "common/wire/rollout_batch.h"
 
 namespace proxima {
-
-struct UpdateMetrics {
-  double policy_loss = 0;
-  double value_loss = 0;
-  double entropy = 0;
-  double approx_kl = 0;
-  double clip_fraction = 0;
-  double explained_variance = 0;
-  double grad_norm = 0;
-  double learning_rate = 0;
-  double kl_beta = 0;
-  int minibatches = 0;           // minibatch steps taken (skipped ones excluded)
-  int skipped_minibatches = 0;   // non-finite loss or gradient
-  int epochs_run = 0;
-  int64_t samples = 0;           // transitions in the batch
-  // max |π_θ(a|s)/μ(a|s) − 1| over the first minibatch of the first epoch,
-  // before any step: 0 up to float rounding for fresh on-policy data.
-  double first_minibatch_ratio_max_deviation = 0;
-  double update_seconds = 0;
-};
 
 // One minibatch, already normalized and on the trainer's device.
 struct Minibatch {

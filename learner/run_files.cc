@@ -173,15 +173,41 @@ nlohmann::json SummaryToJson(const RunSummary& s) {
   return j;
 }
 
+std::string MetricsCsvHeader() {
+  std::string out;
+  for (const MetricField& f : MetricFields()) {
+    if (f.csv_column == nullptr) continue;
+    if (!out.empty()) out += ',';
+    out += f.csv_column;
+  }
+  return out;
+}
+
+std::string MetricsCsvLine(const MetricsRow& row) {
+  std::string out;
+  for (const MetricField& f : MetricFields()) {
+    if (f.csv_column == nullptr) continue;
+    if (!out.empty()) out += ',';
+    const double v = f.value(row);
+    switch (f.csv_format.conversion) {
+      case 'd':
+        absl::StrAppendFormat(&out, "%d", static_cast<int64_t>(v));
+        break;
+      case 'f':
+        absl::StrAppendFormat(&out, "%.*f", f.csv_format.precision, v);
+        break;
+      default:
+        absl::StrAppendFormat(&out, "%.*g", f.csv_format.precision, v);
+        break;
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<std::unique_ptr<MetricsCsv>> MetricsCsv::Open(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "w");
   if (f == nullptr) return absl::InternalError(absl::StrCat("cannot create '", path, "'"));
-  std::fputs(
-      "update,policy_version,env_steps,wall_seconds,env_steps_per_second,episodes,"
-      "mean_return,mean_length,mean_lag,policy_loss,value_loss,entropy,approx_kl,"
-      "clip_fraction,explained_variance,grad_norm,learning_rate,kl_beta,minibatches,"
-      "skipped_minibatches,epochs_run,update_seconds\n",
-      f);
+  std::fputs((MetricsCsvHeader() + "\n").c_str(), f);
   std::fflush(f);
   return std::unique_ptr<MetricsCsv>(new MetricsCsv(f));
 }
@@ -189,15 +215,7 @@ absl::StatusOr<std::unique_ptr<MetricsCsv>> MetricsCsv::Open(const std::string& 
 MetricsCsv::~MetricsCsv() { std::fclose(file_); }
 
 absl::Status MetricsCsv::Append(const MetricsRow& r) {
-  const UpdateMetrics& u = r.update_metrics;
-  std::string line = absl::StrFormat(
-      "%d,%d,%d,%.4f,%.1f,%d,%.6g,%.6g,%.4g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%d,%d,%d,"
-      "%.6f\n",
-      r.update, r.policy_version, r.env_steps, r.wall_seconds, r.env_steps_per_second,
-      r.episodes, r.mean_return, r.mean_length, r.mean_lag, u.policy_loss, u.value_loss,
-      u.entropy, u.approx_kl, u.clip_fraction, u.explained_variance, u.grad_norm,
-      u.learning_rate, u.kl_beta, u.minibatches, u.skipped_minibatches, u.epochs_run,
-      u.update_seconds);
+  const std::string line = MetricsCsvLine(r) + "\n";
   if (std::fputs(line.c_str(), file_) < 0 || std::fflush(file_) != 0) {
     return absl::InternalError("cannot write metrics.csv");
   }

@@ -1,19 +1,22 @@
 // The files of a run directory (DESIGN.md "Run directory"):
 //   config.json   every resolved hyperparameter
-//   metrics.csv   one row per update (header first, flushed every row)
+//   metrics.csv   one row per update (header first, flushed every row); the
+//                 columns are the metrics with a CSV column in
+//                 learner/update_metrics.h, in its order
 //   summary.json  written atomically at the end of a run
 // Shared by the in-process trainer and the learner server.
 #ifndef PROXIMA_LEARNER_RUN_FILES_H_
 #define PROXIMA_LEARNER_RUN_FILES_H_
 
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "learner/ppo_config.h"
-#include "learner/ppo_updater.h"
+#include "learner/update_metrics.h"
 #include "nlohmann/json.hpp"
 
 namespace proxima {
@@ -39,19 +42,9 @@ struct RunSummary {
 
 nlohmann::json SummaryToJson(const RunSummary& s);
 
-// One metrics.csv row.
-struct MetricsRow {
-  int64_t update = 0;
-  int64_t policy_version = 0;
-  int64_t env_steps = 0;
-  double wall_seconds = 0;
-  double env_steps_per_second = 0;
-  int64_t episodes = 0;
-  double mean_return = 0;
-  double mean_length = 0;
-  double mean_lag = 0;
-  UpdateMetrics update_metrics;
-};
+// metrics.csv's header line and one row's line (each without the newline).
+std::string MetricsCsvHeader();
+std::string MetricsCsvLine(const MetricsRow& row);
 
 class MetricsCsv {
  public:

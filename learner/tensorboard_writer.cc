@@ -11,8 +11,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "learner/run_files.h"
 #include "learner/tfrecord.h"
+#include "learner/update_metrics.h"
 #include "proxima/tensorboard/event.pb.h"
 
 namespace proxima {
@@ -31,33 +31,12 @@ double UnixSeconds() { return absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoc
 
 }  // namespace
 
-std::vector<TensorBoardScalar> MetricsRowScalars(const MetricsRow& r) {
-  const UpdateMetrics& u = r.update_metrics;
-  return {
-      {"charts/episodic_return", r.mean_return},
-      {"charts/episodic_length", r.mean_length},
-      {"charts/episodes", static_cast<double>(r.episodes)},
-      {"charts/learning_rate", u.learning_rate},
-      {"charts/policy_version", static_cast<double>(r.policy_version)},
-      {"charts/updates", static_cast<double>(r.update)},
-      {"losses/policy_loss", u.policy_loss},
-      {"losses/value_loss", u.value_loss},
-      {"losses/entropy", u.entropy},
-      {"losses/approx_kl", u.approx_kl},
-      {"losses/clip_fraction", u.clip_fraction},
-      {"losses/explained_variance", u.explained_variance},
-      {"losses/grad_norm", u.grad_norm},
-      {"losses/kl_beta", u.kl_beta},
-      {"losses/ratio_max_deviation", u.first_minibatch_ratio_max_deviation},
-      {"perf/env_steps_per_second", r.env_steps_per_second},
-      {"perf/update_seconds", u.update_seconds},
-      {"perf/wall_seconds", r.wall_seconds},
-      {"perf/mean_lag", r.mean_lag},
-      {"perf/minibatches", static_cast<double>(u.minibatches)},
-      {"perf/skipped_minibatches", static_cast<double>(u.skipped_minibatches)},
-      {"perf/epochs_run", static_cast<double>(u.epochs_run)},
-      {"perf/batch_transitions", static_cast<double>(u.samples)},
-  };
+std::vector<TensorBoardScalar> MetricsRowScalars(const MetricsRow& row) {
+  std::vector<TensorBoardScalar> out;
+  for (const MetricField& f : MetricFields()) {
+    if (f.tensorboard_tag != nullptr) out.push_back({f.tensorboard_tag, f.value(row)});
+  }
+  return out;
 }
 
 absl::StatusOr<std::unique_ptr<TensorBoardWriter>> TensorBoardWriter::Open(

@@ -10,9 +10,9 @@
 // (proto/proxima/tensorboard/event.proto, TensorFlow's field numbers).
 //
 // Write(row) appends one event at step = row.env_steps whose summary holds one
-// scalar per metric of the row (tags in MetricsRowScalars below, grouped like
-// CleanRL's charts/, losses/, perf/), plus any `extra` scalars, and flushes
-// the file, so a TensorBoard tailing it sees each update as it lands.
+// scalar per metric of the row (MetricsRowScalars below), plus any `extra`
+// scalars, and flushes the file, so a TensorBoard tailing it sees each update
+// as it lands.
 // Non-finite values (the mean return before the first episode) are left out.
 //
 // Not thread-safe: one thread (the trainer) owns the writer.
@@ -32,20 +32,17 @@
 
 namespace proxima {
 
-struct MetricsRow;  // learner/run_files.h
+struct MetricsRow;  // learner/update_metrics.h
 
 struct TensorBoardScalar {
   std::string tag;
   double value = 0;
 };
 
-// The scalars of one metrics.csv row, in a fixed order:
-//   charts/  episodic_return, episodic_length, episodes, learning_rate,
-//            policy_version, updates
-//   losses/  policy_loss, value_loss, entropy, approx_kl, clip_fraction,
-//            explained_variance, grad_norm, kl_beta, ratio_max_deviation
-//   perf/    env_steps_per_second, update_seconds, wall_seconds, mean_lag,
-//            minibatches, skipped_minibatches, epochs_run, batch_transitions
+// The scalars of one row: one per metric with a TensorBoard tag in
+// learner/update_metrics.h, in its order (charts/, losses/ and perf/ tags as
+// CleanRL names them). A metric the row did not measure is NaN, so Write()
+// leaves it out.
 std::vector<TensorBoardScalar> MetricsRowScalars(const MetricsRow& row);
 
 class TensorBoardWriter {

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/grpc/grpc_util.h"
+#include "learner/update_metrics.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
@@ -205,22 +206,11 @@ std::vector<MetricFamily> StatusMetricFamilies(const v1::LearnerStatus& st) {
   out.push_back(Gauge("proxima_uptime_seconds", "Seconds since the learner started.",
                       static_cast<double>(st.uptime().seconds()) + st.uptime().nanos() * 1e-9));
   if (st.has_last_update()) {
-    const v1::UpdateMetrics& u = st.last_update();
-    out.push_back(Gauge("proxima_last_update_policy_loss", "Newest update: policy loss.",
-                        u.policy_loss()));
-    out.push_back(Gauge("proxima_last_update_value_loss", "Newest update: value loss.",
-                        u.value_loss()));
-    out.push_back(Gauge("proxima_last_update_entropy", "Newest update: policy entropy.",
-                        u.entropy()));
-    out.push_back(Gauge("proxima_last_update_approx_kl", "Newest update: approximate KL.",
-                        u.approx_kl()));
-    out.push_back(Gauge("proxima_last_update_clip_fraction",
-                        "Newest update: fraction of clipped ratios.", u.clip_fraction()));
-    out.push_back(Gauge("proxima_last_update_mean_lag",
-                        "Newest update: mean policy lag of its transitions, versions.",
-                        u.mean_lag()));
-    out.push_back(Gauge("proxima_last_update_learning_rate", "Newest update: learning rate.",
-                        u.learning_rate()));
+    for (const MetricField& f : MetricFields()) {
+      if (f.prometheus_gauge == nullptr) continue;
+      out.push_back(Gauge(f.prometheus_gauge, f.prometheus_help,
+                          ProtoMetricValue(st.last_update(), f)));
+    }
   }
   if (st.has_last_checkpoint()) {
     out.push_back(Gauge("proxima_last_checkpoint_policy_version",

@@ -9,7 +9,9 @@
 //   * at every scrape the exporter calls the status function it was given
 //     (LearnerServer: the same LearnerStatus that Monitor.GetStatus returns)
 //     and turns it into metric families (StatusMetricFamilies below), so the
-//     scrape and `proxima status` can never disagree;
+//     scrape and `proxima status` can never disagree; the newest update's
+//     gauges are the metrics with a Prometheus gauge in
+//     learner/update_metrics.h;
 //   * two histograms record events between scrapes: the duration of each PPO
 //     update and the weight-broadcast latency (publication of a version to the
 //     completed write of that version to one actor's WatchWeights stream).

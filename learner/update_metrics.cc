@@ -1,0 +1,146 @@
+#include "learner/update_metrics.h"
+
+#include <cmath>
+#include <limits>
+
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
+#include "proxima/v1/metrics.pb.h"
+
+namespace proxima {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// Readers of one member: of MetricsRow, of its UpdateMetrics, of an optional
+// MetricsRow member (NaN when unset).
+template <auto kMember>
+double Row(const MetricsRow& r) {
+  return static_cast<double>(r.*kMember);
+}
+template <auto kMember>
+double Update(const MetricsRow& r) {
+  return static_cast<double>(r.update_metrics.*kMember);
+}
+template <auto kMember>
+double Optional(const MetricsRow& r) {
+  const auto& v = r.*kMember;
+  return v.has_value() ? static_cast<double>(*v) : kNaN;
+}
+
+constexpr CsvFormat kInt{'d', 0};
+constexpr CsvFormat kG6{'g', 6};
+constexpr CsvFormat kNone{};
+
+using R = MetricsRow;
+using U = UpdateMetrics;
+
+// {name, value, CSV column, CSV format, TensorBoard tag, proto field,
+//  Prometheus gauge, gauge help}
+const MetricField kFields[] = {
+    // metrics.csv's columns, in order.
+    {"update", Row<&R::update>, "update", kInt, "charts/updates", "update", nullptr, nullptr},
+    {"policy_version", Row<&R::policy_version>, "policy_version", kInt, "charts/policy_version",
+     "policy_version", nullptr, nullptr},
+    {"env_steps", Row<&R::env_steps>, "env_steps", kInt, nullptr,  // the event's step
+     "env_steps", nullptr, nullptr},
+    {"wall_seconds", Row<&R::wall_seconds>, "wall_seconds", {'f', 4}, "perf/wall_seconds",
+     nullptr, nullptr, nullptr},
+    {"env_steps_per_second", Row<&R::env_steps_per_second>, "env_steps_per_second", {'f', 1},
+     "perf/env_steps_per_second", "env_steps_per_second", nullptr, nullptr},
+    {"episodes", Row<&R::episodes>, "episodes", kInt, "charts/episodes", "episodes", nullptr,
+     nullptr},
+    {"mean_return", Row<&R::mean_return>, "mean_return", kG6, "charts/episodic_return",
+     "mean_episode_return", nullptr, nullptr},
+    {"mean_length", Row<&R::mean_length>, "mean_length", kG6, "charts/episodic_length",
+     "mean_episode_length", nullptr, nullptr},
+    {"mean_lag", Row<&R::mean_lag>, "mean_lag", {'g', 4}, "perf/mean_lag", "mean_lag",
+     "proxima_last_update_mean_lag",
+     "Newest update: mean policy lag of its transitions, versions."},
+    {"policy_loss", Update<&U::policy_loss>, "policy_loss", kG6, "losses/policy_loss",
+     "policy_loss", "proxima_last_update_policy_loss", "Newest update: policy loss."},
+    {"value_loss", Update<&U::value_loss>, "value_loss", kG6, "losses/value_loss", "value_loss",
+     "proxima_last_update_value_loss", "Newest update: value loss."},
+    {"entropy", Update<&U::entropy>, "entropy", kG6, "losses/entropy", "entropy",
+     "proxima_last_update_entropy", "Newest update: policy entropy."},
+    {"approx_kl", Update<&U::approx_kl>, "approx_kl", kG6, "losses/approx_kl", "approx_kl",
+     "proxima_last_update_approx_kl", "Newest update: approximate KL."},
+    {"clip_fraction", Update<&U::clip_fraction>, "clip_fraction", kG6, "losses/clip_fraction",
+     "clip_fraction", "proxima_last_update_clip_fraction",
+     "Newest update: fraction of clipped ratios."},
+    {"explained_variance", Update<&U::explained_variance>, "explained_variance", kG6,
+     "losses/explained_variance", "explained_variance", nullptr, nullptr},
+    {"grad_norm", Update<&U::grad_norm>, "grad_norm", kG6, "losses/grad_norm", "grad_norm",
+     nullptr, nullptr},
+    {"learning_rate", Update<&U::learning_rate>, "learning_rate", kG6, "charts/learning_rate",
+     "learning_rate", "proxima_last_update_learning_rate", "Newest update: learning rate."},
+    {"kl_beta", Update<&U::kl_beta>, "kl_beta", kG6, "losses/kl_beta", "kl_beta", nullptr,
+     nullptr},
+    {"minibatches", Update<&U::minibatches>, "minibatches", kInt, "perf/minibatches",
+     "minibatches_run", nullptr, nullptr},
+    {"skipped_minibatches", Update<&U::skipped_minibatches>, "skipped_minibatches", kInt,
+     "perf/skipped_minibatches", "skipped_minibatches", nullptr, nullptr},
+    {"epochs_run", Update<&U::epochs_run>, "epochs_run", kInt, "perf/epochs_run", "epochs_run",
+     nullptr, nullptr},
+    {"update_seconds", Update<&U::update_seconds>, "update_seconds", {'f', 6},
+     "perf/update_seconds", "update_seconds", nullptr, nullptr},
+    // Not in metrics.csv.
+    {"first_minibatch_ratio_max_deviation", Update<&U::first_minibatch_ratio_max_deviation>,
+     nullptr, kNone, "losses/ratio_max_deviation", "first_minibatch_ratio_max_deviation", nullptr,
+     nullptr},
+    {"samples", Update<&U::samples>, nullptr, kNone, "perf/batch_transitions",
+     "batch_transitions", nullptr, nullptr},
+    {"max_lag", Optional<&R::max_lag>, nullptr, kNone, "perf/max_lag", "max_lag", nullptr,
+     nullptr},
+    {"batch_chunks", Optional<&R::batch_chunks>, nullptr, kNone, "perf/batch_chunks",
+     "batch_chunks", nullptr, nullptr},
+};
+
+}  // namespace
+
+absl::Span<const MetricField> MetricFields() { return kFields; }
+
+void MetricsRowToProto(const MetricsRow& row, v1::UpdateMetrics* out) {
+  namespace pb = google::protobuf;
+  const pb::Descriptor* descriptor = out->GetDescriptor();
+  const pb::Reflection* reflection = out->GetReflection();
+  for (const MetricField& f : MetricFields()) {
+    if (f.proto_field == nullptr) continue;
+    const pb::FieldDescriptor* field = descriptor->FindFieldByName(f.proto_field);
+    if (field == nullptr) continue;  // tests/learner/update_metrics_test.cc rules this out
+    const double v = f.value(row);
+    switch (field->cpp_type()) {
+      case pb::FieldDescriptor::CPPTYPE_DOUBLE:
+        reflection->SetDouble(out, field, v);
+        break;
+      case pb::FieldDescriptor::CPPTYPE_UINT64:
+        if (!std::isnan(v)) reflection->SetUInt64(out, field, static_cast<uint64_t>(v));
+        break;
+      case pb::FieldDescriptor::CPPTYPE_UINT32:
+        if (!std::isnan(v)) reflection->SetUInt32(out, field, static_cast<uint32_t>(v));
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+double ProtoMetricValue(const v1::UpdateMetrics& metrics, const MetricField& f) {
+  namespace pb = google::protobuf;
+  if (f.proto_field == nullptr) return kNaN;
+  const pb::FieldDescriptor* field = metrics.GetDescriptor()->FindFieldByName(f.proto_field);
+  if (field == nullptr) return kNaN;
+  const pb::Reflection* reflection = metrics.GetReflection();
+  switch (field->cpp_type()) {
+    case pb::FieldDescriptor::CPPTYPE_DOUBLE:
+      return reflection->GetDouble(metrics, field);
+    case pb::FieldDescriptor::CPPTYPE_UINT64:
+      return static_cast<double>(reflection->GetUInt64(metrics, field));
+    case pb::FieldDescriptor::CPPTYPE_UINT32:
+      return static_cast<double>(reflection->GetUInt32(metrics, field));
+    default:
+      return kNaN;
+  }
+}
+
+}  // namespace proxima

@@ -1,0 +1,175 @@
+// The per-update metrics table (learner/update_metrics.h) against what it
+// generates: metrics.csv's header and rows stay byte-identical to the format
+// runs have always written, every v1::UpdateMetrics field has exactly one row
+// (and every row's field exists), and the TensorBoard tags and Prometheus
+// gauges are the ones dashboards know.
+#include "learner/update_metrics.h"
+
+#include <cmath>
+#include <limits>
+#include <set>
+#include <string>
+
+#include "absl/strings/str_format.h"
+#include "google/protobuf/descriptor.h"
+#include "gtest/gtest.h"
+#include "learner/run_files.h"
+#include "learner/tensorboard_writer.h"
+#include "proxima/v1/metrics.pb.h"
+
+namespace proxima {
+namespace {
+
+MetricsRow SampleRow() {
+  MetricsRow r;
+  r.update = 7;
+  r.policy_version = 9;
+  r.env_steps = 3584;
+  r.wall_seconds = 12.345678;
+  r.env_steps_per_second = 290.34;
+  r.episodes = 41;
+  r.mean_return = 87.123456789;
+  r.mean_length = 87.5;
+  r.mean_lag = 0.123456;
+  r.max_lag = 2;
+  r.batch_chunks = 3;
+  UpdateMetrics& u = r.update_metrics;
+  u.policy_loss = -0.0123456789;
+  u.value_loss = 12.5;
+  u.entropy = 0.6931;
+  u.approx_kl = 1.5e-4;
+  u.clip_fraction = 0.0625;
+  u.explained_variance = std::numeric_limits<double>::quiet_NaN();
+  u.grad_norm = 0.42;
+  u.learning_rate = 2.5e-4;
+  u.kl_beta = 1;
+  u.minibatches = 16;
+  u.skipped_minibatches = 1;
+  u.epochs_run = 4;
+  u.samples = 512;
+  u.first_minibatch_ratio_max_deviation = 3e-7;
+  u.update_seconds = 0.0421234567;
+  return r;
+}
+
+TEST(UpdateMetricsTest, CsvHeaderIsUnchanged) {
+  EXPECT_EQ(MetricsCsvHeader(),
+            "update,policy_version,env_steps,wall_seconds,env_steps_per_second,episodes,"
+            "mean_return,mean_length,mean_lag,policy_loss,value_loss,entropy,approx_kl,"
+            "clip_fraction,explained_variance,grad_norm,learning_rate,kl_beta,minibatches,"
+            "skipped_minibatches,epochs_run,update_seconds");
+}
+
+// The row format metrics.csv has always had, written out by hand.
+TEST(UpdateMetricsTest, CsvLineIsUnchanged) {
+  for (MetricsRow r : {SampleRow(), MetricsRow()}) {
+    const UpdateMetrics& u = r.update_metrics;
+    const std::string expected = absl::StrFormat(
+        "%d,%d,%d,%.4f,%.1f,%d,%.6g,%.6g,%.4g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%d,"
+        "%d,%d,%.6f",
+        r.update, r.policy_version, r.env_steps, r.wall_seconds, r.env_steps_per_second,
+        r.episodes, r.mean_return, r.mean_length, r.mean_lag, u.policy_loss, u.value_loss,
+        u.entropy, u.approx_kl, u.clip_fraction, u.explained_variance, u.grad_norm,
+        u.learning_rate, u.kl_beta, u.minibatches, u.skipped_minibatches, u.epochs_run,
+        u.update_seconds);
+    EXPECT_EQ(MetricsCsvLine(r), expected);
+  }
+}
+
+TEST(UpdateMetricsTest, EveryProtoFieldHasOneRowAndEveryRowAField) {
+  const google::protobuf::Descriptor* d = v1::UpdateMetrics::descriptor();
+  std::multiset<std::string> in_table;
+  for (const MetricField& f : MetricFields()) {
+    if (f.proto_field == nullptr) continue;
+    in_table.insert(f.proto_field);
+    EXPECT_NE(d->FindFieldByName(f.proto_field), nullptr) << f.name << ": " << f.proto_field;
+  }
+  std::multiset<std::string> in_proto;
+  for (int i = 0; i < d->field_count(); ++i) {
+    if (d->field(i)->name() == "time") continue;  // stamped by the server, not a metric
+    in_proto.insert(d->field(i)->name());
+  }
+  EXPECT_EQ(in_table, in_proto);
+}
+
+TEST(UpdateMetricsTest, NamesAndTagsAreUnique) {
+  std::set<std::string> names, tags, columns, gauges;
+  for (const MetricField& f : MetricFields()) {
+    EXPECT_TRUE(names.insert(f.name).second) << f.name;
+    if (f.tensorboard_tag) {
+      EXPECT_TRUE(tags.insert(f.tensorboard_tag).second) << f.name;
+    }
+    if (f.csv_column) {
+      EXPECT_TRUE(columns.insert(f.csv_column).second) << f.name;
+    }
+    if (f.prometheus_gauge) {
+      EXPECT_TRUE(gauges.insert(f.prometheus_gauge).second) << f.name;
+      EXPECT_NE(f.prometheus_help, nullptr) << f.name;
+      EXPECT_NE(f.proto_field, nullptr) << f.name << ": gauges are read from the proto";
+    }
+  }
+  EXPECT_EQ(gauges, (std::set<std::string>{
+                        "proxima_last_update_policy_loss", "proxima_last_update_value_loss",
+                        "proxima_last_update_entropy", "proxima_last_update_approx_kl",
+                        "proxima_last_update_clip_fraction", "proxima_last_update_mean_lag",
+                        "proxima_last_update_learning_rate"}));
+}
+
+// What the learner server used to fill field by field.
+TEST(UpdateMetricsTest, ProtoHoldsTheRow) {
+  const MetricsRow r = SampleRow();
+  const UpdateMetrics& u = r.update_metrics;
+  v1::UpdateMetrics m;
+  MetricsRowToProto(r, &m);
+  EXPECT_EQ(m.update(), 7u);
+  EXPECT_EQ(m.policy_version(), 9u);
+  EXPECT_EQ(m.env_steps(), 3584u);
+  EXPECT_EQ(m.policy_loss(), u.policy_loss);
+  EXPECT_EQ(m.value_loss(), u.value_loss);
+  EXPECT_EQ(m.entropy(), u.entropy);
+  EXPECT_EQ(m.approx_kl(), u.approx_kl);
+  EXPECT_EQ(m.clip_fraction(), u.clip_fraction);
+  EXPECT_TRUE(std::isnan(m.explained_variance()));
+  EXPECT_EQ(m.grad_norm(), u.grad_norm);
+  EXPECT_EQ(m.learning_rate(), u.learning_rate);
+  EXPECT_EQ(m.kl_beta(), u.kl_beta);
+  EXPECT_EQ(m.skipped_minibatches(), 1u);
+  EXPECT_EQ(m.epochs_run(), 4u);
+  EXPECT_EQ(m.minibatches_run(), 16u);
+  EXPECT_EQ(m.update_seconds(), u.update_seconds);
+  EXPECT_EQ(m.first_minibatch_ratio_max_deviation(), u.first_minibatch_ratio_max_deviation);
+  EXPECT_EQ(m.mean_lag(), r.mean_lag);
+  EXPECT_EQ(m.max_lag(), 2u);
+  EXPECT_EQ(m.batch_transitions(), 512u);
+  EXPECT_EQ(m.batch_chunks(), 3u);
+  EXPECT_FALSE(m.has_time());
+  EXPECT_EQ(m.env_steps_per_second(), r.env_steps_per_second);
+  EXPECT_EQ(m.mean_episode_return(), r.mean_return);
+  EXPECT_EQ(m.mean_episode_length(), r.mean_length);
+  EXPECT_EQ(m.episodes(), 41u);
+  for (const MetricField& f : MetricFields()) {
+    if (f.proto_field == nullptr) continue;
+    const double v = f.value(r);
+    if (std::isnan(v)) continue;
+    EXPECT_EQ(ProtoMetricValue(m, f), v) << f.name;
+  }
+}
+
+TEST(UpdateMetricsTest, UnsetLagAndChunksStayOutOfProtoAndTensorBoard) {
+  MetricsRow r = SampleRow();
+  r.max_lag.reset();
+  r.batch_chunks.reset();
+  v1::UpdateMetrics m;
+  m.set_max_lag(5);
+  MetricsRowToProto(r, &m);
+  EXPECT_EQ(m.max_lag(), 5u);  // left alone
+  EXPECT_EQ(m.batch_chunks(), 0u);
+  for (const TensorBoardScalar& s : MetricsRowScalars(r)) {
+    if (s.tag == "perf/max_lag" || s.tag == "perf/batch_chunks") {
+      EXPECT_TRUE(std::isnan(s.value)) << s.tag;  // the writer leaves NaN out
+    }
+  }
+}
+
+}  // namespace
+}  // namespace proxima
