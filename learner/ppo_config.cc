@@ -1,35 +1,13 @@
 #include "learner/ppo_config.h"
 
-#include <cmath>
+#include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "common/envs/registry.h"
 #include "common/status_macros.h"
+#include "learner/ppo_config_fields.h"
 
 namespace proxima {
-namespace {
-
-absl::Status RangeError(absl::string_view flag, absl::string_view range, double got) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("--", flag, " must be ", range, " (got ", got, ")"));
-}
-
-absl::Status CheckPositive(absl::string_view flag, double v) {
-  if (!(v > 0) || !std::isfinite(v)) return RangeError(flag, "> 0", v);
-  return absl::OkStatus();
-}
-
-absl::Status CheckUnit(absl::string_view flag, double v) {
-  if (!(v >= 0 && v <= 1)) return RangeError(flag, "in [0, 1]", v);
-  return absl::OkStatus();
-}
-
-absl::Status CheckNonNegative(absl::string_view flag, double v) {
-  if (!(v >= 0) || !std::isfinite(v)) return RangeError(flag, ">= 0", v);
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 int64_t PpoConfig::num_updates() const {
   const int64_t b = batch_size();
@@ -38,51 +16,8 @@ int64_t PpoConfig::num_updates() const {
 }
 
 absl::Status PpoConfig::Validate() const {
-  if (total_steps <= 0) return RangeError("total-steps", "> 0", static_cast<double>(total_steps));
-  if (num_envs <= 0) return RangeError("num-envs", ">= 1", num_envs);
-  if (rollout_length <= 0) return RangeError("rollout-length", ">= 1", rollout_length);
-  if (model.hidden_sizes.empty()) {
-    return absl::InvalidArgumentError("--hidden-sizes must list at least one layer size");
-  }
-  for (int h : model.hidden_sizes) {
-    if (h <= 0) return RangeError("hidden-sizes", "a list of sizes >= 1", h);
-  }
-  if (model.activation != "tanh" && model.activation != "relu") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--activation must be one of tanh, relu (got '", model.activation, "')"));
-  }
-  if (!std::isfinite(model.init_log_std)) {
-    return RangeError("init-log-std", "finite", model.init_log_std);
-  }
-  PROXIMA_RETURN_IF_ERROR(CheckPositive("learning-rate", learning_rate));
-  PROXIMA_RETURN_IF_ERROR(CheckPositive("adam-eps", adam_eps));
-  if (num_minibatches <= 0) return RangeError("num-minibatches", ">= 1", num_minibatches);
-  if (batch_size() % num_minibatches != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--num-minibatches must divide the batch (--num-envs × --rollout-length = ",
-        batch_size(), "), got ", num_minibatches));
-  }
-  if (update_epochs <= 0) return RangeError("update-epochs", ">= 1", update_epochs);
-  if (!std::isfinite(max_grad_norm)) return RangeError("max-grad-norm", "finite", max_grad_norm);
-  PROXIMA_RETURN_IF_ERROR(CheckUnit("gamma", gamma));
-  PROXIMA_RETURN_IF_ERROR(CheckUnit("gae-lambda", gae_lambda));
-  PROXIMA_RETURN_IF_ERROR(CheckPositive("clip-coef", clip_coef));
-  PROXIMA_RETURN_IF_ERROR(CheckPositive("value-clip-coef", value_clip_coef));
-  PROXIMA_RETURN_IF_ERROR(CheckNonNegative("ent-coef", ent_coef));
-  PROXIMA_RETURN_IF_ERROR(CheckNonNegative("vf-coef", vf_coef));
-  if (target_kl.has_value()) PROXIMA_RETURN_IF_ERROR(CheckPositive("target-kl", *target_kl));
-  PROXIMA_RETURN_IF_ERROR(CheckPositive("kl-target", kl_target));
-  PROXIMA_RETURN_IF_ERROR(CheckNonNegative("kl-beta", kl_beta));
-  PROXIMA_RETURN_IF_ERROR(CheckPositive("vtrace-rho-bar", vtrace_rho_bar));
-  PROXIMA_RETURN_IF_ERROR(CheckPositive("vtrace-c-bar", vtrace_c_bar));
-  PROXIMA_RETURN_IF_ERROR(CheckPositive("obs-clip", obs_clip));
-  PROXIMA_RETURN_IF_ERROR(CheckPositive("reward-clip", reward_clip));
-  if (device != "auto" && device != "cpu" && device != "cuda") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--device must be one of auto, cpu, cuda (got '", device, "')"));
-  }
-  if (torch_threads <= 0 || torch_threads > 256) {
-    return RangeError("torch-threads", "in [1, 256]", torch_threads);
+  for (const PpoConfigField& row : PpoConfigFields()) {
+    PROXIMA_RETURN_IF_ERROR(CheckPpoFieldRange(row, *this));
   }
   return absl::OkStatus();
 }

@@ -5,7 +5,8 @@
 // (continuous); presets for specific envs follow CleanRL / rl-baselines3-zoo
 // tuned values. Flags override presets field by field (learner/cli/ppo_flags.h).
 // Validate() reports the first invalid field as InvalidArgument, naming the
-// command-line flag and the allowed range.
+// command-line flag and the allowed range. Keys, flags and ranges of the
+// fields are in one table, learner/ppo_config_fields.h.
 #ifndef PROXIMA_LEARNER_PPO_CONFIG_H_
 #define PROXIMA_LEARNER_PPO_CONFIG_H_
 

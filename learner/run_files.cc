@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
+#include <type_traits>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -10,6 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
+#include "learner/ppo_config_fields.h"
 
 namespace proxima {
 namespace {
@@ -22,42 +25,18 @@ nlohmann::json NumberOrNull(double v) {
 
 nlohmann::json ConfigToJson(const PpoConfig& c) {
   nlohmann::json j;
-  j["env"] = c.env_id;
-  j["seed"] = c.seed;
-  j["total_steps"] = c.total_steps;
-  j["num_envs"] = c.num_envs;
-  j["rollout_length"] = c.rollout_length;
-  j["hidden_sizes"] = c.model.hidden_sizes;
-  j["activation"] = c.model.activation;
-  j["shared_trunk"] = c.model.shared_trunk;
-  j["init_log_std"] = c.model.init_log_std;
-  j["learning_rate"] = c.learning_rate;
-  j["anneal_lr"] = c.anneal_lr;
-  j["adam_eps"] = c.adam_eps;
-  j["num_minibatches"] = c.num_minibatches;
-  j["update_epochs"] = c.update_epochs;
-  j["max_grad_norm"] = c.max_grad_norm;
-  j["gamma"] = c.gamma;
-  j["gae_lambda"] = c.gae_lambda;
-  j["normalize_advantages"] = c.normalize_advantages;
-  j["clip_coef"] = c.clip_coef;
-  j["clip_value_loss"] = c.clip_value_loss;
-  j["value_clip_coef"] = c.value_clip_coef;
-  j["ent_coef"] = c.ent_coef;
-  j["vf_coef"] = c.vf_coef;
-  j["target_kl"] = c.target_kl ? nlohmann::json(*c.target_kl) : nlohmann::json(nullptr);
-  j["adaptive_kl"] = c.adaptive_kl;
-  j["kl_target"] = c.kl_target;
-  j["kl_beta"] = c.kl_beta;
-  j["advantage"] = AdvantageEstimatorName(c.advantage);
-  j["vtrace_rho_bar"] = c.vtrace_rho_bar;
-  j["vtrace_c_bar"] = c.vtrace_c_bar;
-  j["normalize_obs"] = c.normalize_obs;
-  j["obs_clip"] = c.obs_clip;
-  j["normalize_reward"] = c.normalize_reward;
-  j["reward_clip"] = c.reward_clip;
-  j["device"] = c.device;
-  j["torch_threads"] = c.torch_threads;
+  for (const PpoConfigField& row : PpoConfigFields()) {
+    j[row.key] = VisitPpoField(row, c, [](const auto& v) -> nlohmann::json {
+      using T = std::decay_t<decltype(v)>;
+      if constexpr (std::is_same_v<T, std::optional<double>>) {
+        return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+      } else if constexpr (std::is_same_v<T, AdvantageEstimator>) {
+        return AdvantageEstimatorName(v);
+      } else {
+        return v;
+      }
+    });
+  }
   return j;
 }
 
@@ -109,43 +88,28 @@ absl::StatusOr<std::vector<int>> IntVectorField(const nlohmann::json& j, const c
 absl::StatusOr<PpoConfig> ConfigFromJson(const nlohmann::json& j) {
   PpoConfig c;
   try {
-    c.env_id = j.at("env").get<std::string>();
-    PROXIMA_ASSIGN_OR_RETURN(c.seed, IntegerField<uint64_t>(j, "seed"));
-    PROXIMA_ASSIGN_OR_RETURN(c.total_steps, IntegerField<int64_t>(j, "total_steps"));
-    PROXIMA_ASSIGN_OR_RETURN(c.num_envs, IntegerField<int>(j, "num_envs"));
-    PROXIMA_ASSIGN_OR_RETURN(c.rollout_length, IntegerField<int>(j, "rollout_length"));
-    PROXIMA_ASSIGN_OR_RETURN(c.model.hidden_sizes, IntVectorField(j, "hidden_sizes"));
-    c.model.activation = j.at("activation").get<std::string>();
-    c.model.shared_trunk = j.at("shared_trunk").get<bool>();
-    c.model.init_log_std = j.at("init_log_std").get<double>();
-    c.learning_rate = j.at("learning_rate").get<double>();
-    c.anneal_lr = j.at("anneal_lr").get<bool>();
-    c.adam_eps = j.at("adam_eps").get<double>();
-    PROXIMA_ASSIGN_OR_RETURN(c.num_minibatches, IntegerField<int>(j, "num_minibatches"));
-    PROXIMA_ASSIGN_OR_RETURN(c.update_epochs, IntegerField<int>(j, "update_epochs"));
-    c.max_grad_norm = j.at("max_grad_norm").get<double>();
-    c.gamma = j.at("gamma").get<double>();
-    c.gae_lambda = j.at("gae_lambda").get<double>();
-    c.normalize_advantages = j.at("normalize_advantages").get<bool>();
-    c.clip_coef = j.at("clip_coef").get<double>();
-    c.clip_value_loss = j.at("clip_value_loss").get<bool>();
-    c.value_clip_coef = j.at("value_clip_coef").get<double>();
-    c.ent_coef = j.at("ent_coef").get<double>();
-    c.vf_coef = j.at("vf_coef").get<double>();
-    if (!j.at("target_kl").is_null()) c.target_kl = j.at("target_kl").get<double>();
-    c.adaptive_kl = j.at("adaptive_kl").get<bool>();
-    c.kl_target = j.at("kl_target").get<double>();
-    c.kl_beta = j.at("kl_beta").get<double>();
-    PROXIMA_ASSIGN_OR_RETURN(c.advantage,
-                             ParseAdvantageEstimator(j.at("advantage").get<std::string>()));
-    c.vtrace_rho_bar = j.at("vtrace_rho_bar").get<double>();
-    c.vtrace_c_bar = j.at("vtrace_c_bar").get<double>();
-    c.normalize_obs = j.at("normalize_obs").get<bool>();
-    c.obs_clip = j.at("obs_clip").get<double>();
-    c.normalize_reward = j.at("normalize_reward").get<bool>();
-    c.reward_clip = j.at("reward_clip").get<double>();
-    c.device = j.at("device").get<std::string>();
-    PROXIMA_ASSIGN_OR_RETURN(c.torch_threads, IntegerField<int>(j, "torch_threads"));
+    for (const PpoConfigField& row : PpoConfigFields()) {
+      const char* key = row.key;
+      PROXIMA_RETURN_IF_ERROR(VisitPpoField(row, c, [&](auto& field) -> absl::Status {
+        using T = std::decay_t<decltype(field)>;
+        if constexpr (std::is_same_v<T, std::optional<double>>) {
+          if (j.at(key).is_null()) {
+            field.reset();
+          } else {
+            field = j.at(key).get<double>();
+          }
+        } else if constexpr (std::is_same_v<T, AdvantageEstimator>) {
+          PROXIMA_ASSIGN_OR_RETURN(field, ParseAdvantageEstimator(j.at(key).get<std::string>()));
+        } else if constexpr (std::is_same_v<T, std::vector<int>>) {
+          PROXIMA_ASSIGN_OR_RETURN(field, IntVectorField(j, key));
+        } else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+          PROXIMA_ASSIGN_OR_RETURN(field, IntegerField<T>(j, key));
+        } else {
+          field = j.at(key).get<T>();
+        }
+        return absl::OkStatus();
+      }));
+    }
   } catch (const nlohmann::json::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("bad run config: ", e.what()));
   }

@@ -2,13 +2,15 @@
 
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include "absl/flags/commandlineflag.h"
 #include "absl/flags/flag.h"
-#include "absl/strings/numbers.h"
+#include "absl/flags/reflection.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "common/status_macros.h"
+#include "learner/ppo_config_fields.h"
 
 // Run.
 ABSL_FLAG(std::string, env, "CartPole-v1", "Environment id (see `proxima env list`)");
@@ -63,69 +65,55 @@ ABSL_FLAG(std::optional<int>, torch_threads, std::nullopt, "Trainer intra-op thr
 namespace proxima {
 namespace {
 
-template <typename T, typename F>
-void Apply(const absl::Flag<std::optional<F>>& flag, T* field) {
-  std::optional<F> v = absl::GetFlag(flag);
-  if (v.has_value()) *field = static_cast<T>(*v);
-}
+// The flag type for a field of type T: std::optional<T>, except that list and
+// enum fields take their text form and an optional number its number.
+template <typename T>
+struct FlagValue {
+  using type = T;
+};
+template <>
+struct FlagValue<std::optional<double>> {
+  using type = double;
+};
+template <>
+struct FlagValue<std::vector<int>> {
+  using type = std::string;
+};
+template <>
+struct FlagValue<AdvantageEstimator> {
+  using type = std::string;
+};
 
-absl::StatusOr<std::vector<int>> ParseSizes(const std::string& s) {
-  std::vector<int> out;
-  for (absl::string_view part : absl::StrSplit(s, ',', absl::SkipWhitespace())) {
-    int v;
-    if (!absl::SimpleAtoi(part, &v)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--hidden-sizes must be comma-separated integers (got '", s, "')"));
+// Sets `row`'s field of `c` from the flag `name` when that flag was given.
+absl::Status ApplyFlag(const char* name, const PpoConfigField& row, PpoConfig* c) {
+  const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+  if (flag == nullptr) return absl::InternalError(absl::StrCat("no flag --", name));
+  return VisitPpoField(row, *c, [&](auto& field) -> absl::Status {
+    using T = std::decay_t<decltype(field)>;
+    using F = typename FlagValue<T>::type;
+    const auto value = flag->TryGet<std::optional<F>>();  // absl::optional
+    if (!value.has_value()) {
+      return absl::InternalError(absl::StrCat("--", name, " is not of the type of ", row.key));
     }
-    out.push_back(v);
-  }
-  return out;
+    if (!value->has_value()) return absl::OkStatus();
+    if constexpr (std::is_same_v<F, std::string> && !std::is_same_v<T, std::string>) {
+      return SetPpoFieldFromString(row, **value, c);
+    } else {
+      field = **value;
+      return absl::OkStatus();
+    }
+  });
 }
 
 }  // namespace
 
 absl::StatusOr<PpoConfig> PpoConfigFromFlags() {
   PROXIMA_ASSIGN_OR_RETURN(PpoConfig c, PresetFor(absl::GetFlag(FLAGS_env)));
-  Apply(FLAGS_seed, &c.seed);
-  Apply(FLAGS_total_steps, &c.total_steps);
-  Apply(FLAGS_num_envs, &c.num_envs);
-  Apply(FLAGS_rollout_length, &c.rollout_length);
-  if (auto s = absl::GetFlag(FLAGS_hidden_sizes)) {
-    PROXIMA_ASSIGN_OR_RETURN(c.model.hidden_sizes, ParseSizes(*s));
+  // Every field's flag, then its alias (--lr wins over --learning-rate).
+  for (const PpoConfigField& row : PpoConfigFields()) {
+    if (row.flag != nullptr) PROXIMA_RETURN_IF_ERROR(ApplyFlag(row.flag, row, &c));
+    if (row.alias != nullptr) PROXIMA_RETURN_IF_ERROR(ApplyFlag(row.alias, row, &c));
   }
-  Apply(FLAGS_activation, &c.model.activation);
-  Apply(FLAGS_shared_trunk, &c.model.shared_trunk);
-  Apply(FLAGS_init_log_std, &c.model.init_log_std);
-  Apply(FLAGS_learning_rate, &c.learning_rate);
-  Apply(FLAGS_lr, &c.learning_rate);
-  Apply(FLAGS_anneal_lr, &c.anneal_lr);
-  Apply(FLAGS_adam_eps, &c.adam_eps);
-  Apply(FLAGS_num_minibatches, &c.num_minibatches);
-  Apply(FLAGS_update_epochs, &c.update_epochs);
-  Apply(FLAGS_max_grad_norm, &c.max_grad_norm);
-  Apply(FLAGS_gamma, &c.gamma);
-  Apply(FLAGS_gae_lambda, &c.gae_lambda);
-  Apply(FLAGS_norm_adv, &c.normalize_advantages);
-  Apply(FLAGS_clip_coef, &c.clip_coef);
-  Apply(FLAGS_clip_vloss, &c.clip_value_loss);
-  Apply(FLAGS_value_clip_coef, &c.value_clip_coef);
-  Apply(FLAGS_ent_coef, &c.ent_coef);
-  Apply(FLAGS_vf_coef, &c.vf_coef);
-  if (auto v = absl::GetFlag(FLAGS_target_kl)) c.target_kl = *v;
-  Apply(FLAGS_adaptive_kl, &c.adaptive_kl);
-  Apply(FLAGS_kl_target, &c.kl_target);
-  Apply(FLAGS_kl_beta, &c.kl_beta);
-  if (auto a = absl::GetFlag(FLAGS_advantage)) {
-    PROXIMA_ASSIGN_OR_RETURN(c.advantage, ParseAdvantageEstimator(*a));
-  }
-  Apply(FLAGS_vtrace_rho_bar, &c.vtrace_rho_bar);
-  Apply(FLAGS_vtrace_c_bar, &c.vtrace_c_bar);
-  Apply(FLAGS_normalize_obs, &c.normalize_obs);
-  Apply(FLAGS_obs_clip, &c.obs_clip);
-  Apply(FLAGS_normalize_reward, &c.normalize_reward);
-  Apply(FLAGS_reward_clip, &c.reward_clip);
-  Apply(FLAGS_device, &c.device);
-  Apply(FLAGS_torch_threads, &c.torch_threads);
   PROXIMA_RETURN_IF_ERROR(c.Validate());
   return c;
 }
