@@ -10,19 +10,16 @@
 #define PROXIMA_COMMON_ENVS_MOUNTAIN_CAR_H_
 
 #include "common/envs/env.h"
-#include "common/envs/fixed_state_env.h"
+#include "common/envs/mountain_car_valley.h"
 
 namespace proxima {
 
-class MountainCar final : public FixedStateEnv<MountainCar, 2> {
+class MountainCar final : public MountainCarValley<MountainCar> {
  public:
   static const EnvSpec& Spec();
 
  private:
   friend FixedStateEnv;
-  enum StateIndex { kPosition, kVelocity };
-
-  void ResetState();
   StepResult StepState(const float* action);
 };
 

@@ -11,19 +11,16 @@
 #define PROXIMA_COMMON_ENVS_MOUNTAIN_CAR_CONTINUOUS_H_
 
 #include "common/envs/env.h"
-#include "common/envs/fixed_state_env.h"
+#include "common/envs/mountain_car_valley.h"
 
 namespace proxima {
 
-class MountainCarContinuous final : public FixedStateEnv<MountainCarContinuous, 2> {
+class MountainCarContinuous final : public MountainCarValley<MountainCarContinuous> {
  public:
   static const EnvSpec& Spec();
 
  private:
   friend FixedStateEnv;
-  enum StateIndex { kPosition, kVelocity };
-
-  void ResetState();
   StepResult StepState(const float* action);
 };
 
