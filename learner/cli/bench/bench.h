@@ -7,7 +7,9 @@
 //   inference  actor inference samples/s vs batch 1…4096     (Google Benchmark)
 //   update     learner update samples/s, 64×64 and 256×256   (Google Benchmark)
 //   ingest     transitions/s the learner accepts from N synthetic actors
-//   broadcast  weight-broadcast latency publish → applied, 1/8/32 actors
+//              (the actor's ChunkSender, no env or policy in front)
+//   broadcast  weight-broadcast latency publish → applied by the actor's
+//              WeightWatcher, 1/8/32 actors
 //   train      end-to-end `proxima train`, 1/2/4 actors and in-process
 //   solve      time-to-solve CartPole-v1, 5 seeds, cluster and in-process
 //   memory     peak RSS of learner and actor processes
