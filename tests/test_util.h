@@ -1,5 +1,6 @@
 // Shared test helpers: where the golden reference data lives, a StatusIs
-// matcher (Abseil 20220623 has none), and a JSON loader.
+// matcher (Abseil 20220623 has none), and a JSON loader; ChildProcess and
+// RunCommand come from tests/support/child_process.h.
 #ifndef PROXIMA_TESTS_TEST_UTIL_H_
 #define PROXIMA_TESTS_TEST_UTIL_H_
 
@@ -11,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "gmock/gmock.h"
 #include "nlohmann/json.hpp"
+#include "tests/support/child_process.h"
 
 namespace proxima {
 
@@ -30,45 +32,13 @@ nlohmann::json LoadJsonOrDie(const std::string& path);
 // fails the calling test if it cannot be made.
 std::string MakeTempDir(const std::string& prefix);
 
-// Runs `command` through /bin/sh with stdout+stderr captured; returns the exit
-// status (or -1 if it did not exit normally).
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;
-};
-CommandResult RunCommand(const std::string& command);
-
 // Path of an executable in build/bin.
 std::string BinPath(const std::string& name);
 
-// A child process started without a shell. stdout goes to a pipe the test can
-// read lines from (e.g. a server's "listening on" line); stderr, and stdout
-// once the caller stops reading, go to `log_path` when given. The child gets
-// SIGKILL if the test process dies, and on destruction if still running.
-class ChildProcess {
- public:
-  explicit ChildProcess(const std::vector<std::string>& argv, const std::string& log_path = "");
-  ~ChildProcess();
-  ChildProcess(const ChildProcess&) = delete;
-  ChildProcess& operator=(const ChildProcess&) = delete;
-
-  int pid() const { return pid_; }
-  // Next line of the child's stdout (without '\n'); empty at EOF or after
-  // `timeout_seconds`.
-  std::string ReadLine(double timeout_seconds = 60);
-  void Signal(int sig);
-  // Waits up to `timeout_seconds`; returns the exit status, 128+signal if
-  // killed, or -1 on timeout.
-  int Wait(double timeout_seconds = 60);
-  bool running();
-
- private:
-  int pid_ = -1;
-  int out_fd_ = -1;
-  std::string buffer_;
-  int status_ = -1;
-  bool reaped_ = false;
-};
+// Child processes and shell commands (tests/support/child_process.h).
+using ::proxima::testing::ChildProcess;
+using ::proxima::testing::CommandResult;
+using ::proxima::testing::RunCommand;
 
 }  // namespace proxima
 

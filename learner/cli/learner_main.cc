@@ -3,10 +3,11 @@
 //   proxima-learner --env ENV [--run-dir DIR] [--listen HOST:PORT]
 //                   [--mode sync|async] [--resume RUN_DIR] [PPO flags...]
 //
-// Prints "proxima-learner: listening on HOST:PORT" on stdout once serving
-// (and writes the same address to RUN_DIR/learner.addr), trains until the step
-// budget is spent (or the env is solved, with --stop-when-solved), then writes
-// summary.json and a final checkpoint and exits 0. SIGTERM/SIGINT: health
+// Prints "proxima-learner: listening on HOST:PORT" (common/listening_line.h)
+// on stdout once serving (and writes the same address to
+// RUN_DIR/learner.addr), trains until the step budget is spent (or the env
+// is solved, with --stop-when-solved), then writes summary.json and a final
+// checkpoint and exits 0. SIGTERM/SIGINT: health
 // NOT_SERVING, finish the current update, checkpoint, close streams, exit 0;
 // if that takes longer than --grace-period the process exits with status 1.
 // Bad flags or config: exit 2. Every flag can also be set by an environment
@@ -28,6 +29,7 @@
 #include "absl/time/time.h"
 #include "common/flags.h"
 #include "common/logging.h"
+#include "common/listening_line.h"
 #include "common/stop_signals.h"
 #include "learner/cli/learner_flags.h"
 #include "learner/cli/ppo_flags.h"
@@ -149,7 +151,8 @@ int main(int argc, char** argv) {
     proxima::LogError(started.ToString());
     return 1;
   }
-  std::printf("proxima-learner: listening on %s\n", (*server)->address().c_str());
+  std::printf("%s\n",
+              proxima::FormatListeningLine(proxima::kLearnerProgram, (*server)->address()).c_str());
   if (!(*server)->metrics_address().empty()) {
     std::printf("proxima-learner: metrics on http://%s/metrics\n",
                 (*server)->metrics_address().c_str());

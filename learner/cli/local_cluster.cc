@@ -1,7 +1,5 @@
 #include "learner/cli/local_cluster.h"
 
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,7 +11,6 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
-#include <thread>
 
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/reflection.h"
@@ -26,14 +23,15 @@
 #include "absl/strings/strip.h"
 #include "common/grpc/grpc_util.h"
 #include "common/file_util.h"
+#include "common/signal_pipe.h"
+#include "common/subprocess.h"
 #include "learner/cli/client_commands.h"
-#include "learner/cli/subprocess.h"
+#include "learner/cli/local_learner.h"
 #include "nlohmann/json.hpp"
 
 namespace proxima {
 namespace {
 
-constexpr char kListeningPrefix[] = "proxima-learner: listening on ";
 constexpr absl::Duration kProgressPeriod = absl::Milliseconds(500);
 // Without a terminal a line per poll would flood a log; one every few seconds.
 constexpr absl::Duration kPlainProgressPeriod = absl::Seconds(5);
@@ -67,14 +65,13 @@ struct ActorSlot {
 class Launcher {
  public:
   explicit Launcher(const LocalClusterOptions& options) : options_(options) {}
-  ~Launcher();
   int Run();
 
  private:
   absl::Status Prepare();
   absl::Status StartLearner();
-  // Reads the learner's stdout up to its "listening on" line. Returns
-  // Cancelled if SIGINT/SIGTERM came first (the learner is then stopping).
+  // The learner's address (LocalLearner::ReadAddress). Returns Cancelled
+  // if SIGINT/SIGTERM came first (the learner is then stopping).
   absl::StatusOr<std::string> ReadAddress();
   void StartActor(ActorSlot& slot);
   void Supervise();
@@ -83,13 +80,6 @@ class Launcher {
   void OnInterrupt(int signo);
   void StopLearner();
   void StopActors();
-  // The thread that copies the learner's stdout (after the address line) to
-  // its log; the pipe must keep draining or the learner would block on it.
-  void StartPump();
-  // After the learner has exited: copies what is left and ends the thread.
-  // Does not wait for end-of-file, which a process the learner left behind
-  // holding its stdout could postpone forever.
-  void StopPump();
   // Polls Monitor.GetStatus; prints the progress line unless quiet.
   void ShowProgress();
   void Note(const std::string& line);
@@ -99,13 +89,10 @@ class Launcher {
   std::string learner_binary_, actor_binary_, logs_dir_;
   std::filesystem::file_time_type launch_time_;
   std::unique_ptr<SignalPipe> signals_;
-  int learner_out_ = -1;  // read end of the learner's stdout pipe
-  int learner_log_ = -1;
-  pid_t learner_pid_ = -1;
+  LocalLearner learner_;
+  pid_t learner_pid_ = -1;  // -1 once reaped
   std::optional<int> learner_status_;  // wait status once reaped
   std::string address_;
-  std::thread pump_;
-  int pump_stop_[2] = {-1, -1};  // pipe: written once to end the pump
   std::vector<ActorSlot> actors_;
   std::unique_ptr<v1::Monitor::Stub> monitor_;
   int interrupts_ = 0;
@@ -118,13 +105,6 @@ class Launcher {
   bool tty_ = false;
   bool line_open_ = false;  // a \r progress line is on the terminal
 };
-
-Launcher::~Launcher() {
-  StopPump();
-  for (int fd : {learner_out_, learner_log_}) {
-    if (fd >= 0) ::close(fd);
-  }
-}
 
 absl::Status Launcher::Prepare() {
   learner_binary_ = options_.learner_binary;
@@ -155,13 +135,6 @@ absl::Status Launcher::Prepare() {
 }
 
 absl::Status Launcher::StartLearner() {
-  absl::StatusOr<int> log = OpenAppend(logs_dir_ + "/learner.log");
-  if (!log.ok()) return log.status();
-  learner_log_ = *log;
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
-    return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
-  }
   // Sync mode: the first round waits for every actor we start, so a run is
   // reproducible for a seed and actor count. Before the forwarded flags (the
   // last value of a flag wins), so an explicit --min-actors is kept.
@@ -171,62 +144,27 @@ absl::Status Launcher::StartLearner() {
   for (const char* a : {"--listen", "127.0.0.1:0", "--run-dir"}) args.push_back(a);
   args.push_back(options_.run_dir);
   args.push_back("--quiet");
-  WriteAll(learner_log_, absl::StrCat("==> proxima train: ", learner_binary_, " ",
-                                      absl::StrJoin(args, " "), "\n"));
-  // SIGTERM on the launcher's death lets the learner checkpoint; its own
-  // --grace-period bounds how long that takes.
-  absl::StatusOr<pid_t> pid =
-      SpawnChild(learner_binary_, args, pipe_fds[1], learner_log_, SIGTERM);
-  ::close(pipe_fds[1]);
-  learner_out_ = pipe_fds[0];
-  if (!pid.ok()) return pid.status();
-  learner_pid_ = *pid;
-  return absl::OkStatus();
+  absl::Status started = learner_.Start(learner_binary_, args, logs_dir_ + "/learner.log");
+  learner_pid_ = learner_.pid();
+  return started;
 }
 
 absl::StatusOr<std::string> Launcher::ReadAddress() {
   const absl::Time deadline = absl::Now() + options_.startup_timeout;
-  std::string buffer;
   while (true) {
-    size_t eol;
-    while ((eol = buffer.find('\n')) != std::string::npos) {
-      const std::string line = buffer.substr(0, eol);
-      buffer.erase(0, eol + 1);
-      absl::StatusOr<std::string> addr = ParseListeningLine(line);
-      if (addr.ok()) {
-        WriteAll(learner_log_, absl::StrCat(line, "\n", buffer));
-        return addr;
-      }
-      WriteAll(learner_log_, absl::StrCat(line, "\n"));  // not ours; keep it
+    absl::StatusOr<std::string> address = learner_.ReadAddress(deadline, signals_->fd());
+    if (absl::IsDeadlineExceeded(address.status())) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("the learner did not report its address within ",
+                       absl::FormatDuration(options_.startup_timeout)));
     }
-    const absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "the learner did not report its address within ",
-          absl::FormatDuration(options_.startup_timeout)));
+    if (!absl::IsCancelled(address.status())) return address;
+    const int signo = signals_->Next(absl::ZeroDuration());
+    if (signo == SIGINT || signo == SIGTERM) {
+      OnInterrupt(signo);
+      return absl::CancelledError("interrupted while the learner was starting");
     }
-    pollfd fds[2] = {{learner_out_, POLLIN, 0}, {signals_->fd(), POLLIN, 0}};
-    if (::poll(fds, 2, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1) < 0 &&
-        errno != EINTR) {
-      return absl::InternalError(absl::StrCat("poll: ", std::strerror(errno)));
-    }
-    if (fds[1].revents & POLLIN) {
-      const int signo = signals_->Next(absl::ZeroDuration());
-      if (signo == SIGINT || signo == SIGTERM) {
-        OnInterrupt(signo);
-        return absl::CancelledError("interrupted while the learner was starting");
-      }
-      // SIGCHLD: the learner exiting also closes the pipe; handled below.
-    }
-    if (fds[0].revents & (POLLIN | POLLHUP)) {
-      char chunk[4096];
-      const ssize_t n = ::read(learner_out_, chunk, sizeof chunk);
-      if (n == 0) {
-        WriteAll(learner_log_, buffer);
-        return absl::UnavailableError("the learner exited before it was listening");
-      }
-      if (n > 0) buffer.append(chunk, static_cast<size_t>(n));
-    }
+    // SIGCHLD: the learner exiting also closes the pipe; seen on the next read.
   }
 }
 
@@ -240,8 +178,13 @@ void Launcher::StartActor(ActorSlot& slot) {
   if (log.ok()) {
     WriteAll(*log, absl::StrCat("==> proxima train: ", actor_binary_, " ",
                                 absl::StrJoin(args, " "), "\n"));
+    SpawnOptions spawn;
+    spawn.stdout_fd = *log;
+    spawn.stderr_fd = *log;
+    spawn.own_process_group = true;
     // An actor holds nothing worth saving: SIGKILL when the launcher dies.
-    pid = SpawnChild(actor_binary_, args, *log, *log, SIGKILL);
+    spawn.parent_death_signal = SIGKILL;
+    pid = SpawnChild(actor_binary_, args, spawn);
     ::close(*log);
   }
   slot.started = absl::Now();
@@ -370,38 +313,6 @@ void Launcher::StopActors() {
   }
 }
 
-void Launcher::StartPump() {
-  if (::pipe2(pump_stop_, O_CLOEXEC) != 0) return;  // then the learner's log lacks its stdout
-  ::fcntl(learner_out_, F_SETFL, ::fcntl(learner_out_, F_GETFL) | O_NONBLOCK);
-  pump_ = std::thread([out = learner_out_, stop = pump_stop_[0], log = learner_log_] {
-    char chunk[4096];
-    pollfd fds[2] = {{out, POLLIN, 0}, {stop, POLLIN, 0}};
-    bool stopping = false;
-    while (true) {
-      if (!stopping && ::poll(fds, 2, -1) < 0 && errno != EINTR) return;
-      stopping = stopping || (fds[1].revents & POLLIN);
-      const ssize_t n = ::read(out, chunk, sizeof chunk);
-      if (n > 0) {
-        WriteAll(log, absl::string_view(chunk, static_cast<size_t>(n)));
-        continue;
-      }
-      // End of file, an error, or (when stopping) nothing left right now.
-      if (n == 0 || stopping || (errno != EAGAIN && errno != EINTR)) return;
-    }
-  });
-}
-
-void Launcher::StopPump() {
-  if (pump_.joinable()) {
-    WriteAll(pump_stop_[1], "x");
-    pump_.join();
-  }
-  for (int& fd : pump_stop_) {
-    if (fd >= 0) ::close(fd);
-    fd = -1;
-  }
-}
-
 void Launcher::ShowProgress() {
   if (monitor_ == nullptr) return;
   // Polled even when quiet: the serving state tells actor exits apart from
@@ -468,7 +379,7 @@ int Launcher::Run() {
     address_ = *addr;
     // The rest of the learner's stdout goes to its log; the pipe must keep
     // draining or the learner would block on a full pipe.
-    StartPump();
+    learner_.StartPump();
     monitor_ = v1::Monitor::NewStub(MakeLearnerChannel(address_, DefaultClientHints()));
     for (int i = 0; i < options_.actors; ++i) {
       actors_.emplace_back();
@@ -486,7 +397,7 @@ int Launcher::Run() {
     StopLearner();
   }
   Supervise();  // until the learner has exited (and is reaped)
-  StopPump();
+  learner_.StopPump();
   StopActors();
   const int learner_exit = ExitCodeOf(*learner_status_);
   if (learner_exit != 0 || !addr.ok()) {
@@ -534,14 +445,6 @@ std::vector<std::string> LearnerFlagsToForward() {
 
 int ActorNumEnvs(int total_num_envs, int actors) {
   return std::max(1, actors > 0 ? total_num_envs / actors : total_num_envs);
-}
-
-absl::StatusOr<std::string> ParseListeningLine(absl::string_view line) {
-  line = absl::StripAsciiWhitespace(line);
-  if (!absl::ConsumePrefix(&line, kListeningPrefix) || line.empty()) {
-    return absl::NotFoundError(absl::StrCat("not a listening line: '", line, "'"));
-  }
-  return std::string(line);
 }
 
 absl::StatusOr<std::string> ExecutableDir() {

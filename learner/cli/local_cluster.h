@@ -4,9 +4,10 @@
 //
 // Lifecycle:
 //  1. The learner starts with `--min-actors N`, the forwarded flags, then
-//     `--listen 127.0.0.1:0 --run-dir DIR --quiet`; its bound address is the
-//     first stdout line ("proxima-learner: listening on HOST:PORT"). The rest
-//     of its stdout and all its stderr go to DIR/logs/learner.log.
+//     `--listen 127.0.0.1:0 --run-dir DIR --quiet`; its bound address comes
+//     from its stdout line "proxima-learner: listening on HOST:PORT"
+//     (common/listening_line.h; local_learner.h). Its stdout and stderr
+//     go to DIR/logs/learner.log.
 //  2. Actor i runs `proxima-actor --learner ADDR --name actor-<i> --num-envs K`
 //     (K = max(1, num_envs / N), so the run's env columns are split among
 //     the actors) with output in DIR/logs/actor-<i>.log. An actor that exits
@@ -84,10 +85,6 @@ std::vector<std::string> LearnerFlagsToForward();
 
 // Env columns per actor: the run's num_envs split evenly, at least one.
 int ActorNumEnvs(int total_num_envs, int actors);
-
-// "proxima-learner: listening on HOST:PORT" → "HOST:PORT"; NotFound for any
-// other line.
-absl::StatusOr<std::string> ParseListeningLine(absl::string_view line);
 
 // Directory of the running executable (/proc/self/exe).
 absl::StatusOr<std::string> ExecutableDir();

@@ -1,7 +1,6 @@
 #include "learner/cli/plot_command.h"
 
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,8 +24,8 @@
 #include "absl/strings/strip.h"
 #include "common/file_util.h"
 #include "common/flags.h"
-
-extern char** environ;
+#include "common/subprocess.h"
+#include "common/temp_dir.h"
 
 namespace proxima {
 namespace {
@@ -99,57 +98,25 @@ std::string FindInPath(const std::string& program) {
   return "";
 }
 
-// Runs `program script` with stdout and stderr into `log_path`; returns the
-// wait status, or an error if it could not start.
+// Runs `program script` with stdout and stderr into `log_path` (truncated)
+// and stdin from /dev/null; returns the wait status, or an error if it could
+// not start.
 absl::StatusOr<int> RunProgram(const std::string& program, const std::string& script,
                                const std::string& log_path) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  std::string arg0 = program, arg1 = script;
-  char* argv[] = {arg0.data(), arg1.data(), nullptr};
-  pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, program.c_str(), &actions, nullptr, argv, environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    return absl::InternalError(absl::StrCat("cannot start ", program, ": ", std::strerror(rc)));
+  const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (log < 0) {
+    return absl::InternalError(absl::StrCat("cannot start ", program, ": ", std::strerror(errno)));
   }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return absl::InternalError(absl::StrCat("waitpid: ", std::strerror(errno)));
+  SpawnOptions spawn;
+  spawn.stdout_fd = log;
+  spawn.stderr_fd = log;
+  absl::StatusOr<pid_t> pid = SpawnChild(program, {script}, spawn);
+  ::close(log);
+  if (!pid.ok()) {
+    return absl::InternalError(absl::StrCat("cannot start ", program, ": ", pid.status().message()));
   }
-  return status;
+  return WaitForExit(*pid);
 }
-
-// A temporary directory removed with everything in it when this goes away.
-class TempDir {
- public:
-  static absl::StatusOr<TempDir> Make() {
-    std::error_code ec;
-    fs::path base = fs::temp_directory_path(ec);
-    if (ec) base = "/tmp";
-    std::string tmpl = (base / "proxima-plot-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) {
-      return absl::InternalError(absl::StrCat("cannot create a temporary directory in ",
-                                              base.string(), ": ", std::strerror(errno)));
-    }
-    return TempDir(tmpl);
-  }
-  TempDir(TempDir&& o) noexcept : path_(std::move(o.path_)) { o.path_.clear(); }
-  TempDir& operator=(TempDir&&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  explicit TempDir(std::string path) : path_(std::move(path)) {}
-  std::string path_;
-};
 
 // The smallest 1, 2 or 5 × 10^n step that splits [0, max] into at most
 // `max_ticks` intervals.
@@ -388,7 +355,7 @@ int PlotCommand(const PlotOptions& o, std::ostream& out, std::ostream& err) {
         "gnuplot not found in PATH; install it with `apt-get install gnuplot-nox`");
   }
 
-  absl::StatusOr<TempDir> tmp = TempDir::Make();
+  absl::StatusOr<ScopedTempDir> tmp = ScopedTempDir::Create("proxima-plot-");
   if (!tmp.ok()) {
     err << "proxima plot: " << tmp.status().message() << "\n";
     return 1;

@@ -15,7 +15,7 @@
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/actor/fake_learner.h"
+#include "tests/support/fake_learner.h"
 #include "tests/support/poll.h"
 #include "tests/test_util.h"
 

@@ -20,9 +20,11 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/file_util.h"
+#include "common/listening_line.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/support/child_process.h"
 #include "tests/test_util.h"
 
 namespace proxima {
@@ -30,8 +32,6 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-constexpr char kListening[] = "proxima-learner: listening on ";
 
 std::string Proxima() { return BinPath("proxima"); }
 
@@ -45,10 +45,9 @@ class LearnerCommandsTest : public ::testing::Test {
         {BinPath("proxima-learner"), "--env", "CartPole-v1", "--listen", "127.0.0.1:0",
          "--run-dir", *run_dir_, "--quiet", "--total-steps", "50000000"},
         *run_dir_ + "/learner.log");
-    const std::string line = learner_->ReadLine(120);
-    address_ = new std::string(absl::StartsWith(line, kListening)
-                                   ? line.substr(sizeof(kListening) - 1)
-                                   : std::string());
+    const absl::StatusOr<std::string> address =
+        ParseListeningLine(kLearnerProgram, learner_->ReadLine(120));
+    address_ = new std::string(address.ok() ? *address : std::string());
   }
   static void TearDownTestSuite() {
     learner_->Signal(SIGTERM);

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/file_util.h"
+#include "common/listening_line.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/test_util.h"
@@ -202,11 +203,12 @@ TEST(LocalClusterHelpersTest, ActorShareAndListeningLine) {
   EXPECT_EQ(ActorNumEnvs(8, 2), 4);
   EXPECT_EQ(ActorNumEnvs(7, 2), 3);
   EXPECT_EQ(ActorNumEnvs(1, 4), 1);
-  auto addr = ParseListeningLine("proxima-learner: listening on 127.0.0.1:4567\n");
+  auto addr =
+      ParseListeningLine(kLearnerProgram, "proxima-learner: listening on 127.0.0.1:4567\n");
   ASSERT_TRUE(addr.ok());
   EXPECT_EQ(*addr, "127.0.0.1:4567");
-  EXPECT_FALSE(ParseListeningLine("proxima-learner: starting").ok());
-  EXPECT_FALSE(ParseListeningLine("proxima-learner: listening on ").ok());
+  EXPECT_FALSE(ParseListeningLine(kLearnerProgram, "proxima-learner: starting").ok());
+  EXPECT_FALSE(ParseListeningLine(kLearnerProgram, "proxima-learner: listening on ").ok());
 }
 
 }  // namespace

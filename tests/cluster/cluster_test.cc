@@ -12,10 +12,12 @@
 #include <vector>
 
 #include "common/envs/registry.h"
+#include "common/listening_line.h"
 #include "gtest/gtest.h"
 #include "learner/server/checkpoint.h"
 #include "proxima/v1/monitor_service.grpc.pb.h"
 #include "tests/learner/same_updater_state.h"
+#include "tests/support/child_process.h"
 #include "tests/support/learner_status.h"
 #include "tests/support/poll.h"
 #include "tests/test_util.h"
@@ -26,9 +28,9 @@ namespace {
 // Learner address from its first stdout line "proxima-learner: listening on A".
 std::string ReadAddress(ChildProcess& learner) {
   const std::string line = learner.ReadLine(60);
-  const std::string prefix = "proxima-learner: listening on ";
-  EXPECT_EQ(line.rfind(prefix, 0), 0u) << "first line: " << line;
-  return line.size() > prefix.size() ? line.substr(prefix.size()) : "";
+  const absl::StatusOr<std::string> address = ParseListeningLine(kLearnerProgram, line);
+  EXPECT_TRUE(address.ok()) << "first line: " << line;
+  return address.ok() ? *address : "";
 }
 
 class Monitor {

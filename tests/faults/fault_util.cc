@@ -18,6 +18,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/listening_line.h"
 #include "gtest/gtest.h"
 
 namespace proxima::faults {
@@ -58,10 +59,9 @@ Learner StartLearner(const std::vector<std::string>& args, const std::string& lo
   Learner l;
   l.process = std::make_unique<ChildProcess>(argv, log_path);
   const std::string line = l.process->ReadLine(60);
-  const std::string prefix = "proxima-learner: listening on ";
-  EXPECT_EQ(line.rfind(prefix, 0), 0u) << "first line: '" << line << "'; log:\n"
-                                       << ReadWholeFile(log_path);
-  if (line.size() > prefix.size()) l.address = line.substr(prefix.size());
+  const absl::StatusOr<std::string> address = ParseListeningLine(kLearnerProgram, line);
+  EXPECT_TRUE(address.ok()) << "first line: '" << line << "'; log:\n" << ReadWholeFile(log_path);
+  if (address.ok()) l.address = *address;
   return l;
 }
 

@@ -20,6 +20,7 @@
 
 #include "proxima/v1/admin_service.grpc.pb.h"
 #include "proxima/v1/monitor_service.grpc.pb.h"
+#include "tests/support/child_process.h"
 #include "tests/support/learner_status.h"
 #include "tests/support/poll.h"
 #include "tests/test_util.h"

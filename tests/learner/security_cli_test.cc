@@ -13,9 +13,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/file_util.h"
+#include "common/listening_line.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/support/child_process.h"
 #include "tests/test_util.h"
 
 namespace proxima {
@@ -23,8 +25,6 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-constexpr char kListening[] = "proxima-learner: listening on ";
 
 std::string MakeSecrets() {
   const std::string dir = MakeTempDir("security_cli") + "/secrets";
@@ -126,8 +126,9 @@ TEST(SecureClusterTest, TlsMutualTlsAndTokensTrainEndToEnd) {
                         "--auth-tokens-file", s + "/auth_tokens"},
                        run + "/learner.log");
   const std::string line = learner.ReadLine(120);
-  ASSERT_TRUE(absl::StartsWith(line, kListening)) << line;
-  const std::string address = line.substr(sizeof(kListening) - 1);
+  const absl::StatusOr<std::string> listening = ParseListeningLine(kLearnerProgram, line);
+  ASSERT_TRUE(listening.ok()) << line;
+  const std::string address = *listening;
 
   // Monitor over TLS with the monitor token; without it, refused.
   const std::string status = absl::StrCat(BinPath("proxima"), " status --json --learner ",

@@ -28,8 +28,10 @@
 #include "common/envs/registry.h"
 #include "common/envs/remote_env.h"
 #include "common/envs/vector_env.h"
+#include "common/listening_line.h"
 #include "common/rng.h"
 #include "gtest/gtest.h"
+#include "tests/support/child_process.h"
 #include "tests/test_util.h"
 
 namespace proxima {
@@ -60,9 +62,9 @@ struct PythonServer {
                                  "--stubs-dir", dir + "/stubs",
                                  "--log-level", "WARNING"},
         s->log);
-    const std::string line = s->process->ReadLine(60);
-    const std::string prefix = "proxima-env-server: listening on ";
-    if (absl::StartsWith(line, prefix)) s->address = line.substr(prefix.size());
+    absl::StatusOr<std::string> address =
+        ParseListeningLine(kEnvServerProgram, s->process->ReadLine(60));
+    if (address.ok()) s->address = *address;
     return s;
   }
 

@@ -8,8 +8,8 @@
 // registrations, break the trajectory stream once at a given seq, forget all
 // sessions (a learner restart), hold acks (backpressure), publish a new
 // version after every accepted chunk (sync mode).
-#ifndef PROXIMA_TESTS_ACTOR_FAKE_LEARNER_H_
-#define PROXIMA_TESTS_ACTOR_FAKE_LEARNER_H_
+#ifndef PROXIMA_TESTS_SUPPORT_FAKE_LEARNER_H_
+#define PROXIMA_TESTS_SUPPORT_FAKE_LEARNER_H_
 
 #include <chrono>
 #include <condition_variable>
@@ -321,4 +321,4 @@ class FakeLearner final : public v1::Learner::Service {
 
 }  // namespace proxima::testing
 
-#endif  // PROXIMA_TESTS_ACTOR_FAKE_LEARNER_H_
+#endif  // PROXIMA_TESTS_SUPPORT_FAKE_LEARNER_H_

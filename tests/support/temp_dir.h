@@ -1,5 +1,5 @@
-// Fresh private directories for tests and fuzz targets: the one place that
-// picks the temp root and calls mkdtemp.
+// Fresh private directories for tests and fuzz targets: common/temp_dir.h's
+// CreateTempDir under the test temp root.
 #ifndef PROXIMA_TESTS_SUPPORT_TEMP_DIR_H_
 #define PROXIMA_TESTS_SUPPORT_TEMP_DIR_H_
 

@@ -2,9 +2,11 @@
 
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <algorithm>
+#include <filesystem>
+#include <optional>
 #include <set>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -12,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "common/file_util.h"
 #include "common/flags.h"
+#include "common/temp_dir.h"
 #include "learner/cli/bench/bench.h"
 #include "learner/cli/local_cluster.h"
 
@@ -25,7 +28,7 @@ constexpr char kBenchUsage[] =
     "case; --json writes every row with the machine's description for\n"
     "learner/cli/bench/plot_benchmarks.sh. --quick: short runs (CI smoke; the figures in\n"
     "docs/benchmarks.md come from full runs). --work-dir: scratch run directories\n"
-    "(default: a fresh directory under /tmp, removed afterwards).\n"
+    "(default: a fresh directory under $TMPDIR or /tmp, removed afterwards).\n"
     "\n"
     "suites:\n";
 
@@ -112,16 +115,17 @@ int BenchMain(const std::vector<std::string>& args) {
     return 1;
   }
   options.bin_dir = *bin_dir;
-  bool remove_work_dir = false;
+  // Without --work-dir: a fresh directory, removed when the command ends.
+  std::optional<ScopedTempDir> scratch;
   std::error_code ec;
   if (a->work_dir.empty()) {
-    char tmpl[] = "/tmp/proxima-bench-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) {
-      std::perror("proxima bench: mkdtemp");
+    absl::StatusOr<ScopedTempDir> tmp = ScopedTempDir::Create("proxima-bench-");
+    if (!tmp.ok()) {
+      std::fprintf(stderr, "proxima bench: %s\n", std::string(tmp.status().message()).c_str());
       return 1;
     }
-    options.work_dir = tmpl;
-    remove_work_dir = true;
+    scratch.emplace(std::move(*tmp));
+    options.work_dir = scratch->path();
   } else {
     options.work_dir = a->work_dir;
     std::filesystem::create_directories(options.work_dir, ec);
@@ -168,7 +172,6 @@ int BenchMain(const std::vector<std::string>& args) {
       std::printf("wrote %s\n", a->json_out.c_str());
     }
   }
-  if (remove_work_dir) std::filesystem::remove_all(options.work_dir, ec);
   return rc;
 }
 

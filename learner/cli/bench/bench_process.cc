@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/file_util.h"
-#include "learner/cli/subprocess.h"
+#include "common/subprocess.h"
 
 namespace proxima::bench {
 
@@ -23,7 +23,12 @@ absl::StatusOr<Child> StartChild(const std::string& binary, const std::vector<st
   if (!log.ok()) return log.status();
   Child c;
   c.started = Clock::now();
-  absl::StatusOr<pid_t> pid = SpawnChild(binary, args, *log, *log, SIGKILL);
+  SpawnOptions spawn;
+  spawn.stdout_fd = *log;
+  spawn.stderr_fd = *log;
+  spawn.own_process_group = true;
+  spawn.parent_death_signal = SIGKILL;
+  absl::StatusOr<pid_t> pid = SpawnChild(binary, args, spawn);
   ::close(*log);
   if (!pid.ok()) return pid.status();
   c.pid = *pid;

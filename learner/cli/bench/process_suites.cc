@@ -14,9 +14,9 @@
 #include "absl/strings/strip.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
+#include "common/subprocess.h"
 #include "learner/cli/bench/bench.h"
 #include "learner/cli/bench/bench_process.h"
-#include "learner/cli/subprocess.h"
 
 namespace proxima::bench {
 namespace {
