@@ -11,7 +11,6 @@
 // Deterministic: the same seeds on every run. tests/fuzz/run_fuzz.sh calls it.
 #include <ATen/ATen.h>
 
-#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -30,6 +29,7 @@
 #include "learner/run_files.h"
 #include "learner/server/checkpoint.h"
 #include "tests/fuzz/fuzz_specs.h"
+#include "tests/support/synthetic_chunk.h"
 
 namespace proxima {
 namespace {
@@ -42,32 +42,13 @@ absl::Status Write(const std::string& dir, const std::string& name, const std::s
 // A chunk of `spec`'s shape with deterministic contents; `steps` may be
 // shorter than the spec's rollout length for a final chunk.
 v1::TrajectoryChunk MakeChunk(const ChunkSpec& spec, int steps, bool final, bool with_episodes) {
-  const bool discrete = spec.action_space.is_discrete();
-  const int adim = spec.action_space.flat_dim();
-  const int e = spec.num_envs;
   at::manual_seed(7);
-  RolloutBatch b = RolloutBatch::Allocate(steps, e, spec.obs_dim, adim, discrete);
-  b.obs.copy_(at::randn(b.obs.sizes()));
-  if (discrete) {
-    b.actions.copy_(at::randint(0, spec.action_space.n, b.actions.sizes()).to(at::kFloat));
-  } else {
-    b.actions.copy_(at::rand(b.actions.sizes()) * 2 - 1);
-  }
-  b.behaviour_logp.fill_(std::log(0.5f));
-  b.rewards.fill_(1.0f);
-  b.bootstrap_obs.copy_(at::randn(b.bootstrap_obs.sizes()));
   std::vector<EpisodeRecord> episodes;
-  if (with_episodes && steps >= 3 && e >= 2) {
-    b.terminated[1][0] = 1;
-    b.truncated[2][1] = 1;
-    b.final_index.push_back({2, 1});
-    b.final_obs = at::randn({1, spec.obs_dim});
-    episodes.push_back({1, 0, 21.0, 21, false});
-    episodes.push_back({2, 1, 500.0, 500, true});
+  if (with_episodes && steps >= 3 && spec.num_envs >= 2) {
+    episodes = {{1, 0, 21.0, 21, false}, {2, 1, 500.0, 500, true}};
   }
-  v1::TrajectoryChunk c;
-  EncodeChunk(b, discrete, ChunkHeader{3, 0x1234, 5, 2, final, 0.25f}, episodes, &c);
-  return c;
+  return testing::SyntheticChunk(spec, steps, ChunkHeader{3, 0x1234, 5, 2, final, 0.25f},
+                                 episodes);
 }
 
 absl::Status ChunkSeeds(const std::string& dir) {

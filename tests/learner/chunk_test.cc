@@ -10,6 +10,7 @@
 #include "common/rng.h"
 #include "gtest/gtest.h"
 #include "common/wire/chunk_validator.h"
+#include "tests/support/synthetic_chunk.h"
 #include "tests/test_util.h"
 
 namespace proxima {
@@ -23,25 +24,13 @@ constexpr int kT = 6, kE = 3, kD = 4;
 ChunkSpec CartPoleSpec() { return ChunkSpec{kD, Space::Discrete(2), kE, kT}; }
 
 // A rollout with one termination at (1, 0) and one truncation at (4, 2).
-RolloutBatch MakeBatch() {
-  RolloutBatch b = RolloutBatch::Allocate(kT, kE, kD, 1, true);
-  b.obs.copy_(at::randn({kT, kE, kD}));
-  b.actions.copy_(at::randint(0, 2, {kT, kE}).to(at::kFloat));
-  b.behaviour_logp.fill_(std::log(0.5f));
-  b.rewards.fill_(1.0f);
-  b.terminated[1][0] = 1;
-  b.truncated[4][2] = 1;
-  b.bootstrap_obs.copy_(at::randn({kE, kD}));
-  b.final_index.push_back({4, 2});
-  b.final_obs = at::randn({1, kD});
-  return b;
-}
+constexpr EpisodeRecord kEpisodes[] = {{1, 0, 12.0, 12, false}, {4, 2, 500.0, 500, true}};
+
+RolloutBatch MakeBatch() { return testing::SyntheticBatch(CartPoleSpec(), kT, kEpisodes); }
 
 v1::TrajectoryChunk MakeChunk() {
-  v1::TrajectoryChunk c;
-  const EpisodeRecord eps[] = {{1, 0, 12.0, 12, false}, {4, 2, 500.0, 500, true}};
-  EncodeChunk(MakeBatch(), true, ChunkHeader{7, 99, 3, 11, false, 0.5f}, eps, &c);
-  return c;
+  return testing::SyntheticChunk(CartPoleSpec(), kT, ChunkHeader{7, 99, 3, 11, false, 0.5f},
+                                 kEpisodes);
 }
 
 TEST(ChunkCodecTest, RoundTripIsExact) {
