@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,18 +30,31 @@ void ExpectBox(const Space& s, const std::vector<float>& low, const std::vector<
   EXPECT_EQ(s.high, high);
 }
 
+void ExpectDiscrete(const Space& s, int n) {
+  ASSERT_TRUE(s.is_discrete());
+  EXPECT_EQ(s.n, n);
+}
+
+// The TimeLimit, Gymnasium's reward threshold (none if nullopt) and the size
+// of the internal state.
+void ExpectLimits(const EnvSpec& spec, int max_episode_steps, std::optional<double> threshold,
+                  int state_dim) {
+  EXPECT_EQ(spec.max_episode_steps, max_episode_steps);
+  EXPECT_EQ(spec.has_reward_threshold, threshold.has_value());
+  if (threshold.has_value()) {
+    EXPECT_EQ(spec.reward_threshold, *threshold);
+  }
+  EXPECT_EQ(spec.state_dim, state_dim);
+}
+
 TEST(ClassicControlSpecTest, CartPole) {
   const EnvSpec spec = *GetEnvSpec("CartPole-v1");
   const float fmax = std::numeric_limits<float>::max();
   const float th = static_cast<float>(2 * 12 * 2 * kPi / 360);
   ExpectBox(spec.observation_space, {-4.8f, -fmax, -th, -fmax}, {4.8f, fmax, th, fmax});
   EXPECT_FLOAT_EQ(th, 0.41887903f);
-  ASSERT_TRUE(spec.action_space.is_discrete());
-  EXPECT_EQ(spec.action_space.n, 2);
-  EXPECT_EQ(spec.max_episode_steps, 500);
-  EXPECT_TRUE(spec.has_reward_threshold);
-  EXPECT_EQ(spec.reward_threshold, 475.0);
-  EXPECT_EQ(spec.state_dim, 4);
+  ExpectDiscrete(spec.action_space, 2);
+  ExpectLimits(spec, 500, 475.0, 4);
   EXPECT_EQ(spec.obs_dim(), 4);
   EXPECT_EQ(spec.action_dim(), 1);
 }
@@ -49,34 +63,23 @@ TEST(ClassicControlSpecTest, Acrobot) {
   const EnvSpec spec = *GetEnvSpec("Acrobot-v1");
   const float v1 = static_cast<float>(4 * kPi), v2 = static_cast<float>(9 * kPi);
   ExpectBox(spec.observation_space, {-1, -1, -1, -1, -v1, -v2}, {1, 1, 1, 1, v1, v2});
-  ASSERT_TRUE(spec.action_space.is_discrete());
-  EXPECT_EQ(spec.action_space.n, 3);
-  EXPECT_EQ(spec.max_episode_steps, 500);
-  EXPECT_TRUE(spec.has_reward_threshold);
-  EXPECT_EQ(spec.reward_threshold, -100.0);
-  EXPECT_EQ(spec.state_dim, 4);
+  ExpectDiscrete(spec.action_space, 3);
+  ExpectLimits(spec, 500, -100.0, 4);
   EXPECT_EQ(spec.obs_dim(), 6);
 }
 
 TEST(ClassicControlSpecTest, MountainCar) {
   const EnvSpec spec = *GetEnvSpec("MountainCar-v0");
   ExpectBox(spec.observation_space, {-1.2f, -0.07f}, {0.6f, 0.07f});
-  ASSERT_TRUE(spec.action_space.is_discrete());
-  EXPECT_EQ(spec.action_space.n, 3);
-  EXPECT_EQ(spec.max_episode_steps, 200);
-  EXPECT_TRUE(spec.has_reward_threshold);
-  EXPECT_EQ(spec.reward_threshold, -110.0);
-  EXPECT_EQ(spec.state_dim, 2);
+  ExpectDiscrete(spec.action_space, 3);
+  ExpectLimits(spec, 200, -110.0, 2);
 }
 
 TEST(ClassicControlSpecTest, MountainCarContinuous) {
   const EnvSpec spec = *GetEnvSpec("MountainCarContinuous-v0");
   ExpectBox(spec.observation_space, {-1.2f, -0.07f}, {0.6f, 0.07f});
   ExpectBox(spec.action_space, {-1.0f}, {1.0f});
-  EXPECT_EQ(spec.max_episode_steps, 999);
-  EXPECT_TRUE(spec.has_reward_threshold);
-  EXPECT_EQ(spec.reward_threshold, 90.0);
-  EXPECT_EQ(spec.state_dim, 2);
+  ExpectLimits(spec, 999, 90.0, 2);
   EXPECT_EQ(spec.action_dim(), 1);
 }
 
@@ -84,9 +87,7 @@ TEST(ClassicControlSpecTest, Pendulum) {
   const EnvSpec spec = *GetEnvSpec("Pendulum-v1");
   ExpectBox(spec.observation_space, {-1, -1, -8}, {1, 1, 8});
   ExpectBox(spec.action_space, {-2.0f}, {2.0f});
-  EXPECT_EQ(spec.max_episode_steps, 200);
-  EXPECT_FALSE(spec.has_reward_threshold);
-  EXPECT_EQ(spec.state_dim, 2);
+  ExpectLimits(spec, 200, std::nullopt, 2);
   EXPECT_EQ(spec.obs_dim(), 3);
 }
 
