@@ -43,7 +43,9 @@ absl::Status ChunkSender::Push(std::unique_ptr<v1::TrajectoryChunk>* chunk,
       return absl::AbortedError(absl::StrCat("chunk seq ", seq, " not queued: session ",
                                              session_lost_ ? "lost" : "shutting down"));
     }
-    if (window_.size() >= capacity) {
+    // Interrupted while waiting, even if an ack made room since: the caller
+    // (stopping) sends this rollout as its final chunk instead.
+    if (interrupt.load() || window_.size() >= capacity) {
       return absl::CancelledError(absl::StrCat("chunk seq ", seq, " not queued: interrupted"));
     }
     Entry entry;

@@ -91,9 +91,9 @@ class ChunkSender {
 
   // Queues *chunk (its seq must be the previous one's + 1), taking it only
   // when queued. Blocks while the window is full. Returns OK once queued;
-  // Cancelled (not queued) when `interrupt` is true while the window is
-  // full; Aborted (not queued) when the session is lost or the sender is
-  // shutting down.
+  // Cancelled (not queued) once `interrupt` is true, also when an ack made
+  // room in the meantime; Aborted (not queued) when the session is lost or
+  // the sender is shutting down.
   absl::Status Push(std::unique_ptr<v1::TrajectoryChunk>* chunk,
                     const std::atomic<bool>& interrupt);
 
