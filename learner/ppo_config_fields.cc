@@ -18,7 +18,7 @@ using C = PpoConfig;
 using P = PpoRange;
 
 // {key, flag, alias, field, range, choices, settable while training}
-const PpoConfigField kFields[] = {
+constexpr PpoConfigField kFields[] = {
     {"env", nullptr, nullptr, [](C& c) -> std::string& { return c.env_id; }, P::kAny, nullptr,
      false},
     {"seed", "seed", nullptr, [](C& c) -> uint64_t& { return c.seed; }, P::kAny, nullptr, false},

@@ -37,7 +37,7 @@ using U = UpdateMetrics;
 
 // {name, value, CSV column, CSV format, TensorBoard tag, proto field,
 //  Prometheus gauge, gauge help}
-const MetricField kFields[] = {
+constexpr MetricField kFields[] = {
     // metrics.csv's columns, in order.
     {"update", Row<&R::update>, "update", kInt, "charts/updates", "update", nullptr, nullptr},
     {"policy_version", Row<&R::policy_version>, "policy_version", kInt, "charts/policy_version",
