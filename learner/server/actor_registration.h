@@ -1,0 +1,41 @@
+// Learner.Register: checks an actor's registration request, records the
+// session (SessionRegistry::Register, which supersedes the actor's previous
+// one) and answers with the run configuration the actor must use — env,
+// model, rollout length, seeds derived from the stable actor id, mode, lag
+// limit and channel hints.
+//
+// Thread-safe: the registry takes its own lock; nothing else is shared.
+#ifndef PROXIMA_LEARNER_SERVER_ACTOR_REGISTRATION_H_
+#define PROXIMA_LEARNER_SERVER_ACTOR_REGISTRATION_H_
+
+#include <grpcpp/support/status.h>
+
+#include <string>
+
+#include "common/envs/env.h"
+#include "learner/ppo_config.h"
+#include "learner/server/learner_options.h"
+#include "learner/server/session_registry.h"
+#include "proxima/v1/learner_service.pb.h"
+
+namespace proxima {
+
+// What a registration answers with, besides the session.
+struct RegistrationContext {
+  const PpoConfig& config;
+  const LearnerOptions& options;
+  const EnvSpec& spec;
+  uint64_t version;  // the learner's current policy version
+  const std::string& instance_id;
+  bool serving;  // false: refused (UNAVAILABLE) once the request is checked
+};
+
+// Registers the actor in `sessions`. The caller ends the superseded
+// session's streams (`superseded`).
+grpc::Status RegisterActor(const v1::RegisterRequest& req, const RegistrationContext& ctx,
+                           SessionRegistry* sessions, v1::RegisterResponse* resp,
+                           SessionRegistry::Registered* superseded);
+
+}  // namespace proxima
+
+#endif  // PROXIMA_LEARNER_SERVER_ACTOR_REGISTRATION_H_

@@ -1,0 +1,46 @@
+#include "learner/server/learner_status.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "learner/server/status_util.h"
+
+namespace proxima {
+
+v1::LearnerStatus BuildStatus(const StatusSources& src, bool include_actors) {
+  v1::LearnerStatus st;
+  src.progress->FillStatus(&st);
+  src.sessions->FillStatus(include_actors, &st);
+  st.set_queue_transitions(static_cast<uint64_t>(src.queue->transitions()));
+  st.set_queue_capacity(static_cast<uint64_t>(src.queue->capacity()));
+  src.accounting->FillStatus(&st);
+  src.trainer->FillStatus(&st);
+  st.set_serving_state(src.serving);
+  SetTimestamp(src.started_at, st.mutable_started_at());
+  st.set_env_id(src.env_id);
+  st.set_run_dir(src.run_dir);
+  st.set_learner_instance_id(src.instance_id);
+  SetTimestamp(absl::Now(), st.mutable_as_of());
+  return st;
+}
+
+void PrintProgressLine(const v1::LearnerStatus& st, const std::string& env_id,
+                       int64_t total_steps) {
+  const bool tty = ::isatty(STDERR_FILENO);
+  const double total = static_cast<double>(total_steps);
+  const double eta = st.env_steps_per_second() > 0
+                         ? std::max(0.0, (total - st.env_steps()) / st.env_steps_per_second())
+                         : 0;
+  std::fprintf(stderr,
+               "%s[%s] steps %llu/%.0f  %.0f steps/s  return %.1f  version %llu  lag %.2f  "
+               "actors %u  ETA %.0fs%s",
+               tty ? "\r" : "", env_id.c_str(), static_cast<unsigned long long>(st.env_steps()),
+               total, st.env_steps_per_second(), st.mean_episode_return(),
+               static_cast<unsigned long long>(st.policy_version()), st.last_update().mean_lag(),
+               st.actors_connected(), eta, tty ? "   " : "\n");
+  std::fflush(stderr);
+}
+
+}  // namespace proxima

@@ -1,0 +1,38 @@
+#include "learner/server/run_origin.h"
+
+#include <cstdio>
+#include <utility>
+
+#include "learner/run_files.h"
+
+namespace proxima {
+
+absl::StatusOr<RunOrigin> ResolveRunOrigin(const LearnerOptions& options, PpoConfig* config) {
+  RunOrigin out;
+  if (options.resume_dir.empty()) {
+    out.run_dir = options.run_dir.empty() ? DefaultRunDir(config->env_id, config->seed)
+                                          : options.run_dir;
+    return out;
+  }
+  out.run_dir = options.resume_dir;
+  absl::StatusOr<LoadedCheckpoint> found = FindLatestCheckpoint(out.run_dir + "/checkpoints");
+  if (found.ok()) {
+    out.resume = std::move(*found);
+    *config = out.resume->config;
+    if (options.resume_total_steps.has_value() &&
+        *options.resume_total_steps != config->total_steps) {
+      std::fprintf(stderr, "proxima-learner: step budget %lld (was %lld in the checkpoint)\n",
+                   static_cast<long long>(*options.resume_total_steps),
+                   static_cast<long long>(config->total_steps));
+      config->total_steps = *options.resume_total_steps;
+    }
+  } else if (found.status().code() == absl::StatusCode::kNotFound) {
+    std::fprintf(stderr, "proxima-learner: no checkpoint in %s/checkpoints; starting a new run\n",
+                 out.run_dir.c_str());
+  } else {
+    return found.status();
+  }
+  return out;
+}
+
+}  // namespace proxima

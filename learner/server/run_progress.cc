@@ -1,0 +1,158 @@
+#include "learner/server/run_progress.h"
+
+#include <algorithm>
+
+namespace proxima {
+
+RunProgress::RunProgress(std::optional<double> reward_threshold) : tracker_(reward_threshold) {}
+
+void RunProgress::Restore(const CheckpointCounters& c) {
+  absl::MutexLock l(&mu_);
+  version_ = c.policy_version;
+  env_steps_ = c.env_steps;
+  transitions_trained_before_ = c.transitions_trained;
+  updates_ = c.updates;
+  episodes_before_ = c.episodes;
+  wall_before_ = c.wall_seconds;
+}
+
+uint64_t RunProgress::version() const {
+  absl::MutexLock l(&mu_);
+  return version_;
+}
+
+int64_t RunProgress::env_steps() const {
+  absl::MutexLock l(&mu_);
+  return env_steps_;
+}
+
+bool RunProgress::solved() const {
+  absl::MutexLock l(&mu_);
+  return tracker_.solved();
+}
+
+int64_t RunProgress::transitions_trained_before() const {
+  absl::MutexLock l(&mu_);
+  return transitions_trained_before_;
+}
+
+double RunProgress::elapsed_seconds() const {
+  absl::MutexLock l(&mu_);
+  return wall_before_ + Seconds(ServerClock::now() - start_);
+}
+
+void RunProgress::AddAccepted(int64_t transitions, const std::vector<EpisodeRecord>& episodes) {
+  absl::MutexLock l(&mu_);
+  env_steps_ += transitions;
+  const double elapsed = wall_before_ + Seconds(ServerClock::now() - start_);
+  for (const EpisodeRecord& e : episodes) {
+    tracker_.Add(e.episode_return, static_cast<int>(e.length), env_steps_, elapsed);
+  }
+}
+
+MetricsRow RunProgress::RecordUpdate(const Update& u) {
+  MetricsRow row;
+  absl::MutexLock l(&mu_);
+  const ServerClock::time_point now = ServerClock::now();
+  const double elapsed = wall_before_ + Seconds(now - start_);
+  if (u.ok) {
+    ++version_;
+    ++updates_;
+  }
+  AddRateSample(&rate_, now, env_steps_);
+  row.update = updates_;
+  row.policy_version = static_cast<int64_t>(version_);
+  row.env_steps = env_steps_;
+  row.wall_seconds = elapsed;
+  row.env_steps_per_second =
+      rate_.size() >= 2 ? RatePerSecond(rate_) : env_steps_ / std::max(1e-9, elapsed);
+  row.episodes = episodes_before_ + tracker_.episodes();
+  row.mean_return = tracker_.mean_return();
+  row.mean_length = tracker_.mean_length();
+  row.mean_lag = u.transitions > 0 ? u.lag_sum / u.transitions : 0;
+  if (u.ok) row.update_metrics = u.metrics;
+  v1::UpdateMetrics& m = last_update_;
+  m.Clear();
+  m.set_update(static_cast<uint64_t>(updates_));
+  m.set_policy_version(version_);
+  m.set_env_steps(static_cast<uint64_t>(env_steps_));
+  const UpdateMetrics& um = row.update_metrics;
+  m.set_policy_loss(um.policy_loss);
+  m.set_value_loss(um.value_loss);
+  m.set_entropy(um.entropy);
+  m.set_approx_kl(um.approx_kl);
+  m.set_clip_fraction(um.clip_fraction);
+  m.set_explained_variance(um.explained_variance);
+  m.set_grad_norm(um.grad_norm);
+  m.set_learning_rate(um.learning_rate);
+  m.set_kl_beta(um.kl_beta);
+  m.set_skipped_minibatches(static_cast<uint32_t>(um.skipped_minibatches));
+  m.set_epochs_run(static_cast<uint32_t>(um.epochs_run));
+  m.set_minibatches_run(static_cast<uint32_t>(um.minibatches));
+  m.set_update_seconds(um.update_seconds);
+  m.set_first_minibatch_ratio_max_deviation(um.first_minibatch_ratio_max_deviation);
+  m.set_mean_lag(row.mean_lag);
+  m.set_max_lag(u.lag_max);
+  m.set_batch_transitions(static_cast<uint64_t>(u.transitions));
+  m.set_batch_chunks(static_cast<uint32_t>(u.chunks));
+  SetTimestamp(absl::Now(), m.mutable_time());
+  m.set_env_steps_per_second(row.env_steps_per_second);
+  m.set_mean_episode_return(row.mean_return);
+  m.set_mean_episode_length(row.mean_length);
+  m.set_episodes(static_cast<uint64_t>(row.episodes));
+  history_.push_back(m);
+  while (history_.size() > 4096) history_.pop_front();
+  return row;
+}
+
+bool RunProgress::NextMetrics(uint64_t after, v1::UpdateMetrics* out) const {
+  absl::MutexLock l(&mu_);
+  for (const v1::UpdateMetrics& m : history_) {
+    if (m.update() > after) {
+      *out = m;
+      return true;
+    }
+  }
+  return false;
+}
+
+CheckpointCounters RunProgress::Counters() const {
+  CheckpointCounters c;
+  absl::MutexLock l(&mu_);
+  c.policy_version = version_;
+  c.env_steps = env_steps_;
+  c.transitions_trained = transitions_trained_before_;
+  c.updates = updates_;
+  c.episodes = episodes_before_ + tracker_.episodes();
+  c.wall_seconds = wall_before_ + Seconds(ServerClock::now() - start_);
+  return c;
+}
+
+void RunProgress::FillStatus(v1::LearnerStatus* st) const {
+  absl::MutexLock l(&mu_);
+  const double uptime = Seconds(ServerClock::now() - start_);
+  st->set_policy_version(version_);
+  st->set_env_steps(static_cast<uint64_t>(env_steps_));
+  st->set_updates(static_cast<uint64_t>(updates_));
+  st->set_env_steps_per_second(RatePerSecond(rate_));
+  st->set_updates_per_second(uptime > 0 ? updates_ / std::max(uptime, 1e-9) : 0);
+  st->set_mean_episode_return(tracker_.mean_return());
+  st->set_mean_episode_length(tracker_.mean_length());
+  st->set_episodes(static_cast<uint64_t>(episodes_before_ + tracker_.episodes()));
+  SetDuration(uptime, st->mutable_uptime());
+  if (updates_ > 0) *st->mutable_last_update() = last_update_;
+}
+
+void RunProgress::FillSummary(RunSummary* s) const {
+  absl::MutexLock l(&mu_);
+  s->total_env_steps = env_steps_;
+  s->updates = updates_;
+  s->wall_seconds = wall_before_ + Seconds(ServerClock::now() - start_);
+  s->env_steps_per_second = env_steps_ / std::max(s->wall_seconds, 1e-9);
+  s->episodes = episodes_before_ + tracker_.episodes();
+  s->mean_return_last_100 = tracker_.mean_return();
+  s->solved_at_step = tracker_.solved_at_step();
+  s->solved_at_seconds = tracker_.solved_at_seconds();
+}
+
+}  // namespace proxima
