@@ -19,21 +19,6 @@ constexpr double kMaxVel2 = 9 * kPi;
 constexpr double kGravity = 9.8;
 constexpr double kTorques[3] = {-1.0, 0.0, 1.0};
 
-EnvSpec MakeSpec() {
-  const float v1 = static_cast<float>(kMaxVel1);
-  const float v2 = static_cast<float>(kMaxVel2);
-  EnvSpec spec;
-  spec.id = "Acrobot-v1";
-  spec.observation_space =
-      Space::Box({-1.0f, -1.0f, -1.0f, -1.0f, -v1, -v2}, {1.0f, 1.0f, 1.0f, 1.0f, v1, v2});
-  spec.action_space = Space::Discrete(3);
-  spec.max_episode_steps = 500;
-  spec.has_reward_threshold = true;
-  spec.reward_threshold = -100.0;
-  spec.state_dim = Acrobot::kStateDim;
-  return spec;
-}
-
 // Time derivative of (theta1, theta2, dtheta1, dtheta2) under torque `a`, with
 // the "book" form of the second joint's acceleration. The operation order
 // follows Gymnasium's so results agree to the last bits where possible.
@@ -70,9 +55,18 @@ double Wrap(double x, double lo, double hi) {
 
 }  // namespace
 
-const EnvSpec& Acrobot::Spec() {
-  static const EnvSpec* const spec = new EnvSpec(MakeSpec());
-  return *spec;
+EnvSpec Acrobot::MakeSpec() {
+  const float v1 = static_cast<float>(kMaxVel1);
+  const float v2 = static_cast<float>(kMaxVel2);
+  EnvSpec spec;
+  spec.id = "Acrobot-v1";
+  spec.observation_space =
+      Space::Box({-1.0f, -1.0f, -1.0f, -1.0f, -v1, -v2}, {1.0f, 1.0f, 1.0f, 1.0f, v1, v2});
+  spec.action_space = Space::Discrete(3);
+  spec.max_episode_steps = 500;
+  spec.has_reward_threshold = true;
+  spec.reward_threshold = -100.0;
+  return spec;
 }
 
 void Acrobot::ResetState() {

@@ -18,11 +18,9 @@
 namespace proxima {
 
 class Acrobot final : public FixedStateEnv<Acrobot, 4> {
- public:
-  static const EnvSpec& Spec();
-
  private:
   friend FixedStateEnv;
+  static EnvSpec MakeSpec();
   enum StateIndex { kTheta1, kTheta2, kDTheta1, kDTheta2 };
 
   void ResetState();

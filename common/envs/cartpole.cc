@@ -18,7 +18,9 @@ constexpr double kPi = 3.141592653589793;
 constexpr double kThetaThreshold = 12 * 2 * kPi / 360;
 constexpr double kXThreshold = 2.4;
 
-EnvSpec MakeSpec() {
+}  // namespace
+
+EnvSpec CartPole::MakeSpec() {
   const float fmax = std::numeric_limits<float>::max();
   const float x_high = static_cast<float>(kXThreshold * 2);
   const float theta_high = static_cast<float>(kThetaThreshold * 2);
@@ -30,15 +32,7 @@ EnvSpec MakeSpec() {
   spec.max_episode_steps = 500;
   spec.has_reward_threshold = true;
   spec.reward_threshold = 475.0;
-  spec.state_dim = CartPole::kStateDim;
   return spec;
-}
-
-}  // namespace
-
-const EnvSpec& CartPole::Spec() {
-  static const EnvSpec* const spec = new EnvSpec(MakeSpec());
-  return *spec;
 }
 
 void CartPole::ResetState() {

@@ -16,11 +16,9 @@
 namespace proxima {
 
 class CartPole final : public FixedStateEnv<CartPole, 4> {
- public:
-  static const EnvSpec& Spec();
-
  private:
   friend FixedStateEnv;
+  static EnvSpec MakeSpec();
   enum StateIndex { kX, kXDot, kTheta, kThetaDot };
 
   void ResetState();

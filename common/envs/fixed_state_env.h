@@ -6,10 +6,9 @@
 // what is its own:
 //
 //   class CartPole final : public FixedStateEnv<CartPole, 4> {
-//    public:
-//     static const EnvSpec& Spec();   // spec() answers this; state_dim == 4
 //    private:
 //     friend FixedStateEnv;           // the hooks below may stay private
+//     static EnvSpec MakeSpec();      // Spec() and spec() answer it
 //     void ResetState();              // draw state_ from rng_ (Gymnasium's reset)
 //     StepResult StepState(const float* action);  // dynamics, reward, terminated
 //     void WriteObs(float* obs) const;  // optional: the observation of state_
@@ -17,15 +16,17 @@
 //   };
 //
 // This class implements the Env interface from them, the same way for every
-// env: Reset() calls ResetState(), zeroes elapsed_steps() and writes the
-// observation; Step() calls StepState(), then sets `truncated` from the
-// TimeLimit counter (StepState leaves it false) and writes the observation;
-// SetState() rejects a state of the wrong size with InvalidArgument
-// "<id> state needs <kStateDim> values, got <n>", otherwise stores it and
-// calls OnSetState(); GetState() copies state_ out. State values keep the
-// order Gymnasium uses (each env names its indices). Without its own
-// WriteObs() an env observes its state as float32 (obs_dim == kStateDim);
-// without OnSetState() a new state needs nothing else.
+// env: Spec() (static, for the registry) and spec() return MakeSpec()'s spec
+// with state_dim set to kStateDim, built once; Reset() calls ResetState(),
+// zeroes elapsed_steps() and writes the observation; Step() calls
+// StepState(), then sets `truncated` from the TimeLimit counter (StepState
+// leaves it false) and writes the observation; SetState() rejects a state of
+// the wrong size with InvalidArgument "<id> state needs <kStateDim> values,
+// got <n>", otherwise stores it and calls OnSetState(); GetState() copies
+// state_ out. State values keep the order Gymnasium uses (each env names its
+// indices). Without its own WriteObs() an env observes its state as float32
+// (obs_dim == kStateDim); without OnSetState() a new state needs nothing
+// else.
 //
 // Like every local Env: not thread-safe, nothing blocks, Reset()/Step() do
 // not allocate.
@@ -47,7 +48,15 @@ class FixedStateEnv : public Env {
  public:
   static constexpr int kStateDim = kDim;
 
-  const EnvSpec& spec() const final { return Derived::Spec(); }
+  static const EnvSpec& Spec() {
+    static const EnvSpec* const spec = [] {
+      EnvSpec* s = new EnvSpec(Derived::MakeSpec());
+      s->state_dim = kStateDim;
+      return s;
+    }();
+    return *spec;
+  }
+  const EnvSpec& spec() const final { return Spec(); }
 
   void Reset(float* obs) final {
     derived().ResetState();
@@ -64,7 +73,7 @@ class FixedStateEnv : public Env {
 
   absl::Status SetState(absl::Span<const double> state) final {
     if (state.size() != static_cast<size_t>(kStateDim)) {
-      return absl::InvalidArgumentError(absl::StrCat(Derived::Spec().id, " state needs ",
+      return absl::InvalidArgumentError(absl::StrCat(Spec().id, " state needs ",
                                                      kStateDim, " values, got ", state.size()));
     }
     std::copy(state.begin(), state.end(), state_.begin());

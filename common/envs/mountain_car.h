@@ -15,11 +15,9 @@
 namespace proxima {
 
 class MountainCar final : public MountainCarValley<MountainCar> {
- public:
-  static const EnvSpec& Spec();
-
  private:
   friend FixedStateEnv;
+  static EnvSpec MakeSpec();
   StepResult StepState(const float* action);
 };
 

@@ -16,11 +16,9 @@
 namespace proxima {
 
 class MountainCarContinuous final : public MountainCarValley<MountainCarContinuous> {
- public:
-  static const EnvSpec& Spec();
-
  private:
   friend FixedStateEnv;
+  static EnvSpec MakeSpec();
   StepResult StepState(const float* action);
 };
 

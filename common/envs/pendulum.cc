@@ -14,19 +14,6 @@ constexpr double kG = 10.0;
 constexpr double kM = 1.0;
 constexpr double kL = 1.0;
 
-EnvSpec MakeSpec() {
-  const float speed = static_cast<float>(kMaxSpeed);
-  const float torque = static_cast<float>(kMaxTorque);
-  EnvSpec spec;
-  spec.id = "Pendulum-v1";
-  spec.observation_space = Space::Box({-1.0f, -1.0f, -speed}, {1.0f, 1.0f, speed});
-  spec.action_space = Space::Box({-torque}, {torque});
-  spec.max_episode_steps = 200;
-  spec.has_reward_threshold = false;  // Gymnasium registers none
-  spec.state_dim = Pendulum::kStateDim;
-  return spec;
-}
-
 // Python's float `a % b`: the remainder takes the sign of the divisor.
 double FloorMod(double a, double b) {
   double r = std::fmod(a, b);
@@ -40,12 +27,19 @@ double FloorMod(double a, double b) {
 
 }  // namespace
 
-double PendulumAngleNormalize(double x) { return FloorMod(x + kPi, 2 * kPi) - kPi; }
-
-const EnvSpec& Pendulum::Spec() {
-  static const EnvSpec* const spec = new EnvSpec(MakeSpec());
-  return *spec;
+EnvSpec Pendulum::MakeSpec() {
+  const float speed = static_cast<float>(kMaxSpeed);
+  const float torque = static_cast<float>(kMaxTorque);
+  EnvSpec spec;
+  spec.id = "Pendulum-v1";
+  spec.observation_space = Space::Box({-1.0f, -1.0f, -speed}, {1.0f, 1.0f, speed});
+  spec.action_space = Space::Box({-torque}, {torque});
+  spec.max_episode_steps = 200;
+  spec.has_reward_threshold = false;  // Gymnasium registers none
+  return spec;
 }
+
+double PendulumAngleNormalize(double x) { return FloorMod(x + kPi, 2 * kPi) - kPi; }
 
 void Pendulum::ResetState() {
   state_[kTh] = rng_.Uniform(-kPi, kPi);

@@ -19,11 +19,9 @@
 namespace proxima {
 
 class Pendulum final : public FixedStateEnv<Pendulum, 2> {
- public:
-  static const EnvSpec& Spec();
-
  private:
   friend FixedStateEnv;
+  static EnvSpec MakeSpec();
   enum StateIndex { kTh, kThDot };
 
   void ResetState();
