@@ -22,7 +22,9 @@ absl::StatusOr<std::string> LineReader::ReadLine(absl::Time deadline, int wake_f
       return line;
     }
     const absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) return absl::DeadlineExceededError("no line before the deadline");
+    if (left <= absl::ZeroDuration()) {
+      return absl::DeadlineExceededError("no line before the deadline");
+    }
     pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_fd, POLLIN, 0}};
     const int timeout_ms = static_cast<int>(std::min<int64_t>(
         absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))), 1 << 30));

@@ -46,7 +46,7 @@ class LearnerCommandsTest : public ::testing::Test {
          "--run-dir", *run_dir_, "--quiet", "--total-steps", "50000000"},
         *run_dir_ + "/learner.log");
     const absl::StatusOr<std::string> address =
-        ParseListeningLine(kLearnerProgram, learner_->ReadLine(120));
+        learner_->ReadListeningAddress(kLearnerProgram, 120);
     address_ = new std::string(address.ok() ? *address : std::string());
   }
   static void TearDownTestSuite() {

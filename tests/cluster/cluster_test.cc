@@ -27,9 +27,8 @@ namespace {
 
 // Learner address from its first stdout line "proxima-learner: listening on A".
 std::string ReadAddress(ChildProcess& learner) {
-  const std::string line = learner.ReadLine(60);
-  const absl::StatusOr<std::string> address = ParseListeningLine(kLearnerProgram, line);
-  EXPECT_TRUE(address.ok()) << "first line: " << line;
+  const absl::StatusOr<std::string> address = learner.ReadListeningAddress(kLearnerProgram, 60);
+  EXPECT_TRUE(address.ok()) << address.status();
   return address.ok() ? *address : "";
 }
 

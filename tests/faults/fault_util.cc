@@ -58,9 +58,8 @@ Learner StartLearner(const std::vector<std::string>& args, const std::string& lo
   argv.insert(argv.end(), args.begin(), args.end());
   Learner l;
   l.process = std::make_unique<ChildProcess>(argv, log_path);
-  const std::string line = l.process->ReadLine(60);
-  const absl::StatusOr<std::string> address = ParseListeningLine(kLearnerProgram, line);
-  EXPECT_TRUE(address.ok()) << "first line: '" << line << "'; log:\n" << ReadWholeFile(log_path);
+  const absl::StatusOr<std::string> address = l.process->ReadListeningAddress(kLearnerProgram, 60);
+  EXPECT_TRUE(address.ok()) << address.status() << "; log:\n" << ReadWholeFile(log_path);
   if (address.ok()) l.address = *address;
   return l;
 }

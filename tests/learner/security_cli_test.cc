@@ -125,9 +125,8 @@ TEST(SecureClusterTest, TlsMutualTlsAndTokensTrainEndToEnd) {
                         s + "/learner.key", "--tls-ca", s + "/ca.pem", "--require-client-cert",
                         "--auth-tokens-file", s + "/auth_tokens"},
                        run + "/learner.log");
-  const std::string line = learner.ReadLine(120);
-  const absl::StatusOr<std::string> listening = ParseListeningLine(kLearnerProgram, line);
-  ASSERT_TRUE(listening.ok()) << line;
+  const absl::StatusOr<std::string> listening = learner.ReadListeningAddress(kLearnerProgram, 120);
+  ASSERT_TRUE(listening.ok()) << listening.status();
   const std::string address = *listening;
 
   // Monitor over TLS with the monitor token; without it, refused.

@@ -62,8 +62,7 @@ struct PythonServer {
                                  "--stubs-dir", dir + "/stubs",
                                  "--log-level", "WARNING"},
         s->log);
-    absl::StatusOr<std::string> address =
-        ParseListeningLine(kEnvServerProgram, s->process->ReadLine(60));
+    absl::StatusOr<std::string> address = s->process->ReadListeningAddress(kEnvServerProgram, 60);
     if (address.ok()) s->address = *address;
     return s;
   }

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/listening_line.h"
 #include "common/subprocess.h"
 #include "gtest/gtest.h"
 #include "tests/support/poll.h"
@@ -57,6 +58,11 @@ std::string ChildProcess::ReadLine(double timeout_seconds) {
   absl::StatusOr<std::string> line =
       reader_.ReadLine(absl::Now() + absl::Seconds(timeout_seconds));
   return line.ok() ? *line : std::string();
+}
+
+absl::StatusOr<std::string> ChildProcess::ReadListeningAddress(absl::string_view program,
+                                                               double timeout_seconds) {
+  return ParseListeningLine(program, ReadLine(timeout_seconds));
 }
 
 void ChildProcess::Signal(int sig) {

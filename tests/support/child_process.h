@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "common/line_reader.h"
 
 namespace proxima::testing {
@@ -34,6 +36,11 @@ class ChildProcess {
   // Next line of the child's stdout (without '\n'); empty at EOF or after
   // `timeout_seconds`.
   std::string ReadLine(double timeout_seconds = 60);
+  // The address in the child's next stdout line, which must be PROGRAM's
+  // listening line (common/listening_line.h); else NotFound naming the line
+  // (empty after EOF or `timeout_seconds`).
+  absl::StatusOr<std::string> ReadListeningAddress(absl::string_view program,
+                                                   double timeout_seconds = 60);
   void Signal(int sig);
   // Waits up to `timeout_seconds` (polling, tests/support/poll.h); returns
   // the exit status, 128+signal if killed, or -1 on timeout.
