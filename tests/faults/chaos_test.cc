@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/faults/fault_util.h"
+#include "tests/faults/loopback_run.h"
 
 namespace proxima::faults {
 namespace {
@@ -26,15 +27,11 @@ double ChaosSeconds() {
 TEST(ChaosTest, KillingARandomActorEvery3Seconds) {
   const std::string dir = MakeTempDir("faults_chaos");
   const std::vector<std::string> names = {"c0", "c1", "c2", "c3"};
-  Learner l = StartLearner(LearnerArgs(dir, "127.0.0.1:0", {"--checkpoint-every-seconds", "30"}),
-                           dir + "/learner.log");
-  ASSERT_FALSE(l.address.empty());
-  LearnerClient client(l.address);
-  std::vector<std::unique_ptr<ChildProcess>> actors = StartActors(l.address, names, dir);
+  LoopbackRun run;
+  ASSERT_NO_FATAL_FAILURE(StartLoopbackLearner(dir, {"--checkpoint-every-seconds", "30"}, &run));
+  LearnerClient& client = *run.client;
   v1::LearnerStatus st;
-  ASSERT_TRUE(client.WaitFor([&](const v1::LearnerStatus& s) { return AllStreaming(s, names); },
-                             60, &st))
-      << st.DebugString();
+  ASSERT_NO_FATAL_FAILURE(StartStreamingActors(dir, names, &run, &st));
 
   std::mt19937 rng(12345);
   const double duration = ChaosSeconds();
@@ -52,7 +49,7 @@ TEST(ChaosTest, KillingARandomActorEvery3Seconds) {
     std::optional<v1::LearnerStatus> s = client.Status(5);
     ASSERT_TRUE(s.has_value()) << "the learner stopped answering after " << SecondsSince(start)
                                << " s";
-    ASSERT_TRUE(l.process->running()) << "the learner died";
+    ASSERT_TRUE(run.learner.process->running()) << "the learner died";
     ++polls;
     ASSERT_EQ(AccountingError(*s), "") << DropSummary(*s);
     best_return = std::max(best_return, s->mean_episode_return());
@@ -72,9 +69,9 @@ TEST(ChaosTest, KillingARandomActorEvery3Seconds) {
       last_killed = names[i];
       const v1::ActorInfo* victim = FindActor(*s, names[i]);
       last_killed_session = victim != nullptr ? victim->session_id() : 0;
-      actors[i]->Signal(SIGKILL);
-      EXPECT_EQ(actors[i]->Wait(10), 128 + SIGKILL);
-      actors[i] = StartActor(l.address, names[i], dir);
+      run.actors[i]->Signal(SIGKILL);
+      EXPECT_EQ(run.actors[i]->Wait(10), 128 + SIGKILL);
+      run.actors[i] = StartActor(run.learner.address, names[i], dir);
       ++kills;
       next_kill += std::chrono::seconds(3);
     }
@@ -112,13 +109,13 @@ TEST(ChaosTest, KillingARandomActorEvery3Seconds) {
     ASSERT_NE(a, nullptr);
     EXPECT_LT(a->actor_id(), names.size());
   }
-  for (auto& a : actors) a->Signal(SIGTERM);
-  for (auto& a : actors) EXPECT_EQ(a->Wait(30), 0);
+  for (auto& a : run.actors) a->Signal(SIGTERM);
+  for (auto& a : run.actors) EXPECT_EQ(a->Wait(30), 0);
   ASSERT_TRUE(client.WaitFor([](const v1::LearnerStatus& s) { return s.actors_connected() == 0; },
                              10, &st));
   EXPECT_EQ(AccountingError(st), "") << DropSummary(st);
-  l.process->Signal(SIGTERM);
-  EXPECT_EQ(l.process->Wait(30), 0);
+  run.learner.process->Signal(SIGTERM);
+  EXPECT_EQ(run.learner.process->Wait(30), 0);
   std::printf("chaos %.0f s: %d SIGKILLs survived, %d status polls with the accounting intact, "
               "fewest env steps in a 10 s window %.0f; 4 actors streaming %.2f s after the last "
               "kill; last-100 mean return %.1f when the chaos ended, best %.1f, at %llu env "

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/faults/fault_util.h"
+#include "tests/faults/loopback_run.h"
 
 namespace proxima::faults {
 namespace {
@@ -25,22 +26,44 @@ void ExpectNoPingComplaints(const std::string& dir, const std::vector<std::strin
   }
 }
 
+// Silences the relay (sockets stay open, nothing is forwarded) until the
+// learner reports r0 disconnected, a fatal failure after 15 s; *seconds gets
+// how long that took. The relay then forwards again.
+void SilenceUntilR0Dropped(TcpRelay& relay, LearnerClient& client, v1::LearnerStatus* st,
+                           double* seconds) {
+  relay.SetMode(TcpRelay::Mode::kSilent);
+  const Clock::time_point silent = Clock::now();
+  ASSERT_TRUE(client.WaitFor(
+      [&](const v1::LearnerStatus& s) {
+        const v1::ActorInfo* a = FindActor(s, "r0");
+        return a != nullptr && a->state() == v1::ACTOR_STATE_DISCONNECTED;
+      },
+      15, st))
+      << st->DebugString();
+  *seconds = SecondsSince(silent);
+  relay.SetMode(TcpRelay::Mode::kForward);
+}
+
+// Waits (30 s at most) until r0 and d0 both deliver chunks again after *st.
+void WaitR0AndD0StreamingAgain(LearnerClient& client, v1::LearnerStatus* st) {
+  const std::map<std::string, uint64_t> before = ChunksByName(*st);
+  ASSERT_TRUE(client.WaitFor(
+      [&](const v1::LearnerStatus& s) { return AllStreaming(s, {"r0", "d0"}, before); }, 30, st))
+      << st->DebugString();
+}
+
 TEST(KeepaliveTest, FrozenLearnerIsDetectedByActorsWhichRecoverAfterSigcont) {
   const std::string dir = MakeTempDir("faults_stop");
   const std::vector<std::string> names = {"s0", "s1"};
-  Learner l = StartLearner(LearnerArgs(dir, "127.0.0.1:0", {"--grace-period", "10"}),
-                           dir + "/learner.log");
-  ASSERT_FALSE(l.address.empty());
-  LearnerClient client(l.address);
-  std::vector<std::unique_ptr<ChildProcess>> actors = StartActors(l.address, names, dir);
+  LoopbackRun run;
+  ASSERT_NO_FATAL_FAILURE(StartLoopbackLearner(dir, {"--grace-period", "10"}, &run));
+  LearnerClient& client = *run.client;
   v1::LearnerStatus st;
-  ASSERT_TRUE(client.WaitFor(
-      [&](const v1::LearnerStatus& s) { return AllStreaming(s, names) && s.policy_version() >= 3; },
-      60, &st))
-      << st.DebugString();
+  ASSERT_NO_FATAL_FAILURE(StartStreamingActors(
+      dir, names, &run, &st, [](const v1::LearnerStatus& s) { return s.policy_version() >= 3; }));
 
   // Frozen for 20 s: the process holds its sockets but answers nothing.
-  l.process->Signal(SIGSTOP);
+  run.learner.process->Signal(SIGSTOP);
   const Clock::time_point stopped = Clock::now();
   std::this_thread::sleep_for(std::chrono::seconds(20));  // the fault's duration
   // Both actors found out by keepalive (their streams broke, they retry).
@@ -48,7 +71,7 @@ TEST(KeepaliveTest, FrozenLearnerIsDetectedByActorsWhichRecoverAfterSigcont) {
     const std::string log = ReadWholeFile(dir + "/" + n + ".log");
     EXPECT_NE(log.find("stream broken"), std::string::npos) << n << ":\n" << log;
   }
-  l.process->Signal(SIGCONT);
+  run.learner.process->Signal(SIGCONT);
   const Clock::time_point resumed = Clock::now();
   const std::map<std::string, uint64_t> before = ChunksByName(st);
   const uint64_t v_before = st.policy_version();
@@ -61,12 +84,12 @@ TEST(KeepaliveTest, FrozenLearnerIsDetectedByActorsWhichRecoverAfterSigcont) {
       << st.DebugString();
   const double recovery = SecondsSince(resumed);
   EXPECT_EQ(AccountingError(st), "") << DropSummary(st);
-  for (auto& a : actors) a->Signal(SIGTERM);
-  for (auto& a : actors) EXPECT_EQ(a->Wait(30), 0);
+  for (auto& a : run.actors) a->Signal(SIGTERM);
+  for (auto& a : run.actors) EXPECT_EQ(a->Wait(30), 0);
   // No handler is stuck: the server drains every call within the grace period.
   const Clock::time_point term = Clock::now();
-  l.process->Signal(SIGTERM);
-  EXPECT_EQ(l.process->Wait(15), 0) << ReadWholeFile(dir + "/learner.log");
+  run.learner.process->Signal(SIGTERM);
+  EXPECT_EQ(run.learner.process->Wait(15), 0) << ReadWholeFile(dir + "/learner.log");
   std::printf("SIGSTOP %.1f s; all actors streaming again %.2f s after SIGCONT; exit %.2f s after "
               "SIGTERM; %s\n",
               std::chrono::duration<double>(resumed - stopped).count(), recovery,
@@ -76,15 +99,14 @@ TEST(KeepaliveTest, FrozenLearnerIsDetectedByActorsWhichRecoverAfterSigcont) {
 
 TEST(KeepaliveTest, SilentPeerIsDroppedAndResentChunksAreDuplicates) {
   const std::string dir = MakeTempDir("faults_relay");
-  Learner l = StartLearner(LearnerArgs(dir, "127.0.0.1:0", {"--grace-period", "10"}),
-                           dir + "/learner.log");
-  ASSERT_FALSE(l.address.empty());
-  LearnerClient client(l.address);
-  TcpRelay relay(l.address);
+  LoopbackRun run;
+  ASSERT_NO_FATAL_FAILURE(StartLoopbackLearner(dir, {"--grace-period", "10"}, &run));
+  LearnerClient& client = *run.client;
+  TcpRelay relay(run.learner.address);
   // r0 reaches the learner through the relay; d0 directly, so the learner
   // keeps training (and publishing) while r0 is cut off.
   auto r0 = StartActor(relay.address(), "r0", dir);
-  auto d0 = StartActor(l.address, "d0", dir);
+  auto d0 = StartActor(run.learner.address, "d0", dir);
   v1::LearnerStatus st;
   ASSERT_TRUE(client.WaitFor(
       [&](const v1::LearnerStatus& s) { return AllStreaming(s, {"r0", "d0"}); }, 60, &st))
@@ -98,7 +120,7 @@ TEST(KeepaliveTest, SilentPeerIsDroppedAndResentChunksAreDuplicates) {
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // the fault's duration
   relay.BreakAll();
   relay.SetMode(TcpRelay::Mode::kForward);
-  std::map<std::string, uint64_t> before = ChunksByName(st);
+  const std::map<std::string, uint64_t> before = ChunksByName(st);
   ASSERT_TRUE(client.WaitFor(
       [&](const v1::LearnerStatus& s) {
         return s.chunks_duplicate() > 0 && AllStreaming(s, {"r0"}, before);
@@ -110,21 +132,9 @@ TEST(KeepaliveTest, SilentPeerIsDroppedAndResentChunksAreDuplicates) {
 
   // 2. Silent peer: the relay stops forwarding, sockets stay open. The
   // learner's keepalive (1 s, 2 s timeout) must drop r0's streams.
-  relay.SetMode(TcpRelay::Mode::kSilent);
-  Clock::time_point silent = Clock::now();
-  ASSERT_TRUE(client.WaitFor(
-      [&](const v1::LearnerStatus& s) {
-        const v1::ActorInfo* a = FindActor(s, "r0");
-        return a != nullptr && a->state() == v1::ACTOR_STATE_DISCONNECTED;
-      },
-      15, &st))
-      << st.DebugString();
-  const double detect_busy = SecondsSince(silent);
-  relay.SetMode(TcpRelay::Mode::kForward);
-  before = ChunksByName(st);
-  ASSERT_TRUE(client.WaitFor(
-      [&](const v1::LearnerStatus& s) { return AllStreaming(s, {"r0", "d0"}, before); }, 30, &st))
-      << st.DebugString();
+  double detect_busy = 0;
+  ASSERT_NO_FATAL_FAILURE(SilenceUntilR0Dropped(relay, client, &st, &detect_busy));
+  ASSERT_NO_FATAL_FAILURE(WaitR0AndD0StreamingAgain(client, &st));
 
   // 3. The same while training is paused: no acks, no weights, no data at
   // all on r0's connection for several keepalive periods (the actor's window
@@ -132,22 +142,10 @@ TEST(KeepaliveTest, SilentPeerIsDroppedAndResentChunksAreDuplicates) {
   // data must still go out and be enforced on both sides.
   ASSERT_TRUE(client.Pause());
   std::this_thread::sleep_for(std::chrono::seconds(5));  // idle connections
-  relay.SetMode(TcpRelay::Mode::kSilent);
-  silent = Clock::now();
-  ASSERT_TRUE(client.WaitFor(
-      [&](const v1::LearnerStatus& s) {
-        const v1::ActorInfo* a = FindActor(s, "r0");
-        return a != nullptr && a->state() == v1::ACTOR_STATE_DISCONNECTED;
-      },
-      15, &st))
-      << st.DebugString();
-  const double detect_idle = SecondsSince(silent);
-  relay.SetMode(TcpRelay::Mode::kForward);
+  double detect_idle = 0;
+  ASSERT_NO_FATAL_FAILURE(SilenceUntilR0Dropped(relay, client, &st, &detect_idle));
   ASSERT_TRUE(client.Resume());
-  before = ChunksByName(st);
-  ASSERT_TRUE(client.WaitFor(
-      [&](const v1::LearnerStatus& s) { return AllStreaming(s, {"r0", "d0"}, before); }, 30, &st))
-      << st.DebugString();
+  ASSERT_NO_FATAL_FAILURE(WaitR0AndD0StreamingAgain(client, &st));
   const std::string r0_log = ReadWholeFile(dir + "/r0.log");
   EXPECT_NE(r0_log.find("stream broken"), std::string::npos) << r0_log;
 
@@ -166,8 +164,8 @@ TEST(KeepaliveTest, SilentPeerIsDroppedAndResentChunksAreDuplicates) {
   EXPECT_EQ(FindActor(st, "r0")->chunks(), e.chunks_in_session);
   EXPECT_EQ(AccountingError(st), "") << DropSummary(st);
   const Clock::time_point term = Clock::now();
-  l.process->Signal(SIGTERM);
-  EXPECT_EQ(l.process->Wait(15), 0) << ReadWholeFile(dir + "/learner.log");
+  run.learner.process->Signal(SIGTERM);
+  EXPECT_EQ(run.learner.process->Wait(15), 0) << ReadWholeFile(dir + "/learner.log");
   std::printf("relay: %llu duplicate chunk(s) after lost acks; silent peer dropped by the learner "
               "after %.2f s (training) and %.2f s (paused, idle); r0 sent %llu chunks, learner "
               "processed %llu; exit %.2f s after SIGTERM; %s\n",
