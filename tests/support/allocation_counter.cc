@@ -8,10 +8,6 @@ namespace {
 std::atomic<long> g_allocations{0};
 }  // namespace
 
-// GCC pairs inlined `new` expressions with our `delete` and, not knowing that
-// this file replaces both, warns that free() releases operator-new memory.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 void* operator new(std::size_t n) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
