@@ -1,14 +1,19 @@
 #include "learner/server/actor_registration.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "common/envs/registry.h"
 #include "common/grpc/grpc_util.h"
 #include "common/rng.h"
 #include "common/wire/run_config.h"
+#include "learner/server/stream_reactors.h"
 
 namespace proxima {
 namespace {
@@ -44,9 +49,14 @@ void FillRunConfig(const RegistrationContext& ctx, uint32_t actor_id, int num_en
 
 }  // namespace
 
+std::string NewLearnerInstanceId(const std::string& env_id) {
+  Rng rng(MixSeed(static_cast<uint64_t>(absl::ToUnixNanos(absl::Now())) ^ ::getpid()));
+  return absl::StrFormat("%s-%d-%016x", env_id, ::getpid(),
+                         static_cast<unsigned long long>(rng.UniformInt(~0ULL)));
+}
+
 grpc::Status RegisterActor(const v1::RegisterRequest& req, const RegistrationContext& ctx,
-                           SessionRegistry* sessions, v1::RegisterResponse* resp,
-                           SessionRegistry::Registered* superseded) {
+                           SessionRegistry* sessions, v1::RegisterResponse* resp) {
   const PpoConfig& config = ctx.config;
   const LearnerOptions& options = ctx.options;
   if (req.actor_name().empty()) {
@@ -97,7 +107,10 @@ grpc::Status RegisterActor(const v1::RegisterRequest& req, const RegistrationCon
   std::fprintf(stderr, "proxima-learner: actor %u '%s' registered (session %016llx, %d envs)\n",
                r->actor_id, req.actor_name().c_str(),
                static_cast<unsigned long long>(r->session_id), num_envs);
-  *superseded = std::move(*r);
+  const grpc::Status superseded(grpc::StatusCode::ABORTED,
+                                "the session was superseded by a newer registration");
+  if (r->superseded_stream) r->superseded_stream->Abort(superseded);
+  if (r->superseded_watch) r->superseded_watch->Abort(superseded);
   return grpc::Status::OK;
 }
 

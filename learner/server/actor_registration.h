@@ -4,7 +4,8 @@
 // model, rollout length, seeds derived from the stable actor id, mode, lag
 // limit and channel hints.
 //
-// Thread-safe: the registry takes its own lock; nothing else is shared.
+// Thread-safe: the registry takes its own lock; the superseded streams are
+// ended with it released.
 #ifndef PROXIMA_LEARNER_SERVER_ACTOR_REGISTRATION_H_
 #define PROXIMA_LEARNER_SERVER_ACTOR_REGISTRATION_H_
 
@@ -30,11 +31,14 @@ struct RegistrationContext {
   bool serving;  // false: refused (UNAVAILABLE) once the request is checked
 };
 
-// Registers the actor in `sessions`. The caller ends the superseded
-// session's streams (`superseded`).
+// A fresh id for this learner process ("<env>-<pid>-<random hex>"): actors
+// tell a restarted learner from the one they registered with.
+std::string NewLearnerInstanceId(const std::string& env_id);
+
+// Registers the actor in `sessions` and ends the streams of the session it
+// supersedes (ABORTED).
 grpc::Status RegisterActor(const v1::RegisterRequest& req, const RegistrationContext& ctx,
-                           SessionRegistry* sessions, v1::RegisterResponse* resp,
-                           SessionRegistry::Registered* superseded);
+                           SessionRegistry* sessions, v1::RegisterResponse* resp);
 
 }  // namespace proxima
 

@@ -93,6 +93,17 @@ struct Verdict {
 
 }  // namespace
 
+ChunkIntake::Options ChunkIntake::Options::Of(const EnvSpec& env, const PpoConfig& config,
+                                              const LearnerOptions& options) {
+  Options o;
+  o.spec.obs_dim = env.obs_dim();
+  o.spec.action_space = env.action_space;
+  o.spec.rollout_length = config.rollout_length;
+  o.sync = options.mode == TrainingModeKind::kSync;
+  o.max_message_bytes = options.max_message_bytes;
+  return o;
+}
+
 v1::ChunkAck ChunkIntake::Ack(uint64_t seq, v1::ChunkOutcome outcome, std::string reason,
                               uint64_t next_expected) const {
   v1::ChunkAck ack;
@@ -105,8 +116,17 @@ v1::ChunkAck ChunkIntake::Ack(uint64_t seq, v1::ChunkOutcome outcome, std::strin
   return ack;
 }
 
-ChunkDecision ChunkIntake::Handle(const std::shared_ptr<TrajectoryStream>& stream,
-                                  const v1::TrajectoryChunk& chunk, size_t wire_bytes) {
+void ChunkIntake::StreamStarted(const std::shared_ptr<TrajectoryStream>& stream) {
+  deps_.sessions->StreamStarted(stream);
+}
+
+void ChunkIntake::StreamDone(TrajectoryStream* stream, uint64_t session_id) {
+  deps_.sessions->StreamDone(stream, session_id);
+  deps_.queue->Wake();  // a sync round may stop waiting for this session
+}
+
+ChunkDecision ChunkIntake::HandleChunk(const std::shared_ptr<TrajectoryStream>& stream,
+                                       const v1::TrajectoryChunk& chunk, size_t wire_bytes) {
   const uint64_t seq = chunk.seq();
   // Transitions a rejected chunk counts: as declared, but at most its size in
   // bytes (a real chunk carries at least one byte per transition), so that a

@@ -26,8 +26,11 @@
 #include <string>
 #include <vector>
 
+#include "common/envs/env.h"
 #include "common/wire/chunk_validator.h"
+#include "learner/ppo_config.h"
 #include "learner/server/chunk_accounting.h"
+#include "learner/server/learner_options.h"
 #include "learner/server/run_progress.h"
 #include "learner/server/session_registry.h"
 #include "learner/server/stream_reactors.h"
@@ -35,7 +38,7 @@
 
 namespace proxima {
 
-class ChunkIntake {
+class ChunkIntake final : public TrajectoryHost {
  public:
   struct Deps {
     SessionRegistry* sessions;
@@ -50,17 +53,24 @@ class ChunkIntake {
     ChunkSpec spec;  // num_envs is each session's
     bool sync = false;
     int64_t max_message_bytes = 0;
+    // A run's: its env's spaces, rollout length, mode and message limit.
+    static Options Of(const EnvSpec& env, const PpoConfig& config, const LearnerOptions& options);
   };
 
   ChunkIntake(Deps deps, Options options) : deps_(std::move(deps)), options_(options) {}
 
-  ChunkDecision Handle(const std::shared_ptr<TrajectoryStream>& stream,
-                       const v1::TrajectoryChunk& chunk, size_t wire_bytes);
-
+  // TrajectoryHost (learner/server/stream_reactors.h).
+  void StreamStarted(const std::shared_ptr<TrajectoryStream>& stream) override;
+  ChunkDecision HandleChunk(const std::shared_ptr<TrajectoryStream>& stream,
+                            const v1::TrajectoryChunk& chunk, size_t wire_bytes) override;
   // A message of `wire_bytes` that did not parse as a TrajectoryChunk:
   // counted as received and REJECTED_INVALID (`session_id` is the stream's,
   // 0 if it sent no chunk before).
-  void CountUnparsable(uint64_t session_id, size_t wire_bytes);
+  void CountUnparsable(uint64_t session_id, size_t wire_bytes) override;
+  // A chunk the stream held back (full queue) stays held: it was received,
+  // so the actor's resend on its next stream is a DUPLICATE and the data is
+  // trained exactly once.
+  void StreamDone(TrajectoryStream* stream, uint64_t session_id) override;
 
   // Held chunks that moved into the queue: their streams get the ACCEPTED
   // ack and read on.

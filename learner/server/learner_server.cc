@@ -9,6 +9,7 @@
 //   ChunkIntake       chunk_intake.h       the decision table for each chunk
 //   TrainerLoop       trainer_loop.h       batcher.h, updates, checkpoints, Admin
 //   reactors          stream_reactors.h    trajectory, weight, metrics streams
+//   MetricsFeed       metrics_feed.h       the WatchMetrics streams
 //   services          services.h           Learner, Monitor, Admin
 //
 // Lock order. No part locks another's mutex, and no part calls out while it
@@ -16,7 +17,7 @@
 //   stream reactor mutex → WeightPublisher / RunProgress / Prometheus
 //     exporter (a weight or metrics stream pulls its next message), and
 //   ChunkAccounting mutex → the test hook (LearnerTestHooks::on_chunk_done).
-// Impl's own mutexes (lifecycle, metrics streams) are leaves.
+// Impl's own mutex (the lifecycle) is a leaf.
 #include "learner/server/learner_server.h"
 
 #include <grpcpp/grpcpp.h>
@@ -29,29 +30,27 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "common/cpu_threads.h"
 #include "common/envs/registry.h"
 #include "common/file_util.h"
 #include "common/grpc/channel_security.h"
 #include "common/grpc/grpc_util.h"
-#include "common/rng.h"
 #include "common/status_macros.h"
 #include "learner/ppo_updater.h"
 #include "learner/server/actor_registration.h"
 #include "learner/server/chunk_intake.h"
 #include "learner/server/learner_status.h"
+#include "learner/server/metrics_feed.h"
 #include "learner/server/prometheus_exporter.h"
 #include "learner/server/run_origin.h"
-#include "learner/server/server_security.h"
 #include "learner/server/services.h"
 #include "learner/server/trainer_loop.h"
 #include "learner/tensorboard_writer.h"
 
 namespace proxima {
 
-class LearnerServer::Impl final : public StreamHost, public ServiceHost {
+class LearnerServer::Impl final : public WeightHost, public ServiceHost {
  public:
   Impl(const PpoConfig& config, const LearnerOptions& options)
       : config_(config), options_(options) {}
@@ -62,24 +61,7 @@ class LearnerServer::Impl final : public StreamHost, public ServiceHost {
   void RequestStop(const std::string& reason, bool save = true);
   void Shutdown();
 
-  // StreamHost.
-  void StreamStarted(const std::shared_ptr<TrajectoryStream>& s) override {
-    sessions_->StreamStarted(s);
-  }
-  ChunkDecision HandleChunk(const std::shared_ptr<TrajectoryStream>& s,
-                            const v1::TrajectoryChunk& chunk, size_t wire_bytes) override {
-    return intake_->Handle(s, chunk, wire_bytes);
-  }
-  void CountUnparsable(uint64_t session_id, size_t wire_bytes) override {
-    intake_->CountUnparsable(session_id, wire_bytes);
-  }
-  // A chunk the stream held back (full queue) stays held: it was received,
-  // so the actor's resend on its next stream is a DUPLICATE and the data is
-  // trained exactly once.
-  void StreamDone(TrajectoryStream* s, uint64_t session_id) override {
-    sessions_->StreamDone(s, session_id);
-    queue_->Wake();  // a sync round may stop waiting for this session
-  }
+  // WeightHost.
   std::shared_ptr<const PublishedWeights> LatestWeights() const override {
     return publisher_.Latest();
   }
@@ -91,22 +73,13 @@ class LearnerServer::Impl final : public StreamHost, public ServiceHost {
     publisher_.RemoveListener(w);
     queue_->Wake();
   }
-  bool NextMetrics(uint64_t after, v1::UpdateMetrics* out) const override {
-    return progress_->NextMetrics(after, out);
-  }
-  void MetricsWatchDone(MetricsStream* m) override {
-    absl::MutexLock l(&watchers_mu_);
-    metrics_watchers_.erase(
-        std::remove_if(metrics_watchers_.begin(), metrics_watchers_.end(),
-                       [m](const std::shared_ptr<MetricsStream>& p) { return p.get() == m; }),
-        metrics_watchers_.end());
-  }
-
   // ServiceHost.
   grpc::Status Authorize(grpc::CallbackServerContext* ctx, Access access) const override {
-    return auth_->Check(ctx->client_metadata(), access);
+    return security_.auth->Check(ctx->client_metadata(), access);
   }
-  StreamHost* stream_host() override { return this; }
+  TrajectoryHost* trajectory_host() override { return intake_.get(); }
+  WeightHost* weight_host() override { return this; }
+  MetricsHost* metrics_host() override { return feed_.get(); }
   grpc::Status Register(const v1::RegisterRequest& req, v1::RegisterResponse* resp) override;
   grpc::Status AttachWatch(const v1::WatchWeightsRequest& req,
                            const std::shared_ptr<WeightStream>& w) override;
@@ -117,8 +90,7 @@ class LearnerServer::Impl final : public StreamHost, public ServiceHost {
                        include_actors);
   }
   void AttachMetricsWatch(const std::shared_ptr<MetricsStream>& m) override {
-    absl::MutexLock l(&watchers_mu_);
-    metrics_watchers_.push_back(m);
+    feed_->Attach(m);
   }
   void RequestCheckpoint(
       std::function<void(absl::StatusOr<v1::CheckpointInfo>)> done) override {
@@ -147,7 +119,7 @@ class LearnerServer::Impl final : public StreamHost, public ServiceHost {
   // this process), so they pass the same checks as calls from the network.
   std::shared_ptr<grpc::Channel> InProcessChannel() {
     return server_->experimental().InProcessChannelWithInterceptors(
-        grpc::ChannelArguments(), ChannelSecurity::TokenOnly(internal_token_).Interceptors());
+        grpc::ChannelArguments(), ChannelSecurity::TokenOnly(security_.internal_token).Interceptors());
   }
 
  private:
@@ -161,9 +133,7 @@ class LearnerServer::Impl final : public StreamHost, public ServiceHost {
   std::unique_ptr<PpoUpdater> updater_;
   std::unique_ptr<MetricsCsv> csv_;
   std::unique_ptr<TensorBoardWriter> tensorboard_;  // RUN_DIR/events.out.tfevents.*
-  std::shared_ptr<grpc::ServerCredentials> credentials_;  // from LoadServerSecurity
-  std::unique_ptr<CallAuthorizer> auth_;                  // set in Init()
-  std::string internal_token_;  // InProcessChannel()'s; empty: no tokens
+  CallSecurity security_;  // set in Init()
   absl::Time started_at_;
   LearnerTestHooks test_hooks_;  // set before Start(), then read-only
 
@@ -174,12 +144,10 @@ class LearnerServer::Impl final : public StreamHost, public ServiceHost {
   std::unique_ptr<SessionRegistry> sessions_;
   std::unique_ptr<TrajectoryQueue> queue_;
   std::unique_ptr<ChunkIntake> intake_;
+  std::unique_ptr<MetricsFeed> feed_;
   std::unique_ptr<TrainerLoop> trainer_;
   std::unique_ptr<LearnerServices> services_;
   std::unique_ptr<grpc::Server> server_;
-
-  absl::Mutex watchers_mu_;  // a leaf
-  std::vector<std::shared_ptr<MetricsStream>> metrics_watchers_ ABSL_GUARDED_BY(watchers_mu_);
 
   mutable absl::Mutex life_mu_;  // a leaf
   v1::ServingState serving_ ABSL_GUARDED_BY(life_mu_) = v1::SERVING_STATE_STARTING;
@@ -199,21 +167,8 @@ class LearnerServer::Impl final : public StreamHost, public ServiceHost {
 absl::Status LearnerServer::Impl::Init() {
   started_at_ = absl::Now();
   PROXIMA_RETURN_IF_ERROR(options_.Validate());
-  {
-    // Before anything is created: bad certificates or tokens are flag errors.
-    PROXIMA_ASSIGN_OR_RETURN(ServerSecurity security, LoadServerSecurity(options_));
-    std::fprintf(stderr, "proxima-learner: channel security: %s\n",
-                 DescribeServerSecurity(security).c_str());
-    credentials_ = security.credentials;
-    if (!security.tokens.empty()) {
-      internal_token_ = RandomToken();
-      for (Role r : {Role::kActor, Role::kMonitor, Role::kAdmin}) {
-        security.tokens.Add(r, internal_token_);
-      }
-    }
-    auth_ = std::make_unique<CallAuthorizer>(std::move(security.tokens));
-    options_.auth_tokens.clear();  // the table holds them now
-  }
+  // Before anything is created: bad certificates or tokens are flag errors.
+  PROXIMA_ASSIGN_OR_RETURN(security_, LoadCallSecurity(&options_));
   PROXIMA_ASSIGN_OR_RETURN(RunOrigin origin, ResolveRunOrigin(options_, &config_));
   run_dir_ = origin.run_dir;
   PROXIMA_RETURN_IF_ERROR(config_.Validate());
@@ -240,11 +195,7 @@ absl::Status LearnerServer::Impl::Init() {
   if (options_.queue_capacity == 0) {
     options_.queue_capacity = 2 * static_cast<int64_t>(config_.batch_size());
   }
-  {
-    Rng rng(MixSeed(static_cast<uint64_t>(absl::ToUnixNanos(absl::Now())) ^ ::getpid()));
-    instance_id_ = absl::StrFormat("%s-%d-%016x", config_.env_id, ::getpid(),
-                                   static_cast<unsigned long long>(rng.UniformInt(~0ULL)));
-  }
+  instance_id_ = NewLearnerInstanceId(config_.env_id);
   queue_ = std::make_unique<TrajectoryQueue>(options_.queue_capacity);
   TrainerLoop::Deps t{
       updater_.get(), queue_.get(), &accounting_, sessions_.get(), progress_.get(), &publisher_,
@@ -261,13 +212,9 @@ absl::Status LearnerServer::Impl::Init() {
                        [this] { return serving() == v1::SERVING_STATE_SERVING; },
                        [this] { return trainer_->paused(); },
                        [this] { return trainer_->max_policy_lag(); }};
-  ChunkIntake::Options io;
-  io.spec.obs_dim = spec_.obs_dim();
-  io.spec.action_space = spec_.action_space;
-  io.spec.rollout_length = config_.rollout_length;
-  io.sync = options_.mode == TrainingModeKind::kSync;
-  io.max_message_bytes = options_.max_message_bytes;
-  intake_ = std::make_unique<ChunkIntake>(std::move(in), io);
+  intake_ = std::make_unique<ChunkIntake>(std::move(in),
+                                          ChunkIntake::Options::Of(spec_, config_, options_));
+  feed_ = std::make_unique<MetricsFeed>(progress_.get());
   return absl::OkStatus();
 }
 
@@ -281,7 +228,7 @@ absl::Status LearnerServer::Impl::Start() {
   }
   services_ = std::make_unique<LearnerServices>(this);
   int port = 0;
-  server_ = StartGrpcServer(options_, credentials_, services_.get(), &port);
+  server_ = StartGrpcServer(options_, security_.credentials, services_.get(), &port);
   if (!server_ || port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.listen,
                                                " (address in use or invalid?)"));
@@ -300,17 +247,11 @@ absl::Status LearnerServer::Impl::Start() {
 
 grpc::Status LearnerServer::Impl::Register(const v1::RegisterRequest& req,
                                            v1::RegisterResponse* resp) {
-  SessionRegistry::Registered r;
   const RegistrationContext ctx{config_, options_, spec_, progress_->version(), instance_id_,
                                 serving() == v1::SERVING_STATE_SERVING};
-  grpc::Status s = RegisterActor(req, ctx, sessions_.get(), resp, &r);
-  if (!s.ok()) return s;
-  const grpc::Status superseded(grpc::StatusCode::ABORTED,
-                                "the session was superseded by a newer registration");
-  if (r.superseded_stream) r.superseded_stream->Abort(superseded);
-  if (r.superseded_watch) r.superseded_watch->Abort(superseded);
-  queue_->Wake();
-  return grpc::Status::OK;
+  grpc::Status s = RegisterActor(req, ctx, sessions_.get(), resp);
+  if (s.ok()) queue_->Wake();  // a sync round may stop waiting for a superseded session
+  return s;
 }
 
 grpc::Status LearnerServer::Impl::AttachWatch(const v1::WatchWeightsRequest& req,
@@ -329,12 +270,7 @@ grpc::Status LearnerServer::Impl::AttachWatch(const v1::WatchWeightsRequest& req
 }
 
 void LearnerServer::Impl::AfterUpdate() {
-  std::vector<std::shared_ptr<MetricsStream>> watchers;
-  {
-    absl::MutexLock l(&watchers_mu_);
-    watchers = metrics_watchers_;
-  }
-  for (auto& w : watchers) w->Notify();
+  feed_->Notify();
   const double now = Seconds(ServerClock::now().time_since_epoch());
   if (!options_.progress || now - last_progress_ < 0.5) return;
   last_progress_ = now;
@@ -398,11 +334,6 @@ void LearnerServer::Impl::Shutdown() {
     shutdown_done.swap(shutdown_requests_);
     reason = stop_reason_;
   }
-  std::vector<std::shared_ptr<MetricsStream>> metric_watches;
-  {
-    absl::MutexLock l(&watchers_mu_);
-    metric_watches = metrics_watchers_;
-  }
   v1::ShutdownResponse resp;
   if (final_ckpt.ok()) *resp.mutable_final_checkpoint() = *final_ckpt;
   resp.set_policy_version(version());
@@ -410,7 +341,7 @@ void LearnerServer::Impl::Shutdown() {
   // 4. Close every stream with OK, then stop the server.
   for (auto& s : sessions_->OpenStreams()) s->Abort(grpc::Status::OK);
   publisher_.Close();
-  for (auto& m : metric_watches) m->Abort(grpc::Status::OK);
+  feed_->Close();
   if (server_) {
     server_->Shutdown(std::chrono::system_clock::now() +
                       std::chrono::milliseconds(

@@ -10,6 +10,7 @@
 
 #include "common/grpc/grpc_util.h"
 #include "learner/server/rejected_call.h"
+#include "learner/server/server_security.h"
 
 namespace proxima {
 namespace {
@@ -75,7 +76,7 @@ class LearnerService final : public LearnerBase, ServiceBase {
     using Reactor = grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>;
     return Authorized(
         ctx, Access::kLearner,
-        [&]() -> Reactor* { return TrajectoryStream::Create(host_->stream_host()); },
+        [&]() -> Reactor* { return TrajectoryStream::Create(host_->trajectory_host()); },
         [](const grpc::Status& s) {
           return RejectedBidiStream<grpc::ByteBuffer, grpc::ByteBuffer>::Create(s);
         });
@@ -97,7 +98,7 @@ class LearnerService final : public LearnerBase, ServiceBase {
         grpc::SerializationTraits<v1::WatchWeightsRequest>::Deserialize(&copy, &req);
     std::optional<uint64_t> have;
     if (req.has_have_version()) have = req.have_version();
-    std::shared_ptr<WeightStream> w = WeightStream::Make(host_->stream_host(), req.session_id(), have);
+    std::shared_ptr<WeightStream> w = WeightStream::Make(host_->weight_host(), req.session_id(), have);
     grpc::Status s = parsed.ok() ? host_->AttachWatch(req, w)
                                  : grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                                 "WatchWeightsRequest does not parse");
@@ -147,7 +148,7 @@ class MonitorService final : public v1::Monitor::CallbackService, ServiceBase {
         [&]() -> Reactor* {
           const uint64_t after =
               req->has_after_update() ? req->after_update() : host_->Status(false).updates();
-          std::shared_ptr<MetricsStream> m = MetricsStream::Make(host_->stream_host(), after);
+          std::shared_ptr<MetricsStream> m = MetricsStream::Make(host_->metrics_host(), after);
           host_->AttachMetricsWatch(m);
           m->Notify();
           return m.get();
@@ -227,6 +228,24 @@ LearnerServices::LearnerServices(ServiceHost* host)
       admin(std::make_unique<AdminService>(host)) {}
 
 LearnerServices::~LearnerServices() = default;
+
+absl::StatusOr<CallSecurity> LoadCallSecurity(LearnerOptions* options) {
+  absl::StatusOr<ServerSecurity> security = LoadServerSecurity(*options);
+  if (!security.ok()) return security.status();
+  std::fprintf(stderr, "proxima-learner: channel security: %s\n",
+               DescribeServerSecurity(*security).c_str());
+  CallSecurity out;
+  out.credentials = security->credentials;
+  if (!security->tokens.empty()) {
+    out.internal_token = RandomToken();
+    for (Role r : {Role::kActor, Role::kMonitor, Role::kAdmin}) {
+      security->tokens.Add(r, out.internal_token);
+    }
+  }
+  out.auth = std::make_unique<CallAuthorizer>(std::move(security->tokens));
+  options->auth_tokens.clear();  // the table holds them now
+  return out;
+}
 
 std::unique_ptr<grpc::Server> StartGrpcServer(
     const LearnerOptions& options, const std::shared_ptr<grpc::ServerCredentials>& credentials,

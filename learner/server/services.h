@@ -17,6 +17,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "learner/server/auth.h"
@@ -33,7 +34,9 @@ class ServiceHost {
  public:
   virtual ~ServiceHost() = default;
   virtual grpc::Status Authorize(grpc::CallbackServerContext* ctx, Access access) const = 0;
-  virtual StreamHost* stream_host() = 0;
+  virtual TrajectoryHost* trajectory_host() = 0;
+  virtual WeightHost* weight_host() = 0;
+  virtual MetricsHost* metrics_host() = 0;
   virtual grpc::Status Register(const v1::RegisterRequest& req, v1::RegisterResponse* resp) = 0;
   virtual grpc::Status AttachWatch(const v1::WatchWeightsRequest& req,
                                    const std::shared_ptr<WeightStream>& w) = 0;
@@ -55,6 +58,18 @@ struct LearnerServices {
   ~LearnerServices();
   std::unique_ptr<grpc::Service> learner, monitor, admin;
 };
+
+// The learner's call security (learner/server/server_security.h): the
+// server credentials and the token table — with, when tokens are on, a fresh
+// internal token of every role for InProcessChannel() calls (it never leaves
+// the process). Prints what it set up; clears options->auth_tokens (the
+// table holds them).
+struct CallSecurity {
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  std::unique_ptr<CallAuthorizer> auth;
+  std::string internal_token;  // empty: no tokens
+};
+absl::StatusOr<CallSecurity> LoadCallSecurity(LearnerOptions* options);
 
 // Builds and starts the gRPC server on options.listen with the services, the
 // health service and reflection, the learner's message limits and keepalive

@@ -13,7 +13,7 @@ namespace proxima {
 // ---------------------------------------------------------------------------
 // TrajectoryStream
 
-TrajectoryStream* TrajectoryStream::Create(StreamHost* host) {
+TrajectoryStream* TrajectoryStream::Create(TrajectoryHost* host) {
   auto s = std::shared_ptr<TrajectoryStream>(new TrajectoryStream(host));
   s->self_ = s;
   host->StreamStarted(s);
@@ -163,7 +163,7 @@ void TrajectoryStream::ReadAfterDelay() {
 // ---------------------------------------------------------------------------
 // WeightStream
 
-std::shared_ptr<WeightStream> WeightStream::Make(StreamHost* host, uint64_t session_id,
+std::shared_ptr<WeightStream> WeightStream::Make(WeightHost* host, uint64_t session_id,
                                                  std::optional<uint64_t> have) {
   auto w = std::shared_ptr<WeightStream>(new WeightStream(host, session_id, have));
   w->self_ = w;
@@ -192,7 +192,7 @@ void WeightStream::OnDone() {
 // ---------------------------------------------------------------------------
 // MetricsStream
 
-std::shared_ptr<MetricsStream> MetricsStream::Make(StreamHost* host, uint64_t after) {
+std::shared_ptr<MetricsStream> MetricsStream::Make(MetricsHost* host, uint64_t after) {
   auto m = std::shared_ptr<MetricsStream>(new MetricsStream(host, after));
   m->self_ = m;
   return m;

@@ -1,6 +1,6 @@
 // The learner's streaming reactors (gRPC callback API):
 //   TrajectoryStream  Learner.StreamTrajectories: reads chunks, hands each to
-//                     the StreamHost (chunk intake), writes the acks; holds
+//                     its TrajectoryHost (chunk intake), writes the acks; holds
 //                     off reading while its chunk is held by a full queue
 //                     (backpressure) or its actor is over the rate limit.
 //   WeightStream      Learner.WatchWeights: writes the newest published
@@ -14,10 +14,10 @@
 // (finish_claimed_) — everyone else checks that flag under the reactor's
 // mutex before StartRead/StartWrite.
 //
-// Lock order: a reactor's mutex is taken before the StreamHost's calls that
-// are documented "with the stream's mutex held" (which take only leaf
-// locks: the publisher's, the run progress', the exporter's); every other
-// StreamHost call is made with no reactor lock held.
+// Lock order: a reactor's mutex is taken before the host calls documented
+// "with the stream's mutex held" (which take only leaf locks: the
+// publisher's, the run progress', the exporter's); every other host call is
+// made with no reactor lock held.
 #ifndef PROXIMA_LEARNER_SERVER_STREAM_REACTORS_H_
 #define PROXIMA_LEARNER_SERVER_STREAM_REACTORS_H_
 
@@ -50,10 +50,11 @@ struct ChunkDecision {
   bool blocked = false;  // held until the queue has room; the ack comes later
 };
 
-// What the reactors need from the learner (LearnerServer's wiring).
-class StreamHost {
+// What a trajectory stream needs from the learner (ChunkIntake). Called
+// with no reactor lock held.
+class TrajectoryHost {
  public:
-  virtual ~StreamHost() = default;
+  virtual ~TrajectoryHost() = default;
   virtual void StreamStarted(const std::shared_ptr<TrajectoryStream>& stream) = 0;
   // `wire_bytes`: the chunk's serialized size as received.
   virtual ChunkDecision HandleChunk(const std::shared_ptr<TrajectoryStream>& stream,
@@ -61,11 +62,23 @@ class StreamHost {
   // A message that does not parse as a chunk (the stream then ends).
   virtual void CountUnparsable(uint64_t session_id, size_t wire_bytes) = 0;
   virtual void StreamDone(TrajectoryStream* stream, uint64_t session_id) = 0;
-  // With the weight stream's mutex held.
+};
+
+// What a weight stream needs (LearnerServer's wiring). LatestWeights and
+// WeightsDelivered are called with the stream's mutex held.
+class WeightHost {
+ public:
+  virtual ~WeightHost() = default;
   virtual std::shared_ptr<const PublishedWeights> LatestWeights() const = 0;
   virtual void WeightsDelivered(ServerClock::time_point published) = 0;
   virtual void WatchDone(WeightStream* watch, uint64_t session_id) = 0;
-  // With the metrics stream's mutex held.
+};
+
+// What a metrics stream needs (MetricsFeed). NextMetrics is called with the
+// stream's mutex held.
+class MetricsHost {
+ public:
+  virtual ~MetricsHost() = default;
   virtual bool NextMetrics(uint64_t after, v1::UpdateMetrics* out) const = 0;
   virtual void MetricsWatchDone(MetricsStream* stream) = 0;
 };
@@ -73,7 +86,7 @@ class StreamHost {
 class TrajectoryStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
                          public HeldChunkOwner {
  public:
-  static TrajectoryStream* Create(StreamHost* host);
+  static TrajectoryStream* Create(TrajectoryHost* host);
 
   // The server ends this stream (superseded session, replaced stream,
   // shutdown). Takes effect once the write in flight, if any, completes.
@@ -87,7 +100,7 @@ class TrajectoryStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::
   }
 
  private:
-  explicit TrajectoryStream(StreamHost* host) : host_(host) {}
+  explicit TrajectoryStream(TrajectoryHost* host) : host_(host) {}
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -107,7 +120,7 @@ class TrajectoryStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::
   void ReadNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReadAfterDelay();
 
-  StreamHost* const host_;
+  TrajectoryHost* const host_;
   std::shared_ptr<TrajectoryStream> self_;
   grpc::ByteBuffer in_raw_;
   v1::TrajectoryChunk in_;
@@ -197,20 +210,20 @@ class PullWriter : public grpc::ServerWriteReactor<Msg> {
 // WatchWeights: the newest published version it has not sent yet.
 class WeightStream : public PullWriter<grpc::ByteBuffer>, public PublicationListener {
  public:
-  static std::shared_ptr<WeightStream> Make(StreamHost* host, uint64_t session_id,
+  static std::shared_ptr<WeightStream> Make(WeightHost* host, uint64_t session_id,
                                             std::optional<uint64_t> have);
   void NewVersion() override { Notify(); }
   void Close() override { Abort(grpc::Status::OK); }
 
  private:
-  WeightStream(StreamHost* host, uint64_t session_id, std::optional<uint64_t> have)
+  WeightStream(WeightHost* host, uint64_t session_id, std::optional<uint64_t> have)
       : host_(host), session_id_(session_id), sent_(have) {}
 
   const grpc::ByteBuffer* NextLocked() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WrittenLocked() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnDone() override;
 
-  StreamHost* const host_;
+  WeightHost* const host_;
   std::shared_ptr<WeightStream> self_;
   const uint64_t session_id_;
   const ServerClock::time_point attached_ = ServerClock::now();
@@ -221,15 +234,15 @@ class WeightStream : public PullWriter<grpc::ByteBuffer>, public PublicationList
 // WatchMetrics: every UpdateMetrics after `after_update`, in order.
 class MetricsStream : public PullWriter<v1::UpdateMetrics> {
  public:
-  static std::shared_ptr<MetricsStream> Make(StreamHost* host, uint64_t after);
+  static std::shared_ptr<MetricsStream> Make(MetricsHost* host, uint64_t after);
 
  private:
-  MetricsStream(StreamHost* host, uint64_t after) : host_(host), after_(after) {}
+  MetricsStream(MetricsHost* host, uint64_t after) : host_(host), after_(after) {}
 
   const v1::UpdateMetrics* NextLocked() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnDone() override;
 
-  StreamHost* const host_;
+  MetricsHost* const host_;
   std::shared_ptr<MetricsStream> self_;
   uint64_t after_ ABSL_GUARDED_BY(mu_);
   v1::UpdateMetrics current_ ABSL_GUARDED_BY(mu_);

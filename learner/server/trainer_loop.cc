@@ -283,12 +283,7 @@ bool TrainerLoop::Train(std::vector<QueuedChunk>& parts, uint64_t version) {
   const bool finished = deps_.progress->env_steps() >= cfg.total_steps ||
                         (options_.stop_when_solved && deps_.progress->solved());
   if (deps_.csv) (void)deps_.csv->Append(row);
-  if (deps_.tensorboard) {
-    const TensorBoardScalar extra[] = {
-        {"perf/max_lag", static_cast<double>(u.lag_max)},
-        {"perf/batch_chunks", static_cast<double>(parts.size())}};
-    (void)deps_.tensorboard->Write(row, extra);
-  }
+  if (deps_.tensorboard) (void)deps_.tensorboard->Write(row);
   if (deps_.after_update) deps_.after_update();
   return finished;
 }
