@@ -55,7 +55,8 @@ namespace proxima {
 struct LearnerTestHooks {
   // Called once for every accepted chunk when its fate is sealed: trained
   // (CHUNK_OUTCOME_ACCEPTED) or dropped after its ack (the drop reason).
-  // Runs with the server's lock held: it must not call into the server.
+  // Runs with the chunk accounting's lock held (chunk_accounting.h): it must
+  // not call into the server.
   std::function<void(const std::string& actor_name, uint64_t seq, int64_t transitions,
                      v1::ChunkOutcome fate)>
       on_chunk_done;

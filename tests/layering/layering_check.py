@@ -91,14 +91,14 @@ def self_test():
         "common/rng.cc": '#include "common/grpc/backoff.h"\n',
         "common/grpc/backoff.cc": '#include "common/envs/env.h"\n',
         "common/envs/env.cc": '#include "common/wire/run_config.h"\n',
-        "common/wire/chunk_codec.cc": '#include "common/policy/sampling.h"\n',
-        "common/policy/sampling.cc": '#include "actor/chunk_sender.h"\n',
+        "common/wire/chunk_codec.cc": '#include "common/policy/actor_critic.h"\n',
+        "common/policy/actor_critic.cc": '#include "actor/chunk_sender.h"\n',
         "common/file_util.cc": '#include "learner/gae.h"\n',
     }
     fine = {
         "learner/cli/proxima_main.cc": '#include "actor/actor_client.h"\n#include "learner/gae.h"\n',
-        "learner/gae.cc": '#include "common/policy/sampling.h"\n#include "learner/gae.h"\n',
-        "actor/actor_client.cc": '#include "common/policy/sampling.h"\n',
+        "learner/gae.cc": '#include "common/policy/actor_critic.h"\n#include "learner/gae.h"\n',
+        "actor/actor_client.cc": '#include "common/policy/actor_critic.h"\n',
         "common/policy/x.cc": '#include "common/wire/chunk_codec.h"\n#include "common/rng.h"\n',
     }
     with tempfile.TemporaryDirectory() as root:

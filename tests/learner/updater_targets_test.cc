@@ -20,7 +20,9 @@
 #include "common/envs/registry.h"
 #include "common/envs/vector_env.h"
 #include "common/wire/rollout_batch.h"
-#include "common/policy/sampling.h"
+#include "common/policy/policy_inference.h"
+#include "common/policy/policy_snapshot.h"
+#include "common/policy/rollout_collector.h"
 #include "common/rng.h"
 #include "gtest/gtest.h"
 #include "learner/ppo_config.h"
@@ -195,34 +197,28 @@ TEST(UpdaterTargetsTest, EveryVtraceCase) {
   EXPECT_GT(cases, 0);
 }
 
-// One CartPole rollout acted by the updater's current policy, recorded the way
-// the in-process trainer records it (learner/in_process_trainer.cc).
+// One CartPole rollout acted by the updater's current policy, collected by the
+// stepping loop actors and the in-process trainer run (RolloutCollector), and
+// copied out of the collector's buffers.
 RolloutBatch CartPoleRollout(PpoUpdater& u, int T, int E, uint64_t seed) {
   auto envs = VectorEnv::Create("CartPole-v1", E, seed);
   EXPECT_TRUE(envs.ok()) << envs.status();
-  const int D = (*envs)->spec().obs_dim();
-  RolloutBatch b = RolloutBatch::Allocate(T, E, D, 1, /*discrete=*/true);
+  const EnvSpec& spec = (*envs)->spec();
+  auto snapshot = std::make_shared<PolicySnapshot>();
+  snapshot->model = u.model();
+  snapshot->normalizer.enabled = u.config().normalize_obs;
+  snapshot->normalizer.clip = u.config().obs_clip;
+  snapshot->normalizer.stats = u.obs_stats();
+  PolicyInference policy(PolicyShape{spec.obs_dim(), spec.action_space, u.config().model}, E);
+  EXPECT_TRUE(policy.SetPolicy(std::move(snapshot)).ok());
   Rng rng(seed);
-  std::vector<float> finals;
-  for (int t = 0; t < T; ++t) {
-    const int64_t row = static_cast<int64_t>(t) * E;
-    std::memcpy(b.obs.data_ptr<float>() + row * D, (*envs)->obs().data(), sizeof(float) * E * D);
-    SampleActions(u.model(), u.NormalizeObs(b.obs[t]), rng, b.actions.data_ptr<float>() + row,
-                  b.behaviour_logp.data_ptr<float>() + row);
-    (*envs)->Step(b.actions.data_ptr<float>() + row);
-    std::memcpy(b.rewards.data_ptr<float>() + row, (*envs)->rewards().data(), sizeof(float) * E);
-    std::memcpy(b.terminated.data_ptr<uint8_t>() + row, (*envs)->terminated().data(), E);
-    std::memcpy(b.truncated.data_ptr<uint8_t>() + row, (*envs)->truncated().data(), E);
-    for (int e = 0; e < E; ++e) {
-      if ((*envs)->truncated()[e] && !(*envs)->terminated()[e]) {
-        b.final_index.push_back({t, e});
-        const float* f = (*envs)->final_obs().data() + static_cast<int64_t>(e) * D;
-        finals.insert(finals.end(), f, f + D);
-      }
-    }
+  RolloutCollector collector(envs->get(), &policy, &rng, T);
+  EXPECT_EQ(collector.Collect(nullptr), T);
+  RolloutBatch b = collector.View();
+  for (at::Tensor* t : {&b.obs, &b.actions, &b.behaviour_logp, &b.rewards, &b.terminated,
+                        &b.truncated, &b.bootstrap_obs, &b.final_obs}) {
+    *t = t->clone();
   }
-  std::memcpy(b.bootstrap_obs.data_ptr<float>(), (*envs)->obs().data(), sizeof(float) * E * D);
-  b.final_obs = at::tensor(finals, at::kFloat).reshape({-1, D});
   return b;
 }
 
