@@ -1,35 +1,17 @@
 // The actor's hot path allocates nothing per env step after warm-up:
 // PolicyInference::Act (normalize, LibTorch MLP on cached buffers, sample) and
-// RolloutCollector::Collect (store, act, step, record). This binary replaces
-// the global operator new with a counting one (like tests/envs/no_alloc_test).
+// RolloutCollector::Collect (store, act, step, record). This binary links the
+// counting operator new (tests/support/allocation_counter.h).
 // How fast inference is (the 64x64 MLP at batch 256 on one thread, target
 // >= 1e6 samples/s/core) is measured by `proxima bench --suite inference`
 // (row 64x64/batch=256), not here.
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <vector>
 
 #include "common/cpu_threads.h"
 #include "common/policy/rollout_collector.h"
 #include "gtest/gtest.h"
 #include "tests/actor/actor_test_util.h"
-
-namespace {
-std::atomic<long> g_allocations{0};
-}  // namespace
-
-// GCC pairs inlined `new` expressions with our `delete` and, not knowing that
-// this file replaces both, warns that free() releases operator-new memory.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-void* operator new(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#include "tests/support/allocation_counter.h"
 
 namespace proxima {
 namespace {
@@ -50,9 +32,9 @@ TEST(RolloutNoAllocTest, CountingOperatorNewIsActive) {
   RolloutCollector collector(envs.get(), &inference, &rng, 8);
   collector.Collect(nullptr);
   v1::TrajectoryChunk chunk;
-  const long before = g_allocations.load();
+  const long before = ::proxima::testing::AllocationCount();
   collector.Encode(ChunkHeader(), &chunk);
-  EXPECT_GT(g_allocations.load() - before, 0);
+  EXPECT_GT(::proxima::testing::AllocationCount() - before, 0);
 }
 
 TEST(RolloutNoAllocTest, CollectDoesNotAllocatePerStepAfterWarmUp) {
@@ -74,10 +56,10 @@ TEST(RolloutNoAllocTest, CollectDoesNotAllocatePerStepAfterWarmUp) {
       // Warm-up: LibTorch's first calls and the episode list's growth to its
       // high-water mark.
       for (int i = 0; i < 4; ++i) collector.Collect(nullptr);
-      const long before = g_allocations.load();
+      const long before = ::proxima::testing::AllocationCount();
       int steps = 0;
       for (int i = 0; i < 8; ++i) steps += collector.Collect(nullptr);
-      const long allocations = g_allocations.load() - before;
+      const long allocations = ::proxima::testing::AllocationCount() - before;
       EXPECT_EQ(steps, 8 * 128);
       EXPECT_EQ(allocations, 0) << allocations << " allocations in " << steps << " steps";
     }
@@ -100,10 +82,10 @@ TEST(RolloutNoAllocTest, InferenceOfThe64x64MlpAtBatch256AllocatesNothing) {
     std::vector<float> actions(static_cast<size_t>(kBatch) * inference.action_dim());
     std::vector<float> logp(kBatch);
     for (int i = 0; i < 200; ++i) inference.Act(obs.data(), rng, actions.data(), logp.data());
-    const long before = g_allocations.load();
+    const long before = ::proxima::testing::AllocationCount();
     constexpr int kCalls = 1000;
     for (int i = 0; i < kCalls; ++i) inference.Act(obs.data(), rng, actions.data(), logp.data());
-    const long allocations = g_allocations.load() - before;
+    const long allocations = ::proxima::testing::AllocationCount() - before;
     EXPECT_EQ(allocations, 0) << env << ": " << allocations << " allocations in " << kCalls
                               << " calls";
   }
