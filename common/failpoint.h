@@ -13,7 +13,7 @@
 //
 // Fail points in the tree (tests/faults/ uses them):
 //   checkpoint.before_rename  checkpoint temp file written and fsynced, not
-//                             yet renamed (learner/server/checkpoint.cc)
+//                             yet renamed (learner/checkpoint.cc)
 //   learner.update_applied    the PPO update changed the model in memory; the
 //                             new version is neither counted, published nor
 //                             checkpointed (learner/server/learner_server.cc)

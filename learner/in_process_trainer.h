@@ -16,7 +16,7 @@
 // stop_when_solved, or stop_after_update is reached), writing the run
 // directory as it goes. A trainer whose Run() returned early can Run() again,
 // or save its state (SaveState() plus the updater's checkpoint; both together
-// in learner/server/trainer_checkpoint.h) and continue in a fresh trainer:
+// in learner/trainer_checkpoint.h) and continue in a fresh trainer:
 // either way the weights come out bit for bit as in one uninterrupted Run().
 #ifndef PROXIMA_LEARNER_IN_PROCESS_TRAINER_H_
 #define PROXIMA_LEARNER_IN_PROCESS_TRAINER_H_

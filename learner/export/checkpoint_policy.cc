@@ -13,7 +13,7 @@
 #include "common/status_macros.h"
 #include "learner/ppo_updater.h"
 #include "learner/run_files.h"
-#include "learner/server/checkpoint.h"
+#include "learner/checkpoint.h"
 #include "nlohmann/json.hpp"
 
 namespace proxima {

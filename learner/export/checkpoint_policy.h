@@ -1,5 +1,5 @@
 // CheckpointPolicy: the acting policy stored in a learner checkpoint
-// (learner/server/checkpoint.h) — network weights plus observation-normalizer
+// (learner/checkpoint.h) — network weights plus observation-normalizer
 // statistics, i.e. one policy version — loaded on the CPU for export
 // (torchscript_export.h) and evaluation (policy_evaluator.h).
 //

@@ -16,7 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "learner/ppo_config.h"
-#include "learner/server/checkpoint.h"
+#include "learner/checkpoint.h"
 #include "learner/server/learner_options.h"
 
 namespace proxima {

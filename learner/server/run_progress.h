@@ -25,7 +25,7 @@
 #include "common/wire/chunk_codec.h"
 #include "learner/episode_tracker.h"
 #include "learner/run_files.h"
-#include "learner/server/checkpoint.h"
+#include "learner/checkpoint.h"
 #include "learner/server/status_util.h"
 #include "proxima/v1/status.pb.h"
 

@@ -8,7 +8,7 @@
 #include "common/failpoint.h"
 #include "learner/ppo_updater.h"
 #include "learner/run_files.h"
-#include "learner/server/checkpoint.h"
+#include "learner/checkpoint.h"
 #include "learner/server/hyperparameters.h"
 #include "learner/tensorboard_writer.h"
 #include "common/policy/weight_codec.h"

@@ -14,7 +14,7 @@
 #include "common/envs/registry.h"
 #include "common/listening_line.h"
 #include "gtest/gtest.h"
-#include "learner/server/checkpoint.h"
+#include "learner/checkpoint.h"
 #include "proxima/v1/monitor_service.grpc.pb.h"
 #include "tests/learner/same_updater_state.h"
 #include "tests/support/child_process.h"

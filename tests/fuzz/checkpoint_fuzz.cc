@@ -19,7 +19,7 @@
 #include "absl/strings/string_view.h"
 #include "common/envs/registry.h"
 #include "learner/ppo_updater.h"
-#include "learner/server/checkpoint.h"
+#include "learner/checkpoint.h"
 #include "tests/fuzz/fuzz_specs.h"
 #include "tests/fuzz/scratch_dir.h"
 

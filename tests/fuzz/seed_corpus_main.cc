@@ -27,7 +27,7 @@
 #include "common/wire/chunk_validator.h"
 #include "learner/ppo_updater.h"
 #include "learner/run_files.h"
-#include "learner/server/checkpoint.h"
+#include "learner/checkpoint.h"
 #include "tests/fuzz/fuzz_specs.h"
 #include "tests/support/synthetic_chunk.h"
 

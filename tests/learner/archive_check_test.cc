@@ -1,7 +1,7 @@
-// learner/server/archive_check: a LibTorch archive as torch::save writes it
+// learner/archive_check: a LibTorch archive as torch::save writes it
 // passes; truncated, bit-flipped and foreign bytes are DataLoss errors that
 // name the problem (checkpoint.cc runs this before torch::load).
-#include "learner/server/archive_check.h"
+#include "learner/archive_check.h"
 
 #include <torch/torch.h>
 

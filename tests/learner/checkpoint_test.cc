@@ -1,9 +1,9 @@
-// learner/server/checkpoint: FindLatestCheckpoint returns the newest
+// learner/checkpoint: FindLatestCheckpoint returns the newest
 // checkpoint whose meta record holds, with its counters; a newer one with
 // counters out of range (written here through SaveCheckpoint, which stores
 // what it is given) is skipped with its reason, never loaded with a negative
 // or wrapped-around count.
-#include "learner/server/checkpoint.h"
+#include "learner/checkpoint.h"
 
 #include <cmath>
 #include <limits>

@@ -8,7 +8,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "learner/server/checkpoint.h"
+#include "learner/checkpoint.h"
 #include "proxima/v1/admin_service.grpc.pb.h"
 #include "proxima/v1/monitor_service.grpc.pb.h"
 #include "tests/learner/learner_server_fixture.h"

@@ -14,7 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "learner/ppo_config.h"
-#include "learner/server/checkpoint.h"
+#include "learner/checkpoint.h"
 #include "proxima/v1/admin_service.grpc.pb.h"
 #include "proxima/v1/monitor_service.grpc.pb.h"
 #include "tests/learner/learner_server_fixture.h"

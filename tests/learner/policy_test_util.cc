@@ -13,7 +13,7 @@
 #include "common/rng.h"
 #include "common/status_macros.h"
 #include "learner/ppo_updater.h"
-#include "learner/server/checkpoint.h"
+#include "learner/checkpoint.h"
 
 namespace proxima {
 

@@ -17,8 +17,8 @@
 #include "learner/in_process_trainer.h"
 #include "learner/ppo_config.h"
 #include "learner/ppo_updater.h"
-#include "learner/server/checkpoint.h"
-#include "learner/server/trainer_checkpoint.h"
+#include "learner/checkpoint.h"
+#include "learner/trainer_checkpoint.h"
 #include "tests/learner/same_updater_state.h"
 #include "tests/test_util.h"
 

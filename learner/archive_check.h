@@ -16,8 +16,8 @@
 // corruption, not against a crafted file with consistent CRCs: checkpoints
 // remain trusted input. Zip64 archives (records over 4 GiB, never written
 // for our models) are passed through unchecked. Pure function.
-#ifndef PROXIMA_LEARNER_SERVER_ARCHIVE_CHECK_H_
-#define PROXIMA_LEARNER_SERVER_ARCHIVE_CHECK_H_
+#ifndef PROXIMA_LEARNER_ARCHIVE_CHECK_H_
+#define PROXIMA_LEARNER_ARCHIVE_CHECK_H_
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -28,4 +28,4 @@ absl::Status CheckArchiveIntegrity(absl::string_view bytes);
 
 }  // namespace proxima
 
-#endif  // PROXIMA_LEARNER_SERVER_ARCHIVE_CHECK_H_
+#endif  // PROXIMA_LEARNER_ARCHIVE_CHECK_H_

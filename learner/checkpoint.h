@@ -9,8 +9,8 @@
 // common/file_util.h), so a reader never sees a torn file under that name.
 // The newest K are kept. Loading takes the newest file that parses; files that
 // do not (or temp files) are skipped with a log line.
-#ifndef PROXIMA_LEARNER_SERVER_CHECKPOINT_H_
-#define PROXIMA_LEARNER_SERVER_CHECKPOINT_H_
+#ifndef PROXIMA_LEARNER_CHECKPOINT_H_
+#define PROXIMA_LEARNER_CHECKPOINT_H_
 
 #include <cstdint>
 #include <map>
@@ -41,7 +41,7 @@ struct SavedCheckpoint {
 
 // Writes a checkpoint of `updater` + `counters` into `dir` (created if
 // needed) and deletes all but the newest `keep` checkpoints. A non-empty
-// `trainer_state` (the in-process trainer's, learner/server/trainer_checkpoint.h)
+// `trainer_state` (the in-process trainer's, learner/trainer_checkpoint.h)
 // is stored as one more record.
 absl::StatusOr<SavedCheckpoint> SaveCheckpoint(const std::string& dir, PpoUpdater& updater,
                                                const CheckpointCounters& counters, int keep,
@@ -76,4 +76,4 @@ std::vector<std::string> ListCheckpoints(const std::string& dir);
 
 }  // namespace proxima
 
-#endif  // PROXIMA_LEARNER_SERVER_CHECKPOINT_H_
+#endif  // PROXIMA_LEARNER_CHECKPOINT_H_

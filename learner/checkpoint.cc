@@ -1,4 +1,4 @@
-#include "learner/server/checkpoint.h"
+#include "learner/checkpoint.h"
 
 #include <torch/serialize.h>
 
@@ -16,7 +16,7 @@
 #include "common/file_util.h"
 #include "common/status_macros.h"
 #include "learner/run_files.h"
-#include "learner/server/archive_check.h"
+#include "learner/archive_check.h"
 #include "nlohmann/json.hpp"
 
 namespace proxima {

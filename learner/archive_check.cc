@@ -1,4 +1,4 @@
-#include "learner/server/archive_check.h"
+#include "learner/archive_check.h"
 
 #include <cstdint>
 #include <cstring>

@@ -7,15 +7,15 @@
 // sampler's Rng, reward scaling, the episode window. So `proxima export` and
 // `proxima eval` read these files like the learner's, and a trainer resumed
 // from one continues bit for bit as the saved trainer would have.
-#ifndef PROXIMA_LEARNER_SERVER_TRAINER_CHECKPOINT_H_
-#define PROXIMA_LEARNER_SERVER_TRAINER_CHECKPOINT_H_
+#ifndef PROXIMA_LEARNER_TRAINER_CHECKPOINT_H_
+#define PROXIMA_LEARNER_TRAINER_CHECKPOINT_H_
 
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "learner/in_process_trainer.h"
-#include "learner/server/checkpoint.h"
+#include "learner/checkpoint.h"
 
 namespace proxima {
 
@@ -34,4 +34,4 @@ absl::StatusOr<std::unique_ptr<InProcessTrainer>> ResumeTrainer(const std::strin
 
 }  // namespace proxima
 
-#endif  // PROXIMA_LEARNER_SERVER_TRAINER_CHECKPOINT_H_
+#endif  // PROXIMA_LEARNER_TRAINER_CHECKPOINT_H_

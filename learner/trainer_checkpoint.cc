@@ -1,4 +1,4 @@
-#include "learner/server/trainer_checkpoint.h"
+#include "learner/trainer_checkpoint.h"
 
 #include <utility>
 
