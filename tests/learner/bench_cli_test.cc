@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/file_util.h"
 #include "gmock/gmock.h"
@@ -50,23 +52,21 @@ std::string PlotScript() {
 
 TEST(BenchCliTest, BadArgumentsExit2NamingTheProblem) {
   const std::string bench = BinPath("proxima") + " bench ";
-  CommandResult r = RunCommand(bench + "--suite nope");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.output, HasSubstr("unknown suite 'nope'"));
-  EXPECT_THAT(r.output, HasSubstr("ingest"));  // the list of suites
-  r = RunCommand(bench + "--json");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.output, HasSubstr("--json needs a value"));
-  r = RunCommand(bench + "--quick=yes");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.output, HasSubstr("--quick takes no value"));
-  r = RunCommand(bench + "--frobnicate");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.output, HasSubstr("unknown flag --frobnicate"));
-  r = RunCommand(bench + "env");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.output, HasSubstr("unexpected argument 'env'"));
-  r = RunCommand(bench + "--help");
+  // Each bad command line and what its message must name.
+  const std::vector<std::pair<std::string, std::vector<std::string>>> bad = {
+      {"--suite nope", {"unknown suite 'nope'", "ingest" /* the list of suites */}},
+      {"--json", {"--json needs a value"}},
+      {"--quick=yes", {"--quick takes no value"}},
+      {"--frobnicate", {"unknown flag --frobnicate"}},
+      {"env", {"unexpected argument 'env'"}},
+  };
+  for (const auto& [args, messages] : bad) {
+    SCOPED_TRACE(args);
+    CommandResult r = RunCommand(bench + args);
+    EXPECT_EQ(r.exit_code, 2);
+    for (const std::string& m : messages) EXPECT_THAT(r.output, HasSubstr(m));
+  }
+  CommandResult r = RunCommand(bench + "--help");
   EXPECT_EQ(r.exit_code, 0);
   for (const char* suite :
        {"env", "inference", "update", "ingest", "broadcast", "train", "solve", "memory"}) {

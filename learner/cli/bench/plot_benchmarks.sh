@@ -28,7 +28,15 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 has_suite() { jq -e --arg s "$1" '[.rows[] | select(.suite == $s)] | length > 0' "$json" >/dev/null; }
-terminal='set terminal pngcairo size 900,560 enhanced font "sans,11"'
+# plot_png NAME: runs the gnuplot script on stdin, drawing $out/NAME.png.
+plot_png() {
+  { echo 'set terminal pngcairo size 900,560 enhanced font "sans,11"'
+    echo "set output '$out/$1.png'"
+    cat
+  } | gnuplot
+}
+# join_plots PLOT...: the plot clauses, comma-separated for one `plot` command.
+join_plots() { local IFS=,; echo "$*"; }
 
 # Learning curves: one data block per solve run (gnuplot's "index").
 if has_suite solve; then
@@ -43,10 +51,8 @@ if has_suite solve; then
       [[ ${names[$i]} == cluster* ]] && style='lw 1.5 dashtype 2'  # cluster dashed, in-process solid
       plots+=("'$tmp/curves.dat' index $i using $col:3 with lines $style title '${names[$i]}'")
     done
-    joined=$(IFS=,; echo "${plots[*]}")
-    gnuplot <<GP
-$terminal
-set output '$out/learning_curves_$axis.png'
+    joined=$(join_plots "${plots[@]}")
+    plot_png learning_curves_$axis <<GP
 set title 'CartPole-v1: last-100 mean return vs $xlabel'
 set xlabel '$xlabel'
 set ylabel 'mean return (last 100 episodes)'
@@ -63,9 +69,7 @@ if has_suite train; then
   jq -r '.rows[] | select(.suite == "train" and .params.actors > 0)
          | "\(.params.actors) \(.metrics.env_steps_per_second)"' "$json" >"$tmp/train.dat"
   inproc=$(jq -r '[.rows[] | select(.suite == "train" and .params.actors == 0)][0].metrics.env_steps_per_second // 0' "$json")
-  gnuplot <<GP
-$terminal
-set output '$out/train_scaling.png'
+  plot_png train_scaling <<GP
 set title 'CartPole-v1 end-to-end training throughput (proxima train)'
 set xlabel 'actor processes'
 set ylabel 'env steps/s'
@@ -87,10 +91,8 @@ if has_suite inference; then
            | "\(.params.batch) \(.metrics.samples_per_second)"' "$json" >"$tmp/inference-$m.dat"
     plots+=("'$tmp/inference-$m.dat' using 1:2 with linespoints lw 2 pt 7 title 'MLP $m'")
   done
-  joined=$(IFS=,; echo "${plots[*]}")
-  gnuplot <<GP
-$terminal
-set output '$out/inference_batch.png'
+  joined=$(join_plots "${plots[@]}")
+  plot_png inference_batch <<GP
 set title 'Actor inference (normalize + MLP + sample), one thread'
 set xlabel 'batch size (env columns per call)'
 set ylabel 'samples/s'
@@ -104,9 +106,7 @@ fi
 if has_suite broadcast; then
   jq -r '.rows[] | select(.suite == "broadcast")
          | "\(.params.actors) \(.metrics.p50_ms) \(.metrics.p99_ms)"' "$json" >"$tmp/broadcast.dat"
-  gnuplot <<GP
-$terminal
-set output '$out/broadcast_latency.png'
+  plot_png broadcast_latency <<GP
 set title 'Weight broadcast latency, publish to applied'
 set xlabel 'watching actors'
 set ylabel 'milliseconds'
