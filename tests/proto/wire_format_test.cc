@@ -20,6 +20,7 @@
 #include "proxima/v1/tensor.pb.h"
 #include "proxima/v1/trajectory.pb.h"
 #include "proxima/v1/weights.pb.h"
+#include "tests/proto/reference_snapshot.h"
 
 namespace proxima {
 namespace {
@@ -193,24 +194,9 @@ TEST(WireFormatTest, ChunkCostsLittleBeyondItsPayload) {
   EXPECT_LT(c.ByteSizeLong() - payload, 128u) << "framing overhead";
 }
 
+// The proto tests' reference snapshot, with the fields a publisher adds.
 v1::WeightSnapshot MakeSnapshot() {
-  v1::WeightSnapshot s;
-  s.set_version(42);
-  v1::NamedTensor* w = s.add_tensors();
-  w->set_name("actor.0.weight");
-  *w->mutable_tensor() =
-      MakeTensor(v1::DTYPE_FLOAT32, {2, kObsDim}, Iota(2 * kObsDim, -1.f, .5f));
-  v1::NamedTensor* b = s.add_tensors();
-  b->set_name("actor.0.bias");
-  *b->mutable_tensor() =
-      MakeTensor(v1::DTYPE_FLOAT32, {2}, std::vector<float>{0.25f, -0.25f});
-  v1::ObservationNormalizer* n = s.mutable_obs_normalizer();
-  n->set_enabled(true);
-  for (double m : {1.0, -2.0, 0.5}) n->add_mean(m);
-  for (double v : {4.0, 0.25, 1.0}) n->add_var(v);
-  n->set_count(1000.0001);
-  n->set_clip(10.0);
-  n->set_epsilon(1e-8);
+  v1::WeightSnapshot s = ::proxima::testing::ReferenceSnapshot();
   s.set_checksum(0x0123456789abcdefULL);
   s.set_checksum_algorithm(v1::CHECKSUM_ALGORITHM_FNV1A64_CANONICAL);
   *s.mutable_published_at() = TimeUtil::SecondsToTimestamp(1700000000);
