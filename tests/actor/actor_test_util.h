@@ -1,5 +1,5 @@
 // Helpers shared by the actor runtime tests: a policy "as the learner would
-// publish it" and its decoded snapshot.
+// publish it", its decoded snapshot, and a PolicyInference running it.
 #ifndef PROXIMA_TESTS_ACTOR_ACTOR_TEST_UTIL_H_
 #define PROXIMA_TESTS_ACTOR_ACTOR_TEST_UTIL_H_
 
@@ -11,8 +11,10 @@
 
 #include "common/policy/actor_critic.h"
 #include "common/envs/registry.h"
+#include "common/policy/policy_inference.h"
 #include "common/policy/policy_snapshot.h"
 #include "common/policy/weight_codec.h"
+#include "absl/status/status.h"
 #include "gtest/gtest.h"
 #include "proxima/v1/weights.pb.h"
 
@@ -66,6 +68,26 @@ inline std::shared_ptr<const PolicySnapshot> MakeSnapshot(ActorCritic& model,
   EXPECT_TRUE(decoded.ok()) << decoded.status();
   return decoded.ok() ? *decoded : nullptr;
 }
+
+// What an actor runs after taking a snapshot: a seeded network for `env_id`
+// (MakeModel), published as `version` with a MakeNormalizer normalizer (on or
+// off), installed in a PolicyInference for `batch` rows. `installed` is what
+// SetPolicy returned. Not movable: collectors keep &inference.
+struct ActingPolicy {
+  ActingPolicy(const std::string& env_id, int batch, uint64_t model_seed, bool normalize,
+               uint64_t version)
+      : shape(ShapeFor(env_id)), model(MakeModel(shape, model_seed)), inference(shape, batch) {
+    installed = inference.SetPolicy(
+        MakeSnapshot(model, MakeNormalizer(shape.obs_dim, normalize), version, shape));
+  }
+  ActingPolicy(const ActingPolicy&) = delete;
+  ActingPolicy& operator=(const ActingPolicy&) = delete;
+
+  PolicyShape shape;
+  ActorCritic model;
+  PolicyInference inference;
+  absl::Status installed;
+};
 
 }  // namespace proxima::testing
 

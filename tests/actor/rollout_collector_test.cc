@@ -21,10 +21,7 @@
 namespace proxima {
 namespace {
 
-using ::proxima::testing::MakeModel;
-using ::proxima::testing::MakeNormalizer;
-using ::proxima::testing::MakeSnapshot;
-using ::proxima::testing::ShapeFor;
+using ::proxima::testing::ActingPolicy;
 
 // Replays the env columns step by step and checks each chunk it is fed.
 class Replay {
@@ -108,24 +105,34 @@ class Replay {
   int truncations_ = 0;
 };
 
+// A collector of T steps over seeded envs, and the replay of the same envs
+// that checks every chunk the collector encodes.
 struct Rig {
   Rig(const std::string& env_id, int num_envs, int T, uint64_t seed)
-      : shape(ShapeFor(env_id)),
-        envs(VectorEnv::Create(env_id, num_envs, seed).value()),
-        model(MakeModel(shape, 2)),
-        inference(shape, num_envs),
+      : envs(VectorEnv::Create(env_id, num_envs, seed).value()),
+        policy(env_id, num_envs, /*model_seed=*/2, /*normalize=*/true, /*version=*/4),
         rng(77),
-        collector(envs.get(), &inference, &rng, T) {
-    EXPECT_TRUE(inference.SetPolicy(MakeSnapshot(model, MakeNormalizer(shape.obs_dim, true),
-                                                 4, shape))
-                    .ok());
+        collector(envs.get(), &policy.inference, &rng, T),
+        replay(env_id, num_envs, seed) {
+    EXPECT_TRUE(policy.installed.ok());
   }
-  PolicyShape shape;
+
+  // Collects the next rollout (cut short by `stop`), encodes it with `header`
+  // into `chunk` and checks it against the replay; returns the steps
+  // collected.
+  int Collect(const ChunkHeader& header, v1::TrajectoryChunk* chunk,
+              const std::atomic<bool>* stop = nullptr) {
+    const int steps = collector.Collect(stop);
+    collector.Encode(header, chunk);
+    replay.Check(*chunk);
+    return steps;
+  }
+
   std::unique_ptr<VectorEnv> envs;
-  ActorCritic model;
-  PolicyInference inference;
+  ActingPolicy policy;
   Rng rng;
   RolloutCollector collector;
+  Replay replay;
 };
 
 ChunkHeader Header(uint64_t seq, bool final = false) {
@@ -141,11 +148,9 @@ ChunkHeader Header(uint64_t seq, bool final = false) {
 
 TEST(RolloutCollectorTest, ChunksReplayExactlyAndCarryEpisodesAcrossChunks) {
   Rig rig("CartPole-v1", 3, 64, 10);
-  Replay replay("CartPole-v1", 3, 10);
   for (uint64_t seq = 0; seq < 6; ++seq) {
-    ASSERT_EQ(rig.collector.Collect(nullptr), 64);
     v1::TrajectoryChunk chunk;
-    rig.collector.Encode(Header(seq), &chunk);
+    ASSERT_EQ(rig.Collect(Header(seq), &chunk), 64);
     EXPECT_EQ(chunk.seq(), seq);
     EXPECT_EQ(chunk.actor_id(), 3u);
     EXPECT_EQ(chunk.session_id(), 0xabcdefu);
@@ -155,9 +160,8 @@ TEST(RolloutCollectorTest, ChunksReplayExactlyAndCarryEpisodesAcrossChunks) {
     EXPECT_FALSE(chunk.final());
     EXPECT_FLOAT_EQ(chunk.rollout_seconds(), 0.5f);
     EXPECT_EQ(chunk.actions().dtype(), v1::DTYPE_INT64);
-    replay.Check(chunk);
   }
-  EXPECT_GT(replay.episodes(), 5);  // a random CartPole policy falls quickly
+  EXPECT_GT(rig.replay.episodes(), 5);  // a random CartPole policy falls quickly
   EXPECT_EQ(rig.collector.total_env_steps(), 6 * 64 * 3);
 }
 
@@ -165,11 +169,9 @@ TEST(RolloutCollectorTest, TruncatedEpisodesCarryTheirFinalObservation) {
   // Pendulum never terminates and truncates at 200 steps: with T = 150 the
   // first truncation falls inside the second chunk.
   Rig rig("Pendulum-v1", 2, 150, 5);
-  Replay replay("Pendulum-v1", 2, 5);
   for (uint64_t seq = 0; seq < 3; ++seq) {
-    ASSERT_EQ(rig.collector.Collect(nullptr), 150);
     v1::TrajectoryChunk chunk;
-    rig.collector.Encode(Header(seq), &chunk);
+    ASSERT_EQ(rig.Collect(Header(seq), &chunk), 150);
     EXPECT_EQ(chunk.actions().dtype(), v1::DTYPE_FLOAT32);
     if (seq == 1) {
       ASSERT_EQ(chunk.truncated_observations_size(), 2);
@@ -179,22 +181,17 @@ TEST(RolloutCollectorTest, TruncatedEpisodesCarryTheirFinalObservation) {
       EXPECT_EQ(chunk.episodes(0).episode_length(), 200u);
       EXPECT_TRUE(chunk.episodes(0).truncated());
     }
-    replay.Check(chunk);
   }
-  EXPECT_EQ(replay.truncations(), 4);  // t = 199 and 399 in each column
+  EXPECT_EQ(rig.replay.truncations(), 4);  // t = 199 and 399 in each column
 }
 
 TEST(RolloutCollectorTest, StopBeforeTheFirstStepGivesAnEmptyFinalChunk) {
   Rig rig("Acrobot-v1", 4, 32, 1);
-  Replay replay("Acrobot-v1", 4, 1);
-  ASSERT_EQ(rig.collector.Collect(nullptr), 32);
   v1::TrajectoryChunk first;
-  rig.collector.Encode(Header(0), &first);
-  replay.Check(first);
+  ASSERT_EQ(rig.Collect(Header(0), &first), 32);
   std::atomic<bool> stop{true};
-  EXPECT_EQ(rig.collector.Collect(&stop), 0);
   v1::TrajectoryChunk last;
-  rig.collector.Encode(Header(1, /*final=*/true), &last);
+  EXPECT_EQ(rig.Collect(Header(1, /*final=*/true), &last, &stop), 0);
   EXPECT_TRUE(last.final());
   EXPECT_EQ(last.num_steps(), 0u);
   EXPECT_EQ(last.observations().shape(0), 0);
@@ -202,29 +199,25 @@ TEST(RolloutCollectorTest, StopBeforeTheFirstStepGivesAnEmptyFinalChunk) {
   EXPECT_EQ(last.episodes_size(), 0);
   // Bootstrap = the current observations, i.e. the previous chunk's bootstrap.
   EXPECT_EQ(last.bootstrap_observations().data(), first.bootstrap_observations().data());
-  replay.Check(last);
 }
 
 TEST(RolloutCollectorTest, StopMidRolloutGivesAPartialFinalChunk) {
   const int kT = 2000000;  // far more than can run before the stop below
   Rig rig("CartPole-v1", 1, kT, 3);
-  Replay replay("CartPole-v1", 1, 3);
   std::atomic<bool> stop{false};
   std::thread stopper([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(30));
     stop.store(true);
   });
-  const int steps = rig.collector.Collect(&stop);
+  v1::TrajectoryChunk chunk;
+  const int steps = rig.Collect(Header(0, /*final=*/true), &chunk, &stop);
   stopper.join();
   ASSERT_GT(steps, 0);
   ASSERT_LT(steps, kT);
-  v1::TrajectoryChunk chunk;
-  rig.collector.Encode(Header(0, /*final=*/true), &chunk);
   EXPECT_TRUE(chunk.final());
   EXPECT_EQ(chunk.num_steps(), static_cast<uint32_t>(steps));
   EXPECT_EQ(chunk.observations().shape(0), steps);
   EXPECT_EQ(chunk.rewards().data().size(), sizeof(float) * steps);
-  replay.Check(chunk);
 }
 
 }  // namespace

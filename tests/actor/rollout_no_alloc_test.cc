@@ -16,20 +16,15 @@
 namespace proxima {
 namespace {
 
-using ::proxima::testing::MakeModel;
-using ::proxima::testing::MakeNormalizer;
-using ::proxima::testing::MakeSnapshot;
-using ::proxima::testing::ShapeFor;
+using ::proxima::testing::ActingPolicy;
 
 TEST(RolloutNoAllocTest, CountingOperatorNewIsActive) {
   // Encoding a chunk allocates (protobuf, tensors): the counter must see it.
-  const PolicyShape shape = ShapeFor("CartPole-v1");
   auto envs = VectorEnv::Create("CartPole-v1", 2, 1).value();
-  ActorCritic model = MakeModel(shape, 1);
-  PolicyInference inference(shape, 2);
-  ASSERT_TRUE(inference.SetPolicy(MakeSnapshot(model, MakeNormalizer(4, false), 1, shape)).ok());
+  ActingPolicy policy("CartPole-v1", 2, /*model_seed=*/1, /*normalize=*/false, /*version=*/1);
+  ASSERT_TRUE(policy.installed.ok());
   Rng rng(1);
-  RolloutCollector collector(envs.get(), &inference, &rng, 8);
+  RolloutCollector collector(envs.get(), &policy.inference, &rng, 8);
   collector.Collect(nullptr);
   v1::TrajectoryChunk chunk;
   const long before = ::proxima::testing::AllocationCount();
@@ -43,16 +38,11 @@ TEST(RolloutNoAllocTest, CollectDoesNotAllocatePerStepAfterWarmUp) {
                           "MountainCarContinuous-v0"}) {
     for (bool normalize : {false, true}) {
       SCOPED_TRACE(std::string(env) + (normalize ? " normalized" : " raw"));
-      const PolicyShape shape = ShapeFor(env);
       auto envs = VectorEnv::Create(env, 16, 1).value();
-      ActorCritic model = MakeModel(shape, 1);
-      PolicyInference inference(shape, 16);
-      ASSERT_TRUE(inference.SetPolicy(MakeSnapshot(model, MakeNormalizer(shape.obs_dim,
-                                                                         normalize),
-                                                   1, shape))
-                      .ok());
+      ActingPolicy policy(env, 16, /*model_seed=*/1, normalize, /*version=*/1);
+      ASSERT_TRUE(policy.installed.ok());
       Rng rng(1);
-      RolloutCollector collector(envs.get(), &inference, &rng, 128);
+      RolloutCollector collector(envs.get(), &policy.inference, &rng, 128);
       // Warm-up: LibTorch's first calls and the episode list's growth to its
       // high-water mark.
       for (int i = 0; i < 4; ++i) collector.Collect(nullptr);
@@ -70,12 +60,10 @@ TEST(RolloutNoAllocTest, InferenceOfThe64x64MlpAtBatch256AllocatesNothing) {
   ConfigureCpuThreads(1);
   const int kBatch = 256;
   for (const char* env : {"CartPole-v1", "Pendulum-v1"}) {
-    const PolicyShape shape = ShapeFor(env);
-    ActorCritic model = MakeModel(shape, 1);
-    PolicyInference inference(shape, kBatch);
-    ASSERT_TRUE(
-        inference.SetPolicy(MakeSnapshot(model, MakeNormalizer(shape.obs_dim, true), 1, shape))
-            .ok());
+    ActingPolicy policy(env, kBatch, /*model_seed=*/1, /*normalize=*/true, /*version=*/1);
+    ASSERT_TRUE(policy.installed.ok());
+    const PolicyShape& shape = policy.shape;
+    PolicyInference& inference = policy.inference;
     Rng rng(3);
     std::vector<float> obs(static_cast<size_t>(kBatch) * shape.obs_dim);
     for (float& x : obs) x = static_cast<float>(rng.Normal());
