@@ -7,7 +7,6 @@
 #define PROXIMA_LEARNER_EPISODE_TRACKER_H_
 
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <vector>
 
@@ -26,13 +25,13 @@ class EpisodeTracker {
   // the run.
   void Add(double episode_return, int length, int64_t env_steps, double seconds);
 
-  int64_t episodes() const { return episodes_; }
+  int64_t episodes() const { return state_.episodes; }
   // Mean of the last (up to) 100 returns / lengths; NaN before any episode.
   double mean_return() const;
   double mean_length() const;
-  bool solved() const { return solved_at_step_.has_value(); }
-  std::optional<int64_t> solved_at_step() const { return solved_at_step_; }
-  std::optional<double> solved_at_seconds() const { return solved_at_seconds_; }
+  bool solved() const { return state_.solved_at_step.has_value(); }
+  std::optional<int64_t> solved_at_step() const { return state_.solved_at_step; }
+  std::optional<double> solved_at_seconds() const { return state_.solved_at_seconds; }
   std::optional<double> threshold() const { return threshold_; }
 
   // Everything the tracker holds, for checkpoints: restoring it makes the
@@ -46,19 +45,13 @@ class EpisodeTracker {
     std::optional<int64_t> solved_at_step;
     std::optional<double> solved_at_seconds;
   };
-  State state() const;
+  State state() const { return state_; }
   // InvalidArgument for a window longer than kWindow or of unequal lengths.
   absl::Status Restore(const State& state);
 
  private:
   std::optional<double> threshold_;
-  std::deque<double> returns_;
-  std::deque<int> lengths_;
-  double return_sum_ = 0;
-  int64_t length_sum_ = 0;
-  int64_t episodes_ = 0;
-  std::optional<int64_t> solved_at_step_;
-  std::optional<double> solved_at_seconds_;
+  State state_;  // the window holds at most kWindow episodes
 };
 
 }  // namespace proxima
