@@ -63,15 +63,30 @@ inline bool SnapshotIsFinite(const v1::WeightSnapshot& snap) {
   return true;
 }
 
+// The test learner's config: the CartPole preset on the CPU, with a step
+// budget no test reaches.
+inline PpoConfig TestLearnerConfig() {
+  PpoConfig config = *PresetFor("CartPole-v1");
+  config.total_steps = 10'000'000;
+  config.device = "cpu";
+  return config;
+}
+
+// The test learner's options: gRPC on 127.0.0.1:0, a fresh run directory
+// (MakeTempDir(run_dir_prefix)), no periodic checkpoints.
+inline LearnerOptions TestLearnerOptions(const std::string& run_dir_prefix) {
+  LearnerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.run_dir = MakeTempDir(run_dir_prefix);
+  options.checkpoint_every_seconds = 0;
+  return options;
+}
+
 class LearnerServerFixture : public ::testing::Test {
  protected:
   void SetUp() override {
-    config_ = *PresetFor("CartPole-v1");
-    config_.total_steps = 10'000'000;
-    config_.device = "cpu";
-    options_.listen = "127.0.0.1:0";
-    options_.run_dir = MakeTempDir("learner_server");
-    options_.checkpoint_every_seconds = 0;
+    config_ = TestLearnerConfig();
+    options_ = TestLearnerOptions("learner_server");
   }
 
   // Creates and starts the server, with `hooks` installed before Start().

@@ -22,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "learner/ppo_config.h"
 #include "learner/server/learner_server.h"
+#include "tests/learner/learner_server_fixture.h"
 #include "tests/learner/test_actor.h"
 #include "tests/test_util.h"
 
@@ -29,6 +30,8 @@ namespace proxima {
 namespace {
 
 using ::proxima::testing::TestActor;
+using ::proxima::testing::TestLearnerConfig;
+using ::proxima::testing::TestLearnerOptions;
 using ::testing::HasSubstr;
 
 struct HttpReply {
@@ -175,14 +178,9 @@ TEST(PrometheusExporterTest, BadOrBusyAddressIsAClearError) {
 }
 
 TEST(LearnerMetricsTest, ScrapesOfATrainingLearnerAreValidAndCountersMonotone) {
-  PpoConfig config = *PresetFor("CartPole-v1");
-  config.total_steps = 10'000'000;
-  config.device = "cpu";
-  LearnerOptions options;
-  options.listen = "127.0.0.1:0";
+  const PpoConfig config = TestLearnerConfig();
+  LearnerOptions options = TestLearnerOptions("learner_metrics");
   options.metrics_listen = "127.0.0.1:0";
-  options.run_dir = MakeTempDir("learner_metrics");
-  options.checkpoint_every_seconds = 0;
   auto server = LearnerServer::Create(config, options);
   ASSERT_TRUE(server.ok()) << server.status();
   ASSERT_TRUE((*server)->Start().ok());

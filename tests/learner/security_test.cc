@@ -24,6 +24,7 @@
 #include "learner/server/learner_server.h"
 #include "proxima/v1/admin_service.grpc.pb.h"
 #include "proxima/v1/monitor_service.grpc.pb.h"
+#include "tests/learner/learner_server_fixture.h"
 #include "tests/learner/test_actor.h"
 #include "tests/test_util.h"
 
@@ -32,6 +33,8 @@ namespace {
 
 using ::proxima::testing::StatusIs;
 using ::proxima::testing::TestActor;
+using ::proxima::testing::TestLearnerConfig;
+using ::proxima::testing::TestLearnerOptions;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -78,12 +81,8 @@ class SecurityTest : public ::testing::Test {
   void SetUp() override {
     good_ = Secrets("good");
     foreign_ = Secrets("foreign");
-    config_ = *PresetFor("CartPole-v1");
-    config_.total_steps = 10'000'000;
-    config_.device = "cpu";
-    options_.listen = "127.0.0.1:0";
-    options_.run_dir = MakeTempDir("security_run");
-    options_.checkpoint_every_seconds = 0;
+    config_ = TestLearnerConfig();
+    options_ = TestLearnerOptions("security_run");
   }
 
   void UseTls() {
