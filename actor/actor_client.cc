@@ -11,7 +11,7 @@
 #include "common/grpc/backoff.h"
 #include "actor/chunk_sender.h"
 #include "actor/registration.h"
-#include "common/cpu_threads.h"
+#include "common/policy/cpu_threads.h"
 #include "common/envs/vector_env.h"
 #include "common/grpc/grpc_util.h"
 #include "common/logging.h"

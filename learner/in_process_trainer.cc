@@ -12,7 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "common/cpu_threads.h"
+#include "common/policy/cpu_threads.h"
 #include "common/envs/registry.h"
 #include "common/policy/policy_snapshot.h"
 #include "common/file_util.h"

@@ -9,7 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "common/cpu_threads.h"
+#include "common/policy/cpu_threads.h"
 #include "common/flags.h"
 #include "learner/export/policy_evaluator.h"
 

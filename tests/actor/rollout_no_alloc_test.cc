@@ -7,7 +7,7 @@
 // (row 64x64/batch=256), not here.
 #include <vector>
 
-#include "common/cpu_threads.h"
+#include "common/policy/cpu_threads.h"
 #include "common/policy/rollout_collector.h"
 #include "gtest/gtest.h"
 #include "tests/actor/actor_test_util.h"

@@ -12,7 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/policy/actor_critic.h"
-#include "common/cpu_threads.h"
+#include "common/policy/cpu_threads.h"
 #include "common/envs/registry.h"
 #include "common/policy/policy_inference.h"
 #include "common/policy/policy_snapshot.h"

@@ -1,4 +1,4 @@
-#include "common/cpu_threads.h"
+#include "common/policy/cpu_threads.h"
 
 #include <ATen/Parallel.h>
 #include <dlfcn.h>

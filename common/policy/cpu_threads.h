@@ -6,8 +6,8 @@
 // with env stepping and the other processes of a cluster (2.7× slower CartPole
 // training on 2 cores, docs/benchmarks.md). ConfigureCpuThreads sets LibTorch's
 // intra-op pool and, when the loaded BLAS is OpenBLAS, its pool to `threads`.
-#ifndef PROXIMA_COMMON_CPU_THREADS_H_
-#define PROXIMA_COMMON_CPU_THREADS_H_
+#ifndef PROXIMA_COMMON_POLICY_CPU_THREADS_H_
+#define PROXIMA_COMMON_POLICY_CPU_THREADS_H_
 
 namespace proxima {
 
@@ -15,4 +15,4 @@ void ConfigureCpuThreads(int threads);
 
 }  // namespace proxima
 
-#endif  // PROXIMA_COMMON_CPU_THREADS_H_
+#endif  // PROXIMA_COMMON_POLICY_CPU_THREADS_H_
