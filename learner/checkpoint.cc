@@ -3,7 +3,6 @@
 #include <torch/serialize.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <limits>
 #include <sstream>
 #include <utility>
@@ -14,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/file_util.h"
+#include "common/logging.h"
 #include "common/status_macros.h"
 #include "learner/run_files.h"
 #include "learner/archive_check.h"
@@ -212,7 +212,7 @@ absl::StatusOr<LoadedCheckpoint> FindLatestCheckpoint(const std::string& dir) {
       if (!s.ok()) s = absl::DataLossError(absl::StrCat(path, ": ", s.message()));
     }
     if (s.ok()) return out;
-    std::fprintf(stderr, "checkpoint: skipping %s\n", s.ToString().c_str());
+    LogRaw(absl::StrCat("checkpoint: skipping ", s.ToString(), "\n"));
     skipped.push_back(std::string(s.message()));
   }
   if (skipped.empty()) return absl::NotFoundError(absl::StrCat("no checkpoint in ", dir));

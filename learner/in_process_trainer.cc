@@ -5,13 +5,13 @@
 
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/logging.h"
 #include "common/policy/cpu_threads.h"
 #include "common/envs/registry.h"
 #include "common/policy/policy_snapshot.h"
@@ -143,18 +143,16 @@ absl::StatusOr<RunSummary> InProcessTrainer::Run() {
     if (options_.progress && (elapsed - last_progress >= 0.5 || update == num_updates)) {
       last_progress = elapsed;
       const double eta = (num_updates - update) * elapsed / update;
-      std::fprintf(stderr,
-                   "%s[%s] steps %lld/%lld  %.0f steps/s  return %.1f  version %lld  "
-                   "lag 0  ETA %.0fs%s",
-                   tty ? "\r" : "", config_.env_id.c_str(), static_cast<long long>(env_steps_),
-                   static_cast<long long>(config_.total_steps), row.env_steps_per_second,
-                   row.mean_return, static_cast<long long>(update), eta, tty ? "   " : "\n");
-      std::fflush(stderr);
+      LogRaw(absl::StrFormat(
+          "%s[%s] steps %lld/%lld  %.0f steps/s  return %.1f  version %lld  lag 0  ETA %.0fs%s",
+          tty ? "\r" : "", config_.env_id, static_cast<long long>(env_steps_),
+          static_cast<long long>(config_.total_steps), row.env_steps_per_second, row.mean_return,
+          static_cast<long long>(update), eta, tty ? "   " : "\n"));
     }
     if (options_.stop_when_solved && tracker_->solved()) break;
   }
   wall_seconds_ = NowSeconds() - start_seconds_;
-  if (options_.progress && tty) std::fputc('\n', stderr);
+  if (options_.progress && tty) LogRaw("\n");
   RunSummary s;
   s.env = config_.env_id;
   s.seed = config_.seed;

@@ -23,6 +23,7 @@
 #include "absl/strings/strip.h"
 #include "common/grpc/grpc_util.h"
 #include "common/file_util.h"
+#include "common/logging.h"
 #include "common/signal_pipe.h"
 #include "common/subprocess.h"
 #include "learner/cli/client_commands.h"
@@ -337,20 +338,18 @@ void Launcher::ShowProgress() {
       std::isfinite(ret) ? absl::StrFormat("%.1f", ret) : "-", s->policy_version(),
       s->last_update().mean_lag(), s->actors_connected(), eta, s->paused() ? "  PAUSED" : "");
   // \033[K clears what a longer previous line left behind.
-  std::fprintf(stderr, tty_ ? "\r%s\033[K" : "%s\n", line.c_str());
-  std::fflush(stderr);
+  LogRaw(absl::StrCat(tty_ ? "\r" : "", line, tty_ ? "\033[K" : "\n"));
   line_open_ = tty_;
 }
 
 void Launcher::Note(const std::string& line) {
-  if (line_open_) std::fputc('\n', stderr);
+  if (line_open_) LogRaw("\n");
   line_open_ = false;
-  std::fprintf(stderr, "%s\n", std::string(absl::StripTrailingAsciiWhitespace(line)).c_str());
-  std::fflush(stderr);
+  LogRaw(absl::StrCat(absl::StripTrailingAsciiWhitespace(line), "\n"));
 }
 
 int Launcher::Finish(int exit_code) {
-  if (line_open_) std::fputc('\n', stderr);
+  if (line_open_) LogRaw("\n");
   line_open_ = false;
   const std::string summary_path = options_.run_dir + "/summary.json";
   std::error_code ec;
@@ -371,7 +370,7 @@ int Launcher::Run() {
   absl::Status s = Prepare();
   if (s.ok()) s = StartLearner();
   if (!s.ok()) {
-    std::fprintf(stderr, "proxima train: %s\n", std::string(s.message()).c_str());
+    LogError(s.message());
     return 1;
   }
   absl::StatusOr<std::string> addr = ReadAddress();

@@ -24,6 +24,7 @@
 #include "absl/strings/strip.h"
 #include "common/file_util.h"
 #include "common/flags.h"
+#include "common/logging.h"
 #include "common/subprocess.h"
 #include "common/temp_dir.h"
 
@@ -418,8 +419,8 @@ int PlotMain(const std::vector<std::string>& args) {
     return 0;
   }
   if (!options.ok()) {
-    std::fprintf(stderr, "proxima plot: %s\n%s", std::string(options.status().message()).c_str(),
-                 kPlotUsage);
+    LogError(options.status().message());
+    LogRaw(kPlotUsage);
     return 2;
   }
   return PlotCommand(*options, std::cout, std::cerr);

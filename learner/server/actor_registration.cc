@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -11,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "common/envs/registry.h"
 #include "common/grpc/grpc_util.h"
+#include "common/logging.h"
 #include "common/rng.h"
 #include "common/wire/run_config.h"
 #include "learner/server/stream_reactors.h"
@@ -104,9 +104,9 @@ grpc::Status RegisterActor(const v1::RegisterRequest& req, const RegistrationCon
   FillRunConfig(ctx, r->actor_id, num_envs, resp->mutable_config());
   resp->set_policy_version(ctx.version);
   resp->set_learner_instance_id(ctx.instance_id);
-  std::fprintf(stderr, "proxima-learner: actor %u '%s' registered (session %016llx, %d envs)\n",
-               r->actor_id, req.actor_name().c_str(),
-               static_cast<unsigned long long>(r->session_id), num_envs);
+  LogInfo(absl::StrFormat("actor %u '%s' registered (session %016llx, %d envs)", r->actor_id,
+                          req.actor_name(), static_cast<unsigned long long>(r->session_id),
+                          num_envs));
   const grpc::Status superseded(grpc::StatusCode::ABORTED,
                                 "the session was superseded by a newer registration");
   if (r->superseded_stream) r->superseded_stream->Abort(superseded);

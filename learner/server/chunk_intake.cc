@@ -1,13 +1,13 @@
 #include "learner/server/chunk_intake.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <optional>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/logging.h"
 #include "common/wire/chunk_codec.h"
 
 namespace proxima {
@@ -240,8 +240,8 @@ ChunkDecision ChunkIntake::Admit(const std::shared_ptr<TrajectoryStream>& stream
       out.outcome = v1::CHUNK_OUTCOME_REJECTED_INVALID;
       out.reason = std::string(valid.message());
       out.counted = claimed;
-      std::fprintf(stderr, "proxima-learner: rejected chunk %llu of actor %u: %s\n",
-                   static_cast<unsigned long long>(seq), s->actor_id, out.reason.c_str());
+      LogWarning(absl::StrFormat("rejected chunk %llu of actor %u: %s",
+                                 static_cast<unsigned long long>(seq), s->actor_id, out.reason));
       return out;
     }
     if (chunk.final()) s->final_received = true;
@@ -346,10 +346,9 @@ void ChunkIntake::CountUnparsable(uint64_t session_id, size_t wire_bytes) {
         return s->actor_id;
       });
   const std::string who = actor ? absl::StrCat(" of actor ", *actor) : std::string();
-  std::fprintf(stderr,
-               "proxima-learner: ended a trajectory stream%s: a message of %zu bytes does not "
-               "parse as a TrajectoryChunk\n",
-               who.c_str(), wire_bytes);
+  LogWarning(absl::StrFormat(
+      "ended a trajectory stream%s: a message of %zu bytes does not parse as a TrajectoryChunk",
+      who, wire_bytes));
 }
 
 }  // namespace proxima

@@ -24,18 +24,19 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <optional>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
-#include "common/policy/cpu_threads.h"
+#include "common/cpu_threads.h"
 #include "common/envs/registry.h"
 #include "common/file_util.h"
 #include "common/grpc/channel_security.h"
 #include "common/grpc/grpc_util.h"
+#include "common/logging.h"
 #include "common/status_macros.h"
 #include "learner/ppo_updater.h"
 #include "learner/server/actor_registration.h"
@@ -184,9 +185,9 @@ absl::Status LearnerServer::Impl::Init() {
     PROXIMA_RETURN_IF_ERROR(RestoreCheckpoint(resume->path, *updater_));
     progress_->Restore(resume->counters);
     sessions_->RestoreActorIds(resume->counters.actor_ids);
-    std::fprintf(stderr, "proxima-learner: resumed %s at version %llu (%lld env steps)\n",
-                 resume->path.c_str(), static_cast<unsigned long long>(progress_->version()),
-                 static_cast<long long>(progress_->env_steps()));
+    LogInfo(absl::StrFormat("resumed %s at version %llu (%lld env steps)", resume->path,
+                            static_cast<unsigned long long>(progress_->version()),
+                            static_cast<long long>(progress_->env_steps())));
   }
   PROXIMA_RETURN_IF_ERROR(InitRunDir(run_dir_, config_));
   PROXIMA_RETURN_IF_ERROR(MakeDirs(run_dir_ + "/checkpoints"));
@@ -350,10 +351,10 @@ void LearnerServer::Impl::Shutdown() {
   }
   if (options_.progress) {
     PrintProgressLine(Status(false), config_.env_id, config_.total_steps);
-    if (::isatty(STDERR_FILENO)) std::fputc('\n', stderr);
+    if (::isatty(STDERR_FILENO)) LogRaw("\n");
   }
-  std::fprintf(stderr, "proxima-learner: stopped (%s) at version %llu\n", reason.c_str(),
-               static_cast<unsigned long long>(version()));
+  LogInfo(absl::StrFormat("stopped (%s) at version %llu", reason,
+                          static_cast<unsigned long long>(version())));
 }
 
 // ---------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 
+#include "absl/strings/str_format.h"
+#include "common/logging.h"
 #include "learner/server/status_util.h"
 
 namespace proxima {
@@ -33,14 +34,13 @@ void PrintProgressLine(const v1::LearnerStatus& st, const std::string& env_id,
   const double eta = st.env_steps_per_second() > 0
                          ? std::max(0.0, (total - st.env_steps()) / st.env_steps_per_second())
                          : 0;
-  std::fprintf(stderr,
-               "%s[%s] steps %llu/%.0f  %.0f steps/s  return %.1f  version %llu  lag %.2f  "
-               "actors %u  ETA %.0fs%s",
-               tty ? "\r" : "", env_id.c_str(), static_cast<unsigned long long>(st.env_steps()),
-               total, st.env_steps_per_second(), st.mean_episode_return(),
-               static_cast<unsigned long long>(st.policy_version()), st.last_update().mean_lag(),
-               st.actors_connected(), eta, tty ? "   " : "\n");
-  std::fflush(stderr);
+  LogRaw(absl::StrFormat(
+      "%s[%s] steps %llu/%.0f  %.0f steps/s  return %.1f  version %llu  lag %.2f  "
+      "actors %u  ETA %.0fs%s",
+      tty ? "\r" : "", env_id, static_cast<unsigned long long>(st.env_steps()), total,
+      st.env_steps_per_second(), st.mean_episode_return(),
+      static_cast<unsigned long long>(st.policy_version()), st.last_update().mean_lag(),
+      st.actors_connected(), eta, tty ? "   " : "\n"));
 }
 
 }  // namespace proxima

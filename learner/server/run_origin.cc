@@ -1,8 +1,10 @@
 #include "learner/server/run_origin.h"
 
-#include <cstdio>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/logging.h"
 #include "learner/run_files.h"
 
 namespace proxima {
@@ -21,14 +23,13 @@ absl::StatusOr<RunOrigin> ResolveRunOrigin(const LearnerOptions& options, PpoCon
     *config = out.resume->config;
     if (options.resume_total_steps.has_value() &&
         *options.resume_total_steps != config->total_steps) {
-      std::fprintf(stderr, "proxima-learner: step budget %lld (was %lld in the checkpoint)\n",
-                   static_cast<long long>(*options.resume_total_steps),
-                   static_cast<long long>(config->total_steps));
+      LogInfo(absl::StrFormat("step budget %lld (was %lld in the checkpoint)",
+                              static_cast<long long>(*options.resume_total_steps),
+                              static_cast<long long>(config->total_steps)));
       config->total_steps = *options.resume_total_steps;
     }
   } else if (found.status().code() == absl::StatusCode::kNotFound) {
-    std::fprintf(stderr, "proxima-learner: no checkpoint in %s/checkpoints; starting a new run\n",
-                 out.run_dir.c_str());
+    LogInfo(absl::StrCat("no checkpoint in ", out.run_dir, "/checkpoints; starting a new run"));
   } else {
     return found.status();
   }

@@ -4,11 +4,12 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/server_builder.h>
 
-#include <cstdio>
 #include <optional>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "common/grpc/grpc_util.h"
+#include "common/logging.h"
 #include "learner/server/rejected_call.h"
 #include "learner/server/server_security.h"
 
@@ -181,8 +182,7 @@ class AdminService final : public v1::Admin::CallbackService, ServiceBase {
     return Unary(ctx, Access::kAdmin, [&] {
       resp->set_was_paused(host_->paused());
       host_->SetPaused(true);
-      std::fprintf(stderr, "proxima-learner: paused%s%s\n", req->reason().empty() ? "" : ": ",
-                   req->reason().c_str());
+      LogInfo(absl::StrCat("paused", req->reason().empty() ? "" : ": ", req->reason()));
       resp->set_policy_version(host_->version());
       return grpc::Status::OK;
     });
@@ -193,7 +193,7 @@ class AdminService final : public v1::Admin::CallbackService, ServiceBase {
     return Unary(ctx, Access::kAdmin, [&] {
       resp->set_was_paused(host_->paused());
       host_->SetPaused(false);
-      std::fprintf(stderr, "proxima-learner: resumed\n");
+      LogInfo("resumed");
       resp->set_policy_version(host_->version());
       return grpc::Status::OK;
     });
@@ -232,8 +232,7 @@ LearnerServices::~LearnerServices() = default;
 absl::StatusOr<CallSecurity> LoadCallSecurity(LearnerOptions* options) {
   absl::StatusOr<ServerSecurity> security = LoadServerSecurity(*options);
   if (!security.ok()) return security.status();
-  std::fprintf(stderr, "proxima-learner: channel security: %s\n",
-               DescribeServerSecurity(*security).c_str());
+  LogInfo(absl::StrCat("channel security: ", DescribeServerSecurity(*security)));
   CallSecurity out;
   out.credentials = security->credentials;
   if (!security->tokens.empty()) {

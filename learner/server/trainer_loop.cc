@@ -1,11 +1,12 @@
 #include "learner/server/trainer_loop.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/failpoint.h"
+#include "common/logging.h"
 #include "learner/ppo_updater.h"
 #include "learner/run_files.h"
 #include "learner/checkpoint.h"
@@ -133,8 +134,8 @@ v1::SetHyperparametersResponse TrainerLoop::SetHyperparameters(
     for (const auto& [k, v] : sorted) {
       pending_hyper_[k] = v;
       (*resp.mutable_applied())[k] = v;
-      std::fprintf(stderr, "proxima-learner: set %s=%s (from update %lld)\n", k.c_str(),
-                   v.c_str(), static_cast<long long>(next_update));
+      LogInfo(absl::StrFormat("set %s=%s (from update %lld)", k, v,
+                              static_cast<long long>(next_update)));
     }
     resp.set_effective_from_update(static_cast<uint64_t>(next_update));
   }
@@ -178,8 +179,7 @@ absl::StatusOr<v1::CheckpointInfo> TrainerLoop::Checkpoint() {
   absl::StatusOr<SavedCheckpoint> saved =
       SaveCheckpoint(run_dir_ + "/checkpoints", *deps_.updater, c, options_.keep_checkpoints);
   if (!saved.ok()) {
-    std::fprintf(stderr, "proxima-learner: checkpoint failed: %s\n",
-                 saved.status().ToString().c_str());
+    LogError(absl::StrCat("checkpoint failed: ", saved.status().ToString()));
     return saved.status();
   }
   v1::CheckpointInfo info;
@@ -258,7 +258,7 @@ bool TrainerLoop::Train(std::vector<QueuedChunk>& parts, uint64_t version) {
           : deps_.updater->Update(batches, progress);
   MaybeFail("learner.update_applied");  // test-only (common/failpoint.h)
   if (!um.ok()) {
-    std::fprintf(stderr, "proxima-learner: update failed: %s\n", um.status().ToString().c_str());
+    LogError(absl::StrCat("update failed: ", um.status().ToString()));
   } else if (deps_.update_timed) {
     deps_.update_timed(um->update_seconds);
   }

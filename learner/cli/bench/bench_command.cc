@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "common/file_util.h"
 #include "common/flags.h"
+#include "common/logging.h"
 #include "common/temp_dir.h"
 #include "learner/cli/bench/bench.h"
 #include "learner/cli/local_cluster.h"
@@ -103,15 +104,15 @@ int BenchMain(const std::vector<std::string>& args) {
     return 0;
   }
   if (!a.ok()) {
-    std::fprintf(stderr, "proxima bench: %s\n%s", std::string(a.status().message()).c_str(),
-                 usage.c_str());
+    LogError(a.status().message());
+    LogRaw(usage);
     return 2;
   }
   bench::BenchOptions options;
   options.quick = a->quick;
   absl::StatusOr<std::string> bin_dir = ExecutableDir();
   if (!bin_dir.ok()) {
-    std::fprintf(stderr, "proxima bench: %s\n", bin_dir.status().ToString().c_str());
+    LogError(bin_dir.status().ToString());
     return 1;
   }
   options.bin_dir = *bin_dir;
@@ -121,7 +122,7 @@ int BenchMain(const std::vector<std::string>& args) {
   if (a->work_dir.empty()) {
     absl::StatusOr<ScopedTempDir> tmp = ScopedTempDir::Create("proxima-bench-");
     if (!tmp.ok()) {
-      std::fprintf(stderr, "proxima bench: %s\n", std::string(tmp.status().message()).c_str());
+      LogError(tmp.status().message());
       return 1;
     }
     scratch.emplace(std::move(*tmp));
@@ -130,14 +131,11 @@ int BenchMain(const std::vector<std::string>& args) {
     options.work_dir = a->work_dir;
     std::filesystem::create_directories(options.work_dir, ec);
     if (ec) {
-      std::fprintf(stderr, "proxima bench: cannot create --work-dir %s: %s\n",
-                   options.work_dir.c_str(), ec.message().c_str());
+      LogError(absl::StrCat("cannot create --work-dir ", options.work_dir, ": ", ec.message()));
       return 2;
     }
   }
-  options.log = [](absl::string_view line) {
-    std::fprintf(stderr, "proxima bench: %.*s\n", static_cast<int>(line.size()), line.data());
-  };
+  options.log = [](absl::string_view line) { LogInfo(line); };
 
   bench::BenchReport report;
   int rc = 0;
@@ -153,8 +151,7 @@ int BenchMain(const std::vector<std::string>& args) {
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!status.ok()) {
-      std::fprintf(stderr, "proxima bench: suite %s failed: %s\n", s.name,
-                   status.ToString().c_str());
+      LogError(absl::StrCat("suite ", s.name, " failed: ", status.ToString()));
       rc = 1;
     }
     bench::BenchReport part;
@@ -166,7 +163,7 @@ int BenchMain(const std::vector<std::string>& args) {
   if (!a->json_out.empty()) {
     absl::Status s = WriteFileAtomic(a->json_out, report.ToJson().dump(2) + "\n");
     if (!s.ok()) {
-      std::fprintf(stderr, "proxima bench: %s\n", s.ToString().c_str());
+      LogError(s.ToString());
       rc = 1;
     } else {
       std::printf("wrote %s\n", a->json_out.c_str());
