@@ -31,7 +31,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
-#include "common/cpu_threads.h"
+#include "common/policy/cpu_threads.h"
 #include "common/envs/registry.h"
 #include "common/file_util.h"
 #include "common/grpc/channel_security.h"
