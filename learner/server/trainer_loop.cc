@@ -268,6 +268,13 @@ bool TrainerLoop::Train(std::vector<QueuedChunk>& parts, uint64_t version) {
   // is published, then the chunks count as trained — so that a reader who
   // sees nothing queued sees the new version.
   const MetricsRow row = deps_.progress->RecordUpdate(u);
+  // The budget counts every env step actors delivered (accepted chunks),
+  // trained or dropped for lag: they were taken. Read before publishing, so
+  // that steps acted with the new version (which a fast actor may deliver
+  // before this thread gets here) never end the run early: the step a run
+  // stops at must not depend on thread timing (sync mode is reproducible).
+  const bool finished = deps_.progress->env_steps() >= cfg.total_steps ||
+                        (options_.stop_when_solved && deps_.progress->solved());
   if (um.ok()) Publish();
   for (const QueuedChunk& c : parts) {
     if (um.ok()) {
@@ -278,10 +285,6 @@ bool TrainerLoop::Train(std::vector<QueuedChunk>& parts, uint64_t version) {
     }
     deps_.sessions->SetLag(c.session_id, version - c.policy_version);
   }
-  // The budget counts every env step actors delivered (accepted chunks),
-  // trained or dropped for lag: they were taken.
-  const bool finished = deps_.progress->env_steps() >= cfg.total_steps ||
-                        (options_.stop_when_solved && deps_.progress->solved());
   if (deps_.csv) (void)deps_.csv->Append(row);
   if (deps_.tensorboard) (void)deps_.tensorboard->Write(row);
   if (deps_.after_update) deps_.after_update();
