@@ -48,14 +48,18 @@ absl::Status ChunkSender::Push(std::unique_ptr<v1::TrajectoryChunk>* chunk,
     if (interrupt.load() || window_.size() >= capacity) {
       return absl::CancelledError(absl::StrCat("chunk seq ", seq, " not queued: interrupted"));
     }
-    Entry entry;
-    entry.chunk = std::shared_ptr<const v1::TrajectoryChunk>(std::move(*chunk));
-    entry.seq = seq;
-    window_.push_back(std::move(entry));
-    ++stats_.pushed;
+    AppendLocked(chunk, seq);
   }
   cv_.SignalAll();
   return absl::OkStatus();
+}
+
+void ChunkSender::AppendLocked(std::unique_ptr<v1::TrajectoryChunk>* chunk, uint64_t seq) {
+  Entry entry;
+  entry.chunk = std::shared_ptr<const v1::TrajectoryChunk>(std::move(*chunk));
+  entry.seq = seq;
+  window_.push_back(std::move(entry));
+  ++stats_.pushed;
 }
 
 absl::Status ChunkSender::PushFinal(std::unique_ptr<v1::TrajectoryChunk>* chunk) {
@@ -66,11 +70,7 @@ absl::Status ChunkSender::PushFinal(std::unique_ptr<v1::TrajectoryChunk>* chunk)
       return absl::AbortedError(absl::StrCat("final chunk seq ", seq, " not queued: session ",
                                              session_lost_ ? "lost" : "shut down"));
     }
-    Entry entry;
-    entry.chunk = std::shared_ptr<const v1::TrajectoryChunk>(std::move(*chunk));
-    entry.seq = seq;
-    window_.push_back(std::move(entry));
-    ++stats_.pushed;
+    AppendLocked(chunk, seq);
   }
   cv_.SignalAll();
   return absl::OkStatus();

@@ -140,6 +140,9 @@ class ChunkSender {
                   StreamState* state);
   void ReaderLoop(grpc::ClientReaderWriterInterface<v1::TrajectoryChunk, v1::ChunkAck>* stream,
                   StreamState* state);
+  // Moves `*chunk` (seq `seq`) to the back of the window.
+  void AppendLocked(std::unique_ptr<v1::TrajectoryChunk>* chunk, uint64_t seq)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Applies one ack. Returns a non-empty reason when the session is lost.
   std::string HandleAck(const v1::ChunkAck& ack) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void LoseSession(const std::string& reason);
