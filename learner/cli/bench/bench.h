@@ -12,8 +12,12 @@
 //              WeightWatcher, 1/8/32 actors
 //   train      end-to-end `proxima train`, 1/2/4 actors and in-process
 //   solve      time-to-solve CartPole-v1, 5 seeds, cluster and in-process
+//   learn      the default cluster's learning targets (issue 17): CartPole-v1,
+//              Acrobot-v1, Pendulum-v1 over several seeds, one verdict row per
+//              target (learn_targets.h)
 //   memory     peak RSS of learner and actor processes
-// Figures are medians where a suite repeats; nothing here asserts a target
+// Figures are medians where a suite repeats. Only `learn` judges its figures
+// (a `pass` per target, printed as PASS/FAIL); no test asserts a timed target
 // (targets belong to the docs, not to timed tests).
 #ifndef PROXIMA_LEARNER_BENCH_BENCH_H_
 #define PROXIMA_LEARNER_BENCH_BENCH_H_
@@ -43,7 +47,9 @@ struct BenchOptions {
 
 // One measurement: which suite, which case, its parameters and its figures.
 // `params` and `metrics` are JSON objects; metric values are numbers (or null
-// when not measurable, e.g. a run that never solved).
+// when not measurable, e.g. a run that never solved), except a target's
+// verdict: `pass`, true, false or null (no verdict), which ToText prints as
+// PASS, FAIL or "no verdict" followed by params' "target" text.
 struct BenchRow {
   BenchRow() = default;
   BenchRow(std::string suite_name, std::string case_name)
@@ -91,6 +97,7 @@ absl::Status RunIngestSuite(const BenchOptions& options, BenchReport* report);
 absl::Status RunBroadcastSuite(const BenchOptions& options, BenchReport* report);
 absl::Status RunTrainSuite(const BenchOptions& options, BenchReport* report);
 absl::Status RunSolveSuite(const BenchOptions& options, BenchReport* report);
+absl::Status RunLearnSuite(const BenchOptions& options, BenchReport* report);
 absl::Status RunMemorySuite(const BenchOptions& options, BenchReport* report);
 
 // Median of `values` (NaN when empty).

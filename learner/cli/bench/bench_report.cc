@@ -93,7 +93,14 @@ std::string BenchReport::ToText() const {
     }
     absl::StrAppendFormat(&out, "  %-28s", r.name);
     for (const auto& [key, value] : r.metrics.items()) {
+      if (key == "pass") continue;
       absl::StrAppend(&out, " ", key, "=", FormatValue(value));
+    }
+    if (r.metrics.contains("pass")) {  // a target's verdict line
+      const nlohmann::json& pass = r.metrics["pass"];
+      absl::StrAppend(&out, "\n    ", pass.is_boolean() ? (pass.get<bool>() ? "PASS" : "FAIL")
+                                                         : "no verdict");
+      if (r.params.contains("target")) absl::StrAppend(&out, ": ", FormatValue(r.params["target"]));
     }
     absl::StrAppend(&out, "\n");
   }
@@ -114,6 +121,8 @@ const std::vector<Suite>& AllSuites() {
        RunTrainSuite},
       {"solve", "time-to-solve CartPole-v1, median of 5 seeds, cluster and in-process",
        RunSolveSuite},
+      {"learn", "learning targets of the default cluster (issue 17), a verdict per target",
+       RunLearnSuite},
       {"memory", "peak RSS of learner and actor processes", RunMemorySuite},
   };
   return suites;

@@ -1,22 +1,26 @@
-// The suites that run the real executables — train, solve, memory — as a user
-// would: separate processes, run directories, summary.json. Each process is
+// The suites that run the real executables — train, solve, learn, memory — as
+// a user would: separate processes, run directories, summary.json. Each process is
 // reaped with wait4(), whose rusage gives its peak RSS.
 #include <sys/wait.h>
 
 #include <cmath>
 #include <algorithm>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
 #include "common/subprocess.h"
 #include "learner/cli/bench/bench.h"
 #include "learner/cli/bench/bench_process.h"
+#include "learner/cli/bench/learn_targets.h"
 
 namespace proxima::bench {
 namespace {
@@ -31,35 +35,55 @@ nlohmann::json NumberOrNull(const nlohmann::json& j, const char* key) {
   return j.contains(key) ? j[key] : nlohmann::json();
 }
 
-// metrics.csv → [[env_steps, wall_seconds, mean_return], ...] (rows whose
-// mean return is not yet defined are skipped).
-nlohmann::json LearningCurve(const std::string& run_dir) {
-  nlohmann::json curve = nlohmann::json::array();
+// metrics.csv's numeric columns by header name (a field that does not parse
+// is NaN; an absent or unreadable file gives no columns).
+std::map<std::string, std::vector<double>> MetricsColumns(const std::string& run_dir) {
+  std::map<std::string, std::vector<double>> columns;
   absl::StatusOr<std::string> csv = ReadFile(run_dir + "/metrics.csv");
-  if (!csv.ok()) return curve;
+  if (!csv.ok()) return columns;
   std::vector<std::string> lines = absl::StrSplit(*csv, '\n', absl::SkipWhitespace());
-  if (lines.empty()) return curve;
+  if (lines.empty()) return columns;
   const std::vector<std::string> header = absl::StrSplit(lines[0], ',');
-  auto column = [&](const std::string& name) {
-    for (size_t i = 0; i < header.size(); ++i) {
-      if (header[i] == name) return static_cast<int>(i);
-    }
-    return -1;
-  };
-  const int steps = column("env_steps"), wall = column("wall_seconds"),
-            ret = column("mean_return");
-  if (steps < 0 || wall < 0 || ret < 0) return curve;
   for (size_t i = 1; i < lines.size(); ++i) {
     const std::vector<std::string> f = absl::StrSplit(lines[i], ',');
-    double s = 0, w = 0, r = 0;
-    if (static_cast<int>(f.size()) <= std::max({steps, wall, ret})) continue;
-    if (!absl::SimpleAtod(f[steps], &s) || !absl::SimpleAtod(f[wall], &w) ||
-        !absl::SimpleAtod(f[ret], &r) || !std::isfinite(r)) {
-      continue;
+    if (f.size() < header.size()) continue;  // a row cut short
+    for (size_t c = 0; c < header.size(); ++c) {
+      double v = 0;
+      columns[header[c]].push_back(absl::SimpleAtod(f[c], &v) ? v : NAN);
     }
-    curve.push_back({s, w, r});
+  }
+  return columns;
+}
+
+// [[env_steps, wall_seconds, mean_return], ...] (rows whose mean return is
+// not yet defined are skipped).
+nlohmann::json LearningCurve(const std::map<std::string, std::vector<double>>& columns) {
+  nlohmann::json curve = nlohmann::json::array();
+  const auto steps = columns.find("env_steps"), wall = columns.find("wall_seconds"),
+             ret = columns.find("mean_return");
+  if (steps == columns.end() || wall == columns.end() || ret == columns.end()) return curve;
+  for (size_t i = 0; i < ret->second.size(); ++i) {
+    const double s = steps->second[i], w = wall->second[i], r = ret->second[i];
+    if (std::isfinite(s) && std::isfinite(w) && std::isfinite(r)) curve.push_back({s, w, r});
   }
   return curve;
+}
+nlohmann::json LearningCurve(const std::string& run_dir) {
+  return LearningCurve(MetricsColumns(run_dir));
+}
+
+// Mean of a column's finite values; null when it has none.
+nlohmann::json ColumnMean(const std::map<std::string, std::vector<double>>& columns,
+                          const std::string& name) {
+  const auto it = columns.find(name);
+  double sum = 0;
+  int n = 0;
+  if (it != columns.end()) {
+    for (double v : it->second) {
+      if (std::isfinite(v)) sum += v, ++n;
+    }
+  }
+  return n > 0 ? nlohmann::json(sum / n) : nlohmann::json();
 }
 
 struct TrainRun {
@@ -84,10 +108,70 @@ absl::StatusOr<TrainRun> RunTrain(const BenchOptions& options, const std::string
   absl::StatusOr<std::string> summary = ReadFile(run.run_dir + "/summary.json");
   if (!summary.ok()) return summary.status();
   run.summary = nlohmann::json::parse(*summary, nullptr, /*allow_exceptions=*/false);
-  if (run.summary.is_discarded()) {
-    return absl::InternalError(absl::StrCat(run.run_dir, "/summary.json is not JSON"));
+  if (!run.summary.is_object()) {  // parse errors included (discarded)
+    return absl::InternalError(absl::StrCat(run.run_dir, "/summary.json is not a JSON object"));
   }
   return run;
+}
+
+std::optional<double> OptionalNumber(const nlohmann::json& v) {
+  if (!v.is_number()) return std::nullopt;
+  return v.get<double>();
+}
+
+// One seed of the solve and learn suites: `proxima train --env ENV --seed S
+// [extra...] [--in-process]` and its row `name` with the run's figures from
+// summary.json (null where the run did not write them) and metrics.csv, and
+// its learning curve as the row's series.
+struct SeedRun {
+  BenchRow row;
+  Finished process;
+};
+
+absl::StatusOr<SeedRun> RunSeed(const BenchOptions& options, const std::string& suite,
+                                const std::string& name, const std::string& env,
+                                bool in_process, int seed, std::vector<std::string> extra) {
+  std::vector<std::string> args = {"--env", env, "--seed", absl::StrCat(seed)};
+  args.insert(args.end(), extra.begin(), extra.end());
+  if (in_process) args.push_back("--in-process");
+  options.log(absl::StrCat(suite, " ", name));
+  absl::StatusOr<TrainRun> run = RunTrain(
+      options, absl::StrCat(suite, "-", absl::StrReplaceAll(name, {{"/", "-"}, {"=", ""}})), args,
+      600);
+  if (!run.ok()) return run.status();
+  const nlohmann::json& s = run->summary;
+  const std::map<std::string, std::vector<double>> columns = MetricsColumns(run->run_dir);
+  // The learner's accounting (summary.json), or the fraction from its counts.
+  nlohmann::json dropped = NumberOrNull(s, "dropped_fraction");
+  const nlohmann::json collected = NumberOrNull(s, "transitions_collected");
+  if (!dropped.is_number() && collected.is_number() && collected.get<double>() > 0 &&
+      NumberOrNull(s, "transitions_dropped").is_number()) {
+    dropped = s["transitions_dropped"].get<double>() / collected.get<double>();
+  }
+  SeedRun out;
+  out.process = run->process;
+  out.row = BenchRow{suite, name};
+  out.row.params = {{"env", env},
+                    {"path", in_process ? "in-process" : "cluster"},
+                    {"seed", seed},
+                    {"mode", s.value("mode", "")},
+                    {"actors", NumberOrNull(s, "actors")}};
+  out.row.metrics = {
+      {"solved_at_step", NumberOrNull(s, "solved_at_step")},
+      {"solved_at_seconds", NumberOrNull(s, "solved_at_seconds")},
+      {"mean_return_last_100", NumberOrNull(s, "mean_return_last_100")},
+      {"env_steps_per_second", NumberOrNull(s, "env_steps_per_second")},
+      {"process_wall_seconds", run->process.wall_seconds},
+      {"transitions_collected", collected},
+      {"transitions_trained", NumberOrNull(s, "transitions_trained")},
+      {"transitions_dropped", NumberOrNull(s, "transitions_dropped")},
+      {"dropped_fraction", dropped},
+      {"mean_lag", NumberOrNull(s, "mean_lag")},
+      {"max_lag", NumberOrNull(s, "max_lag")},
+      // Our own figure, for summaries written before mean_lag was.
+      {"metrics_csv_mean_lag", ColumnMean(columns, "mean_lag")}};
+  out.row.series = LearningCurve(columns);
+  return out;
 }
 
 }  // namespace
@@ -134,24 +218,13 @@ absl::Status RunSolveSuite(const BenchOptions& options, BenchReport* report) {
     std::vector<double> steps, seconds, walls;
     int solved = 0;
     for (int seed : seeds) {
-      std::vector<std::string> args = {"--env", "CartPole-v1", "--seed", absl::StrCat(seed),
-                                       "--stop-when-solved"};
-      if (in_process) args.push_back("--in-process");
-      options.log(absl::StrCat("solve ", path, " seed ", seed));
-      absl::StatusOr<TrainRun> run =
-          RunTrain(options, absl::StrCat("solve-", path, "-", seed), args, 600);
+      absl::StatusOr<SeedRun> run =
+          RunSeed(options, "solve", absl::StrCat(path, "/seed=", seed), "CartPole-v1",
+                  in_process, seed, {"--stop-when-solved"});
       if (!run.ok()) return run.status();
-      const nlohmann::json at_step = NumberOrNull(run->summary, "solved_at_step");
-      const nlohmann::json at_seconds = NumberOrNull(run->summary, "solved_at_seconds");
-      BenchRow row{"solve", absl::StrCat(path, "/seed=", seed)};
-      row.params = {{"env", "CartPole-v1"}, {"path", path}, {"seed", seed},
-                    {"actors", in_process ? 0 : 2}};
-      row.metrics = {{"solved_at_step", at_step},
-                     {"solved_at_seconds", at_seconds},
-                     {"process_wall_seconds", run->process.wall_seconds},
-                     {"env_steps_per_second", NumberOrNull(run->summary, "env_steps_per_second")}};
-      row.series = LearningCurve(run->run_dir);
-      report->Add(std::move(row));
+      const nlohmann::json at_step = run->row.metrics["solved_at_step"];
+      const nlohmann::json at_seconds = run->row.metrics["solved_at_seconds"];
+      report->Add(std::move(run->row));
       if (at_step.is_number() && at_seconds.is_number()) {
         ++solved;
         steps.push_back(at_step.get<double>());
@@ -170,6 +243,55 @@ absl::Status RunSolveSuite(const BenchOptions& options, BenchReport* report) {
                       {"median_solved_at_seconds", Median(seconds)},
                       {"median_process_wall_seconds", Median(walls)}};
     report->Add(std::move(median));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunLearnSuite(const BenchOptions& options, BenchReport* report) {
+  std::vector<LearnRun> runs;
+  for (const LearnPlanEntry& entry : LearnPlan(options.quick)) {
+    std::vector<std::string> extra;
+    if (entry.total_steps.has_value()) {
+      extra = {"--total-steps", absl::StrCat(*entry.total_steps)};
+    }
+    for (const bool in_process : {false, true}) {
+      if (in_process && !entry.in_process_too) continue;
+      const std::string path = in_process ? "in-process" : "cluster";
+      for (int seed : entry.seeds) {
+        absl::StatusOr<SeedRun> run =
+            RunSeed(options, "learn", absl::StrCat(entry.env, "/", path, "/seed=", seed),
+                    entry.env, in_process, seed, extra);
+        if (!run.ok()) return run.status();
+        LearnRun r;
+        r.env = entry.env;
+        r.in_process = in_process;
+        r.seed = seed;
+        const nlohmann::json& m = run->row.metrics;
+        r.solved_at_step = OptionalNumber(m["solved_at_step"]);
+        r.mean_return_last_100 = OptionalNumber(m["mean_return_last_100"]);
+        r.env_steps_per_second = OptionalNumber(m["env_steps_per_second"]);
+        r.dropped_fraction = OptionalNumber(m["dropped_fraction"]);
+        if (entry.reach_return.has_value()) {
+          // The first metrics.csv row whose mean return reached it.
+          nlohmann::json at_step;
+          for (const nlohmann::json& point : run->row.series) {
+            if (point[2].get<double>() >= *entry.reach_return) {
+              at_step = point[0];
+              break;
+            }
+          }
+          run->row.params["reach_return"] = *entry.reach_return;
+          run->row.metrics["reached_return_at_step"] = at_step;
+          r.reached_return_at_step = OptionalNumber(at_step);
+        }
+        if (entry.total_steps.has_value()) run->row.params["total_steps"] = *entry.total_steps;
+        report->Add(std::move(run->row));
+        runs.push_back(std::move(r));
+      }
+    }
+  }
+  for (const LearnVerdict& v : EvaluateLearnTargets(runs, options.quick)) {
+    report->Add(LearnVerdictRow(v));
   }
   return absl::OkStatus();
 }
