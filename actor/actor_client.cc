@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <optional>
 #include <thread>
 #include <utility>
@@ -10,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "common/grpc/backoff.h"
 #include "actor/chunk_sender.h"
+#include "actor/policy_lag_gate.h"
 #include "actor/registration.h"
 #include "common/policy/cpu_threads.h"
 #include "common/envs/vector_env.h"
@@ -317,20 +319,60 @@ void ActorClient::MaybeLogThroughput(bool force) {
     if (sender_) cs = sender_->stats();
   }
   const double seconds = std::max(absl::ToDoubleSeconds(elapsed), 1e-9);
+  const double waited = s.flow_control_wait_seconds - last_log_wait_seconds_;
   Log(absl::StrFormat(
       "%.0f env steps/s, acting with version %d (learner at %d), %d chunks acked, %d "
-      "unacked, %d episodes%s",
+      "unacked, %d episodes, %.0f%% waiting for newer weights%s",
       static_cast<double>(steps - last_log_steps_) / seconds, s.policy_version,
       cs.learner_version, s.chunks_acked + cs.acked, cs.unacked,
-      s.episodes - last_log_episodes_,
+      s.episodes - last_log_episodes_, 100.0 * waited / seconds,
       return_count_ > 0 ? absl::StrFormat(", mean return %.1f",
                                           return_sum_ / static_cast<double>(return_count_))
                         : std::string()));
   last_log_time_ = now;
   last_log_steps_ = steps;
+  last_log_wait_seconds_ = s.flow_control_wait_seconds;
   last_log_episodes_ = s.episodes;
   return_sum_ = 0;
   return_count_ = 0;
+}
+
+std::shared_ptr<const PolicySnapshot> ActorClient::AwaitFreshEnough(
+    PolicyLagGate* gate, SnapshotSlot* slot, ChunkSender* sender,
+    std::shared_ptr<const PolicySnapshot> snap) {
+  const uint64_t chunk_transitions =
+      static_cast<uint64_t>(config_.rollout_length) * static_cast<uint64_t>(config_.num_envs);
+  const absl::Time start = absl::Now();
+  gate->SawVersion(snap->version, start);
+  const absl::Time deadline = start + gate->MaxWait();
+  bool waited = false;
+  bool gave_up = false;
+  while (!interrupt_.load()) {
+    const ChunkSender::Stats cs = sender->stats();
+    std::optional<PolicyLagGate::AckView> ack;
+    if (cs.acked > 0) ack = PolicyLagGate::AckView{cs.learner_version, cs.learner_queued_transitions};
+    if (!gate->ShouldWait(snap->version, ack, cs.unacked * chunk_transitions)) break;
+    const absl::Time now = absl::Now();
+    if (now >= deadline) {
+      gave_up = true;
+      break;
+    }
+    waited = true;
+    // Acks can change the prediction too: look again every few ms.
+    std::shared_ptr<const PolicySnapshot> newer = slot->WaitNewerUntil(
+        snap->version, interrupt_, std::min(deadline, now + absl::Milliseconds(5)));
+    if (newer != nullptr) {
+      snap = std::move(newer);
+      gate->SawVersion(snap->version, absl::Now());
+    }
+  }
+  if (waited) {
+    absl::MutexLock lock(&mu_);
+    ++stats_.flow_control_waits;
+    stats_.flow_control_wait_seconds += absl::ToDoubleSeconds(absl::Now() - start);
+    if (gave_up) ++stats_.flow_control_timeouts;
+  }
+  return snap;
 }
 
 absl::StatusOr<ActorClient::LoopEnd> ActorClient::StepLoop() {
@@ -342,6 +384,7 @@ absl::StatusOr<ActorClient::LoopEnd> ActorClient::StepLoop() {
     sender = sender_.get();
   }
   const uint64_t max_bytes = hints_.max_message_bytes();
+  PolicyLagGate gate(config_.target_policy_lag, config_.batch_transitions);
   std::shared_ptr<const PolicySnapshot> current;
   while (true) {
     // Rollout boundary: the only place the policy changes.
@@ -355,6 +398,9 @@ absl::StatusOr<ActorClient::LoopEnd> ActorClient::StepLoop() {
       next = slot->WaitNewer(current->version, interrupt_);
     } else {
       next = slot->Latest();
+      if (gate.enabled() && next != nullptr) {
+        next = AwaitFreshEnough(&gate, slot, sender, std::move(next));
+      }
     }
     if (session_lost_.load() && !stop_.load()) return LoopEnd::kSessionLost;
     if (next != nullptr && next != current && !stop_.load()) {

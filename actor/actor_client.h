@@ -42,6 +42,8 @@ namespace proxima {
 
 class ChunkSender;
 class PolicyInference;
+class PolicyLagGate;
+struct PolicySnapshot;
 class RolloutCollector;
 class SnapshotSlot;
 class VectorEnv;
@@ -81,6 +83,12 @@ class ActorClient {
     uint64_t chunks_accepted = 0;   // ACCEPTED acks, all sessions
     uint64_t duplicate_acks = 0;    // DUPLICATE acks (resends already processed)
     uint64_t reconnects = 0;      // trajectory streams reopened, all sessions
+    // Async flow control (actor/policy_lag_gate.h): rollouts that waited for
+    // a newer snapshot, the time spent waiting, and waits given up at the
+    // gate's MaxWait.
+    uint64_t flow_control_waits = 0;
+    double flow_control_wait_seconds = 0;
+    uint64_t flow_control_timeouts = 0;
   };
 
   explicit ActorClient(Options options);
@@ -109,6 +117,12 @@ class ActorClient {
   absl::StatusOr<v1::RegisterResponse> Register();
   absl::Status Setup(const ActorRunConfig& config);
   absl::StatusOr<LoopEnd> StepLoop();
+  // Async flow control: while a chunk acted with `snap` is predicted to be
+  // trained gate->target() versions stale or more, waits (at most
+  // gate->MaxWait()) for a newer snapshot. Returns the snapshot to act with.
+  std::shared_ptr<const PolicySnapshot> AwaitFreshEnough(
+      PolicyLagGate* gate, SnapshotSlot* slot, ChunkSender* sender,
+      std::shared_ptr<const PolicySnapshot> snap);
   void StartSession(const v1::RegisterResponse& response);
   // Stops the session's threads (graceful: final ack wait and half-close
   // first) and folds its sender's counters into the totals.
@@ -158,6 +172,7 @@ class ActorClient {
   // Throughput line state (stepping thread only).
   absl::Time last_log_time_;
   int64_t last_log_steps_ = 0;
+  double last_log_wait_seconds_ = 0;
   uint64_t last_log_episodes_ = 0;
   double return_sum_ = 0;
   uint64_t return_count_ = 0;

@@ -326,6 +326,7 @@ std::string ChunkSender::HandleAck(const v1::ChunkAck& ack) {
   ++stats_.acked;
   learner_stopped_ = false;  // an ack: a learner is (back) up; a SHUTTING_DOWN one sets it again
   stats_.learner_version = ack.learner_policy_version();
+  stats_.learner_queued_transitions = ack.queued_transitions();
   // Acks come in the order chunks were written on this stream.
   if (!in_flight_.empty()) in_flight_.pop_front();
   const bool after_rewind = ignore_out_of_order_ > 0;

@@ -75,6 +75,7 @@ class ChunkSender {
     uint64_t dropped = 0;       // policy lag, late for round, shutting down
     uint64_t reconnects = 0;    // streams opened after the first
     uint64_t learner_version = 0;  // from the newest ack
+    uint64_t learner_queued_transitions = 0;  // from the newest ack
     uint64_t unacked = 0;          // in the window now
   };
 

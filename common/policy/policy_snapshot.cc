@@ -37,10 +37,17 @@ std::shared_ptr<const PolicySnapshot> SnapshotSlot::Latest() const {
 
 std::shared_ptr<const PolicySnapshot> SnapshotSlot::WaitNewer(std::optional<uint64_t> after,
                                                               const std::atomic<bool>& interrupt) {
+  return WaitNewerUntil(after, interrupt, absl::InfiniteFuture());
+}
+
+std::shared_ptr<const PolicySnapshot> SnapshotSlot::WaitNewerUntil(
+    std::optional<uint64_t> after, const std::atomic<bool>& interrupt, absl::Time deadline) {
   absl::MutexLock lock(&mu_);
-  while (!interrupt.load() &&
-         (latest_ == nullptr || (after.has_value() && latest_->version <= *after))) {
-    cv_.Wait(&mu_);
+  auto newer = [&] {
+    return latest_ != nullptr && (!after.has_value() || latest_->version > *after);
+  };
+  while (!interrupt.load() && !newer()) {
+    if (cv_.WaitWithDeadline(&mu_, deadline) && !newer()) return nullptr;
   }
   if (interrupt.load()) return nullptr;
   return latest_;

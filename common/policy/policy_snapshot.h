@@ -19,6 +19,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/policy/actor_critic.h"
 #include "common/envs/env.h"
 #include "common/wire/model_spec.h"
@@ -63,6 +64,10 @@ class SnapshotSlot {
   // `interrupt` is true (checked on entry and on every Wake()).
   std::shared_ptr<const PolicySnapshot> WaitNewer(std::optional<uint64_t> after,
                                                   const std::atomic<bool>& interrupt);
+  // Like WaitNewer, but also returns null once `deadline` has passed.
+  std::shared_ptr<const PolicySnapshot> WaitNewerUntil(std::optional<uint64_t> after,
+                                                       const std::atomic<bool>& interrupt,
+                                                       absl::Time deadline);
 
   // Makes waiters re-check their interrupt flag. Call after setting it.
   void Wake();

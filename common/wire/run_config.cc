@@ -104,6 +104,10 @@ absl::StatusOr<ActorRunConfig> ActorRunConfigFromProto(const v1::RunConfig& prot
   c.num_envs = static_cast<int>(proto.num_envs());
   c.rollout_length = static_cast<int>(proto.rollout_length());
   c.sync = proto.mode() == v1::TRAINING_MODE_SYNC;
+  if (!c.sync) {
+    c.target_policy_lag = proto.target_policy_lag();
+    c.batch_transitions = proto.batch_transitions();
+  }
   c.env_seed_base = proto.seeds().env_seed_base();
   c.action_seed = proto.seeds().action_seed();
   c.channel = proto.channel();

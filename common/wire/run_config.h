@@ -35,6 +35,9 @@ struct ActorRunConfig {
   int num_envs = 0;
   int rollout_length = 0;
   bool sync = false;  // TRAINING_MODE_SYNC: wait for a new version after each chunk
+  // Async flow control (RunConfig.target_policy_lag; 0: off).
+  uint32_t target_policy_lag = 0;
+  uint64_t batch_transitions = 0;
   uint64_t env_seed_base = 0;
   uint64_t action_seed = 0;
   v1::ChannelHints channel;

@@ -19,6 +19,10 @@ ABSL_FLAG(std::string, mode, "async",
           "sync (strictly on-policy, one rollout per actor per update) or async");
 ABSL_FLAG(int, max_policy_lag, 8,
           "async: drop chunks more than this many versions behind the learner");
+ABSL_FLAG(int, target_policy_lag, 1,
+          "async: an actor waits for newer weights while its next chunk would be trained this "
+          "many versions behind or more (flow control by policy version); 0 = off, at most "
+          "--max-policy-lag");
 ABSL_FLAG(int64_t, queue_capacity, 0,
           "learner: trajectory queue capacity in transitions, backpressure beyond "
           "[0: two batches]");
@@ -83,6 +87,7 @@ absl::StatusOr<LearnerOptions> LearnerOptionsFromFlags() {
         absl::StrCat("--mode must be sync or async (got '", mode, "')"));
   }
   o.max_policy_lag = absl::GetFlag(FLAGS_max_policy_lag);
+  o.target_policy_lag = absl::GetFlag(FLAGS_target_policy_lag);
   o.queue_capacity = absl::GetFlag(FLAGS_queue_capacity);
   o.actor_num_envs = absl::GetFlag(FLAGS_actor_num_envs);
   o.max_actors = absl::GetFlag(FLAGS_max_actors);

@@ -36,6 +36,10 @@ void FillRunConfig(const RegistrationContext& ctx, uint32_t actor_id, int num_en
   rc->set_mode(o.mode == TrainingModeKind::kSync ? v1::TRAINING_MODE_SYNC
                                                  : v1::TRAINING_MODE_ASYNC);
   rc->set_max_policy_lag(static_cast<uint32_t>(o.max_policy_lag));
+  if (o.mode == TrainingModeKind::kAsync) {
+    rc->set_target_policy_lag(static_cast<uint32_t>(o.target_policy_lag));
+    rc->set_batch_transitions(static_cast<uint64_t>(c.batch_size()));
+  }
   v1::ChannelHints* ch = rc->mutable_channel();
   ch->set_max_message_bytes(static_cast<uint64_t>(o.max_message_bytes));
   SetDuration(o.keepalive_seconds, ch->mutable_keepalive_time());

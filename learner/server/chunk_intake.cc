@@ -113,6 +113,7 @@ v1::ChunkAck ChunkIntake::Ack(uint64_t seq, v1::ChunkOutcome outcome, std::strin
   ack.set_learner_policy_version(deps_.progress->version());
   ack.set_next_expected_seq(next_expected);
   ack.set_paused(deps_.paused());
+  ack.set_queued_transitions(static_cast<uint64_t>(deps_.queue->transitions()));
   return ack;
 }
 

@@ -9,7 +9,7 @@
 namespace proxima {
 
 absl::Status LearnerOptions::Validate() const {
-  auto bad = [](const char* flag, auto got, const char* range) {
+  auto bad = [](const char* flag, auto got, absl::string_view range) {
     return absl::InvalidArgumentError(absl::StrCat("--", flag, " must be ", range, " (got ",
                                                    got, ")"));
   };
@@ -32,6 +32,11 @@ absl::Status LearnerOptions::Validate() const {
     return bad("total-steps", *resume_total_steps, "> 0");
   }
   if (max_policy_lag < 0) return bad("max-policy-lag", max_policy_lag, ">= 0");
+  if (target_policy_lag < 0 || (max_policy_lag > 0 && target_policy_lag > max_policy_lag)) {
+    return bad("target-policy-lag", target_policy_lag,
+               absl::StrCat("in [0, --max-policy-lag = ", max_policy_lag,
+                            "] (0 = no flow control)"));
+  }
   if (queue_capacity < 0) return bad("queue-capacity", queue_capacity, ">= 0");
   if (actor_num_envs < 0 || actor_num_envs > 65536) {
     return bad("actor-num-envs", actor_num_envs, "in [0, 65536]");

@@ -36,6 +36,12 @@ struct LearnerOptions {
   // Async: chunks whose lag (learner version − behaviour version) exceeds this
   // when they enter a batch are dropped and counted. Sync mode uses 0.
   int max_policy_lag = 8;
+  // Async: flow control by policy version. An actor waits for a newer
+  // snapshot while the chunk it would collect next is predicted to be trained
+  // this many versions or more behind (RunConfig.target_policy_lag says how
+  // it predicts). At most max_policy_lag (when that is not 0); 0: off, actors
+  // never wait and only the lag limit cuts stale data.
+  int target_policy_lag = 1;
   // Bounded trajectory queue, in transitions. When full the learner stops
   // reading trajectory streams (gRPC flow control pushes back on actors).
   // 0: two batches (num_envs × rollout_length each) — a small queue keeps

@@ -11,6 +11,7 @@
 #ifndef PROXIMA_TESTS_SUPPORT_FAKE_LEARNER_H_
 #define PROXIMA_TESTS_SUPPORT_FAKE_LEARNER_H_
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -45,6 +46,12 @@ class FakeLearner final : public v1::Learner::Service {
     // > 0: the hints' reconnect backoff, initial and max alike (else 20 ms
     // initial, 200 ms max).
     int64_t reconnect_backoff_seconds = 0;
+    // Async flow control (RunConfig.target_policy_lag; 0: off). With a
+    // target, the fake keeps a model of a learner's queue: every accepted
+    // chunk adds its transitions, every Publish() trains one batch of
+    // batch_transitions off it, and acks report it as queued_transitions.
+    int target_policy_lag = 0;
+    uint64_t batch_transitions = 0;
   };
 
   struct Received {
@@ -191,6 +198,8 @@ class FakeLearner final : public v1::Learner::Service {
     c->mutable_seeds()->set_env_seed_base(1 + it->second * 65536ull);
     c->mutable_seeds()->set_action_seed(1000 + it->second);
     c->set_mode(options_.sync ? v1::TRAINING_MODE_SYNC : v1::TRAINING_MODE_ASYNC);
+    c->set_target_policy_lag(static_cast<uint32_t>(options_.target_policy_lag));
+    c->set_batch_transitions(options_.batch_transitions);
     v1::ChannelHints* h = c->mutable_channel();
     h->set_max_message_bytes(16 << 20);
     h->mutable_keepalive_time()->set_seconds(10);
@@ -268,11 +277,13 @@ class FakeLearner final : public v1::Learner::Service {
           } else {
             ack.set_outcome(v1::CHUNK_OUTCOME_ACCEPTED);
             next_seq_[session] = expected + 1;
+            queued_ += static_cast<uint64_t>(chunk.num_steps()) * chunk.num_envs();
             if (options_.sync && !chunk.final()) PublishLocked();
           }
           ack.set_next_expected_seq(next_seq_[session]);
         }
         ack.set_learner_policy_version(snapshot_.version());
+        ack.set_queued_transitions(queued_);
         received_.push_back(Received{session, chunk, ack.outcome()});
         cv_.notify_all();
         while (hold_acks_ && !killed_ && !context->IsCancelled()) {
@@ -290,6 +301,7 @@ class FakeLearner final : public v1::Learner::Service {
   void PublishLocked() {
     const uint64_t next = published_ ? snapshot_.version() + 1 : 0;
     published_ = true;
+    queued_ -= std::min(queued_, options_.batch_transitions);
     NormalizerState n = MakeNormalizer(shape_.obs_dim, options_.normalize_obs);
     EncodeWeights(model_, n, next, &snapshot_);
     cv_.notify_all();
@@ -313,6 +325,7 @@ class FakeLearner final : public v1::Learner::Service {
   std::vector<uint64_t> issued_;
   std::map<uint64_t, uint64_t> next_seq_;
   std::vector<Received> received_;
+  uint64_t queued_ = 0;  // the queue model of Options::target_policy_lag
   std::vector<v1::RegisterRequest> registrations_;
   int stream_opens_ = 0;
   std::unique_ptr<grpc::Server> server_;
