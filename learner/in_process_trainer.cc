@@ -114,6 +114,7 @@ absl::StatusOr<RunSummary> InProcessTrainer::Run() {
   const bool tty = ::isatty(STDERR_FILENO);
   double last_progress = 0;
   start_seconds_ = NowSeconds() - wall_seconds_;
+  const int64_t steps_at_start = env_steps_;  // a resumed run's summary counts from here
   if (updates_ == 0) envs_->Reset();
   const int64_t num_updates = config_.num_updates();
   const int64_t last_update = options_.stop_after_update > 0
@@ -167,6 +168,8 @@ absl::StatusOr<RunSummary> InProcessTrainer::Run() {
   s.mean_return_last_100 = tracker_->mean_return();
   s.solved_at_step = tracker_->solved_at_step();
   s.solved_at_seconds = tracker_->solved_at_seconds();
+  // Every collected transition is trained on, with the policy that acted.
+  s.transitions_collected = s.transitions_trained = env_steps_ - steps_at_start;
   if (!options_.run_dir.empty()) PROXIMA_RETURN_IF_ERROR(WriteSummary(options_.run_dir, s));
   return s;
 }

@@ -134,6 +134,19 @@ nlohmann::json SummaryToJson(const RunSummary& s) {
       s.solved_at_step ? nlohmann::json(*s.solved_at_step) : nlohmann::json(nullptr);
   j["solved_at_seconds"] =
       s.solved_at_seconds ? nlohmann::json(*s.solved_at_seconds) : nlohmann::json(nullptr);
+  j["transitions_collected"] = s.transitions_collected;
+  j["transitions_trained"] = s.transitions_trained;
+  j["transitions_dropped"] = s.transitions_dropped;
+  j["transitions_dropped_by_reason"] = nlohmann::json::object();
+  for (const auto& [reason, n] : s.transitions_dropped_by_reason) {
+    j["transitions_dropped_by_reason"][reason] = n;
+  }
+  j["dropped_fraction"] = s.transitions_collected > 0
+                              ? static_cast<double>(s.transitions_dropped) /
+                                    static_cast<double>(s.transitions_collected)
+                              : 0.0;
+  j["mean_lag"] = s.mean_lag;
+  j["max_lag"] = s.max_lag;
   return j;
 }
 

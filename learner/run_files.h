@@ -3,12 +3,13 @@
 //   metrics.csv   one row per update (header first, flushed every row); the
 //                 columns are the metrics with a CSV column in
 //                 learner/update_metrics.h, in its order
-//   summary.json  written atomically at the end of a run
+//   summary.json  written atomically at the end of a run (SummaryToJson)
 // Shared by the in-process trainer and the learner server.
 #ifndef PROXIMA_LEARNER_RUN_FILES_H_
 #define PROXIMA_LEARNER_RUN_FILES_H_
 
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,7 +39,27 @@ struct RunSummary {
   std::string mode;    // "in-process", "sync", "async"
   std::string device;
   int actors = 0;
+  // Data accounting of this process (a resumed run counts from its resume):
+  // transitions received from actors, trained on, dropped (every reason),
+  // and dropped by reason, keyed by the reason's display name (the
+  // ChunkOutcome value without CHUNK_OUTCOME_, lower case, e.g.
+  // "dropped_policy_lag"; only non-zero reasons). A learner server writes
+  // the summary after nothing is queued any more, so collected = trained +
+  // dropped. In-process: collected = trained, nothing dropped.
+  int64_t transitions_collected = 0;
+  int64_t transitions_trained = 0;
+  int64_t transitions_dropped = 0;
+  std::map<std::string, int64_t> transitions_dropped_by_reason;
+  // Policy lag over the transitions trained on (mean weighted by
+  // transitions, and the largest); 0 in-process.
+  double mean_lag = 0;
+  int64_t max_lag = 0;
 };
+
+// summary.json's object: the fields above under their own names, with
+// mean_return_last_100 null when NaN, solved_at_* null when unset, and
+// dropped_fraction = transitions_dropped / transitions_collected (0 when
+// nothing was collected).
 
 nlohmann::json SummaryToJson(const RunSummary& s);
 

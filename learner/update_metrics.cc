@@ -54,9 +54,18 @@ constexpr MetricField kFields[] = {
      "mean_episode_return", nullptr, nullptr},
     {"mean_length", Row<&R::mean_length>, "mean_length", kG6, "charts/episodic_length",
      "mean_episode_length", nullptr, nullptr},
-    {"mean_lag", Row<&R::mean_lag>, "mean_lag", {'g', 4}, "perf/mean_lag", "mean_lag",
+    {"mean_lag", Row<&R::mean_lag>, "mean_lag", {'g', 4}, "lag/mean_lag", "mean_lag",
      "proxima_last_update_mean_lag",
      "Newest update: mean policy lag of its transitions, versions."},
+    {"max_lag", Row<&R::max_lag>, "max_lag", kInt, "lag/max_lag", "max_lag",
+     "proxima_last_update_max_lag", "Newest update: largest policy lag in its batch, versions."},
+    // Drops by reason, cumulative, are the counters
+    // proxima_{chunks,transitions}_dropped_total{outcome=...}.
+    {"dropped_steps", Row<&R::dropped_steps>, "dropped_steps", kInt, "lag/dropped_steps",
+     "dropped_steps", "proxima_last_update_dropped_steps",
+     "Newest update: transitions dropped (any reason) since the update before it."},
+    {"dropped_fraction", Row<&R::dropped_fraction>, "dropped_fraction", {'g', 4},
+     "lag/dropped_fraction", "dropped_fraction", nullptr, nullptr},
     {"policy_loss", Update<&U::policy_loss>, "policy_loss", kG6, "losses/policy_loss",
      "policy_loss", "proxima_last_update_policy_loss", "Newest update: policy loss."},
     {"value_loss", Update<&U::value_loss>, "value_loss", kG6, "losses/value_loss", "value_loss",
@@ -90,8 +99,6 @@ constexpr MetricField kFields[] = {
      nullptr},
     {"samples", Update<&U::samples>, nullptr, kNone, "perf/batch_transitions",
      "batch_transitions", nullptr, nullptr},
-    {"max_lag", Optional<&R::max_lag>, nullptr, kNone, "perf/max_lag", "max_lag", nullptr,
-     nullptr},
     {"batch_chunks", Optional<&R::batch_chunks>, nullptr, kNone, "perf/batch_chunks",
      "batch_chunks", nullptr, nullptr},
 };

@@ -61,10 +61,18 @@ struct MetricsRow {
   int64_t episodes = 0;
   double mean_return = 0;
   double mean_length = 0;
+  // Policy lag of the batch (learner version minus the chunk's behaviour
+  // version): transition-weighted mean and largest. In-process: 0 (all data
+  // is on-policy).
   double mean_lag = 0;
-  // Only a learner server trains on chunks: the largest policy lag among the
-  // batch's chunks and how many chunks made the batch. Unset in-process.
-  std::optional<int64_t> max_lag;
+  int64_t max_lag = 0;
+  // Transitions dropped (any reason) since the previous row, and
+  // dropped_steps / (dropped_steps + transitions trained in this update), 0
+  // when both are 0. In-process: 0 (nothing is dropped).
+  int64_t dropped_steps = 0;
+  double dropped_fraction = 0;
+  // Only a learner server trains on chunks: how many chunks made the batch.
+  // Unset in-process.
   std::optional<int> batch_chunks;
   UpdateMetrics update_metrics;
 };

@@ -16,6 +16,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/client_context.h"
+#include "learner/server/lag_report.h"
 #include "proxima/v1/admin_service.grpc.pb.h"
 #include "proxima/v1/config.pb.h"
 #include "proxima/v1/trajectory.pb.h"
@@ -176,8 +177,9 @@ std::string FormatLearnerStatus(const v1::LearnerStatus& s) {
   absl::StrAppendFormat(&out, "%-16sreceived %d  trained %d  queued %d  dropped %d%s\n", "chunks",
                         s.chunks_received(), s.chunks_trained(), s.chunks_queued(), dropped_total,
                         reasons.empty() ? "" : absl::StrCat(" (", absl::StrJoin(reasons, ", "), ")"));
-  absl::StrAppendFormat(&out, "%-16sreceived %d  trained %d  queued %d\n", "transitions",
-                        s.transitions_received(), s.transitions_trained(), s.transitions_queued());
+  absl::StrAppendFormat(&out, "%-16sreceived %d  trained %d  queued %d  dropped %d (%.1f%%)\n",
+                        "transitions", s.transitions_received(), s.transitions_trained(),
+                        s.transitions_queued(), TransitionsDropped(s), 100 * RunDroppedFraction(s));
   if (s.chunks_rate_limited() > 0) {
     absl::StrAppendFormat(&out, "%-16s%d chunks slowed by --max-chunks-per-second\n",
                           "rate limit", s.chunks_rate_limited());
@@ -197,10 +199,10 @@ std::string FormatLearnerStatus(const v1::LearnerStatus& s) {
     const v1::UpdateMetrics& u = s.last_update();
     absl::StrAppendFormat(&out,
                           "%-16spolicy_loss %.4g  value_loss %.4g  entropy %.4g  approx_kl %.3g  "
-                          "clipfrac %.3f  explained_var %.3f  lag %.2f (max %d)\n",
+                          "clipfrac %.3f  explained_var %.3f  %s\n",
                           "last update", u.policy_loss(), u.value_loss(), u.entropy(),
-                          u.approx_kl(), u.clip_fraction(), u.explained_variance(), u.mean_lag(),
-                          u.max_lag());
+                          u.approx_kl(), u.clip_fraction(), u.explained_variance(),
+                          LagAndDropsText(s));
   }
   // Sorted for a stable display (proto maps have no order).
   const std::map<std::string, std::string> hp(s.hyperparameters().begin(),
@@ -245,11 +247,11 @@ std::string FormatUpdateLine(const v1::UpdateMetrics& u) {
   return absl::StrFormat(
       "update %d  version %d  steps %d  %.0f steps/s  return %s  policy_loss %.4g  "
       "value_loss %.4g  entropy %.4g  approx_kl %.3g  clipfrac %.3f  explained_var %.3f  "
-      "lag %.2f/%d  lr %.3g  %.3fs",
+      "lag %.2f/%d  dropped %d (%.1f%%)  lr %.3g  %.3fs",
       u.update(), u.policy_version(), u.env_steps(), u.env_steps_per_second(),
       Number(u.mean_episode_return(), 2), u.policy_loss(), u.value_loss(), u.entropy(),
       u.approx_kl(), u.clip_fraction(), u.explained_variance(), u.mean_lag(), u.max_lag(),
-      u.learning_rate(), u.update_seconds());
+      u.dropped_steps(), 100 * u.dropped_fraction(), u.learning_rate(), u.update_seconds());
 }
 
 int StatusCommand(const ClientOptions& options, std::ostream& out, std::ostream& err) {

@@ -66,7 +66,9 @@ absl::StatusOr<v1::LearnerStatus> FetchLearnerStatus(v1::Monitor::StubInterface&
 absl::StatusOr<std::map<std::string, std::string>> ParseAssignments(
     const std::vector<std::string>& args);
 
-// Human-readable renderings (also used by tests).
+// Human-readable renderings (also used by tests). The status shows the run's
+// dropped transitions and fraction so far (received vs dropped counters); an
+// update line shows that update's dropped_steps and dropped_fraction.
 std::string FormatLearnerStatus(const v1::LearnerStatus& status);
 std::string FormatActorTable(const google::protobuf::RepeatedPtrField<v1::ActorInfo>& actors,
                              const google::protobuf::Timestamp& as_of);

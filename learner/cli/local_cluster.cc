@@ -28,6 +28,7 @@
 #include "common/subprocess.h"
 #include "learner/cli/client_commands.h"
 #include "learner/cli/local_learner.h"
+#include "learner/server/lag_report.h"
 #include "nlohmann/json.hpp"
 
 namespace proxima {
@@ -333,10 +334,10 @@ void Launcher::ShowProgress() {
       sps > 0 && left > 0 ? absl::StrFormat("%.0fs", left / sps) : std::string("-");
   const double ret = s->mean_episode_return();
   const std::string line = absl::StrFormat(
-      "[%s] steps %d/%d  %.0f steps/s  return %s  version %d  lag %.2f  actors %d  ETA %s%s",
+      "[%s] steps %d/%d  %.0f steps/s  return %s  version %d  %s  actors %d  ETA %s%s",
       options_.env_id, s->env_steps(), options_.total_steps, sps,
       std::isfinite(ret) ? absl::StrFormat("%.1f", ret) : "-", s->policy_version(),
-      s->last_update().mean_lag(), s->actors_connected(), eta, s->paused() ? "  PAUSED" : "");
+      LagAndDropsText(*s), s->actors_connected(), eta, s->paused() ? "  PAUSED" : "");
   // \033[K clears what a longer previous line left behind.
   LogRaw(absl::StrCat(tty_ ? "\r" : "", line, tty_ ? "\033[K" : "\n"));
   line_open_ = tty_;

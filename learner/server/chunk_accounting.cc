@@ -70,6 +70,13 @@ int64_t ChunkAccounting::transitions_trained() const {
   return c_.transitions_trained;
 }
 
+int64_t ChunkAccounting::transitions_dropped() const {
+  absl::MutexLock l(&mu_);
+  int64_t total = 0;
+  for (const auto& [reason, d] : c_.dropped) total += d.second;
+  return total;
+}
+
 absl::Status ChunkAccounting::CheckInvariant() const {
   const Counts c = counts();
   uint64_t dropped_chunks = 0;

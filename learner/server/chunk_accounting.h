@@ -64,6 +64,8 @@ class ChunkAccounting {
   };
   Counts counts() const;
   int64_t transitions_trained() const;
+  // Σ dropped(reason) in transitions.
+  int64_t transitions_dropped() const;
 
   // OK when the invariant holds and nothing queued is below zero (it always
   // should); otherwise says how not.

@@ -41,6 +41,7 @@
 #include "learner/ppo_updater.h"
 #include "learner/server/actor_registration.h"
 #include "learner/server/chunk_intake.h"
+#include "learner/server/lag_report.h"
 #include "learner/server/learner_status.h"
 #include "learner/server/metrics_feed.h"
 #include "learner/server/prometheus_exporter.h"
@@ -306,6 +307,11 @@ absl::StatusOr<RunSummary> LearnerServer::Impl::Wait() {
   s.device = trainer_->device();
   s.actors = sessions_->actors();
   progress_->FillSummary(&s);
+  // After Shutdown nothing is queued: what was is dropped at shutdown, and
+  // the server has stopped taking chunks.
+  v1::LearnerStatus counts;
+  accounting_.FillStatus(&counts);
+  FillSummaryAccounting(counts, &s);
   absl::Status w = WriteSummary(run_dir_, s);
   if (!w.ok()) return w;
   return s;

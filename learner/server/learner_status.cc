@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_format.h"
 #include "common/logging.h"
+#include "learner/server/lag_report.h"
 #include "learner/server/status_util.h"
 
 namespace proxima {
@@ -35,11 +36,11 @@ void PrintProgressLine(const v1::LearnerStatus& st, const std::string& env_id,
                          ? std::max(0.0, (total - st.env_steps()) / st.env_steps_per_second())
                          : 0;
   LogRaw(absl::StrFormat(
-      "%s[%s] steps %llu/%.0f  %.0f steps/s  return %.1f  version %llu  lag %.2f  "
+      "%s[%s] steps %llu/%.0f  %.0f steps/s  return %.1f  version %llu  %s  "
       "actors %u  ETA %.0fs%s",
       tty ? "\r" : "", env_id, static_cast<unsigned long long>(st.env_steps()), total,
       st.env_steps_per_second(), st.mean_episode_return(),
-      static_cast<unsigned long long>(st.policy_version()), st.last_update().mean_lag(),
+      static_cast<unsigned long long>(st.policy_version()), LagAndDropsText(st),
       st.actors_connected(), eta, tty ? "   " : "\n"));
 }
 

@@ -36,7 +36,8 @@ struct StatusSources {
 v1::LearnerStatus BuildStatus(const StatusSources& src, bool include_actors);
 
 // One progress line on stderr ("\r"-rewritten on a terminal): steps, rate,
-// return, version, lag, actors and ETA.
+// return, version, lag and the run's dropped fraction (LagAndDropsText in
+// learner/server/lag_report.h), actors and ETA.
 void PrintProgressLine(const v1::LearnerStatus& st, const std::string& env_id,
                        int64_t total_steps);
 

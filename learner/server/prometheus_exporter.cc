@@ -9,11 +9,10 @@
 #include <sstream>
 #include <utility>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "common/grpc/grpc_util.h"
+#include "learner/server/lag_report.h"
 #include "learner/update_metrics.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
@@ -56,14 +55,6 @@ MetricFamily Gauge(std::string name, std::string help, double value) {
   MetricFamily f = Family(std::move(name), std::move(help), MetricType::Gauge);
   AddValue(&f, value);
   return f;
-}
-
-// "CHUNK_OUTCOME_DROPPED_POLICY_LAG" -> "dropped_policy_lag".
-std::string OutcomeLabel(v1::ChunkOutcome outcome) {
-  std::string name = v1::ChunkOutcome_Name(outcome);
-  absl::string_view v = name;
-  absl::ConsumePrefix(&v, "CHUNK_OUTCOME_");
-  return absl::AsciiStrToLower(v);
 }
 
 std::string ModeLabel(v1::TrainingMode mode) {
@@ -161,9 +152,9 @@ std::vector<MetricFamily> StatusMetricFamilies(const v1::LearnerStatus& st) {
       Family("proxima_transitions_dropped_total",
              "Transitions in rejected or dropped chunks, by outcome.", MetricType::Counter);
   for (const v1::DropCount& d : st.chunks_dropped()) {
-    AddValue(&dropped, static_cast<double>(d.chunks()), {{"outcome", OutcomeLabel(d.reason())}});
-    AddValue(&dropped_t, static_cast<double>(d.transitions()),
-             {{"outcome", OutcomeLabel(d.reason())}});
+    const std::string outcome = ChunkOutcomeLabel(d.reason());  // "dropped_policy_lag"
+    AddValue(&dropped, static_cast<double>(d.chunks()), {{"outcome", outcome}});
+    AddValue(&dropped_t, static_cast<double>(d.transitions()), {{"outcome", outcome}});
   }
   out.push_back(std::move(dropped));
   out.push_back(std::move(dropped_t));

@@ -58,7 +58,13 @@ MetricsRow RunProgress::RecordUpdate(const Update& u) {
   if (u.ok) {
     ++version_;
     ++updates_;
+    lag_sum_ += u.lag_sum;
+    lag_transitions_ += u.transitions;
+    lag_max_ = std::max(lag_max_, u.lag_max);
   }
+  const int64_t dropped = std::max<int64_t>(0, u.dropped_total - dropped_seen_);
+  dropped_seen_ = std::max(dropped_seen_, u.dropped_total);
+  const int64_t trained = u.ok ? u.transitions : 0;
   AddRateSample(&rate_, now, env_steps_);
   row.update = updates_;
   row.policy_version = static_cast<int64_t>(version_);
@@ -72,6 +78,9 @@ MetricsRow RunProgress::RecordUpdate(const Update& u) {
   row.mean_lag = u.transitions > 0 ? u.lag_sum / u.transitions : 0;
   if (u.ok) row.update_metrics = u.metrics;
   row.max_lag = static_cast<int64_t>(u.lag_max);
+  row.dropped_steps = dropped;
+  row.dropped_fraction =
+      dropped + trained > 0 ? static_cast<double>(dropped) / (dropped + trained) : 0;
   row.batch_chunks = static_cast<int>(u.chunks);
   v1::UpdateMetrics& m = last_update_;
   m.Clear();
@@ -131,6 +140,8 @@ void RunProgress::FillSummary(RunSummary* s) const {
   s->mean_return_last_100 = tracker_.mean_return();
   s->solved_at_step = tracker_.solved_at_step();
   s->solved_at_seconds = tracker_.solved_at_seconds();
+  s->mean_lag = lag_transitions_ > 0 ? lag_sum_ / lag_transitions_ : 0;
+  s->max_lag = static_cast<int64_t>(lag_max_);
 }
 
 }  // namespace proxima

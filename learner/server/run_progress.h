@@ -58,8 +58,15 @@ class RunProgress {
     size_t chunks = 0;
     double lag_sum = 0;  // Σ lag · transitions
     uint64_t lag_max = 0;
+    // Transitions dropped in this process so far (ChunkAccounting, every
+    // reason), counting a failed attempt's own batch as dropped already.
+    // Never decreases from one call to the next.
+    int64_t dropped_total = 0;
   };
   // Records it (metrics history, last update) and returns its metrics.csv row.
+  // The row's dropped_steps is u.dropped_total minus the previous call's, and
+  // its dropped_fraction that over dropped plus trained (u.transitions when
+  // ok, else 0). The run's lag totals (FillSummary) count ok updates only.
   MetricsRow RecordUpdate(const Update& u);
 
   // WatchMetrics: the first recorded update after `after` (false: none yet).
@@ -70,7 +77,8 @@ class RunProgress {
   CheckpointCounters Counters() const;
   // The progress fields of a LearnerStatus.
   void FillStatus(v1::LearnerStatus* st) const;
-  // The progress fields of the run summary.
+  // The progress fields of the run summary, the run's lag (mean_lag weighted
+  // by trained transitions, max_lag) among them.
   void FillSummary(RunSummary* s) const;
 
  private:
@@ -86,6 +94,12 @@ class RunProgress {
   // accounting invariant holds after a --resume too.
   int64_t transitions_trained_before_ ABSL_GUARDED_BY(mu_) = 0;
   RateWindow rate_ ABSL_GUARDED_BY(mu_);
+  // This process's lag over trained transitions, and the dropped total the
+  // previous RecordUpdate saw.
+  double lag_sum_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t lag_transitions_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t lag_max_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t dropped_seen_ ABSL_GUARDED_BY(mu_) = 0;
   v1::UpdateMetrics last_update_ ABSL_GUARDED_BY(mu_);
   std::deque<v1::UpdateMetrics> history_ ABSL_GUARDED_BY(mu_);
 };

@@ -264,6 +264,8 @@ bool TrainerLoop::Train(std::vector<QueuedChunk>& parts, uint64_t version) {
   }
   u.ok = um.ok();
   if (um.ok()) u.metrics = *um;
+  // A failed attempt's batch is dropped below; its row counts it already.
+  u.dropped_total = deps_.accounting->transitions_dropped() + (um.ok() ? 0 : u.transitions);
   // The version moves first (chunk intake accepts chunks up to it), then it
   // is published, then the chunks count as trained — so that a reader who
   // sees nothing queued sees the new version.

@@ -359,7 +359,29 @@ TEST(FormatTest, UpdateLineAndMissingReturn) {
   const std::string line = FormatUpdateLine(u);
   EXPECT_THAT(line, HasSubstr("update 7  version 7  steps 3584"));
   EXPECT_THAT(line, HasSubstr("return -"));
-  EXPECT_THAT(line, HasSubstr("lag 0.50/2"));
+  EXPECT_THAT(line, HasSubstr("lag 0.50/2  dropped 0 (0.0%)"));
+  u.set_dropped_steps(128);
+  u.set_dropped_fraction(0.2);
+  EXPECT_THAT(FormatUpdateLine(u), HasSubstr("lag 0.50/2  dropped 128 (20.0%)"));
+}
+
+// `proxima status`: the run's drops over what was received, next to the
+// newest update's lag.
+TEST(FormatTest, StatusShowsLagAndTheRunsDrops) {
+  v1::LearnerStatus s;
+  s.set_transitions_received(51200);
+  s.set_transitions_trained(49152);
+  s.set_transitions_queued(512);
+  v1::DropCount* d = s.add_chunks_dropped();
+  d->set_reason(v1::CHUNK_OUTCOME_DROPPED_POLICY_LAG);
+  d->set_chunks(3);
+  d->set_transitions(1536);
+  s.mutable_last_update()->set_update(9);
+  s.mutable_last_update()->set_mean_lag(1.02);
+  s.mutable_last_update()->set_max_lag(2);
+  const std::string text = FormatLearnerStatus(s);
+  EXPECT_THAT(text, HasSubstr("received 51200  trained 49152  queued 512  dropped 1536 (3.0%)"));
+  EXPECT_THAT(text, HasSubstr("lag 1.02 (max 2) dropped 3.0%"));
 }
 
 }  // namespace

@@ -1,10 +1,17 @@
 // Chunk accounting checked against the test's own counts (ChunkLedger): what
 // the test sent, the acks it got by outcome, and what the trainer did with
 // every accepted chunk (the server's test hook on its batch path) — under
-// rejections, duplicates, lag drops, a failed update and shutdown.
+// rejections, duplicates, lag drops, a failed update and shutdown — and the
+// same drops as the run's metrics rows and summary.json report them.
+#include <algorithm>
 #include <atomic>
 #include <memory>
+#include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/file_util.h"
 #include "gtest/gtest.h"
 #include "learner/server/learner_server.h"
 #include "tests/learner/chunk_ledger.h"
@@ -134,6 +141,99 @@ TEST_F(AccountingTest, ChunksStillQueuedAtShutdownAreDroppedAndCounted) {
   EXPECT_EQ(ledger_.Check(st), "");
   EXPECT_EQ(ledger_.FateCount(v1::CHUNK_OUTCOME_DROPPED_AT_SHUTDOWN), 3u);
   EXPECT_EQ(update_attempts_.load(), 0);
+}
+
+// Issue 17: a chunk dropped for lag shows in the next update's dropped_steps
+// (LearnerStatus.last_update and metrics.csv) and in summary.json's totals.
+// The summary is written after Shutdown — the trainer joined, what was queued
+// dropped at shutdown, the server stopped — so nothing is queued and the test
+// asserts collected = trained + dropped exactly.
+TEST_F(AccountingTest, LagDropShowsInTheNextMetricsRowAndInTheSummary) {
+  options_.max_policy_lag = 1;
+  StartWithLedger(/*fail_at=*/0);
+  auto a = Actor("a");
+  // Sends a fresh rollout and waits until it is trained (version `v`).
+  auto train_one = [&](uint64_t v) {
+    ASSERT_TRUE(a->WaitForWeights(v - 1));
+    EXPECT_EQ(SendAndRecord(*a, "a", a->Rollout()), v1::CHUNK_OUTCOME_ACCEPTED);
+    WaitStatus([&](const v1::LearnerStatus& s) {
+      return s.policy_version() >= v && s.chunks_queued() == 0;
+    });
+  };
+  // Acted with `version`, sent later: the seq it took is handed out again.
+  auto hold = [&](uint64_t version) {
+    EXPECT_TRUE(a->WaitForWeights(version));
+    v1::TrajectoryChunk c = a->Rollout();
+    a->set_next_seq(c.seq());
+    return c;
+  };
+  auto send_held = [&](v1::TrajectoryChunk c) {
+    c.set_seq(a->next_seq());
+    a->set_next_seq(a->next_seq() + 1);
+    return SendAndRecord(*a, "a", c);
+  };
+  v1::TrajectoryChunk stale = hold(0);
+  train_one(1);
+  v1::TrajectoryChunk lagged = hold(1);
+  train_one(2);
+  // Update 3 trains `lagged` at lag 1 (allowed); then `stale` (lag 3) is
+  // dropped before update 4.
+  EXPECT_EQ(send_held(lagged), v1::CHUNK_OUTCOME_ACCEPTED);
+  WaitStatus([](const v1::LearnerStatus& s) { return s.policy_version() >= 3; });
+  EXPECT_EQ(send_held(stale), v1::CHUNK_OUTCOME_DROPPED_POLICY_LAG);
+  train_one(4);
+  const int64_t stale_t = static_cast<int64_t>(stale.num_steps()) * stale.num_envs();
+  const int64_t chunk_t = static_cast<int64_t>(lagged.num_steps()) * lagged.num_envs();
+  ASSERT_GT(stale_t, 0);
+
+  v1::LearnerStatus st = server_->Status(false);
+  ASSERT_EQ(st.policy_version(), 4u);
+  const v1::UpdateMetrics& last = st.last_update();
+  EXPECT_EQ(last.update(), 4u);
+  EXPECT_EQ(last.dropped_steps(), static_cast<uint64_t>(stale_t));
+  EXPECT_DOUBLE_EQ(last.dropped_fraction(),
+                   static_cast<double>(stale_t) / (stale_t + last.batch_transitions()));
+
+  server_->RequestStop("test");
+  ASSERT_TRUE(server_->Wait().ok());
+  st = server_->Status(false);
+  EXPECT_EQ(ledger_.Check(st), "");
+
+  // metrics.csv, read by column name: the drop in row 4 only, lag 1 in row 3.
+  absl::StatusOr<std::string> csv = ReadFile(options_.run_dir + "/metrics.csv");
+  ASSERT_TRUE(csv.ok()) << csv.status();
+  const std::vector<std::string> lines = absl::StrSplit(*csv, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 5u) << *csv;
+  const std::vector<std::string> header = absl::StrSplit(lines[0], ',');
+  auto column = [&](const std::string& name) {
+    const auto it = std::find(header.begin(), header.end(), name);
+    EXPECT_NE(it, header.end()) << name;
+    return static_cast<size_t>(it - header.begin());
+  };
+  const size_t dropped_col = column("dropped_steps"), fraction_col = column("dropped_fraction"),
+               max_lag_col = column("max_lag");
+  for (size_t row = 1; row < lines.size(); ++row) {
+    const std::vector<std::string> cells = absl::StrSplit(lines[row], ',');
+    ASSERT_EQ(cells.size(), header.size()) << lines[row];
+    EXPECT_EQ(cells[dropped_col], row == 4 ? absl::StrCat(stale_t) : "0") << lines[row];
+    EXPECT_EQ(cells[fraction_col] == "0", row != 4) << lines[row];
+    EXPECT_EQ(cells[max_lag_col], row == 3 ? "1" : "0") << lines[row];
+  }
+
+  const nlohmann::json summary = LoadJsonOrDie(options_.run_dir + "/summary.json");
+  EXPECT_EQ(summary["transitions_collected"], st.transitions_received()) << summary.dump();
+  EXPECT_EQ(summary["transitions_trained"], st.transitions_trained());
+  EXPECT_EQ(summary["transitions_trained"], 4 * chunk_t);
+  EXPECT_EQ(summary["transitions_dropped"], stale_t);
+  EXPECT_EQ(summary["transitions_dropped_by_reason"],
+            nlohmann::json({{"dropped_policy_lag", stale_t}}));
+  EXPECT_EQ(summary["transitions_collected"].get<int64_t>(),
+            summary["transitions_trained"].get<int64_t>() +
+                summary["transitions_dropped"].get<int64_t>());
+  EXPECT_DOUBLE_EQ(summary["dropped_fraction"].get<double>(),
+                   static_cast<double>(stale_t) / (4 * chunk_t + stale_t));
+  EXPECT_DOUBLE_EQ(summary["mean_lag"].get<double>(), 1.0 / 4);  // one chunk of four at lag 1
+  EXPECT_EQ(summary["max_lag"], 1);
 }
 
 }  // namespace

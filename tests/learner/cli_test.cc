@@ -122,6 +122,14 @@ TEST(CliTest, ShortInProcessRunWritesRunDirectory) {
   EXPECT_EQ(s["total_env_steps"], 2048);
   EXPECT_EQ(s["seed"], 3);
   EXPECT_TRUE(s["solved_at_step"].is_null());
+  // In-process: everything collected is trained, nothing dropped, no lag.
+  EXPECT_EQ(s["transitions_collected"], 2048) << s.dump();
+  EXPECT_EQ(s["transitions_trained"], 2048);
+  EXPECT_EQ(s["transitions_dropped"], 0);
+  EXPECT_EQ(s["transitions_dropped_by_reason"], nlohmann::json::object());
+  EXPECT_EQ(s["dropped_fraction"], 0.0);
+  EXPECT_EQ(s["mean_lag"], 0.0);
+  EXPECT_EQ(s["max_lag"], 0);
   CommandResult csv = RunCommand("wc -l < " + dir + "/metrics.csv");
   EXPECT_EQ(std::stoi(csv.output), 1 + 4);  // header + 2048 / 512 updates
 }

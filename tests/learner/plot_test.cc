@@ -169,8 +169,8 @@ TEST_F(PlotTest, ClusterRunHasAValidEventFile) {
   }
   EXPECT_GE(last_step, 4096);
   for (const char* tag : {"charts/episodic_return", "losses/value_loss", "losses/approx_kl",
-                          "perf/env_steps_per_second", "perf/mean_lag", "perf/max_lag",
-                          "perf/batch_chunks"}) {
+                          "perf/env_steps_per_second", "lag/mean_lag", "lag/max_lag",
+                          "lag/dropped_steps", "lag/dropped_fraction", "perf/batch_chunks"}) {
     EXPECT_EQ(tags.count(tag), 1u) << tag;
   }
 }

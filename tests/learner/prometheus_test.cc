@@ -122,6 +122,9 @@ TEST(StatusMetricFamiliesTest, CarriesTheStatusNumbers) {
   d->set_transitions(900);
   st.set_mode(v1::TRAINING_MODE_SYNC);
   st.set_env_id("CartPole-v1");
+  st.mutable_last_update()->set_mean_lag(0.5);
+  st.mutable_last_update()->set_max_lag(2);
+  st.mutable_last_update()->set_dropped_steps(128);
   std::map<std::string, double> values;
   for (const prometheus::MetricFamily& f : StatusMetricFamilies(st)) {
     EXPECT_EQ(f.name.rfind("proxima_", 0), 0u) << f.name;
@@ -141,6 +144,9 @@ TEST(StatusMetricFamiliesTest, CarriesTheStatusNumbers) {
   EXPECT_EQ(values["proxima_chunks_trained_total"], 30);
   EXPECT_EQ(values["proxima_chunks_dropped_total,outcome=dropped_policy_lag"], 9);
   EXPECT_EQ(values["proxima_transitions_dropped_total,outcome=dropped_policy_lag"], 900);
+  EXPECT_EQ(values["proxima_last_update_mean_lag"], 0.5);
+  EXPECT_EQ(values["proxima_last_update_max_lag"], 2);
+  EXPECT_EQ(values["proxima_last_update_dropped_steps"], 128);
   EXPECT_EQ(values.count("proxima_learner_info,device=,env_id=CartPole-v1,instance_id=,mode=sync"),
             1u);
 }

@@ -43,8 +43,9 @@ const std::set<std::string>& ExpectedTags() {
       "losses/policy_loss", "losses/value_loss", "losses/entropy", "losses/approx_kl",
       "losses/clip_fraction", "losses/explained_variance", "losses/grad_norm",
       "losses/kl_beta", "losses/ratio_max_deviation", "perf/env_steps_per_second",
-      "perf/update_seconds", "perf/wall_seconds", "perf/mean_lag", "perf/minibatches",
-      "perf/skipped_minibatches", "perf/epochs_run", "perf/batch_transitions"};
+      "perf/update_seconds", "perf/wall_seconds", "perf/minibatches",
+      "perf/skipped_minibatches", "perf/epochs_run", "perf/batch_transitions",
+      "lag/mean_lag", "lag/max_lag", "lag/dropped_steps", "lag/dropped_fraction"};
   return tags;
 }
 

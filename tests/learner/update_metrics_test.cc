@@ -1,12 +1,15 @@
 // The per-update metrics table (learner/update_metrics.h) against what it
-// generates: metrics.csv's header and rows stay byte-identical to the format
-// runs have always written, every v1::UpdateMetrics field has exactly one row
-// (and every row's field exists), and the TensorBoard tags and Prometheus
-// gauges are the ones dashboards know.
+// generates: metrics.csv's header and rows are exactly the format written out
+// here by hand (issue 17 added max_lag, dropped_steps and dropped_fraction
+// after mean_lag: the columns after them moved, readers look columns up by
+// name), every v1::UpdateMetrics field has exactly one row (and every row's
+// field exists), and the TensorBoard tags and Prometheus gauges are the ones
+// dashboards know. Also summary.json's keys (learner/run_files.h).
 #include "learner/update_metrics.h"
 
 #include <cmath>
 #include <limits>
+#include <map>
 #include <set>
 #include <string>
 
@@ -32,6 +35,8 @@ MetricsRow SampleRow() {
   r.mean_length = 87.5;
   r.mean_lag = 0.123456;
   r.max_lag = 2;
+  r.dropped_steps = 128;
+  r.dropped_fraction = 0.2;
   r.batch_chunks = 3;
   UpdateMetrics& u = r.update_metrics;
   u.policy_loss = -0.0123456789;
@@ -52,23 +57,26 @@ MetricsRow SampleRow() {
   return r;
 }
 
-TEST(UpdateMetricsTest, CsvHeaderIsUnchanged) {
+TEST(UpdateMetricsTest, CsvHeader) {
   EXPECT_EQ(MetricsCsvHeader(),
             "update,policy_version,env_steps,wall_seconds,env_steps_per_second,episodes,"
-            "mean_return,mean_length,mean_lag,policy_loss,value_loss,entropy,approx_kl,"
+            "mean_return,mean_length,mean_lag,max_lag,dropped_steps,dropped_fraction,"
+            "policy_loss,value_loss,entropy,approx_kl,"
             "clip_fraction,explained_variance,grad_norm,learning_rate,kl_beta,minibatches,"
             "skipped_minibatches,epochs_run,update_seconds");
 }
 
-// The row format metrics.csv has always had, written out by hand.
-TEST(UpdateMetricsTest, CsvLineIsUnchanged) {
+// metrics.csv's row format, written out by hand. A default row (what an
+// in-process run leaves of the lag and drop columns) has 0 there.
+TEST(UpdateMetricsTest, CsvLine) {
   for (MetricsRow r : {SampleRow(), MetricsRow()}) {
     const UpdateMetrics& u = r.update_metrics;
     const std::string expected = absl::StrFormat(
-        "%d,%d,%d,%.4f,%.1f,%d,%.6g,%.6g,%.4g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%d,"
-        "%d,%d,%.6f",
+        "%d,%d,%d,%.4f,%.1f,%d,%.6g,%.6g,%.4g,%d,%d,%.4g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,"
+        "%.6g,%d,%d,%d,%.6f",
         r.update, r.policy_version, r.env_steps, r.wall_seconds, r.env_steps_per_second,
-        r.episodes, r.mean_return, r.mean_length, r.mean_lag, u.policy_loss, u.value_loss,
+        r.episodes, r.mean_return, r.mean_length, r.mean_lag, r.max_lag, r.dropped_steps,
+        r.dropped_fraction, u.policy_loss, u.value_loss,
         u.entropy, u.approx_kl, u.clip_fraction, u.explained_variance, u.grad_norm,
         u.learning_rate, u.kl_beta, u.minibatches, u.skipped_minibatches, u.epochs_run,
         u.update_seconds);
@@ -112,7 +120,29 @@ TEST(UpdateMetricsTest, NamesAndTagsAreUnique) {
                         "proxima_last_update_policy_loss", "proxima_last_update_value_loss",
                         "proxima_last_update_entropy", "proxima_last_update_approx_kl",
                         "proxima_last_update_clip_fraction", "proxima_last_update_mean_lag",
-                        "proxima_last_update_learning_rate"}));
+                        "proxima_last_update_learning_rate", "proxima_last_update_max_lag",
+                        "proxima_last_update_dropped_steps"}));
+}
+
+// Lag and drops chart under lag/ (DESIGN's metric groups: charts/, losses/,
+// perf/, lag/); mean_lag moved there from perf/mean_lag.
+TEST(UpdateMetricsTest, LagAndDropTagsAreUnderLag) {
+  std::map<std::string, std::string> tag_of;
+  for (const MetricField& f : MetricFields()) {
+    if (f.tensorboard_tag != nullptr) tag_of[f.name] = f.tensorboard_tag;
+  }
+  EXPECT_EQ(tag_of["mean_lag"], "lag/mean_lag");
+  EXPECT_EQ(tag_of["max_lag"], "lag/max_lag");
+  EXPECT_EQ(tag_of["dropped_steps"], "lag/dropped_steps");
+  EXPECT_EQ(tag_of["dropped_fraction"], "lag/dropped_fraction");
+  const std::map<std::string, double> scalars = [] {
+    std::map<std::string, double> m;
+    for (const TensorBoardScalar& s : MetricsRowScalars(SampleRow())) m[s.tag] = s.value;
+    return m;
+  }();
+  EXPECT_EQ(scalars.at("lag/max_lag"), 2);
+  EXPECT_EQ(scalars.at("lag/dropped_steps"), 128);
+  EXPECT_EQ(scalars.at("lag/dropped_fraction"), 0.2);
 }
 
 // What the learner server used to fill field by field.
@@ -140,6 +170,8 @@ TEST(UpdateMetricsTest, ProtoHoldsTheRow) {
   EXPECT_EQ(m.first_minibatch_ratio_max_deviation(), u.first_minibatch_ratio_max_deviation);
   EXPECT_EQ(m.mean_lag(), r.mean_lag);
   EXPECT_EQ(m.max_lag(), 2u);
+  EXPECT_EQ(m.dropped_steps(), 128u);
+  EXPECT_EQ(m.dropped_fraction(), 0.2);
   EXPECT_EQ(m.batch_transitions(), 512u);
   EXPECT_EQ(m.batch_chunks(), 3u);
   EXPECT_FALSE(m.has_time());
@@ -155,20 +187,62 @@ TEST(UpdateMetricsTest, ProtoHoldsTheRow) {
   }
 }
 
-TEST(UpdateMetricsTest, UnsetLagAndChunksStayOutOfProtoAndTensorBoard) {
+TEST(UpdateMetricsTest, UnsetChunksStayOutOfProtoAndTensorBoard) {
   MetricsRow r = SampleRow();
-  r.max_lag.reset();
   r.batch_chunks.reset();
   v1::UpdateMetrics m;
-  m.set_max_lag(5);
+  m.set_batch_chunks(5);
   MetricsRowToProto(r, &m);
-  EXPECT_EQ(m.max_lag(), 5u);  // left alone
-  EXPECT_EQ(m.batch_chunks(), 0u);
+  EXPECT_EQ(m.batch_chunks(), 5u);  // left alone
+  bool seen = false;
   for (const TensorBoardScalar& s : MetricsRowScalars(r)) {
-    if (s.tag == "perf/max_lag" || s.tag == "perf/batch_chunks") {
+    if (s.tag == "perf/batch_chunks") {
+      seen = true;
       EXPECT_TRUE(std::isnan(s.value)) << s.tag;  // the writer leaves NaN out
     }
   }
+  EXPECT_TRUE(seen);
+}
+
+// summary.json: the keys runs have always written keep their names and
+// values; the accounting and lag keys are there with dropped_fraction =
+// dropped / collected.
+TEST(RunSummaryTest, JsonHasOldKeysAndTheAccountingTotals) {
+  RunSummary s;
+  s.env = "CartPole-v1";
+  s.seed = 3;
+  s.total_env_steps = 4096;
+  s.updates = 8;
+  s.mode = "async";
+  s.actors = 2;
+  s.mean_return_last_100 = std::numeric_limits<double>::quiet_NaN();
+  s.transitions_collected = 5000;
+  s.transitions_trained = 4096;
+  s.transitions_dropped = 904;
+  s.transitions_dropped_by_reason = {{"dropped_policy_lag", 512}, {"dropped_at_shutdown", 392}};
+  s.mean_lag = 0.75;
+  s.max_lag = 2;
+  const nlohmann::json j = SummaryToJson(s);
+  for (const char* key : {"env", "seed", "mode", "device", "actors", "total_env_steps", "updates",
+                          "wall_seconds", "env_steps_per_second", "episodes",
+                          "mean_return_last_100", "solved_at_step", "solved_at_seconds"}) {
+    EXPECT_TRUE(j.contains(key)) << key;
+  }
+  EXPECT_EQ(j["total_env_steps"], 4096);
+  EXPECT_TRUE(j["mean_return_last_100"].is_null());
+  EXPECT_EQ(j["transitions_collected"], 5000);
+  EXPECT_EQ(j["transitions_trained"], 4096);
+  EXPECT_EQ(j["transitions_dropped"], 904);
+  EXPECT_EQ(j["transitions_dropped_by_reason"],
+            nlohmann::json({{"dropped_policy_lag", 512}, {"dropped_at_shutdown", 392}}));
+  EXPECT_DOUBLE_EQ(j["dropped_fraction"].get<double>(), 904.0 / 5000.0);
+  EXPECT_EQ(j["mean_lag"], 0.75);
+  EXPECT_EQ(j["max_lag"], 2);
+  // Nothing collected: no fraction to divide, 0; no reasons: an empty object.
+  const nlohmann::json empty = SummaryToJson(RunSummary());
+  EXPECT_EQ(empty["dropped_fraction"], 0.0);
+  EXPECT_TRUE(empty["transitions_dropped_by_reason"].is_object());
+  EXPECT_TRUE(empty["transitions_dropped_by_reason"].empty());
 }
 
 }  // namespace

@@ -1,0 +1,48 @@
+#include "learner/server/lag_report.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "learner/run_files.h"
+
+namespace proxima {
+
+std::string ChunkOutcomeLabel(v1::ChunkOutcome outcome) {
+  const std::string name = v1::ChunkOutcome_Name(outcome);
+  if (name.empty()) return absl::StrCat("outcome_", static_cast<int>(outcome));
+  absl::string_view v = name;
+  absl::ConsumePrefix(&v, "CHUNK_OUTCOME_");
+  return absl::AsciiStrToLower(v);
+}
+
+int64_t TransitionsDropped(const v1::LearnerStatus& st) {
+  int64_t total = 0;
+  for (const v1::DropCount& d : st.chunks_dropped()) total += static_cast<int64_t>(d.transitions());
+  return total;
+}
+
+double RunDroppedFraction(const v1::LearnerStatus& st) {
+  if (st.transitions_received() == 0) return 0;
+  return static_cast<double>(TransitionsDropped(st)) /
+         static_cast<double>(st.transitions_received());
+}
+
+std::string LagAndDropsText(const v1::LearnerStatus& st) {
+  return absl::StrFormat("lag %.2f (max %d) dropped %.1f%%", st.last_update().mean_lag(),
+                         st.last_update().max_lag(), 100 * RunDroppedFraction(st));
+}
+
+void FillSummaryAccounting(const v1::LearnerStatus& st, RunSummary* summary) {
+  summary->transitions_collected = static_cast<int64_t>(st.transitions_received());
+  summary->transitions_trained = static_cast<int64_t>(st.transitions_trained());
+  summary->transitions_dropped = TransitionsDropped(st);
+  summary->transitions_dropped_by_reason.clear();
+  for (const v1::DropCount& d : st.chunks_dropped()) {
+    if (d.transitions() == 0) continue;
+    summary->transitions_dropped_by_reason[ChunkOutcomeLabel(d.reason())] +=
+        static_cast<int64_t>(d.transitions());
+  }
+}
+
+}  // namespace proxima
