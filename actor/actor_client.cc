@@ -408,6 +408,13 @@ absl::StatusOr<ActorClient::LoopEnd> ActorClient::StepLoop() {
       current = next;
     }
 
+    // A learner that is shutting down refuses every chunk: collecting more
+    // would only burn CPU. Wait for Stop() or for the session to end (a
+    // restarted learner does not know it, and the actor registers again).
+    while (!interrupt_.load() && sender->stats().learner_stopping) {
+      SleepUnlessStopped(absl::Milliseconds(20));
+    }
+
     const absl::Time start = absl::Now();
     // Returns at once with 0 steps (and the current obs as bootstrap) when
     // already stopping.

@@ -123,6 +123,7 @@ ChunkSender::Stats ChunkSender::stats() const {
   absl::MutexLock lock(&mu_);
   Stats s = stats_;
   s.unacked = window_.size();
+  s.learner_stopping = learner_stopped_;
   return s;
 }
 

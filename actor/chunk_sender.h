@@ -76,6 +76,9 @@ class ChunkSender {
     uint64_t reconnects = 0;    // streams opened after the first
     uint64_t learner_version = 0;  // from the newest ack
     uint64_t learner_queued_transitions = 0;  // from the newest ack
+    // The learner said it is shutting down (a SHUTTING_DOWN ack, or it ended
+    // the stream): it takes no more data.
+    bool learner_stopping = false;
     uint64_t unacked = 0;          // in the window now
   };
 

@@ -335,6 +335,22 @@ TEST(ActorClientTest, StopsAtOnceAfterTheLearnerShutDownInOrder) {
   EXPECT_TRUE(actor.Logged("left unacknowledged"));
 }
 
+TEST(ActorClientTest, CollectsNothingMoreOnceTheLearnerIsShuttingDown) {
+  // A learner draining at the end of its step budget refuses every chunk;
+  // an actor that kept collecting would refuse nothing but burn CPU (and
+  // count as data dropped at shutdown).
+  FakeLearner learner({});
+  learner.Start();
+  ActorThread actor(OptionsFor(learner));
+  ASSERT_TRUE(learner.WaitFor(CountAccepted(2)));
+  learner.StartShuttingDown();
+  ASSERT_TRUE(PollUntil([&] { return actor.Logged("learner is shutting down"); }, kEventLimit));
+  const uint64_t chunks = actor.client().stats().chunks;
+  absl::SleepFor(absl::Milliseconds(300));  // hundreds of rollouts' time
+  EXPECT_LE(actor.client().stats().chunks, chunks + 1);
+  actor.client().Stop();
+}
+
 TEST(ActorClientTest, StopWhileWaitingForTheFirstRegistration) {
   // A port with nothing behind it: the actor keeps retrying until stopped.
   int free_port;

@@ -117,6 +117,15 @@ class FakeLearner final : public v1::Learner::Service {
     }
     cv_.notify_all();
   }
+  // The first half of ShutDownGracefully: every further chunk is acked
+  // REJECTED_SHUTTING_DOWN and its stream ends with OK, but the server stays.
+  void StartShuttingDown() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      shutting_down_ = true;
+    }
+    cv_.notify_all();
+  }
   // An orderly learner exit: every further chunk is acked
   // REJECTED_SHUTTING_DOWN, streams end with OK, then the server goes away.
   void ShutDownGracefully() {
