@@ -38,18 +38,12 @@ absl::StatusOr<PpoConfig> PresetFor(absl::string_view env_id) {
     c.normalize_reward = true;
     c.total_steps = 1000000;
   }
-  if (spec.id == "CartPole-v1") {
+  if (spec.id == "CartPole-v1" || spec.id == "Acrobot-v1") {
+    // CleanRL ppo.py as it is, budget included. For Acrobot it beats
+    // rl-baselines3-zoo's tuned values (16 envs × 256 steps, λ 0.94, no
+    // entropy bonus, normalized observations) at this budget: solved at 110k
+    // steps against −136.9 at 500k (docs/benchmarks.md).
     c.total_steps = 500000;
-  } else if (spec.id == "Acrobot-v1") {
-    // rl-baselines3-zoo: normalized observations, 16 envs × 256 steps,
-    // λ = 0.94, no entropy bonus.
-    c.num_envs = 16;
-    c.rollout_length = 256;
-    c.num_minibatches = 16;
-    c.gae_lambda = 0.94;
-    c.ent_coef = 0.0;
-    c.normalize_obs = true;
-    c.total_steps = 1000000;
   } else if (spec.id == "Pendulum-v1") {
     // rl-baselines3-zoo (without gSDE): 4 envs × 1024 steps, γ = 0.9, 10 epochs
     // of minibatches of 64, lr 1e-3.
