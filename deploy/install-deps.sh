@@ -25,6 +25,7 @@ BUILD_PKGS=(
   libgtest-dev libgmock-dev
   libbenchmark-dev                   # `proxima bench` micro suites
   libopenblas0-pthread               # fast BLAS behind LibTorch (see below)
+  libblas-dev                        # cblas.h + libblas.so for learner/fused (runs on OpenBLAS)
 )
 # What the test suites drive for real: promtool (prometheus) checks /metrics,
 # the compose test builds images (debootstrap + docker import for the base
