@@ -134,7 +134,10 @@ TEST(LoadTest, FullQueueGrowsTheLearnersMemoryByTheDocumentedBound) {
       LearnerArgs(dir, "127.0.0.1:0",
                   {"--rollout-length", absl::StrCat(kRollout), "--queue-capacity",
                    absl::StrCat(kCapacity), "--max-unacked-chunks", absl::StrCat(kMaxUnacked),
-                   "--checkpoint-every-seconds", "0"}),
+                   "--checkpoint-every-seconds", "0",
+                   // Actors that ignore flow control (older ones, or target
+                   // 0): the worst case the bound is for.
+                   "--target-policy-lag", "0"}),
       dir + "/learner.log");
   ASSERT_FALSE(l.address.empty());
   LearnerClient client(l.address);
