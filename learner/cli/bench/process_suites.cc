@@ -73,6 +73,23 @@ nlohmann::json LearningCurve(const std::string& run_dir) {
 }
 
 // Mean of a column's finite values; null when it has none.
+// Dropped while training: metrics.csv's dropped_steps over the run's env
+// steps. Unlike summary.json's dropped_fraction it leaves out what was still
+// queued, or refused, once the step budget was reached.
+nlohmann::json SteadyDroppedFraction(const std::map<std::string, std::vector<double>>& columns) {
+  const auto dropped = columns.find("dropped_steps");
+  const auto steps = columns.find("env_steps");
+  if (dropped == columns.end() || steps == columns.end() || steps->second.empty() ||
+      !(steps->second.back() > 0)) {
+    return nlohmann::json();
+  }
+  double sum = 0;
+  for (double v : dropped->second) {
+    if (std::isfinite(v)) sum += v;
+  }
+  return sum / steps->second.back();
+}
+
 nlohmann::json ColumnMean(const std::map<std::string, std::vector<double>>& columns,
                           const std::string& name) {
   const auto it = columns.find(name);
@@ -169,7 +186,8 @@ absl::StatusOr<SeedRun> RunSeed(const BenchOptions& options, const std::string& 
       {"mean_lag", NumberOrNull(s, "mean_lag")},
       {"max_lag", NumberOrNull(s, "max_lag")},
       // Our own figure, for summaries written before mean_lag was.
-      {"metrics_csv_mean_lag", ColumnMean(columns, "mean_lag")}};
+      {"metrics_csv_mean_lag", ColumnMean(columns, "mean_lag")},
+      {"steady_dropped_fraction", SteadyDroppedFraction(columns)}};
   out.row.series = LearningCurve(columns);
   return out;
 }
@@ -270,7 +288,11 @@ absl::Status RunLearnSuite(const BenchOptions& options, BenchReport* report) {
         r.solved_at_step = OptionalNumber(m["solved_at_step"]);
         r.mean_return_last_100 = OptionalNumber(m["mean_return_last_100"]);
         r.env_steps_per_second = OptionalNumber(m["env_steps_per_second"]);
-        r.dropped_fraction = OptionalNumber(m["dropped_fraction"]);
+        // Steady state: drops while training (the budget's end aside).
+        r.dropped_fraction = OptionalNumber(m["steady_dropped_fraction"]);
+        if (!r.dropped_fraction.has_value()) {
+          r.dropped_fraction = OptionalNumber(m["dropped_fraction"]);
+        }
         if (entry.reach_return.has_value()) {
           // The first metrics.csv row whose mean return reached it.
           nlohmann::json at_step;
