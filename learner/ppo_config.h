@@ -67,6 +67,11 @@ struct PpoConfig {
 
   std::string device = "auto";  // auto | cpu | cuda
   int torch_threads = 1;        // intra-op threads of the trainer
+  // The minibatch step's implementation (PpoUpdater): "fused" is the
+  // hand-written CPU kernel (learner/fused/), "torch" LibTorch autograd,
+  // "auto" fused wherever it applies (CPU device) and torch elsewhere. Either
+  // trains the same parameters, Adam state and checkpoints.
+  std::string engine = "torch";
 
   int batch_size() const { return num_envs * rollout_length; }
   int minibatch_size() const { return batch_size() / num_minibatches; }

@@ -91,6 +91,8 @@ constexpr PpoConfigField kFields[] = {
      "auto, cpu, cuda", false},
     {"torch_threads", "torch_threads", nullptr, [](C& c) -> int& { return c.torch_threads; },
      P::kThreads, nullptr, false},
+    {"engine", "engine", nullptr, [](C& c) -> std::string& { return c.engine; }, P::kChoice,
+     "auto, fused, torch", false, /*optional_in_json=*/true},
 };
 
 // "--num-minibatches" for the flag num_minibatches.

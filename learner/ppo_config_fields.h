@@ -63,6 +63,9 @@ struct PpoConfigField {
   PpoRange range;
   const char* choices;     // kChoice: "tanh, relu"
   bool settable_while_training;
+  // Added after runs were written: a config.json (checkpoint, run directory)
+  // without the key keeps PpoConfig's default instead of being an error.
+  bool optional_in_json = false;
 };
 
 // Every field, in config.json's (and Validate()'s) order.

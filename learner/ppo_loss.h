@@ -17,17 +17,13 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "learner/fused/ppo_kernel.h"
+
 namespace proxima {
 
-struct PpoLossOptions {
-  double clip_coef = 0.2;
-  bool clip_value_loss = true;
-  double value_clip_coef = 0.2;
-  bool normalize_advantages = true;
-  double ent_coef = 0.01;
-  double vf_coef = 0.5;
-  double kl_beta = 0.0;
-};
+// The loss coefficients: one struct for both engines (the fused kernel's,
+// which is LibTorch-free).
+using PpoLossOptions = fused::LossOptions;
 
 struct PpoLossTerms {
   at::Tensor total;          // scalar, differentiable

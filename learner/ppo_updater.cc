@@ -9,15 +9,52 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "common/logging.h"
 #include "common/status_macros.h"
 #include "learner/gae.h"
 #include "learner/ppo_loss.h"
 #include "learner/vtrace.h"
 
 namespace proxima {
+namespace {
+
+// Copies rows idx[0..n) of the update's host rows into `out` (grown, never
+// shrunk, so a run allocates only on its first update) and views them.
+template <typename Rows>
+fused::MinibatchView<float> GatherRows(const int64_t* idx, int64_t n, int obs_dim, int64_t act_width,
+                                       const at::Tensor& obs, const at::Tensor& actions,
+                                       const at::Tensor& blp, const at::Tensor& adv,
+                                       const at::Tensor& ret, const at::Tensor& old_v, Rows* out) {
+  const auto fit = [](std::vector<float>& v, int64_t size) {
+    if (static_cast<int64_t>(v.size()) < size) v.resize(size);
+    return v.data();
+  };
+  float* o = fit(out->obs, n * obs_dim);
+  float* a = fit(out->actions, n * act_width);
+  float* b = fit(out->behaviour_logp, n);
+  float* ad = fit(out->advantages, n);
+  float* r = fit(out->returns, n);
+  float* ov = fit(out->old_values, n);
+  const float *src_o = obs.data_ptr<float>(), *src_a = actions.data_ptr<float>(),
+              *src_b = blp.data_ptr<float>(), *src_ad = adv.data_ptr<float>(),
+              *src_r = ret.data_ptr<float>(), *src_ov = old_v.data_ptr<float>();
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t j = idx[i];
+    std::memcpy(o + i * obs_dim, src_o + j * obs_dim, sizeof(float) * obs_dim);
+    std::memcpy(a + i * act_width, src_a + j * act_width, sizeof(float) * act_width);
+    b[i] = src_b[j];
+    ad[i] = src_ad[j];
+    r[i] = src_r[j];
+    ov[i] = src_ov[j];
+  }
+  return fused::MinibatchView<float>{n, o, a, b, ad, r, ov};
+}
+
+}  // namespace
 
 absl::StatusOr<torch::Device> ResolveDevice(const std::string& name) {
   if (name == "cpu") return torch::Device(torch::kCPU);
@@ -33,6 +70,38 @@ absl::StatusOr<torch::Device> ResolveDevice(const std::string& name) {
   if (name == "auto") return cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
   return absl::InvalidArgumentError(
       absl::StrCat("--device must be one of auto, cpu, cuda (got '", name, "')"));
+}
+
+absl::StatusOr<UpdateEngine> ResolveEngine(const std::string& engine, const torch::Device& device,
+                                           std::string* why) {
+  if (engine == "torch") {
+    *why = "--engine=torch";
+    return UpdateEngine::kTorch;
+  }
+  if (engine == "fused") {
+    if (!device.is_cpu()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--engine=fused runs on the CPU only (the device is ", device.str(),
+          "); use --engine=torch or auto, or --device=cpu"));
+    }
+    *why = "--engine=fused";
+    return UpdateEngine::kFused;
+  }
+  if (engine == "auto") {
+    if (device.is_cpu()) {
+      *why = "--engine=auto: CPU device, MLP actor-critic";
+      return UpdateEngine::kFused;
+    }
+    *why = absl::StrCat("--engine=auto: the fused engine is CPU-only, the device is ",
+                        device.str());
+    return UpdateEngine::kTorch;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("--engine must be one of auto, fused, torch (got '", engine, "')"));
+}
+
+const char* UpdateEngineName(UpdateEngine engine) {
+  return engine == UpdateEngine::kFused ? "fused" : "torch";
 }
 
 PpoUpdater::PpoUpdater(const PpoConfig& config, const EnvSpec& spec, const torch::Device& device)
@@ -60,7 +129,18 @@ absl::StatusOr<std::unique_ptr<PpoUpdater>> PpoUpdater::Create(const PpoConfig& 
                                                                const torch::Device& device) {
   absl::Status valid = config.Validate();
   if (!valid.ok()) return valid;
+  std::string why;
+  PROXIMA_ASSIGN_OR_RETURN(UpdateEngine engine, ResolveEngine(config.engine, device, &why));
   std::unique_ptr<PpoUpdater> u(new PpoUpdater(config, spec, device));
+  if (engine == UpdateEngine::kFused) {
+    PROXIMA_ASSIGN_OR_RETURN(u->layout_,
+                             fused::MakeMlpLayout(spec.obs_dim(), spec.action_space, config.model));
+    PROXIMA_ASSIGN_OR_RETURN(fused::PpoKernel<float> kernel,
+                             fused::PpoKernel<float>::Create(u->layout_, config.minibatch_size()));
+    u->kernel_ = std::make_unique<fused::PpoKernel<float>>(std::move(kernel));
+  }
+  u->engine_ = engine;
+  LogInfo(absl::StrCat("PPO update engine: ", UpdateEngineName(engine), " (", why, ")"));
   try {
     torch::manual_seed(config.seed);
     u->model_ = ActorCritic(spec.obs_dim(), spec.action_space, config.model);
@@ -198,6 +278,59 @@ at::Tensor PpoUpdater::NormalizeObs(const at::Tensor& raw) const {
 }
 
 MinibatchResult PpoUpdater::TrainMinibatch(const Minibatch& mb, bool measure_ratio) {
+  if (engine_ == UpdateEngine::kTorch) return TorchMinibatch(mb, measure_ratio);
+  const auto host = [](const at::Tensor& t) { return t.to(at::kCPU, at::kFloat).contiguous(); };
+  const at::Tensor obs = host(mb.obs), actions = host(mb.actions), blp = host(mb.behaviour_logp),
+                   adv = host(mb.advantages), ret = host(mb.returns), old_v = host(mb.old_values);
+  const fused::MinibatchView<float> view{obs.size(0),          obs.data_ptr<float>(),
+                                         actions.data_ptr<float>(), blp.data_ptr<float>(),
+                                         adv.data_ptr<float>(),     ret.data_ptr<float>(),
+                                         old_v.data_ptr<float>()};
+  absl::StatusOr<MinibatchResult> r = FusedMinibatch(view);
+  TORCH_CHECK(r.ok(), "fused PPO minibatch: ", std::string(r.status().message()));
+  if (!measure_ratio) r->ratio_max_deviation = 0;
+  return *r;
+}
+
+absl::StatusOr<MinibatchResult> PpoUpdater::FusedMinibatch(const fused::MinibatchView<float>& mb) {
+  if (kernel_ == nullptr || kernel_->max_batch() < mb.n) {
+    // Parts of several sizes (the learner server) can make a minibatch larger
+    // than the configured one; the workspace grows, never per step.
+    PROXIMA_ASSIGN_OR_RETURN(fused::PpoKernel<float> kernel,
+                             fused::PpoKernel<float>::Create(layout_, mb.n));
+    kernel_ = std::make_unique<fused::PpoKernel<float>>(std::move(kernel));
+  }
+  const auto& o = static_cast<const torch::optim::AdamOptions&>(
+      optimizer_->param_groups()[0].options());
+  fused::AdamOptions adam;
+  adam.lr = o.lr();
+  adam.beta1 = std::get<0>(o.betas());
+  adam.beta2 = std::get<1>(o.betas());
+  adam.eps = o.eps();
+  adam.max_grad_norm = config_.max_grad_norm;
+  const fused::FlatState<float> state{params_flat_.data_ptr<float>(), grads_flat_.data_ptr<float>(),
+                                      adam_exp_avg_.data_ptr<float>(),
+                                      adam_exp_avg_sq_.data_ptr<float>(), &adam_steps_};
+  PROXIMA_ASSIGN_OR_RETURN(fused::StepResult step,
+                           kernel_->TrainMinibatch(state, mb, PpoLossOptionsFor(config_, kl_beta_),
+                                                   adam));
+  MinibatchResult r;
+  r.ratio_max_deviation = step.terms.ratio_max_deviation;
+  if (!step.applied) {
+    ++skipped_total_;
+    return r;
+  }
+  r.applied = true;
+  r.grad_norm = step.grad_norm;
+  r.policy_loss = step.terms.policy_loss;
+  r.value_loss = step.terms.value_loss;
+  r.entropy = step.terms.entropy;
+  r.approx_kl = step.terms.approx_kl;
+  r.clip_fraction = step.terms.clip_fraction;
+  return r;
+}
+
+MinibatchResult PpoUpdater::TorchMinibatch(const Minibatch& mb, bool measure_ratio) {
   MinibatchResult r;
   PolicyHeads heads = model_->forward(mb.obs);
   auto [logp, entropy] = model_->LogProbEntropy(heads.dist_params, mb.actions);
@@ -356,6 +489,20 @@ absl::StatusOr<UpdateMetrics> PpoUpdater::Update(absl::Span<const RolloutBatch> 
     at::Tensor adv_d = advantages.to(device_);
     at::Tensor ret_d = returns.to(device_);
     at::Tensor old_v_d = old_values.to(device_);
+    const bool fused_engine = engine_ == UpdateEngine::kFused;
+    // The fused engine gathers each minibatch's rows from these (CPU, float).
+    at::Tensor host_obs, host_actions, host_blp, host_adv, host_ret, host_old_v;
+    int64_t act_width = 1;
+    if (fused_engine) {
+      const auto host = [](const at::Tensor& t) { return t.to(at::kCPU, at::kFloat).contiguous(); };
+      host_obs = host(obs_norm);
+      host_actions = host(actions);
+      host_blp = host(behaviour_logp);
+      host_adv = host(advantages);
+      host_ret = host(returns);
+      host_old_v = host(old_values);
+      act_width = discrete ? 1 : spec_.action_dim();
+    }
 
     // 4. Epochs of shuffled minibatches.
     const double lr = config_.anneal_lr
@@ -367,18 +514,26 @@ absl::StatusOr<UpdateMetrics> PpoUpdater::Update(absl::Span<const RolloutBatch> 
     double kl_sum_last_epoch = 0;
     int kl_count_last_epoch = 0;
     for (int epoch = 0; epoch < config_.update_epochs; ++epoch) {
-      at::Tensor perm = at::randperm(N, generator_, at::TensorOptions().dtype(at::kLong))
-                            .to(device_);
+      at::Tensor perm = at::randperm(N, generator_, at::TensorOptions().dtype(at::kLong));
+      if (!fused_engine) perm = perm.to(device_);
       kl_sum_last_epoch = 0;
       kl_count_last_epoch = 0;
       double last_kl = 0;
       for (int64_t start_i = 0; start_i + mb_size <= N; start_i += mb_size) {
-        at::Tensor idx = perm.narrow(0, start_i, mb_size);
-        Minibatch mb{obs_norm.index_select(0, idx),       actions.index_select(0, idx),
-                     behaviour_logp.index_select(0, idx), adv_d.index_select(0, idx),
-                     ret_d.index_select(0, idx),          old_v_d.index_select(0, idx)};
         const bool first = epoch == 0 && start_i == 0;
-        MinibatchResult res = TrainMinibatch(mb, first);
+        MinibatchResult res;
+        if (fused_engine) {
+          PROXIMA_ASSIGN_OR_RETURN(
+              res, FusedMinibatch(GatherRows(perm.data_ptr<int64_t>() + start_i, mb_size, obs_dim,
+                                             act_width, host_obs, host_actions, host_blp, host_adv,
+                                             host_ret, host_old_v, &mb_rows_)));
+        } else {
+          at::Tensor idx = perm.narrow(0, start_i, mb_size);
+          Minibatch mb{obs_norm.index_select(0, idx),       actions.index_select(0, idx),
+                       behaviour_logp.index_select(0, idx), adv_d.index_select(0, idx),
+                       ret_d.index_select(0, idx),          old_v_d.index_select(0, idx)};
+          res = TorchMinibatch(mb, first);
+        }
         if (first) m.first_minibatch_ratio_max_deviation = res.ratio_max_deviation;
         if (!res.applied) {
           ++m.skipped_minibatches;

@@ -14,6 +14,15 @@
 //   6. only then folds the batch's raw observations into the normalizer.
 // The weights plus normalizer statistics after Update() form the next policy
 // version (DESIGN.md "What a policy version means").
+//
+// Engines (PpoConfig::engine, --engine): step 4 runs either through LibTorch
+// autograd ("torch": the reference, and the only one on CUDA) or through the
+// hand-written CPU kernel fused::PpoKernel<float> ("fused", learner/fused/).
+// Both work on the same flat buffers (params_flat_, grads_flat_, the Adam
+// moments and step count), draw the same minibatch permutations and report
+// the same metrics, so checkpoints, snapshots, TorchScript export and the wire
+// format do not depend on the engine and a run may change it across a resume.
+// Create() logs the engine it chose in one line.
 #ifndef PROXIMA_LEARNER_PPO_UPDATER_H_
 #define PROXIMA_LEARNER_PPO_UPDATER_H_
 
@@ -23,12 +32,16 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "common/policy/actor_critic.h"
 #include "common/envs/env.h"
 #include "common/running_stats.h"
+#include "learner/fused/mlp_layout.h"
+#include "learner/fused/ppo_kernel.h"
 #include "learner/ppo_config.h"
 #include "learner/ppo_loss.h"
 #include "learner/update_metrics.h"
@@ -53,6 +66,15 @@ struct MinibatchResult {
   double ratio_max_deviation = 0;  // only when measured
 };
 
+enum class UpdateEngine { kTorch, kFused };
+
+// The engine PpoConfig::engine selects on `device`, and in `why` the reason in
+// words (for the log line). "auto" is fused on the CPU, torch on CUDA; "fused"
+// on CUDA, or any other value, is InvalidArgument naming --engine.
+absl::StatusOr<UpdateEngine> ResolveEngine(const std::string& engine, const torch::Device& device,
+                                           std::string* why);
+const char* UpdateEngineName(UpdateEngine engine);
+
 class PpoUpdater {
  public:
   static absl::StatusOr<std::unique_ptr<PpoUpdater>> Create(const PpoConfig& config,
@@ -68,9 +90,13 @@ class PpoUpdater {
   // minibatches are drawn from all of them.
   absl::StatusOr<UpdateMetrics> Update(absl::Span<const RolloutBatch> parts, double progress);
 
-  // One optimizer step on a minibatch (exposed for tests and benchmarks).
-  // With `measure_ratio`, also reports max |ratio - 1| before the step.
+  // One optimizer step on a minibatch (exposed for tests and benchmarks), on
+  // this updater's engine. With `measure_ratio`, also reports
+  // max |ratio - 1| before the step. Bad input (an action out of range)
+  // throws c10::Error on either engine.
   MinibatchResult TrainMinibatch(const Minibatch& mb, bool measure_ratio = false);
+
+  UpdateEngine engine() const { return engine_; }
 
   // Steps 1-3 of Update() for one part (exposed for tests): flattened [N = T·E]
   // time-major inputs, device-resident: normalized obs, actions, behaviour
@@ -127,10 +153,24 @@ class PpoUpdater {
   // the same arithmetic as torch::optim::Adam (1.13, no weight decay, no
   // amsgrad). Returns the gradient norm before clipping.
   double ClipAndStep();
+  // TrainMinibatch on each engine. The fused one takes host rows (float,
+  // row-major; discrete actions as float indices).
+  MinibatchResult TorchMinibatch(const Minibatch& mb, bool measure_ratio);
+  absl::StatusOr<MinibatchResult> FusedMinibatch(const fused::MinibatchView<float>& mb);
 
   at::Tensor params_flat_, grads_flat_;
   at::Tensor adam_exp_avg_, adam_exp_avg_sq_, adam_denom_;  // flat, like params_flat_
   int64_t adam_steps_ = 0;
+
+  // The fused engine: the layout of params_flat_, the kernel (re-created only
+  // when a minibatch outgrows it) and the gathered rows of one minibatch.
+  UpdateEngine engine_ = UpdateEngine::kTorch;
+  fused::MlpLayout layout_;
+  std::unique_ptr<fused::PpoKernel<float>> kernel_;
+  struct Rows {
+    std::vector<float> obs, actions, behaviour_logp, advantages, returns, old_values;
+  } mb_rows_;
+
 
   PpoConfig config_;
   EnvSpec spec_;

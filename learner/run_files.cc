@@ -90,6 +90,7 @@ absl::StatusOr<PpoConfig> ConfigFromJson(const nlohmann::json& j) {
   try {
     for (const PpoConfigField& row : PpoConfigFields()) {
       const char* key = row.key;
+      if (row.optional_in_json && !j.contains(key)) continue;  // keeps the default
       PROXIMA_RETURN_IF_ERROR(VisitPpoField(row, c, [&](auto& field) -> absl::Status {
         using T = std::decay_t<decltype(field)>;
         if constexpr (std::is_same_v<T, std::optional<double>>) {

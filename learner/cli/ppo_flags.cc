@@ -61,6 +61,9 @@ ABSL_FLAG(std::optional<double>, reward_clip, std::nullopt, "Clip of scaled rewa
 // Execution.
 ABSL_FLAG(std::optional<std::string>, device, std::nullopt, "auto, cpu or cuda [auto]");
 ABSL_FLAG(std::optional<int>, torch_threads, std::nullopt, "Trainer intra-op threads [1]");
+ABSL_FLAG(std::optional<std::string>, engine, std::nullopt,
+          "PPO update engine: fused (hand-written CPU kernel), torch (LibTorch) or auto "
+          "(fused on CPU) [torch]");
 
 namespace proxima {
 namespace {

@@ -184,13 +184,7 @@ TEST(GoldenPpoTest, EveryPpoTotalLossCase) {
           dist_params = T64(in.at("logits")).reshape({-1, k});
           std::tie(logp, entropy) = model->LogProbEntropy(dist_params, actions.to(at::kLong));
         }
-        PpoConfig config;
-        config.clip_coef = in.at("clip_eps").get<double>();
-        config.value_clip_coef = in.at("value_clip_eps").get<double>();
-        config.clip_value_loss = in.at("clip_value_loss").get<bool>();
-        config.normalize_advantages = in.at("normalize_advantages").get<bool>();
-        config.ent_coef = in.at("ent_coef").get<double>();
-        config.vf_coef = in.at("vf_coef").get<double>();
+        const PpoConfig config = TotalLossCaseConfig(in);
         const double kl_beta = in.at("kl_beta").get<double>();
         ASSERT_GT(config.ent_coef, 0) << where;
         ASSERT_GT(kl_beta, 0) << where;

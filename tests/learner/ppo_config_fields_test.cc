@@ -24,7 +24,7 @@ TEST(PpoConfigFieldsTest, JsonKeysAndDefaultsAreUnchanged) {
   EXPECT_EQ(ConfigToJson(PpoConfig()).dump(),
             R"({"activation":"tanh","adam_eps":1e-05,"adaptive_kl":false,"advantage":"gae",)"
             R"("anneal_lr":true,"clip_coef":0.2,"clip_value_loss":true,"device":"auto",)"
-            R"("ent_coef":0.01,"env":"CartPole-v1","gae_lambda":0.95,"gamma":0.99,)"
+            R"("engine":"torch","ent_coef":0.01,"env":"CartPole-v1","gae_lambda":0.95,"gamma":0.99,)"
             R"("hidden_sizes":[64,64],"init_log_std":0.0,"kl_beta":1.0,"kl_target":0.01,)"
             R"("learning_rate":0.00025,"max_grad_norm":0.5,"normalize_advantages":true,)"
             R"("normalize_obs":false,"normalize_reward":false,"num_envs":4,)"
@@ -55,6 +55,20 @@ TEST(PpoConfigFieldsTest, JsonMissingKeyIsAnError) {
   j["num_envs"] = 1.5;
   EXPECT_THAT(ConfigFromJson(j), StatusIs(absl::StatusCode::kInvalidArgument,
                                           HasSubstr("num_envs must be an integer")));
+}
+
+// "engine" came after runs were written: their config.json (run directories,
+// checkpoints) still loads, with the default engine.
+TEST(PpoConfigFieldsTest, JsonWithoutEngineKeepsTheDefault) {
+  nlohmann::json j = ConfigToJson(PpoConfig());
+  j.erase("engine");
+  absl::StatusOr<PpoConfig> c = ConfigFromJson(j);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->engine, PpoConfig().engine);
+  j["engine"] = "jax";
+  EXPECT_THAT(ConfigFromJson(j),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "--engine must be one of auto, fused, torch (got 'jax')"));
 }
 
 TEST(PpoConfigFieldsTest, SetByKeyAcceptsKeysFlagsAliasesAndDashes) {
@@ -120,6 +134,7 @@ TEST(PpoConfigFieldsTest, EveryRowWithAFlagMapsOntoItsField) {
   set("target_kl", "0.03");
   set("advantage", "vtrace");
   set("device", "cpu");
+  set("engine", "fused");
   absl::StatusOr<PpoConfig> c = PpoConfigFromFlags();
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->seed, 7u);
@@ -131,6 +146,7 @@ TEST(PpoConfigFieldsTest, EveryRowWithAFlagMapsOntoItsField) {
   EXPECT_EQ(c->target_kl, 0.03);
   EXPECT_EQ(c->advantage, AdvantageEstimator::kVtrace);
   EXPECT_EQ(c->device, "cpu");
+  EXPECT_EQ(c->engine, "fused");
 
   set("hidden_sizes", "64,x");
   EXPECT_THAT(PpoConfigFromFlags(),

@@ -46,4 +46,15 @@ int ForEachCase(const std::string& prefix,
   return cases;
 }
 
+PpoConfig TotalLossCaseConfig(const nlohmann::json& in) {
+  PpoConfig config;
+  config.clip_coef = in.at("clip_eps").get<double>();
+  config.value_clip_coef = in.at("value_clip_eps").get<double>();
+  config.clip_value_loss = in.at("clip_value_loss").get<bool>();
+  config.normalize_advantages = in.at("normalize_advantages").get<bool>();
+  config.ent_coef = in.at("ent_coef").get<double>();
+  config.vf_coef = in.at("vf_coef").get<double>();
+  return config;
+}
+
 }  // namespace proxima

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "learner/ppo_config.h"
 #include "nlohmann/json.hpp"
 
 namespace proxima {
@@ -25,6 +26,11 @@ std::vector<std::string> ReferenceFiles(const std::string& prefix);
 // returns the number of cases. A prefix with no file fails the calling test.
 int ForEachCase(const std::string& prefix,
                 const std::function<void(const nlohmann::json&, const std::string&)>& fn);
+
+// The PpoConfig of a ppo_total_loss case's inputs: clip_eps, value_clip_eps,
+// clip_value_loss, normalize_advantages, ent_coef, vf_coef (kl_beta is the
+// caller's: PpoLossOptionsFor takes it apart).
+PpoConfig TotalLossCaseConfig(const nlohmann::json& inputs);
 
 }  // namespace proxima
 
