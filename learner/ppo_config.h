@@ -71,7 +71,7 @@ struct PpoConfig {
   // hand-written CPU kernel (learner/fused/), "torch" LibTorch autograd,
   // "auto" fused wherever it applies (CPU device) and torch elsewhere. Either
   // trains the same parameters, Adam state and checkpoints.
-  std::string engine = "torch";
+  std::string engine = "auto";
 
   int batch_size() const { return num_envs * rollout_length; }
   int minibatch_size() const { return batch_size() / num_minibatches; }

@@ -417,7 +417,7 @@ absl::Span<const absl::string_view> ForwardedLearnerFlags() {
   static constexpr absl::string_view kFlags[] = {
       "activation", "actor_num_envs", "adam_eps", "adaptive_kl", "advantage", "anneal_lr",
       "auth_tokens_file", "checkpoint_every_seconds", "checkpoint_every_updates", "clip_coef",
-      "clip_vloss", "device", "ent_coef", "engine", "env", "gae_lambda", "gamma", "grace_period",
+      "clip_vloss", "device", "engine", "ent_coef", "env", "gae_lambda", "gamma", "grace_period",
       "hidden_sizes", "init_log_std", "keep_checkpoints", "keepalive_seconds",
       "keepalive_timeout_seconds", "kl_beta", "kl_target", "learning_rate", "listen", "lr",
       "max_actors", "max_chunks_per_second", "max_grad_norm", "max_message_bytes",

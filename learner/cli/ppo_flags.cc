@@ -63,7 +63,7 @@ ABSL_FLAG(std::optional<std::string>, device, std::nullopt, "auto, cpu or cuda [
 ABSL_FLAG(std::optional<int>, torch_threads, std::nullopt, "Trainer intra-op threads [1]");
 ABSL_FLAG(std::optional<std::string>, engine, std::nullopt,
           "PPO update engine: fused (hand-written CPU kernel), torch (LibTorch) or auto "
-          "(fused on CPU) [torch]");
+          "(fused on CPU) [auto]");
 
 namespace proxima {
 namespace {

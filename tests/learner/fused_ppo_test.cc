@@ -390,6 +390,7 @@ FloatSetup MakeFloatSetup(const Case& c, int obs_dim, const Space& head, double 
   PpoConfig config;
   config.model = SpecOf(c);
   config.device = "cpu";
+  config.engine = "torch";  // the reference
   config.normalize_advantages = c.norm_adv;
   config.clip_value_loss = c.clip_vloss;
   config.adaptive_kl = c.kl_beta > 0;
