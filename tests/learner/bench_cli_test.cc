@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -107,7 +108,8 @@ TEST(BenchCliTest, MicroSuitesReportEveryCaseAndPlot) {
   EXPECT_TRUE(inference.count("256x256/batch=256"));
 
   auto update = Rows(report, "update");
-  for (const char* name : {"64x64/cpu", "256x256/cpu"}) {
+  for (const char* name : {"64x64/cpu/torch", "256x256/cpu/torch", "64x64/cpu/fused",
+                           "256x256/cpu/fused"}) {
     ASSERT_TRUE(update.count(name)) << name;
     const nlohmann::json& row = update[name];
     const double transitions = Metric(row, "transitions_per_second");
@@ -119,8 +121,11 @@ TEST(BenchCliTest, MicroSuitesReportEveryCaseAndPlot) {
                 0.01 * Metric(row, "ms_per_update"));
   }
   // The wider network costs more per update.
-  EXPECT_GT(Metric(update["256x256/cpu"], "ms_per_update"),
-            Metric(update["64x64/cpu"], "ms_per_update"));
+  for (const char* engine : {"torch", "fused"}) {
+    EXPECT_GT(Metric(update[absl::StrCat("256x256/cpu/", engine)], "ms_per_update"),
+              Metric(update[absl::StrCat("64x64/cpu/", engine)], "ms_per_update"))
+        << engine;
+  }
 
   CommandResult plot = RunCommand(PlotScript() + " " + json + " " + dir + "/plots");
   ASSERT_EQ(plot.exit_code, 0) << plot.output;

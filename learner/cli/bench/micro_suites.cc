@@ -218,21 +218,27 @@ absl::Status RunUpdateSuite(const BenchOptions& options, BenchReport* report) {
   struct Case {
     std::vector<int> hidden;
     std::string device;
+    std::string engine;  // PpoConfig::engine: torch and fused side by side
+    std::string Name() const { return absl::StrCat(ModelName(hidden), "/", device, "/", engine); }
   };
   std::vector<Case> cases;
-  // CUDA too when LibTorch sees a GPU (a CUDA build of LibTorch on a GPU host).
+  // CUDA too when LibTorch sees a GPU (a CUDA build of LibTorch on a GPU host);
+  // the fused engine is CPU-only.
   std::vector<std::string> devices = {"cpu"};
   if (torch::cuda::is_available()) devices.push_back("cuda");
   for (const std::string& device : devices) {
     for (std::vector<int> hidden : {std::vector<int>{64, 64}, std::vector<int>{256, 256}}) {
-      cases.push_back({hidden, device});
+      for (const char* engine : {"torch", "fused"}) {
+        if (device == "cpu" || engine == std::string("torch")) cases.push_back({hidden, device, engine});
+      }
     }
   }
   for (const Case& c : cases) {
     PpoConfig config = *preset;
     config.model.hidden_sizes = c.hidden;
     config.device = c.device;
-    const std::string name = absl::StrCat(ModelName(c.hidden), "/", c.device);
+    config.engine = c.engine;
+    const std::string name = c.Name();
     benchmark::RegisterBenchmark(name.c_str(), [config, spec](benchmark::State& state) {
       ConfigureCpuThreads(config.torch_threads);
       auto updater = PpoUpdater::Create(config, *spec, torch::Device(config.device));
@@ -265,9 +271,9 @@ absl::Status RunUpdateSuite(const BenchOptions& options, BenchReport* report) {
   if (!results.ok()) return results.status();
   for (size_t i = 0; i < results->size(); ++i) {
     const RowReporter::Result& r = (*results)[i];
-    BenchRow row{"update", absl::StrCat(ModelName(cases[i].hidden), "/", cases[i].device)};
+    BenchRow row{"update", cases[i].Name()};
     row.params = {{"model", ModelName(cases[i].hidden)}, {"device", cases[i].device},
-                  {"batch", preset->batch_size()}, {"minibatch", preset->minibatch_size()},
+                  {"engine", cases[i].engine}, {"batch", preset->batch_size()}, {"minibatch", preset->minibatch_size()},
                   {"epochs", preset->update_epochs}, {"threads", preset->torch_threads}};
     row.metrics = {{"transitions_per_second", r.counters.at("transitions_per_second")},
                    {"samples_trained_per_second", r.counters.at("samples_trained_per_second")},
