@@ -330,6 +330,24 @@ absl::StatusOr<MinibatchResult> PpoUpdater::FusedMinibatch(const fused::Minibatc
   return r;
 }
 
+at::Tensor PpoUpdater::FusedValues(const at::Tensor& obs_norm) {
+  const at::Tensor obs = obs_norm.contiguous();
+  const int64_t rows = obs.size(0), obs_dim = obs.size(1);
+  at::Tensor values = at::empty({rows}, at::kFloat);
+  const int64_t chunk = kernel_->max_batch();
+  if (static_cast<int64_t>(dist_scratch_.size()) < chunk * layout_.action_dim) {
+    dist_scratch_.resize(chunk * layout_.action_dim);
+  }
+  for (int64_t start = 0; start < rows; start += chunk) {
+    const int64_t n = std::min(chunk, rows - start);
+    absl::Status s = kernel_->Forward(params_flat_.data_ptr<float>(),
+                                      obs.data_ptr<float>() + start * obs_dim, n,
+                                      dist_scratch_.data(), values.data_ptr<float>() + start);
+    TORCH_CHECK(s.ok(), "fused value pre-pass: ", std::string(s.message()));
+  }
+  return values;
+}
+
 MinibatchResult PpoUpdater::TorchMinibatch(const Minibatch& mb, bool measure_ratio) {
   MinibatchResult r;
   PolicyHeads heads = model_->forward(mb.obs);
@@ -393,6 +411,8 @@ absl::StatusOr<PpoUpdater::PartTargets> PpoUpdater::ComputeTargets(const Rollout
       target_logp = model_->LogProbEntropy(heads.dist_params, out.actions).first.to(at::kCPU);
       at::Tensor rest = all_norm.narrow(0, N, E + K);
       all_values = at::cat({heads.value, model_->Value(rest)}, 0);
+    } else if (engine_ == UpdateEngine::kFused) {
+      all_values = FusedValues(all_norm);
     } else {
       all_values = model_->Value(all_norm);
     }

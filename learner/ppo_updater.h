@@ -157,6 +157,9 @@ class PpoUpdater {
   // row-major; discrete actions as float indices).
   MinibatchResult TorchMinibatch(const Minibatch& mb, bool measure_ratio);
   absl::StatusOr<MinibatchResult> FusedMinibatch(const fused::MinibatchView<float>& mb);
+  // V(obs) [rows] through the kernel's forward, in chunks of its max_batch
+  // (the GAE pre-pass of Update() on the fused engine).
+  at::Tensor FusedValues(const at::Tensor& obs_norm);
 
   at::Tensor params_flat_, grads_flat_;
   at::Tensor adam_exp_avg_, adam_exp_avg_sq_, adam_denom_;  // flat, like params_flat_
@@ -170,6 +173,7 @@ class PpoUpdater {
   struct Rows {
     std::vector<float> obs, actions, behaviour_logp, advantages, returns, old_values;
   } mb_rows_;
+  std::vector<float> dist_scratch_;  // FusedValues' unused head output
 
 
   PpoConfig config_;
