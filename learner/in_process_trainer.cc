@@ -42,6 +42,7 @@ absl::StatusOr<std::unique_ptr<InProcessTrainer>> InProcessTrainer::Create(
   PROXIMA_ASSIGN_OR_RETURN(t->envs_, VectorEnv::Create(config.env_id, config.num_envs,
                                                        config.seed));
   PROXIMA_ASSIGN_OR_RETURN(t->updater_, PpoUpdater::Create(config, spec, device));
+  LogInfo(absl::StrCat("PPO update engine: ", t->updater_->engine_description()));
   t->tracker_ = std::make_unique<EpisodeTracker>(
       spec.has_reward_threshold ? std::optional<double>(spec.reward_threshold) : std::nullopt);
   if (config.normalize_reward) {

@@ -140,7 +140,7 @@ absl::StatusOr<std::unique_ptr<PpoUpdater>> PpoUpdater::Create(const PpoConfig& 
     u->kernel_ = std::make_unique<fused::PpoKernel<float>>(std::move(kernel));
   }
   u->engine_ = engine;
-  LogInfo(absl::StrCat("PPO update engine: ", UpdateEngineName(engine), " (", why, ")"));
+  u->engine_description_ = absl::StrCat(UpdateEngineName(engine), " (", why, ")");
   try {
     torch::manual_seed(config.seed);
     u->model_ = ActorCritic(spec.obs_dim(), spec.action_space, config.model);

@@ -22,7 +22,8 @@
 // moments and step count), draw the same minibatch permutations and report
 // the same metrics, so checkpoints, snapshots, TorchScript export and the wire
 // format do not depend on the engine and a run may change it across a resume.
-// Create() logs the engine it chose in one line.
+// Trainers log engine_description() once per run (Create() logs nothing:
+// `proxima eval --json` builds an updater too, and its stdout is JSON).
 #ifndef PROXIMA_LEARNER_PPO_UPDATER_H_
 #define PROXIMA_LEARNER_PPO_UPDATER_H_
 
@@ -97,6 +98,9 @@ class PpoUpdater {
   MinibatchResult TrainMinibatch(const Minibatch& mb, bool measure_ratio = false);
 
   UpdateEngine engine() const { return engine_; }
+  // The engine and why it was chosen, e.g. "fused (--engine=auto: CPU device,
+  // MLP actor-critic)": what a trainer logs once per run.
+  const std::string& engine_description() const { return engine_description_; }
 
   // Steps 1-3 of Update() for one part (exposed for tests): flattened [N = T·E]
   // time-major inputs, device-resident: normalized obs, actions, behaviour
@@ -168,6 +172,7 @@ class PpoUpdater {
   // The fused engine: the layout of params_flat_, the kernel (re-created only
   // when a minibatch outgrows it) and the gathered rows of one minibatch.
   UpdateEngine engine_ = UpdateEngine::kTorch;
+  std::string engine_description_;
   fused::MlpLayout layout_;
   std::unique_ptr<fused::PpoKernel<float>> kernel_;
   struct Rows {

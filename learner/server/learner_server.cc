@@ -178,6 +178,7 @@ absl::Status LearnerServer::Impl::Init() {
   PROXIMA_ASSIGN_OR_RETURN(torch::Device device, ResolveDevice(config_.device));
   ConfigureCpuThreads(config_.torch_threads);
   PROXIMA_ASSIGN_OR_RETURN(updater_, PpoUpdater::Create(config_, spec_, device));
+  LogInfo(absl::StrCat("PPO update engine: ", updater_->engine_description()));
   progress_ = std::make_unique<RunProgress>(
       spec_.has_reward_threshold ? std::optional<double>(spec_.reward_threshold) : std::nullopt);
   sessions_ = std::make_unique<SessionRegistry>(options_.max_actors,
