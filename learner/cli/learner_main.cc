@@ -131,8 +131,12 @@ int main(int argc, char** argv) {
   if (!options.ok()) proxima::ExitWithUsageError("proxima-learner", options.status());
   absl::StatusOr<proxima::PpoConfig> config = proxima::PpoConfigFromFlags();
   if (!config.ok()) proxima::ExitWithUsageError("proxima-learner", config.status());
-  // Resuming keeps the checkpoint's settings, except a step budget given now.
-  if (!options->resume_dir.empty()) options->resume_total_steps = proxima::TotalStepsFlag();
+  // Resuming keeps the checkpoint's settings, except a step budget and an
+  // update engine given now.
+  if (!options->resume_dir.empty()) {
+    options->resume_total_steps = proxima::TotalStepsFlag();
+    options->resume_engine = proxima::EngineFlag();
+  }
 
   signal(SIGPIPE, SIG_IGN);
 

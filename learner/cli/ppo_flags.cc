@@ -123,4 +123,6 @@ absl::StatusOr<PpoConfig> PpoConfigFromFlags() {
 
 std::optional<int64_t> TotalStepsFlag() { return absl::GetFlag(FLAGS_total_steps); }
 
+std::optional<std::string> EngineFlag() { return absl::GetFlag(FLAGS_engine); }
+
 }  // namespace proxima

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "learner/ppo_config.h"
@@ -21,6 +22,8 @@ absl::StatusOr<PpoConfig> PpoConfigFromFlags();
 
 // --total-steps when it was given (command line, flag file or environment).
 std::optional<int64_t> TotalStepsFlag();
+// --engine when given (nullopt: not on the command line).
+std::optional<std::string> EngineFlag();
 
 }  // namespace proxima
 

@@ -32,6 +32,10 @@ struct LearnerOptions {
   // a compose or Kubernetes deployment restarts). Every other setting comes
   // from the checkpoint.
   std::optional<int64_t> resume_total_steps;
+  // With resume_dir: the update engine to use instead of the checkpoint's
+  // (--engine given explicitly). The engines share the parameter and Adam
+  // layout, so a run can switch engines across a resume.
+  std::optional<std::string> resume_engine;
   TrainingModeKind mode = TrainingModeKind::kAsync;
   // Async: chunks whose lag (learner version − behaviour version) exceeds this
   // when they enter a batch are dropped and counted. Sync mode uses 0.

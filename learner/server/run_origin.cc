@@ -28,6 +28,11 @@ absl::StatusOr<RunOrigin> ResolveRunOrigin(const LearnerOptions& options, PpoCon
                               static_cast<long long>(config->total_steps)));
       config->total_steps = *options.resume_total_steps;
     }
+    if (options.resume_engine.has_value() && *options.resume_engine != config->engine) {
+      LogInfo(absl::StrFormat("update engine %s (was %s in the checkpoint)",
+                              *options.resume_engine, config->engine));
+      config->engine = *options.resume_engine;
+    }
   } else if (found.status().code() == absl::StatusCode::kNotFound) {
     LogInfo(absl::StrCat("no checkpoint in ", out.run_dir, "/checkpoints; starting a new run"));
   } else {

@@ -1,7 +1,8 @@
 // Where a learner's run lives and whether it continues an earlier one:
 //   --resume-dir with a checkpoint in it   continues that run: its config
 //                                          (--total-steps may change the
-//                                          budget) and the checkpoint to
+//                                          budget, --engine the update
+//                                          engine) and the checkpoint to
 //                                          restore;
 //   --resume-dir without one               starts a new run there;
 //   otherwise                              --run-dir, or runs/<env>-<seed>.

@@ -167,9 +167,13 @@ TEST_F(LearnerServerTest, ResumeContinuesTheVersionAndActorIds) {
   options_.listen = "127.0.0.1:0";
   options_.resume_dir = dir;
   options_.resume_total_steps = 20'000'000;  // extends the run
+  // The first process trained with --engine auto (fused on the CPU); the
+  // resumed one continues its weights and Adam state on LibTorch.
+  options_.resume_engine = "torch";
   options_.checkpoint_every_seconds = 0;
   StartServer();
   EXPECT_EQ(LoadJsonOrDie(dir + "/config.json")["total_steps"], 20'000'000);
+  EXPECT_EQ(LoadJsonOrDie(dir + "/config.json")["engine"], "torch");
   v1::LearnerStatus st = server_->Status(false);
   EXPECT_EQ(st.policy_version(), 3u);
   EXPECT_EQ(st.env_steps(), 3u * 512);
