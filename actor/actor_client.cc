@@ -386,8 +386,13 @@ absl::StatusOr<ActorClient::LoopEnd> ActorClient::StepLoop() {
   const uint64_t max_bytes = hints_.max_message_bytes();
   PolicyLagGate gate(config_.target_policy_lag, config_.batch_transitions);
   std::shared_ptr<const PolicySnapshot> current;
+  // Blocked pushing the previous chunk: reported with the next one.
+  double send_wait_seconds = 0;
   while (true) {
-    // Rollout boundary: the only place the policy changes.
+    // Rollout boundary: the only place the policy changes. Time spent here
+    // is the chunk's weights_wait_seconds (sync rounds, flow control, and
+    // the first snapshot).
+    const absl::Time weights_wait_start = absl::Now();
     std::shared_ptr<const PolicySnapshot> next;
     if (current == nullptr) {
       next = slot->WaitNewer(std::nullopt, interrupt_);
@@ -402,6 +407,7 @@ absl::StatusOr<ActorClient::LoopEnd> ActorClient::StepLoop() {
         next = AwaitFreshEnough(&gate, slot, sender, std::move(next));
       }
     }
+    const double weights_wait_seconds = absl::ToDoubleSeconds(absl::Now() - weights_wait_start);
     if (session_lost_.load() && !stop_.load()) return LoopEnd::kSessionLost;
     if (next != nullptr && next != current && !stop_.load()) {
       PROXIMA_RETURN_IF_ERROR(policy_->SetPolicy(next));
@@ -433,6 +439,10 @@ absl::StatusOr<ActorClient::LoopEnd> ActorClient::StepLoop() {
     header.rollout_seconds = static_cast<float>(absl::ToDoubleSeconds(absl::Now() - start));
     auto chunk = std::make_unique<v1::TrajectoryChunk>();
     collector_->Encode(header, chunk.get());
+    chunk->set_env_seconds(static_cast<float>(collector_->env_seconds()));
+    chunk->set_inference_seconds(static_cast<float>(collector_->inference_seconds()));
+    chunk->set_send_wait_seconds(static_cast<float>(send_wait_seconds));
+    chunk->set_weights_wait_seconds(static_cast<float>(weights_wait_seconds));
     if (max_bytes > 0 && chunk->ByteSizeLong() > max_bytes) {
       return absl::InvalidArgumentError(absl::StrCat(
           "a chunk of ", collector_->steps(), " steps x ", config_.num_envs, " envs is ",
@@ -446,6 +456,10 @@ absl::StatusOr<ActorClient::LoopEnd> ActorClient::StepLoop() {
       stats_.env_steps = TotalEnvSteps();
       stats_.policy_version = header.policy_version;
       stats_.episodes += collector_->episodes().size();
+      stats_.env_seconds += collector_->env_seconds();
+      stats_.inference_seconds += collector_->inference_seconds();
+      stats_.send_wait_seconds += send_wait_seconds;
+      stats_.weights_wait_seconds += weights_wait_seconds;
     }
     for (const EpisodeRecord& ep : collector_->episodes()) {
       return_sum_ += ep.episode_return;
@@ -457,7 +471,9 @@ absl::StatusOr<ActorClient::LoopEnd> ActorClient::StepLoop() {
       if (!st.ok()) Log(absl::StrCat("final chunk not sent: ", st.message()));
       return LoopEnd::kStopped;
     }
+    const absl::Time push_start = absl::Now();
     absl::Status st = sender->Push(&chunk, interrupt_);
+    send_wait_seconds = absl::ToDoubleSeconds(absl::Now() - push_start);
     if (absl::IsCancelled(st)) {
       if (session_lost_.load() && !stop_.load()) return LoopEnd::kSessionLost;
       // Stopped while the window was full: this complete rollout becomes the

@@ -89,6 +89,13 @@ class ActorClient {
     uint64_t flow_control_waits = 0;
     double flow_control_wait_seconds = 0;
     uint64_t flow_control_timeouts = 0;
+    // Where the time went (issue 18), summed over chunks, all sessions: as
+    // sent in TrajectoryChunk env_seconds, inference_seconds,
+    // send_wait_seconds and weights_wait_seconds.
+    double env_seconds = 0;
+    double inference_seconds = 0;
+    double send_wait_seconds = 0;
+    double weights_wait_seconds = 0;
   };
 
   explicit ActorClient(Options options);

@@ -17,6 +17,15 @@
 //   learner.update_applied    the PPO update changed the model in memory; the
 //                             new version is neither counted, published nor
 //                             checkpointed (learner/server/learner_server.cc)
+//
+// Delay points slow a named place down instead, to force a bottleneck
+// (tests/faults/bottleneck_verdict_test.cc):
+//
+//   PROXIMA_DELAYPOINT=<name>:<ms>  every MaybeDelay("<name>") sleeps <ms>
+//
+//   learner.update            before each PPO update (trainer_loop.cc)
+//   actor.env_step            before each rollout's env steps are timed as
+//                             env time (rollout_collector.cc)
 #ifndef PROXIMA_COMMON_FAILPOINT_H_
 #define PROXIMA_COMMON_FAILPOINT_H_
 
@@ -27,6 +36,10 @@ namespace proxima {
 // Kills the process with SIGKILL if PROXIMA_FAILPOINT names `name` and this is
 // the hit it asks for. Thread-safe.
 void MaybeFail(absl::string_view name);
+
+// Sleeps as PROXIMA_DELAYPOINT asks if it names `name`; otherwise returns at
+// once (one cached environment lookup). Thread-safe.
+void MaybeDelay(absl::string_view name);
 
 }  // namespace proxima
 

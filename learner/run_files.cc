@@ -148,6 +148,9 @@ nlohmann::json SummaryToJson(const RunSummary& s) {
                               : 0.0;
   j["mean_lag"] = s.mean_lag;
   j["max_lag"] = s.max_lag;
+  j["time_seconds"] = nlohmann::json::object();
+  for (const auto& [stage, seconds] : s.time_seconds) j["time_seconds"][stage] = seconds;
+  j["bottleneck"] = s.bottleneck.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.bottleneck);
   return j;
 }
 

@@ -54,12 +54,21 @@ struct RunSummary {
   // transitions, and the largest); 0 in-process.
   double mean_lag = 0;
   int64_t max_lag = 0;
+  // Where the time went over the whole run (issue 18): seconds per stage,
+  // keyed "learner_wall", "learner_ingest", "learner_wait_batch",
+  // "learner_update", "learner_publish", "actor_wall", "actor_env",
+  // "actor_inference", "actor_send_wait", "actor_weights_wait"
+  // (v1::TimeBreakdown), and the bottleneck line over the last window.
+  // Learner server only: empty in-process.
+  std::map<std::string, double> time_seconds;
+  std::string bottleneck;
 };
 
 // summary.json's object: the fields above under their own names, with
 // mean_return_last_100 null when NaN, solved_at_* null when unset, and
 // dropped_fraction = transitions_dropped / transitions_collected (0 when
-// nothing was collected).
+// nothing was collected), time_seconds an object (empty in-process) and
+// bottleneck null when empty.
 
 nlohmann::json SummaryToJson(const RunSummary& s);
 

@@ -28,6 +28,13 @@ double Optional(const MetricsRow& r) {
   return v.has_value() ? static_cast<double>(*v) : kNaN;
 }
 
+// A member of the optional time_shares; 0 when unset (in-process runs, like
+// the lag columns, write 0 rather than blank cells).
+template <double TimeShareRow::*kMember>
+double Share(const MetricsRow& r) {
+  return r.time_shares.has_value() ? (*r.time_shares).*kMember : 0.0;
+}
+
 constexpr CsvFormat kInt{'d', 0};
 constexpr CsvFormat kG6{'g', 6};
 constexpr CsvFormat kNone{};
@@ -93,6 +100,23 @@ constexpr MetricField kFields[] = {
      nullptr, nullptr},
     {"update_seconds", Update<&U::update_seconds>, "update_seconds", {'f', 6},
      "perf/update_seconds", "update_seconds", nullptr, nullptr},
+    // Where the time goes over the learner's recent window (docs/learner.md).
+    {"learner_ingest_share", Share<&TimeShareRow::ingest>, "learner_ingest_share", {'f', 4},
+     "time/learner_ingest_share", "learner_ingest_share", nullptr, nullptr},
+    {"learner_wait_batch_share", Share<&TimeShareRow::wait_batch>, "learner_wait_batch_share",
+     {'f', 4}, "time/learner_wait_batch_share", "learner_wait_batch_share", nullptr, nullptr},
+    {"learner_update_share", Share<&TimeShareRow::update>, "learner_update_share", {'f', 4},
+     "time/learner_update_share", "learner_update_share", nullptr, nullptr},
+    {"learner_publish_share", Share<&TimeShareRow::publish>, "learner_publish_share", {'f', 4},
+     "time/learner_publish_share", "learner_publish_share", nullptr, nullptr},
+    {"actor_env_share", Share<&TimeShareRow::env>, "actor_env_share", {'f', 4},
+     "time/actor_env_share", "actor_env_share", nullptr, nullptr},
+    {"actor_inference_share", Share<&TimeShareRow::inference>, "actor_inference_share", {'f', 4},
+     "time/actor_inference_share", "actor_inference_share", nullptr, nullptr},
+    {"actor_send_wait_share", Share<&TimeShareRow::send_wait>, "actor_send_wait_share", {'f', 4},
+     "time/actor_send_wait_share", "actor_send_wait_share", nullptr, nullptr},
+    {"actor_weights_wait_share", Share<&TimeShareRow::weights_wait>, "actor_weights_wait_share",
+     {'f', 4}, "time/actor_weights_wait_share", "actor_weights_wait_share", nullptr, nullptr},
     // Not in metrics.csv.
     {"first_minibatch_ratio_max_deviation", Update<&U::first_minibatch_ratio_max_deviation>,
      nullptr, kNone, "losses/ratio_max_deviation", "first_minibatch_ratio_max_deviation", nullptr,

@@ -50,6 +50,15 @@ struct UpdateMetrics {
   double update_seconds = 0;
 };
 
+// Where the time went (issue 18) over the learner's recent window when an
+// update was recorded: shares in [0, 1] of wall time (learner stages of the
+// learner's, actor stages of the actors' summed wall time;
+// v1::TimeBreakdown, learner/server/time_breakdown.h).
+struct TimeShareRow {
+  double ingest = 0, wait_batch = 0, update = 0, publish = 0;
+  double env = 0, inference = 0, send_wait = 0, weights_wait = 0;
+};
+
 // One update as the run directory and the monitors see it (one metrics.csv
 // row, one TensorBoard event, one v1::UpdateMetrics).
 struct MetricsRow {
@@ -74,6 +83,9 @@ struct MetricsRow {
   // Only a learner server trains on chunks: how many chunks made the batch.
   // Unset in-process.
   std::optional<int> batch_chunks;
+  // Only a learner server measures where the time goes. Unset in-process
+  // (its metrics.csv cells, scalars and proto fields are then 0).
+  std::optional<TimeShareRow> time_shares;
   UpdateMetrics update_metrics;
 };
 

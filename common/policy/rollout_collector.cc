@@ -2,7 +2,11 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstring>
+
+#include "common/failpoint.h"
 
 namespace proxima {
 
@@ -40,6 +44,16 @@ int RolloutCollector::Collect(const std::atomic<bool>* stop) {
   final_obs_.clear();
   episodes_.clear();
   steps_ = 0;
+  // Where the time goes (docs/learner.md "Overhead"): the env's time is
+  // Step() itself, timed on every kEnvTimingStride-th step and scaled to all
+  // steps (a fast env steps in a few microseconds: a clock read on every
+  // step would cost ~1%); everything else in the loop (the forward pass,
+  // copying its inputs and the env's outputs) counts as inference.
+  using Clock = std::chrono::steady_clock;
+  constexpr int kEnvTimingStride = 8;
+  Clock::duration env_sampled{0};
+  int env_samples = 0;
+  const Clock::time_point loop_start = Clock::now();
   for (int t = 0; t < T; ++t) {
     if (stop != nullptr && stop->load(std::memory_order_relaxed)) break;
     const int64_t row = static_cast<int64_t>(t) * E;
@@ -47,7 +61,16 @@ int RolloutCollector::Collect(const std::atomic<bool>* stop) {
     float* actions_t = actions + row * A;
     std::memcpy(obs_t, envs_->obs().data(), sizeof(float) * E * D);
     policy_->Act(obs_t, *rng_, actions_t, logp + row);
-    envs_->Step(actions_t);
+    if (t % kEnvTimingStride == 0) {
+      const Clock::time_point step_start = Clock::now();
+      MaybeDelay("actor.env_step");  // test-only: a slow env (common/failpoint.h)
+      envs_->Step(actions_t);
+      env_sampled += Clock::now() - step_start;
+      ++env_samples;
+    } else {
+      MaybeDelay("actor.env_step");
+      envs_->Step(actions_t);
+    }
     std::memcpy(rewards + row, envs_->rewards().data(), sizeof(float) * E);
     std::memcpy(term + row, envs_->terminated().data(), E);
     std::memcpy(trunc + row, envs_->truncated().data(), E);
@@ -73,6 +96,12 @@ int RolloutCollector::Collect(const std::atomic<bool>* stop) {
   }
   std::memcpy(batch_.bootstrap_obs.data_ptr<float>(), envs_->obs().data(),
               sizeof(float) * E * D);
+  const double loop = std::chrono::duration<double>(Clock::now() - loop_start).count();
+  env_seconds_ = env_samples > 0 ? std::chrono::duration<double>(env_sampled).count() *
+                                       steps_ / env_samples
+                                 : 0.0;
+  env_seconds_ = std::min(env_seconds_, loop);
+  inference_seconds_ = loop - env_seconds_;
   return steps_;
 }
 

@@ -11,7 +11,9 @@
 //
 // Buffers are allocated once; after the first few rollouts (when the episode
 // and truncation lists have reached their high-water capacity) Collect()
-// allocates nothing per step (rollout_no_alloc_test). Not thread-safe.
+// allocates nothing per step (rollout_no_alloc_test). Collect() also times
+// the env and the policy (env_seconds(), inference_seconds()) for the
+// learner's time breakdown. Not thread-safe.
 #ifndef PROXIMA_COMMON_POLICY_ROLLOUT_COLLECTOR_H_
 #define PROXIMA_COMMON_POLICY_ROLLOUT_COLLECTOR_H_
 
@@ -44,6 +46,13 @@ class RolloutCollector {
   // Env steps taken since construction (steps × columns).
   int64_t total_env_steps() const { return total_env_steps_; }
 
+  // Wall-clock seconds the current rollout spent in VectorEnv::Step
+  // (timed on every 8th step, scaled to all), and in the rest of the
+  // stepping loop (PolicyInference::Act and the copies around it): steady
+  // clock, read 2 + T/4 times per rollout of T steps.
+  double env_seconds() const { return env_seconds_; }
+  double inference_seconds() const { return inference_seconds_; }
+
   // Episodes that ended in the current rollout, in increasing (t, e) order.
   const std::vector<EpisodeRecord>& episodes() const { return episodes_; }
 
@@ -67,6 +76,8 @@ class RolloutCollector {
   RolloutBatch batch_;  // T rows; the first steps_ are valid
   int steps_ = 0;
   int64_t total_env_steps_ = 0;
+  double env_seconds_ = 0;
+  double inference_seconds_ = 0;
   std::vector<RolloutBatch::FinalObsIndex> final_index_;
   std::vector<float> final_obs_;
   std::vector<EpisodeRecord> episodes_;

@@ -67,10 +67,30 @@ absl::Status CheckFlags(const v1::TensorProto& t, absl::string_view field) {
   return absl::OkStatus();
 }
 
+// The actor's timings (rollout_seconds and the issue-18 breakdown): seconds,
+// so finite and >= 0.
+absl::Status CheckTimings(const v1::TrajectoryChunk& c) {
+  const struct {
+    const char* field;
+    float value;
+  } timings[] = {{"rollout_seconds", c.rollout_seconds()},
+                 {"env_seconds", c.env_seconds()},
+                 {"inference_seconds", c.inference_seconds()},
+                 {"send_wait_seconds", c.send_wait_seconds()},
+                 {"weights_wait_seconds", c.weights_wait_seconds()}};
+  for (const auto& t : timings) {
+    if (!std::isfinite(t.value) || t.value < 0) {
+      return Invalid(t.field, absl::StrCat(t.value, ", want a finite number of seconds >= 0"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status ValidateChunkPayload(const v1::TrajectoryChunk& c, const ChunkSpec& spec) {
   const int64_t T = c.num_steps(), E = c.num_envs(), D = spec.obs_dim;
+  if (absl::Status st = CheckTimings(c); !st.ok()) return st;
   if (E != spec.num_envs) {
     return Invalid("num_envs", absl::StrCat(E, ", want ", spec.num_envs));
   }

@@ -7,7 +7,9 @@
 // rewards, continuous actions, bootstrap and truncated observations); discrete
 // actions inside [0, n); flags 0 or 1; exactly one truncated observation per
 // truncated-not-terminated step and one episode summary per finished step, in
-// increasing (t, e) order. Session, sequence and version checks are the
+// increasing (t, e) order; the actor's timings (rollout_seconds, env_seconds,
+// inference_seconds, send_wait_seconds, weights_wait_seconds) finite and
+// >= 0. Session, sequence and version checks are the
 // session registry's job (they need learner state). Pure function,
 // thread-safe, no allocation beyond the error message.
 #ifndef PROXIMA_COMMON_WIRE_CHUNK_VALIDATOR_H_

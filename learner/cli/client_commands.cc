@@ -17,6 +17,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/client_context.h"
 #include "learner/server/lag_report.h"
+#include "learner/server/time_breakdown.h"
 #include "proxima/v1/admin_service.grpc.pb.h"
 #include "proxima/v1/config.pb.h"
 #include "proxima/v1/trajectory.pb.h"
@@ -148,6 +149,16 @@ absl::StatusOr<std::map<std::string, std::string>> ParseAssignments(
   return values;
 }
 
+std::string FormatTimeBreakdown(const v1::TimeBreakdown& t) {
+  const TimeShareRow r = SharesOf(t);
+  auto pct = [](double share) { return static_cast<int>(std::lround(100 * share)); };
+  return absl::StrFormat(
+      "learner: update %d%%  publish %d%%  waiting for data %d%%  ingest %d%%;  "
+      "actors: env %d%%  inference %d%%  send window %d%%  weights %d%%",
+      pct(r.update), pct(r.publish), pct(r.wait_batch), pct(r.ingest), pct(r.env),
+      pct(r.inference), pct(r.send_wait), pct(r.weights_wait));
+}
+
 std::string FormatLearnerStatus(const v1::LearnerStatus& s) {
   std::string out;
   const std::string state = EnumDisplayName(v1::ServingState_Name(s.serving_state()),
@@ -187,6 +198,14 @@ std::string FormatLearnerStatus(const v1::LearnerStatus& s) {
   if (s.mode() == v1::TRAINING_MODE_SYNC) {
     absl::StrAppendFormat(&out, "%-16s%d rounds, %d actor exclusions\n", "sync", s.sync_rounds(),
                           s.sync_round_exclusions());
+  }
+  if (s.has_time_recent()) {
+    // Shares of wall time over the learner's recent window (docs/learner.md
+    // "Where the time goes"), then the verdict built from them.
+    absl::StrAppendFormat(&out, "%-16s%s  (last %.0fs, %d chunks)\n", "time",
+                          FormatTimeBreakdown(s.time_recent()), s.time_recent().wall_seconds(),
+                          s.time_recent().chunks());
+    absl::StrAppendFormat(&out, "%-16s%s\n", "bottleneck", s.bottleneck());
   }
   if (s.has_last_checkpoint()) {
     absl::StrAppendFormat(&out, "%-16s%s, saved %s\n", "last checkpoint",
@@ -247,11 +266,15 @@ std::string FormatUpdateLine(const v1::UpdateMetrics& u) {
   return absl::StrFormat(
       "update %d  version %d  steps %d  %.0f steps/s  return %s  policy_loss %.4g  "
       "value_loss %.4g  entropy %.4g  approx_kl %.3g  clipfrac %.3f  explained_var %.3f  "
-      "lag %.2f/%d  dropped %d (%.1f%%)  lr %.3g  %.3fs",
+      "lag %.2f/%d  dropped %d (%.1f%%)  lr %.3g  %.3fs  "
+      "time: learner update %.0f%% idle %.0f%%, actors env %.0f%% send %.0f%% weights %.0f%%",
       u.update(), u.policy_version(), u.env_steps(), u.env_steps_per_second(),
       Number(u.mean_episode_return(), 2), u.policy_loss(), u.value_loss(), u.entropy(),
       u.approx_kl(), u.clip_fraction(), u.explained_variance(), u.mean_lag(), u.max_lag(),
-      u.dropped_steps(), 100 * u.dropped_fraction(), u.learning_rate(), u.update_seconds());
+      u.dropped_steps(), 100 * u.dropped_fraction(), u.learning_rate(), u.update_seconds(),
+      100 * u.learner_update_share(), 100 * u.learner_wait_batch_share(),
+      100 * u.actor_env_share(), 100 * u.actor_send_wait_share(),
+      100 * u.actor_weights_wait_share());
 }
 
 int StatusCommand(const ClientOptions& options, std::ostream& out, std::ostream& err) {

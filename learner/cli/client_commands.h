@@ -1,8 +1,10 @@
 // The `proxima` commands that talk to a running learner:
 //
-//   status      Monitor.GetStatus (actors included)
+//   status      Monitor.GetStatus (actors included; where the time goes and
+//               the bottleneck line)
 //   actors      Monitor.ListActors
-//   watch       Monitor.WatchMetrics, one line per trainer update
+//   watch       Monitor.WatchMetrics, one line per trainer update (with the
+//               time shares)
 //   checkpoint  Admin.SaveCheckpoint
 //   pause       Admin.Pause
 //   resume      Admin.Resume
@@ -73,6 +75,8 @@ std::string FormatLearnerStatus(const v1::LearnerStatus& status);
 std::string FormatActorTable(const google::protobuf::RepeatedPtrField<v1::ActorInfo>& actors,
                              const google::protobuf::Timestamp& as_of);
 std::string FormatUpdateLine(const v1::UpdateMetrics& update);
+// One line of stage shares (learner and actors) of a TimeBreakdown.
+std::string FormatTimeBreakdown(const v1::TimeBreakdown& t);
 
 // The commands. `count` for watch: stop after that many updates (0: until the
 // stream ends or the process is interrupted).

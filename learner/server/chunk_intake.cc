@@ -128,6 +128,15 @@ void ChunkIntake::StreamDone(TrajectoryStream* stream, uint64_t session_id) {
 
 ChunkDecision ChunkIntake::HandleChunk(const std::shared_ptr<TrajectoryStream>& stream,
                                        const v1::TrajectoryChunk& chunk, size_t wire_bytes) {
+  if (times_ == nullptr) return Ingest(stream, chunk, wire_bytes);
+  const ServerClock::time_point begin = ServerClock::now();
+  ChunkDecision d = Ingest(stream, chunk, wire_bytes);
+  times_->AddIngest(begin, ServerClock::now());
+  return d;
+}
+
+ChunkDecision ChunkIntake::Ingest(const std::shared_ptr<TrajectoryStream>& stream,
+                                  const v1::TrajectoryChunk& chunk, size_t wire_bytes) {
   const uint64_t seq = chunk.seq();
   // Transitions a rejected chunk counts: as declared, but at most its size in
   // bytes (a real chunk carries at least one byte per transition), so that a
@@ -246,6 +255,7 @@ ChunkDecision ChunkIntake::Admit(const std::shared_ptr<TrajectoryStream>& stream
       return out;
     }
     if (chunk.final()) s->final_received = true;
+    s->time.Add(chunk);
     q.actor_name = s->name;
     const uint64_t lag = version - q.policy_version;
     s->last_policy_version = q.policy_version;
@@ -273,6 +283,11 @@ ChunkDecision ChunkIntake::Admit(const std::shared_ptr<TrajectoryStream>& stream
     AddRateSample(&s->rate, ServerClock::now(), s->env_steps);
     return out;
   });
+  // A valid chunk's actor timings count whatever becomes of its data.
+  if (times_ != nullptr && valid.ok() && r.outcome != v1::CHUNK_OUTCOME_DUPLICATE &&
+      r.outcome != v1::CHUNK_OUTCOME_REJECTED_STALE_SESSION) {
+    times_->AddActorChunk(chunk);
+  }
   ChunkDecision d;
   if (r.outcome == v1::CHUNK_OUTCOME_DUPLICATE) {
     deps_.accounting->Duplicate();

@@ -33,6 +33,7 @@
 #include "learner/server/learner_options.h"
 #include "learner/server/run_progress.h"
 #include "learner/server/session_registry.h"
+#include "learner/server/time_breakdown.h"
 #include "learner/server/stream_reactors.h"
 #include "learner/server/trajectory_queue.h"
 
@@ -58,6 +59,10 @@ class ChunkIntake final : public TrajectoryHost {
   };
 
   ChunkIntake(Deps deps, Options options) : deps_(std::move(deps)), options_(options) {}
+
+  // Where ingest time goes (HandleChunk, per call) and each valid chunk's
+  // actor timings; null: not measured. Call before chunks arrive.
+  void SetTimeBreakdown(TimeBreakdownTracker* times) { times_ = times; }
 
   // TrajectoryHost (learner/server/stream_reactors.h).
   void StreamStarted(const std::shared_ptr<TrajectoryStream>& stream) override;
@@ -89,8 +94,13 @@ class ChunkIntake final : public TrajectoryHost {
                       const v1::TrajectoryChunk& chunk, int64_t claimed, absl::Status valid,
                       QueuedChunk q, const std::vector<EpisodeRecord>& episodes);
 
+  // HandleChunk without the ingest timing.
+  ChunkDecision Ingest(const std::shared_ptr<TrajectoryStream>& stream,
+                       const v1::TrajectoryChunk& chunk, size_t wire_bytes);
+
   const Deps deps_;
   const Options options_;
+  TimeBreakdownTracker* times_ = nullptr;
 };
 
 }  // namespace proxima

@@ -88,7 +88,7 @@ class LearnerServer::Impl final : public WeightHost, public ServiceHost {
   v1::LearnerStatus Status(bool include_actors) const override {
     return BuildStatus({progress_.get(), sessions_.get(), queue_.get(), &accounting_,
                         trainer_.get(), serving(), started_at_, config_.env_id, run_dir_,
-                        instance_id_},
+                        instance_id_, &times_},
                        include_actors);
   }
   void AttachMetricsWatch(const std::shared_ptr<MetricsStream>& m) override {
@@ -145,6 +145,7 @@ class LearnerServer::Impl final : public WeightHost, public ServiceHost {
   std::unique_ptr<RunProgress> progress_;
   std::unique_ptr<SessionRegistry> sessions_;
   std::unique_ptr<TrajectoryQueue> queue_;
+  TimeBreakdownTracker times_;  // where the time goes (issue 18)
   std::unique_ptr<ChunkIntake> intake_;
   std::unique_ptr<MetricsFeed> feed_;
   std::unique_ptr<TrainerLoop> trainer_;
@@ -211,12 +212,14 @@ absl::Status LearnerServer::Impl::Init() {
       [this] { AfterUpdate(); },
       [this](const std::string& reason) { RequestStop(reason, true); }};
   trainer_ = std::make_unique<TrainerLoop>(std::move(t), config_, options_, run_dir_);
+  trainer_->SetTimeBreakdown(&times_);
   ChunkIntake::Deps in{sessions_.get(), queue_.get(), &accounting_, progress_.get(),
                        [this] { return serving() == v1::SERVING_STATE_SERVING; },
                        [this] { return trainer_->paused(); },
                        [this] { return trainer_->max_policy_lag(); }};
   intake_ = std::make_unique<ChunkIntake>(std::move(in),
                                           ChunkIntake::Options::Of(spec_, config_, options_));
+  intake_->SetTimeBreakdown(&times_);
   feed_ = std::make_unique<MetricsFeed>(progress_.get());
   return absl::OkStatus();
 }
@@ -313,6 +316,10 @@ absl::StatusOr<RunSummary> LearnerServer::Impl::Wait() {
   v1::LearnerStatus counts;
   accounting_.FillStatus(&counts);
   FillSummaryAccounting(counts, &s);
+  v1::LearnerStatus times;
+  times_.Fill(&times);
+  s.time_seconds = StageSeconds(times.time_total());
+  s.bottleneck = times.bottleneck();
   absl::Status w = WriteSummary(run_dir_, s);
   if (!w.ok()) return w;
   return s;

@@ -24,6 +24,7 @@ v1::LearnerStatus BuildStatus(const StatusSources& src, bool include_actors) {
   st.set_env_id(src.env_id);
   st.set_run_dir(src.run_dir);
   st.set_learner_instance_id(src.instance_id);
+  if (src.times != nullptr) src.times->Fill(&st);
   SetTimestamp(absl::Now(), st.mutable_as_of());
   return st;
 }

@@ -2,7 +2,8 @@
 // line show it, assembled from the parts that own each field: RunProgress
 // (version, steps, episodes, last update), SessionRegistry (actors),
 // TrajectoryQueue (fill), ChunkAccounting (chunk counters) and TrainerLoop
-// (hyperparameters, checkpoint, pause, mode, sync rounds).
+// (hyperparameters, checkpoint, pause, mode, sync rounds) and
+// TimeBreakdownTracker (where the time goes, the bottleneck line).
 //
 // BuildStatus takes each part's lock in turn, never two at once, so the
 // fields of different parts may be a moment apart; each part's own fields
@@ -16,6 +17,7 @@
 #include "learner/server/chunk_accounting.h"
 #include "learner/server/run_progress.h"
 #include "learner/server/session_registry.h"
+#include "learner/server/time_breakdown.h"
 #include "learner/server/trainer_loop.h"
 #include "learner/server/trajectory_queue.h"
 #include "proxima/v1/status.pb.h"
@@ -31,6 +33,7 @@ struct StatusSources {
   v1::ServingState serving;
   absl::Time started_at;
   std::string env_id, run_dir, instance_id;
+  const TimeBreakdownTracker* times;  // may be null: no time breakdown
 };
 
 v1::LearnerStatus BuildStatus(const StatusSources& src, bool include_actors);

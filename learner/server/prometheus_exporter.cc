@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <cstring>
+#include <map>
 #include <sstream>
 #include <utility>
 
@@ -13,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/grpc/grpc_util.h"
 #include "learner/server/lag_report.h"
+#include "learner/server/time_breakdown.h"
 #include "learner/update_metrics.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
@@ -48,6 +50,14 @@ void AddValue(MetricFamily* f, double value, std::vector<ClientMetric::Label> la
 MetricFamily Counter(std::string name, std::string help, double value) {
   MetricFamily f = Family(std::move(name), std::move(help), MetricType::Counter);
   AddValue(&f, value);
+  return f;
+}
+
+// One series per stage, labelled stage="<key>".
+MetricFamily ByStage(std::string name, std::string help, MetricType type,
+                     const std::map<std::string, double>& values) {
+  MetricFamily f = Family(std::move(name), std::move(help), type);
+  for (const auto& [stage, value] : values) AddValue(&f, value, {{"stage", stage}});
   return f;
 }
 
@@ -167,6 +177,20 @@ std::vector<MetricFamily> StatusMetricFamilies(const v1::LearnerStatus& st) {
                         "Chunks after which an actor's stream was not read for a while because "
                         "it sent faster than --max-chunks-per-second.",
                         st.chunks_rate_limited()));
+  // Where the time goes (docs/learner.md): rate() of the seconds over a
+  // range, over rate() of the matching wall, is the share of that range.
+  if (st.has_time_total()) {
+    out.push_back(ByStage("proxima_time_seconds_total",
+                          "Seconds per stage since the learner started (learner stages and "
+                          "learner_wall on the learner's clock; actor stages summed over actors).",
+                          MetricType::Counter, StageSeconds(st.time_total())));
+  }
+  if (st.has_time_recent()) {
+    out.push_back(ByStage("proxima_time_share",
+                          "Share of wall time per stage over the learner's recent window "
+                          "(learner stages of the learner's, actor stages of the actors').",
+                          MetricType::Gauge, StageShares(st.time_recent())));
+  }
   // Gauges.
   out.push_back(Gauge("proxima_policy_version", "Newest published policy version.",
                       st.policy_version()));

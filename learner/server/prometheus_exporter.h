@@ -11,7 +11,10 @@
 //     and turns it into metric families (StatusMetricFamilies below), so the
 //     scrape and `proxima status` can never disagree; the newest update's
 //     gauges are the metrics with a Prometheus gauge in
-//     learner/update_metrics.h;
+//     learner/update_metrics.h; where the time goes is
+//     proxima_time_seconds_total{stage} (since this learner process started:
+//     it restarts from 0 on resume) and proxima_time_share{stage} (the
+//     recent window), learner/server/time_breakdown.h;
 //   * two histograms record events between scrapes: the duration of each PPO
 //     update and the weight-broadcast latency (publication of a version to the
 //     completed write of that version to one actor's WatchWeights stream).

@@ -82,6 +82,7 @@ MetricsRow RunProgress::RecordUpdate(const Update& u) {
   row.dropped_fraction =
       dropped + trained > 0 ? static_cast<double>(dropped) / (dropped + trained) : 0;
   row.batch_chunks = static_cast<int>(u.chunks);
+  row.time_shares = u.time_shares;
   v1::UpdateMetrics& m = last_update_;
   m.Clear();
   MetricsRowToProto(row, &m);

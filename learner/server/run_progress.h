@@ -62,6 +62,8 @@ class RunProgress {
     // reason), counting a failed attempt's own batch as dropped already.
     // Never decreases from one call to the next.
     int64_t dropped_total = 0;
+    // Where the time goes over the recent window (MetricsRow.time_shares).
+    std::optional<TimeShareRow> time_shares;
   };
   // Records it (metrics history, last update) and returns its metrics.csv row.
   // The row's dropped_steps is u.dropped_total minus the previous call's, and

@@ -1,10 +1,12 @@
 #include "learner/server/session_registry.h"
 
+#include <algorithm>
 #include <random>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "learner/server/time_breakdown.h"
 
 namespace proxima {
 
@@ -148,6 +150,24 @@ void SessionRegistry::SetLag(uint64_t session_id, uint64_t lag) {
   if (it != sessions_.end()) it->second->lag = lag;
 }
 
+void ActorTimeSums::Add(const v1::TrajectoryChunk& chunk) {
+  env += chunk.env_seconds();
+  inference += chunk.inference_seconds();
+  send_wait += chunk.send_wait_seconds();
+  weights_wait += chunk.weights_wait_seconds();
+  wall += ActorWallSeconds(chunk);
+  ++chunks;
+}
+
+void ActorTimeSums::ToProto(v1::TimeBreakdown* out) const {
+  out->set_actor_env_seconds(env);
+  out->set_actor_inference_seconds(inference);
+  out->set_actor_send_wait_seconds(send_wait);
+  out->set_actor_weights_wait_seconds(weights_wait);
+  out->set_actor_wall_seconds(wall);
+  out->set_chunks(chunks);
+}
+
 void SessionRegistry::FillStatus(bool include_actors, v1::LearnerStatus* st) const {
   absl::MutexLock l(&mu_);
   uint32_t connected = 0;
@@ -179,6 +199,7 @@ void SessionRegistry::FillStatus(bool include_actors, v1::LearnerStatus* st) con
     a->set_pid(s.pid);
     a->set_build_version(s.build_version);
     a->set_chunks_rate_limited(s.chunks_rate_limited);
+    s.time.ToProto(a->mutable_time_total());
   }
   st->set_actors_connected(connected);
 }

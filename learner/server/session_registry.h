@@ -34,6 +34,15 @@ namespace proxima {
 class TrajectoryStream;  // learner/server/stream_reactors.h
 class WeightStream;
 
+// Where one actor's time went (issue 18): sums of its valid chunks' timings.
+struct ActorTimeSums {
+  double env = 0, inference = 0, send_wait = 0, weights_wait = 0, wall = 0;
+  uint64_t chunks = 0;
+  void Add(const v1::TrajectoryChunk& chunk);
+  // Sets the actor_* fields and chunks of `out`.
+  void ToProto(v1::TimeBreakdown* out) const;
+};
+
 struct Session {
   uint64_t id = 0;
   uint32_t actor_id = 0;
@@ -54,6 +63,7 @@ struct Session {
   uint64_t chunks_rate_limited = 0;  // reads delayed by --max-chunks-per-second
   uint64_t last_policy_version = 0, lag = 0;
   RateWindow rate;  // steps/s over the last chunks
+  ActorTimeSums time;  // this session's valid chunks (ActorInfo.time_total)
   // Expected in sync rounds: registered, connected (an actor watches weights
   // from registration on, so a watch counts before its first chunk), not done.
   bool live() const {

@@ -199,6 +199,10 @@ void TrainerLoop::Drop(const QueuedChunk& c, v1::ChunkOutcome reason) {
   deps_.sessions->CountDropped(c.session_id);
 }
 
+void TrainerLoop::Enter(TimeBreakdownTracker::Stage stage) {
+  if (times_ != nullptr) times_->Enter(stage);
+}
+
 void TrainerLoop::Run() {
   ServerClock::time_point last_checkpoint = ServerClock::now();
   int64_t updates_since_checkpoint = 0;
@@ -206,14 +210,17 @@ void TrainerLoop::Run() {
   while (true) {
     std::vector<QueuedChunk> parts;
     const uint64_t version = deps_.progress->version();
+    Enter(TimeBreakdownTracker::Stage::kWaitBatch);
     const bool got =
         sync ? batcher_.AssembleSync(version, &parts)
              : batcher_.AssembleAsync(deps_.updater->config().batch_size(), version, &parts);
     if (!got) {
       for (const QueuedChunk& c : parts) Drop(c, v1::CHUNK_OUTCOME_DROPPED_AT_SHUTDOWN);
+      Enter(TimeBreakdownTracker::Stage::kNone);
       break;
     }
     const bool finished = Train(parts, version);
+    Enter(TimeBreakdownTracker::Stage::kNone);  // checkpoints, admin requests
     ++updates_since_checkpoint;
     const bool due =
         (options_.checkpoint_every_updates > 0 &&
@@ -252,6 +259,8 @@ bool TrainerLoop::Train(std::vector<QueuedChunk>& parts, uint64_t version) {
   const double progress =
       std::min(1.0, static_cast<double>(steps_done) /
                         static_cast<double>(std::max<int64_t>(1, cfg.total_steps)));
+  Enter(TimeBreakdownTracker::Stage::kUpdate);
+  MaybeDelay("learner.update");  // test-only: a slow learner (common/failpoint.h)
   absl::StatusOr<UpdateMetrics> um =
       deps_.fail_update && deps_.fail_update()
           ? absl::StatusOr<UpdateMetrics>(absl::InternalError("failed by a test hook"))
@@ -262,10 +271,12 @@ bool TrainerLoop::Train(std::vector<QueuedChunk>& parts, uint64_t version) {
   } else if (deps_.update_timed) {
     deps_.update_timed(um->update_seconds);
   }
+  Enter(TimeBreakdownTracker::Stage::kPublish);
   u.ok = um.ok();
   if (um.ok()) u.metrics = *um;
   // A failed attempt's batch is dropped below; its row counts it already.
   u.dropped_total = deps_.accounting->transitions_dropped() + (um.ok() ? 0 : u.transitions);
+  if (times_ != nullptr) u.time_shares = times_->RecentShares();
   // The version moves first (chunk intake accepts chunks up to it), then it
   // is published, then the chunks count as trained — so that a reader who
   // sees nothing queued sees the new version.

@@ -5,7 +5,9 @@
 // publishes the next version (WeightPublisher). Between batches — and
 // between chunks while a batch fills — it serves Admin requests that need
 // the model: checkpoints and hyperparameter changes (applied from the next
-// update). It writes periodic checkpoints, and asks the server to stop when
+// update). It reports where its time goes (TimeBreakdownTracker) and has a
+// test-only delay point before each update ("learner.update",
+// common/failpoint.h). It writes periodic checkpoints, and asks the server to stop when
 // the step budget is spent or the env is solved (with --stop-when-solved).
 //
 // The thread sleeps in TrajectoryQueue::Wait() while it has nothing to do;
@@ -38,6 +40,7 @@
 #include "learner/server/learner_options.h"
 #include "learner/server/run_progress.h"
 #include "learner/server/session_registry.h"
+#include "learner/server/time_breakdown.h"
 #include "learner/server/trajectory_queue.h"
 #include "learner/server/weight_publisher.h"
 #include "proxima/v1/admin_service.pb.h"
@@ -79,6 +82,10 @@ class TrainerLoop {
               std::string run_dir);
   ~TrainerLoop();  // joins the thread (the queue must be closed first)
 
+  // Where the trainer thread's time goes (wait for a batch, update,
+  // publish); null: not measured. Call before Start().
+  void SetTimeBreakdown(TimeBreakdownTracker* times) { times_ = times; }
+
   void Start();
   // Waits for the thread to end (after TrajectoryQueue::Close()).
   void Join();
@@ -105,6 +112,7 @@ class TrainerLoop {
 
  private:
   void Run();
+  void Enter(TimeBreakdownTracker::Stage stage);  // no-op without a tracker
   // One update on `parts` (taken at `version`); true when the run is over.
   bool Train(std::vector<QueuedChunk>& parts, uint64_t version);
   bool HasRequests() const;
@@ -116,6 +124,7 @@ class TrainerLoop {
   LearnerOptions options_;    // as the run started
   const std::string run_dir_;
   Batcher batcher_;
+  TimeBreakdownTracker* times_ = nullptr;
   std::thread thread_;
 
   mutable absl::Mutex mu_;

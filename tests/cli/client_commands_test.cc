@@ -384,5 +384,28 @@ TEST(FormatTest, StatusShowsLagAndTheRunsDrops) {
   EXPECT_THAT(text, HasSubstr("lag 1.02 (max 2) dropped 3.0%"));
 }
 
+// `proxima status`: where the time goes over the recent window, as shares,
+// and the bottleneck line; absent from a learner that does not measure.
+TEST(FormatTest, StatusShowsTimeSharesAndTheBottleneck) {
+  v1::LearnerStatus s;
+  EXPECT_THAT(FormatLearnerStatus(s), Not(HasSubstr("bottleneck")));
+  v1::TimeBreakdown* t = s.mutable_time_recent();
+  t->set_wall_seconds(10);
+  t->set_learner_update_seconds(9.1);
+  t->set_learner_wait_batch_seconds(0.5);
+  t->set_actor_env_seconds(3);
+  t->set_actor_weights_wait_seconds(6.4);
+  t->set_actor_inference_seconds(0.6);
+  t->set_actor_wall_seconds(10);
+  t->set_chunks(37);
+  s.set_bottleneck("learner-bound: update 91% busy; actors idle 64% waiting for weights");
+  const std::string text = FormatLearnerStatus(s);
+  EXPECT_THAT(text, HasSubstr("learner: update 91%  publish 0%  waiting for data 5%  ingest 0%;  "
+                              "actors: env 30%  inference 6%  send window 0%  weights 64%  "
+                              "(last 10s, 37 chunks)"));
+  EXPECT_THAT(text, HasSubstr("bottleneck      learner-bound: update 91% busy; actors idle 64% "
+                              "waiting for weights"));
+}
+
 }  // namespace
 }  // namespace proxima

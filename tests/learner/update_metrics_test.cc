@@ -2,7 +2,7 @@
 // generates: metrics.csv's header and rows are exactly the format written out
 // here by hand (issue 17 added max_lag, dropped_steps and dropped_fraction
 // after mean_lag: the columns after them moved, readers look columns up by
-// name), every v1::UpdateMetrics field has exactly one row (and every row's
+// name; issue 18 appended the time shares), every v1::UpdateMetrics field has exactly one row (and every row's
 // field exists), and the TensorBoard tags and Prometheus gauges are the ones
 // dashboards know. Also summary.json's keys (learner/run_files.h).
 #include "learner/update_metrics.h"
@@ -38,6 +38,7 @@ MetricsRow SampleRow() {
   r.dropped_steps = 128;
   r.dropped_fraction = 0.2;
   r.batch_chunks = 3;
+  r.time_shares = TimeShareRow{0.01, 0.05, 0.91, 0.02, 0.2, 0.06, 0.03, 0.64};
   UpdateMetrics& u = r.update_metrics;
   u.policy_loss = -0.0123456789;
   u.value_loss = 12.5;
@@ -63,7 +64,9 @@ TEST(UpdateMetricsTest, CsvHeader) {
             "mean_return,mean_length,mean_lag,max_lag,dropped_steps,dropped_fraction,"
             "policy_loss,value_loss,entropy,approx_kl,"
             "clip_fraction,explained_variance,grad_norm,learning_rate,kl_beta,minibatches,"
-            "skipped_minibatches,epochs_run,update_seconds");
+            "skipped_minibatches,epochs_run,update_seconds,learner_ingest_share,"
+            "learner_wait_batch_share,learner_update_share,learner_publish_share,actor_env_share,"
+            "actor_inference_share,actor_send_wait_share,actor_weights_wait_share");
 }
 
 // metrics.csv's row format, written out by hand. A default row (what an
@@ -71,15 +74,18 @@ TEST(UpdateMetricsTest, CsvHeader) {
 TEST(UpdateMetricsTest, CsvLine) {
   for (MetricsRow r : {SampleRow(), MetricsRow()}) {
     const UpdateMetrics& u = r.update_metrics;
+    // In-process rows (no time shares) write 0 there.
+    const TimeShareRow t = r.time_shares.value_or(TimeShareRow{});
     const std::string expected = absl::StrFormat(
         "%d,%d,%d,%.4f,%.1f,%d,%.6g,%.6g,%.4g,%d,%d,%.4g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,"
-        "%.6g,%d,%d,%d,%.6f",
+        "%.6g,%d,%d,%d,%.6f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f",
         r.update, r.policy_version, r.env_steps, r.wall_seconds, r.env_steps_per_second,
         r.episodes, r.mean_return, r.mean_length, r.mean_lag, r.max_lag, r.dropped_steps,
         r.dropped_fraction, u.policy_loss, u.value_loss,
         u.entropy, u.approx_kl, u.clip_fraction, u.explained_variance, u.grad_norm,
         u.learning_rate, u.kl_beta, u.minibatches, u.skipped_minibatches, u.epochs_run,
-        u.update_seconds);
+        u.update_seconds, t.ingest, t.wait_batch, t.update, t.publish, t.env, t.inference,
+        t.send_wait, t.weights_wait);
     EXPECT_EQ(MetricsCsvLine(r), expected);
   }
 }
@@ -179,6 +185,8 @@ TEST(UpdateMetricsTest, ProtoHoldsTheRow) {
   EXPECT_EQ(m.mean_episode_return(), r.mean_return);
   EXPECT_EQ(m.mean_episode_length(), r.mean_length);
   EXPECT_EQ(m.episodes(), 41u);
+  EXPECT_EQ(m.learner_update_share(), 0.91);
+  EXPECT_EQ(m.actor_weights_wait_share(), 0.64);
   for (const MetricField& f : MetricFields()) {
     if (f.proto_field == nullptr) continue;
     const double v = f.value(r);
@@ -243,6 +251,16 @@ TEST(RunSummaryTest, JsonHasOldKeysAndTheAccountingTotals) {
   EXPECT_EQ(empty["dropped_fraction"], 0.0);
   EXPECT_TRUE(empty["transitions_dropped_by_reason"].is_object());
   EXPECT_TRUE(empty["transitions_dropped_by_reason"].empty());
+  // Where the time went: an object of stage seconds, and the verdict line;
+  // in-process (nothing measured) an empty object and null.
+  EXPECT_TRUE(empty["time_seconds"].is_object());
+  EXPECT_TRUE(empty["time_seconds"].empty());
+  EXPECT_TRUE(empty["bottleneck"].is_null());
+  s.time_seconds = {{"learner_update", 12.5}, {"actor_env", 40}};
+  s.bottleneck = "actor-bound: learner waits for data 70%; actors 85% stepping envs";
+  const nlohmann::json timed = SummaryToJson(s);
+  EXPECT_EQ(timed["time_seconds"], nlohmann::json({{"learner_update", 12.5}, {"actor_env", 40}}));
+  EXPECT_EQ(timed["bottleneck"], s.bottleneck);
 }
 
 }  // namespace
