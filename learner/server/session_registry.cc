@@ -41,9 +41,11 @@ absl::StatusOr<SessionRegistry::Registered> SessionRegistry::Register(NewSession
     actor_ids_[n.name] = id;
   }
   auto prev = latest_session_.find(id);
+  ActorTimeSums time;  // carried over: ActorInfo.time_total covers every session
   if (prev != latest_session_.end()) {
     auto ps = sessions_.find(prev->second);
     if (ps != sessions_.end()) {
+      time = ps->second->time;
       ps->second->superseded = true;
       out.superseded_stream = ps->second->stream;
       out.superseded_watch = ps->second->watch;
@@ -63,6 +65,7 @@ absl::StatusOr<SessionRegistry::Registered> SessionRegistry::Register(NewSession
   s->build_version = std::move(n.build_version);
   s->registered_at = s->last_seen = absl::Now();
   s->reward_scaler = std::move(n.reward_scaler);
+  s->time = time;
   const double rate = max_chunks_per_second_;
   if (rate > 0) {
     auto b = rate_buckets_.find(id);

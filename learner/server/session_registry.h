@@ -63,7 +63,9 @@ struct Session {
   uint64_t chunks_rate_limited = 0;  // reads delayed by --max-chunks-per-second
   uint64_t last_policy_version = 0, lag = 0;
   RateWindow rate;  // steps/s over the last chunks
-  ActorTimeSums time;  // this session's valid chunks (ActorInfo.time_total)
+  // Valid chunks of this and the actor's earlier sessions in this learner
+  // process (ActorInfo.time_total; Register carries it over).
+  ActorTimeSums time;
   // Expected in sync rounds: registered, connected (an actor watches weights
   // from registration on, so a watch counts before its first chunk), not done.
   bool live() const {

@@ -11,6 +11,7 @@
 
 #include "absl/strings/match.h"
 #include "common/wire/chunk_validator.h"
+#include "learner/server/session_registry.h"
 
 namespace proxima {
 namespace {
@@ -153,6 +154,35 @@ TEST(TimeBreakdownTrackerTest, ActorChunksAndIngestAreSummed) {
   EXPECT_EQ(seconds.size(), 10u);
   EXPECT_NEAR(seconds.at("actor_send_wait"), 1.0, 1e-6);
   EXPECT_EQ(StageShares(st.time_recent()).size(), 8u);
+}
+
+// ActorInfo.time_total sums an actor's chunks over its sessions: a
+// re-registration (reconnect) carries the sums over.
+TEST(ActorTimeSumsTest, CarriedOverToTheActorsNextSession) {
+  SessionRegistry reg(4, 0);
+  v1::TrajectoryChunk c;
+  c.set_rollout_seconds(1.0f);
+  c.set_env_seconds(0.5f);
+  c.set_send_wait_seconds(0.25f);
+  for (int session = 0; session < 2; ++session) {
+    SessionRegistry::NewSession n;
+    n.name = "a0";
+    n.num_envs = 1;
+    absl::StatusOr<SessionRegistry::Registered> r = reg.Register(std::move(n));
+    ASSERT_TRUE(r.ok()) << r.status();
+    reg.WithSession(r->session_id, [&](Session* s) {
+      s->time.Add(c);
+      return 0;
+    });
+  }
+  v1::LearnerStatus st;
+  reg.FillStatus(true, &st);
+  ASSERT_EQ(st.actors_size(), 1);
+  const v1::TimeBreakdown& t = st.actors(0).time_total();
+  EXPECT_EQ(t.chunks(), 2u);
+  EXPECT_DOUBLE_EQ(t.actor_env_seconds(), 1.0);
+  EXPECT_DOUBLE_EQ(t.actor_send_wait_seconds(), 0.5);
+  EXPECT_DOUBLE_EQ(t.actor_wall_seconds(), 2.5);
 }
 
 TEST(ChunkTimingValidationTest, NegativeOrNonFiniteTimingsAreRejectedByName) {
