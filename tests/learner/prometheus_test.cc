@@ -125,6 +125,11 @@ TEST(StatusMetricFamiliesTest, CarriesTheStatusNumbers) {
   st.mutable_last_update()->set_mean_lag(0.5);
   st.mutable_last_update()->set_max_lag(2);
   st.mutable_last_update()->set_dropped_steps(128);
+  // Where the time goes (issue 18): seconds since start, shares of the window.
+  st.mutable_time_total()->set_wall_seconds(60);
+  st.mutable_time_total()->set_learner_update_seconds(45);
+  st.mutable_time_recent()->set_wall_seconds(10);
+  st.mutable_time_recent()->set_learner_update_seconds(9);
   std::map<std::string, double> values;
   for (const prometheus::MetricFamily& f : StatusMetricFamilies(st)) {
     EXPECT_EQ(f.name.rfind("proxima_", 0), 0u) << f.name;
@@ -149,6 +154,10 @@ TEST(StatusMetricFamiliesTest, CarriesTheStatusNumbers) {
   EXPECT_EQ(values["proxima_last_update_dropped_steps"], 128);
   EXPECT_EQ(values.count("proxima_learner_info,device=,env_id=CartPole-v1,instance_id=,mode=sync"),
             1u);
+  EXPECT_EQ(values["proxima_time_seconds_total,stage=learner_wall"], 60);
+  EXPECT_EQ(values["proxima_time_seconds_total,stage=learner_update"], 45);
+  EXPECT_EQ(values["proxima_time_share,stage=learner_update"], 0.9);
+  EXPECT_EQ(values.count("proxima_time_share,stage=actor_weights_wait"), 1u);
 }
 
 TEST(PrometheusExporterTest, ServesMetricsOnlyAtMetrics) {
