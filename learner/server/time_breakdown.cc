@@ -56,6 +56,12 @@ std::string BottleneckVerdict(const v1::TimeBreakdown& recent) {
         "waiting for data",
         Pct(s.send_wait), Pct(s.wait_batch));
   }
+  if (s.weights_wait >= kNetworkSendWait && s.wait_batch >= kNetworkLearnerIdle) {
+    return absl::StrFormat(
+        "latency-bound: actors wait %d%% for weights while the learner idles %d%% waiting for "
+        "data",
+        Pct(s.weights_wait), Pct(s.wait_batch));
+  }
   if ((busy >= kLearnerBusy && actors_wait >= kActorsWaiting) || busy >= kLearnerBusyAlone) {
     const bool weights = s.weights_wait >= s.send_wait;
     return absl::StrFormat("learner-bound: update %d%% busy; actors idle %d%% waiting for %s",

@@ -48,6 +48,9 @@ TimeShareRow SharesOf(const v1::TimeBreakdown& t);
 //  1. no actor data: "no data: ..." (learner waiting X% for a batch);
 //  2. network-bound: actors wait >= 30% for the send window and the learner
 //     waits >= 30% for a batch (data is produced but does not arrive);
+//  2b. latency-bound: actors wait >= 30% for weights and the learner waits
+//     >= 30% for a batch (each side waits for the other: round trips of
+//     weights and chunks, not compute, set the pace);
 //  3. learner-bound: the trainer is busy (update + publish) >= 60% and
 //     actors wait (send window + weights) >= 20%, or busy >= 90%;
 //  4. actor-bound: the learner waits >= 40% for a batch and actors are busy

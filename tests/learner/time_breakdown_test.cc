@@ -63,6 +63,15 @@ TEST(BottleneckVerdictTest, NetworkBoundWinsOverTheOthers) {
             "waiting for data");
 }
 
+TEST(BottleneckVerdictTest, LatencyBoundWhenEachSideWaitsForTheOther) {
+  EXPECT_EQ(BottleneckVerdict(Window(9.0, 0.8, 0.2, 0.1, 3.4, 0.5, 6.0)),
+            "latency-bound: actors wait 60% for weights while the learner idles 90% waiting for "
+            "data");
+  // 29% waiting for weights: not latency-bound.
+  EXPECT_FALSE(absl::StartsWith(BottleneckVerdict(Window(9.0, 1, 0, 7.1, 0, 0, 2.9)),
+                                "latency-bound"));
+}
+
 TEST(BottleneckVerdictTest, ThresholdsAreInclusiveAtTheirEdges) {
   // Exactly 30% send wait and 30% learner idle.
   EXPECT_TRUE(absl::StartsWith(BottleneckVerdict(Window(3, 5, 0, 7, 0, 3, 0)), "network-bound"));
