@@ -45,7 +45,11 @@ const std::set<std::string>& ExpectedTags() {
       "losses/kl_beta", "losses/ratio_max_deviation", "perf/env_steps_per_second",
       "perf/update_seconds", "perf/wall_seconds", "perf/minibatches",
       "perf/skipped_minibatches", "perf/epochs_run", "perf/batch_transitions",
-      "lag/mean_lag", "lag/max_lag", "lag/dropped_steps", "lag/dropped_fraction"};
+      "lag/mean_lag", "lag/max_lag", "lag/dropped_steps", "lag/dropped_fraction",
+      "time/learner_ingest_share", "time/learner_wait_batch_share",
+      "time/learner_update_share", "time/learner_publish_share", "time/actor_env_share",
+      "time/actor_inference_share", "time/actor_send_wait_share",
+      "time/actor_weights_wait_share"};
   return tags;
 }
 
