@@ -44,12 +44,16 @@ TEST(LearnerCrashTest, KilledMidUpdateAndMidCheckpointResumesFromLastCompleteChe
   const std::vector<std::string> names = {"a0", "a1", "a2", "a3"};
 
   // --- 1. Learner 1 dies (SIGKILL) right after its 20th PPO update changed
-  // the model: the new version exists only in its memory.
-  Learner l1 = StartLearner(
+  // the model: the new version exists only in its memory. Each update is
+  // delayed 150 ms so that all four actors have registered before that (the
+  // fused engine trains 20 updates from the first actor alone in ~0.2 s, and
+  // the test is about actors that reconnect).
+  std::vector<std::string> l1_args =
       LearnerArgs(dir, "127.0.0.1:0",
                   {"--checkpoint-every-updates", "4", "--checkpoint-every-seconds", "0",
-                   "--keep-checkpoints", "10"}),
-      dir + "/learner1.log", "learner.update_applied:20");
+                   "--keep-checkpoints", "10"});
+  l1_args.insert(l1_args.begin(), "PROXIMA_DELAYPOINT=learner.update:150");
+  Learner l1 = StartLearner(l1_args, dir + "/learner1.log", "learner.update_applied:20");
   ASSERT_FALSE(l1.address.empty());
   const std::string address = l1.address;
   std::vector<std::unique_ptr<ChildProcess>> actors = StartActors(address, names, dir);
