@@ -98,4 +98,21 @@ absl::StatusOr<std::vector<std::string>> ListFiles(const std::string& dir,
   return out;
 }
 
+absl::StatusOr<std::vector<std::string>> ListFilesRecursively(const std::string& dir,
+                                                              absl::string_view suffix) {
+  std::error_code ec;
+  std::vector<std::string> out;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file()) continue;
+    if (absl::EndsWith(it->path().filename().string(), suffix)) out.push_back(it->path().string());
+  }
+  if (ec) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot list directory '", dir, "': ", ec.message()));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 }  // namespace proxima

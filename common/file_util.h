@@ -29,6 +29,10 @@ absl::Status MakeDirs(const std::string& path);
 // Regular files in `dir` whose names end with `suffix`, sorted by name.
 absl::StatusOr<std::vector<std::string>> ListFiles(const std::string& dir,
                                                    absl::string_view suffix);
+// The same, also in every sub-folder (following no symlinked folders), sorted
+// by path.
+absl::StatusOr<std::vector<std::string>> ListFilesRecursively(const std::string& dir,
+                                                              absl::string_view suffix);
 
 }  // namespace proxima
 

@@ -26,6 +26,7 @@ BUILD_PKGS=(
   libbenchmark-dev                   # `proxima bench` micro suites
   libopenblas0-pthread               # fast BLAS behind LibTorch (see below)
   libblas-dev                        # cblas.h + libblas.so for learner/fused (runs on OpenBLAS)
+  libmujoco-dev                      # MuJoCo 2.2.2 physics for the locomotion envs (common/envs/mujoco)
 )
 # What the test suites drive for real: promtool (prometheus) checks /metrics,
 # the compose test builds images (debootstrap + docker import for the base
@@ -51,6 +52,7 @@ RUNTIME_PKGS=(
   libprometheus-cpp-core1.0 libmicrohttpd12
   libbenchmark1debian                # `proxima bench`
   libopenblas0-pthread
+  libmujoco2.2.2
 )
 
 pkgs=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")

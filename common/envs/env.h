@@ -57,6 +57,9 @@ struct EnvSpec {
   bool has_reward_threshold = false;
   double reward_threshold = 0.0;   // Gymnasium's registered threshold
   int state_dim = 0;               // size of the internal state (SetState)
+  // Names of the numeric info entries Env::info() reports (Gymnasium's info
+  // dict keys, e.g. "x_velocity", "reward_ctrl"); empty for classic control.
+  std::vector<std::string> info_keys;
 
   int obs_dim() const { return observation_space.flat_dim(); }
   int action_dim() const { return action_space.flat_dim(); }
@@ -104,6 +107,10 @@ class Env {
   // The Rng resets draw from (checkpoints save and restore it).
   Rng& rng() { return rng_; }
   const Rng& rng() const { return rng_; }
+
+  // The numeric info entries of the last Reset/Step, one per
+  // spec().info_keys (NaN where the env reports none at reset).
+  virtual absl::Span<const double> info() const { return {}; }
 
   // OK, or the error that ended an env that can fail (see the file comment).
   virtual absl::Status status() const { return absl::OkStatus(); }

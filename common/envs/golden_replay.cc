@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/envs/env.h"
+#include "common/envs/mujoco/mujoco_replay.h"
 #include "common/envs/registry.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
@@ -174,9 +175,9 @@ std::string GoldenMismatch::ToString() const {
 std::string GoldenEnvReport::Summary() const {
   return absl::StrFormat(
       "%s: %d rows, %d episodes; per-row max deviation %.3g (%d mismatches), per-episode max "
-      "deviation %.3g (%d mismatches)",
+      "deviation %.3g (%d mismatches)%s",
       env_id, rows, episodes, max_row_deviation, row_mismatches, max_episode_deviation,
-      episode_mismatches);
+      episode_mismatches, max_ulp >= 0 ? absl::StrCat("; max ", max_ulp, " ulp") : "");
 }
 
 double GoldenDeviation(double expected, double got) {
@@ -193,6 +194,10 @@ absl::StatusOr<GoldenEnvReport> ReplayGoldenFile(const std::string& path,
   if (!absl::EndsWith(file, ".csv")) {
     return absl::InvalidArgumentError(absl::StrCat("golden file ", path, " is not a .csv"));
   }
+  PROXIMA_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  if (IsMujocoGoldenHeader(text.substr(0, text.find('\n')))) {
+    return ReplayMujocoGolden(path, text, options);
+  }
   GoldenEnvReport report;
   report.file = file;
   report.env_id = file.substr(0, file.size() - 4);
@@ -203,7 +208,6 @@ absl::StatusOr<GoldenEnvReport> ReplayGoldenFile(const std::string& path,
   }
   Env& env = **made;
   const EnvSpec& spec = env.spec();
-  PROXIMA_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   PROXIMA_ASSIGN_OR_RETURN(Table t, ParseCsv(file, text));
   const Layout& l = t.layout;
   if (l.num_state != spec.state_dim || l.num_action != spec.action_dim() ||
@@ -230,7 +234,7 @@ absl::StatusOr<GoldenEnvReport> ReplayGoldenFile(const std::string& path,
     while (end < n && t.rows[end][0] == t.rows[begin][0]) ++end;
     ++report.episodes;
     PROXIMA_RETURN_IF_ERROR(SetRowState(env, t, begin, state));
-    for (int r = begin; r < end; ++r) {
+    for (int r = begin; r < std::min(end, begin + options.episode_horizon); ++r) {
       StepAndCompare(env, t, r, /*episode_check=*/true, options.episode_tolerance,
                      options.max_described_mismatches, action, obs, report);
     }
@@ -241,7 +245,7 @@ absl::StatusOr<GoldenEnvReport> ReplayGoldenFile(const std::string& path,
 
 absl::StatusOr<std::vector<GoldenEnvReport>> ReplayGoldenDir(const std::string& dir,
                                                              const GoldenReplayOptions& options) {
-  PROXIMA_ASSIGN_OR_RETURN(std::vector<std::string> files, ListFiles(dir, ".csv"));
+  PROXIMA_ASSIGN_OR_RETURN(std::vector<std::string> files, ListFilesRecursively(dir, ".csv"));
   if (files.empty()) {
     return absl::NotFoundError(absl::StrCat("no *.csv golden files in directory '", dir, "'"));
   }

@@ -7,6 +7,7 @@
 #include "common/envs/acrobot.h"
 #include "common/envs/cartpole.h"
 #include "common/envs/mountain_car.h"
+#include "common/envs/mujoco/mujoco_registry.h"
 #include "common/envs/mountain_car_continuous.h"
 #include "common/envs/pendulum.h"
 #include "common/envs/remote_env.h"
@@ -49,6 +50,10 @@ absl::StatusOr<std::unique_ptr<Env>> MakeEnv(absl::string_view id) {
     PROXIMA_ASSIGN_OR_RETURN(std::unique_ptr<RemoteEnv> env, RemoteEnv::Connect(id));
     return std::unique_ptr<Env>(std::move(env));
   }
+  if (IsMujocoEnvId(id)) {
+    PROXIMA_ASSIGN_OR_RETURN(std::unique_ptr<MujocoEnv> env, MakeMujocoEnv(id));
+    return std::unique_ptr<Env>(std::move(env));
+  }
   absl::StatusOr<const Entry*> e = Find(id);
   if (!e.ok()) return e.status();
   return (*e)->make();
@@ -56,6 +61,10 @@ absl::StatusOr<std::unique_ptr<Env>> MakeEnv(absl::string_view id) {
 
 absl::StatusOr<EnvSpec> GetEnvSpec(absl::string_view id) {
   if (IsRemoteEnvId(id)) return GetRemoteEnvSpec(id);
+  if (IsMujocoEnvId(id)) {
+    PROXIMA_ASSIGN_OR_RETURN(std::unique_ptr<MujocoEnv> env, MakeMujocoEnv(id));
+    return env->spec();
+  }
   absl::StatusOr<const Entry*> e = Find(id);
   if (!e.ok()) return e.status();
   return (*e)->spec();
@@ -66,6 +75,7 @@ bool IsRemoteEnvId(absl::string_view id) { return absl::StartsWith(id, kRemoteEn
 std::vector<std::string> RegisteredEnvIds() {
   std::vector<std::string> ids;
   for (const Entry& e : kEntries) ids.emplace_back(e.id);
+  for (const MujocoEnvDef& d : MujocoEnvDefs()) ids.emplace_back(d.id);
   return ids;
 }
 

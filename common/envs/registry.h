@@ -1,7 +1,9 @@
 // The table of environments Proxima knows, by Gymnasium id.
 //
-// Ids are exactly Gymnasium's ("CartPole-v1", "Acrobot-v1", "MountainCar-v0",
-// "MountainCarContinuous-v0", "Pendulum-v1"). Each env comes with its
+// Ids are exactly Gymnasium's: classic control ("CartPole-v1", "Acrobot-v1",
+// "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1") and the MuJoCo
+// v4/v5 suite (common/envs/mujoco/mujoco_registry.h; "HalfCheetah-v4", ...,
+// optionally with Gymnasium's keyword options after '?'). Each env comes with its
 // TimeLimit (max_episode_steps) and registered reward threshold. Looking up an
 // unknown id is an InvalidArgument error that names the id and lists the known
 // ones. All functions are thread-safe.

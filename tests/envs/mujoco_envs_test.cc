@@ -1,0 +1,121 @@
+#include <cmath>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/envs/golden_replay.h"
+#include "common/envs/mujoco/mujoco_env.h"
+#include "common/envs/mujoco/mujoco_model.h"
+#include "common/envs/mujoco/mujoco_registry.h"
+#include "common/envs/mujoco/mujoco_replay.h"
+#include "common/envs/registry.h"
+#include "common/file_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/test_util.h"
+
+namespace proxima {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string MujocoGoldenDir() { return GoldenDir() + "/mujoco"; }
+
+// Every file of the reference set replays within |Δ| <= 1e-6 max(1, |x|).
+TEST(MujocoGoldenTest, EveryMujocoCsvReplaysWithinTolerance) {
+  const std::string dir = MujocoGoldenDir();
+  auto files = ListFiles(dir, ".csv");
+  ASSERT_TRUE(files.ok()) << files.status();
+  ASSERT_FALSE(files->empty()) << "no golden CSV under " << dir;
+  auto reports = ReplayGoldenDir(dir);
+  ASSERT_TRUE(reports.ok()) << reports.status();
+  ASSERT_EQ(reports->size(), files->size());
+  for (const GoldenEnvReport& r : *reports) {
+    SCOPED_TRACE(r.env_id);
+    std::cout << r.Summary() << "\n";
+    EXPECT_GT(r.rows, 0);
+    EXPECT_GT(r.episodes, 0);
+    EXPECT_EQ(r.row_mismatches, 0);
+    EXPECT_EQ(r.episode_mismatches, 0);
+    for (const GoldenMismatch& m : r.first_mismatches) ADD_FAILURE() << m.ToString();
+    EXPECT_LE(r.max_row_deviation, 1e-6);
+    EXPECT_GE(r.max_ulp, 0);
+  }
+}
+
+TEST(MujocoGoldenTest, UlpDistance) {
+  EXPECT_EQ(UlpDistance(1.0, 1.0), 0);
+  EXPECT_EQ(UlpDistance(0.0, -0.0), 0);
+  EXPECT_EQ(UlpDistance(1.0, std::nextafter(1.0, 2.0)), 1);
+  EXPECT_EQ(UlpDistance(std::nextafter(0.0, -1.0), std::nextafter(0.0, 1.0)), 2);
+  EXPECT_EQ(UlpDistance(NAN, NAN), 0);
+  EXPECT_GT(UlpDistance(NAN, 1.0), int64_t{1} << 62);
+}
+
+TEST(MujocoParamsTest, OptionsInTheIdOverrideDefaults) {
+  auto env = MakeMujocoEnv("HalfCheetah-v4?exclude_current_positions_from_observation=false");
+  ASSERT_TRUE(env.ok()) << env.status();
+  EXPECT_EQ((*env)->spec().obs_dim(), 18);
+  EXPECT_EQ((*env)->spec().id, "HalfCheetah-v4?exclude_current_positions_from_observation=false");
+  auto plain = MakeEnv("HalfCheetah-v4");
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ((*plain)->spec().obs_dim(), 17);
+}
+
+TEST(MujocoParamsTest, BadOptionsAreErrorsNamingThem) {
+  auto unknown = MakeEnv("HalfCheetah-v4?ctrl_weight=0.2");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(unknown.status().message()),
+              HasSubstr("unknown option \"ctrl_weight\"; options: "));
+  EXPECT_THAT(std::string(unknown.status().message()), HasSubstr("ctrl_cost_weight"));
+  auto bad_value = GetEnvSpec("HalfCheetah-v4?ctrl_cost_weight=lots");
+  ASSERT_FALSE(bad_value.ok());
+  EXPECT_THAT(std::string(bad_value.status().message()),
+              HasSubstr("ctrl_cost_weight=\"lots\" is not a finite number"));
+  auto nan = GetEnvSpec("HalfCheetah-v4?ctrl_cost_weight=nan");
+  ASSERT_FALSE(nan.ok());
+}
+
+TEST(MujocoModelTest, MissingOrCorruptModelFileIsAnErrorNamingIt) {
+  const std::string dir = MakeTempDir("mujoco_model");
+  auto missing = LoadMujocoModelFile(dir + "/nothing.xml");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(std::string(missing.status().message()), HasSubstr(dir + "/nothing.xml"));
+  ASSERT_TRUE(WriteFileAtomic(dir + "/broken.xml", "<mujoco><worldbody><body>").ok());
+  auto broken = LoadMujocoModelFile(dir + "/broken.xml");
+  ASSERT_FALSE(broken.ok());
+  EXPECT_EQ(broken.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(broken.status().message()),
+              HasSubstr("MuJoCo model file " + dir + "/broken.xml could not be loaded"));
+}
+
+TEST(MujocoEnvTest, StepsResetsAndTruncatesAtTheTimeLimit) {
+  auto made = MakeMujocoEnv("HalfCheetah-v5");
+  ASSERT_TRUE(made.ok()) << made.status();
+  MujocoEnv& env = **made;
+  const EnvSpec& spec = env.spec();
+  EXPECT_EQ(spec.action_dim(), 6);
+  EXPECT_EQ(spec.max_episode_steps, 1000);
+  EXPECT_EQ(spec.action_space.low[0], -1.0f);
+  std::vector<float> obs(spec.obs_dim()), action(spec.action_dim(), 0.5f);
+  env.Seed(3);
+  env.Reset(obs.data());
+  std::vector<float> first = obs;
+  StepResult r;
+  for (int t = 0; t < 1000; ++t) {
+    r = env.Step(action.data(), obs.data());
+    ASSERT_EQ(r.truncated, t == 999) << t;
+    ASSERT_FALSE(r.terminated);
+  }
+  ASSERT_EQ(env.info().size(), spec.info_keys.size());
+  EXPECT_EQ(spec.info_keys[2], "reward_forward");
+  EXPECT_DOUBLE_EQ(r.reward, env.info()[2] + env.info()[3]);
+  env.Seed(3);
+  env.Reset(obs.data());
+  EXPECT_EQ(obs, first);  // same seed, same reset draw
+}
+
+}  // namespace
+}  // namespace proxima
