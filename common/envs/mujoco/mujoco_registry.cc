@@ -1,3 +1,4 @@
+#include "common/envs/mujoco/hopper.h"
 #include "common/envs/mujoco/mujoco_registry.h"
 
 #include <utility>
@@ -15,6 +16,7 @@ namespace {
 using Family = std::vector<MujocoEnvDef> (*)();
 const Family kFamilies[] = {
     &HalfCheetahEnvDefs,
+    &HopperEnvDefs,
 };
 
 std::vector<MujocoEnvDef> AllDefs() {
