@@ -1,6 +1,7 @@
 #include "common/envs/golden_replay.h"
 
 #include <algorithm>
+#include <cmath>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -8,7 +9,10 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/envs/env.h"
+#include "common/envs/registry.h"
 #include "common/file_util.h"
+#include "common/rng.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/test_util.h"
@@ -120,6 +124,62 @@ TEST(GoldenReplayTest, TolerancesAreParameters) {
   ASSERT_TRUE(relaxed.ok());
   EXPECT_TRUE((*relaxed)[0].ok());
   EXPECT_NEAR((*relaxed)[0].max_row_deviation, 5e-5, 1e-6);
+}
+
+// Valid data from a chaotic system: an Acrobot-v1 episode whose recorded
+// first state differs from the one that produced the rows by 1e-7 (far inside
+// the per-row tolerance; a recording made with another libm or NumPy differs
+// in the last bits of every row, which has the same effect over more steps).
+// Every row replays from its own state, but a replay of the whole 500-step
+// episode leaves the tolerance once the difference has grown; the check
+// bounded by episode_horizon passes.
+TEST(GoldenReplayTest, EpisodeCheckIsBoundedForChaoticValidData) {
+  auto made = MakeEnv("Acrobot-v1");
+  ASSERT_TRUE(made.ok());
+  Env& env = **made;
+  std::vector<float> obs(6), action(1);
+  env.Seed(7);
+  env.Reset(obs.data());
+  std::vector<double> recorded(4), state(4);
+  env.GetState(recorded.data());
+  state = recorded;
+  state[1] += 1e-7;  // what really produced the rows
+  ASSERT_TRUE(env.SetState(state).ok());
+  Rng rng(11);
+  const auto state_now = [&](int i) {
+    std::vector<double> s(4);
+    env.GetState(s.data());
+    return s[i];
+  };
+  std::string csv = "episode,t,s0,s1,s2,s3,a0,reward,terminated,truncated,o0,o1,o2,o3,o4,o5\n";
+  for (int t = 0; t < 500; ++t) {
+    if (t > 0) env.GetState(recorded.data());
+    // Pump energy (torque along the first link's velocity, sometimes random):
+    // the swinging double pendulum is chaotic.
+    const bool random = rng.Uniform() < 0.1;
+    action[0] = random ? static_cast<float>(rng.UniformInt(3)) : (state_now(2) > 0 ? 2.0f : 0.0f);
+    const StepResult r = env.Step(action.data(), obs.data());
+    csv += absl::StrFormat("0,%d,%.17g,%.17g,%.17g,%.17g,%g,%g,%d,%d", t, recorded[0], recorded[1],
+                           recorded[2], recorded[3], action[0], r.reward, r.terminated,
+                           r.truncated);
+    for (float o : obs) csv += absl::StrFormat(",%.9g", o);
+    csv += "\n";
+    if (r.terminated) break;
+  }
+  const std::string dir = MakeTempDir("golden_chaos");
+  ASSERT_TRUE(WriteFileAtomic(dir + "/Acrobot-v1.csv", csv).ok());
+  GoldenReplayOptions whole;
+  whole.episode_horizon = 500;
+  auto unbounded = ReplayGoldenDir(dir, whole);
+  ASSERT_TRUE(unbounded.ok()) << unbounded.status();
+  EXPECT_EQ((*unbounded)[0].row_mismatches, 0);
+  EXPECT_GT((*unbounded)[0].episode_mismatches, 0) << "the episode no longer diverges: pick "
+                                                      "another seed for this test";
+  auto bounded = ReplayGoldenDir(dir);
+  ASSERT_TRUE(bounded.ok()) << bounded.status();
+  EXPECT_TRUE((*bounded)[0].ok()) << (*bounded)[0].Summary();
+  std::cout << "whole episode: " << (*unbounded)[0].Summary() << "; first: "
+            << (*unbounded)[0].first_mismatches[0].ToString() << "\n";
 }
 
 TEST(GoldenReplayTest, ErrorsNameTheProblem) {
