@@ -1,4 +1,3 @@
-#include "common/envs/mujoco/hopper.h"
 #include "common/envs/mujoco/mujoco_registry.h"
 
 #include <utility>
@@ -6,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/envs/mujoco/half_cheetah.h"
+#include "common/envs/mujoco/hopper.h"
 #include "common/envs/mujoco/mujoco_model.h"
 #include "common/status_macros.h"
 
