@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/envs/mujoco/ant.h"
 #include "common/envs/mujoco/half_cheetah.h"
 #include "common/envs/mujoco/hopper.h"
 #include "common/envs/mujoco/mujoco_model.h"
@@ -17,6 +18,7 @@ using Family = std::vector<MujocoEnvDef> (*)();
 const Family kFamilies[] = {
     &HalfCheetahEnvDefs,
     &HopperEnvDefs,
+    &AntEnvDefs,
 };
 
 std::vector<MujocoEnvDef> AllDefs() {
