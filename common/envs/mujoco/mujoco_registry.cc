@@ -7,6 +7,7 @@
 #include "common/envs/mujoco/ant.h"
 #include "common/envs/mujoco/half_cheetah.h"
 #include "common/envs/mujoco/hopper.h"
+#include "common/envs/mujoco/inverted_pendulum.h"
 #include "common/envs/mujoco/mujoco_model.h"
 #include "common/status_macros.h"
 
@@ -16,6 +17,7 @@ namespace {
 // One line per env family (its v4 and v5 ids), in Gymnasium's listing order.
 using Family = std::vector<MujocoEnvDef> (*)();
 const Family kFamilies[] = {
+    &InvertedPendulumEnvDefs,
     &HalfCheetahEnvDefs,
     &HopperEnvDefs,
     &AntEnvDefs,
