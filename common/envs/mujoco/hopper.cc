@@ -10,10 +10,10 @@
 namespace proxima {
 namespace {
 
-class Hopper final : public MujocoEnv {
+class HopperLike final : public MujocoEnv {
  public:
-  Hopper(const MujocoEnvDef& def, std::shared_ptr<const mjModel> model, const MujocoParams& p,
-         bool v5)
+  HopperLike(const MujocoEnvDef& def, std::shared_ptr<const mjModel> model,
+             const MujocoParams& p, bool v5, bool state_test)
       : MujocoEnv(model,
                   MakeSpec(def, p,
                            model->nq + model->nv -
@@ -28,8 +28,9 @@ class Hopper final : public MujocoEnv {
         ctrl_weight_(p.Get("ctrl_cost_weight")),
         healthy_reward_(p.Get("healthy_reward")),
         terminate_when_unhealthy_(p.GetBool("terminate_when_unhealthy")),
-        state_low_(p.Get("healthy_state_range_low")),
-        state_high_(p.Get("healthy_state_range_high")),
+        state_test_(state_test),
+        state_low_(state_test ? p.Get("healthy_state_range_low") : 0.0),
+        state_high_(state_test ? p.Get("healthy_state_range_high") : 0.0),
         z_low_(p.Get("healthy_z_range_low")),
         z_high_(p.Get("healthy_z_range_high")),
         angle_low_(p.Get("healthy_angle_range_low")),
@@ -42,12 +43,14 @@ class Hopper final : public MujocoEnv {
   bool IsHealthy() const {
     const mjModel* m = model();
     const mjData* d = data();
-    // state_vector()[2:] = qpos[2:], qvel.
-    for (int i = 2; i < m->nq; ++i) {
-      if (!(state_low_ < d->qpos[i] && d->qpos[i] < state_high_)) return false;
-    }
-    for (int i = 0; i < m->nv; ++i) {
-      if (!(state_low_ < d->qvel[i] && d->qvel[i] < state_high_)) return false;
+    if (state_test_) {
+      // state_vector()[2:] = qpos[2:], qvel.
+      for (int i = 2; i < m->nq; ++i) {
+        if (!(state_low_ < d->qpos[i] && d->qpos[i] < state_high_)) return false;
+      }
+      for (int i = 0; i < m->nv; ++i) {
+        if (!(state_low_ < d->qvel[i] && d->qvel[i] < state_high_)) return false;
+      }
     }
     const double z = d->qpos[1], angle = d->qpos[2];
     return z_low_ < z && z < z_high_ && angle_low_ < angle && angle < angle_high_;
@@ -109,6 +112,7 @@ class Hopper final : public MujocoEnv {
   const bool v5_;
   const double forward_weight_, ctrl_weight_, healthy_reward_;
   const bool terminate_when_unhealthy_;
+  const bool state_test_;
   const double state_low_, state_high_, z_low_, z_high_, angle_low_, angle_high_, noise_;
   const int skip_x_;
 };
@@ -116,10 +120,17 @@ class Hopper final : public MujocoEnv {
 template <bool kV5>
 std::unique_ptr<MujocoEnv> Make(const MujocoEnvDef& def, std::shared_ptr<const mjModel> model,
                                 const MujocoParams& p) {
-  return std::make_unique<Hopper>(def, std::move(model), p, kV5);
+  return MakeHopperLikeEnv(def, std::move(model), p, kV5, /*healthy_state_test=*/true);
 }
 
 }  // namespace
+
+std::unique_ptr<MujocoEnv> MakeHopperLikeEnv(const MujocoEnvDef& def,
+                                             std::shared_ptr<const mjModel> model,
+                                             const MujocoParams& params, bool v5,
+                                             bool healthy_state_test) {
+  return std::make_unique<HopperLike>(def, std::move(model), params, v5, healthy_state_test);
+}
 
 std::vector<MujocoEnvDef> HopperEnvDefs() {
   const std::vector<MujocoParam> params = {

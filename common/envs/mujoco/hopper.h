@@ -13,6 +13,7 @@
 #ifndef PROXIMA_COMMON_ENVS_MUJOCO_HOPPER_H_
 #define PROXIMA_COMMON_ENVS_MUJOCO_HOPPER_H_
 
+#include <memory>
 #include <vector>
 
 #include "common/envs/mujoco/mujoco_env.h"
@@ -20,6 +21,16 @@
 namespace proxima {
 
 std::vector<MujocoEnvDef> HopperEnvDefs();
+
+// Hopper's env for any model of its kind: Walker2d (walker2d.h) is the same
+// env but for the model, the healthy ranges and the missing
+// healthy_state_range test (healthy_state_test = false; then `params` need
+// not declare healthy_state_range_low/high). `params` declares the other
+// options HopperEnvDefs declares.
+std::unique_ptr<MujocoEnv> MakeHopperLikeEnv(const MujocoEnvDef& def,
+                                             std::shared_ptr<const mjModel> model,
+                                             const MujocoParams& params, bool v5,
+                                             bool healthy_state_test);
 
 }  // namespace proxima
 

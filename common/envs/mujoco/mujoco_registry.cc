@@ -9,6 +9,7 @@
 #include "common/envs/mujoco/hopper.h"
 #include "common/envs/mujoco/inverted_pendulum.h"
 #include "common/envs/mujoco/mujoco_model.h"
+#include "common/envs/mujoco/walker2d.h"
 #include "common/status_macros.h"
 
 namespace proxima {
@@ -20,6 +21,7 @@ const Family kFamilies[] = {
     &InvertedPendulumEnvDefs,
     &HalfCheetahEnvDefs,
     &HopperEnvDefs,
+    &Walker2dEnvDefs,
     &AntEnvDefs,
 };
 
