@@ -9,6 +9,7 @@
 #include "common/envs/mujoco/hopper.h"
 #include "common/envs/mujoco/inverted_pendulum.h"
 #include "common/envs/mujoco/mujoco_model.h"
+#include "common/envs/mujoco/swimmer.h"
 #include "common/envs/mujoco/walker2d.h"
 #include "common/status_macros.h"
 
@@ -21,6 +22,7 @@ const Family kFamilies[] = {
     &InvertedPendulumEnvDefs,
     &HalfCheetahEnvDefs,
     &HopperEnvDefs,
+    &SwimmerEnvDefs,
     &Walker2dEnvDefs,
     &AntEnvDefs,
 };
