@@ -7,6 +7,7 @@
 #include "common/envs/mujoco/ant.h"
 #include "common/envs/mujoco/half_cheetah.h"
 #include "common/envs/mujoco/hopper.h"
+#include "common/envs/mujoco/inverted_double_pendulum.h"
 #include "common/envs/mujoco/inverted_pendulum.h"
 #include "common/envs/mujoco/mujoco_model.h"
 #include "common/envs/mujoco/swimmer.h"
@@ -20,6 +21,7 @@ namespace {
 using Family = std::vector<MujocoEnvDef> (*)();
 const Family kFamilies[] = {
     &InvertedPendulumEnvDefs,
+    &InvertedDoublePendulumEnvDefs,
     &HalfCheetahEnvDefs,
     &HopperEnvDefs,
     &SwimmerEnvDefs,
