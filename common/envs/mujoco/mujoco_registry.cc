@@ -7,6 +7,7 @@
 #include "common/envs/mujoco/ant.h"
 #include "common/envs/mujoco/half_cheetah.h"
 #include "common/envs/mujoco/hopper.h"
+#include "common/envs/mujoco/humanoid.h"
 #include "common/envs/mujoco/inverted_double_pendulum.h"
 #include "common/envs/mujoco/inverted_pendulum.h"
 #include "common/envs/mujoco/mujoco_model.h"
@@ -27,6 +28,7 @@ const Family kFamilies[] = {
     &SwimmerEnvDefs,
     &Walker2dEnvDefs,
     &AntEnvDefs,
+    &HumanoidEnvDefs,
 };
 
 std::vector<MujocoEnvDef> AllDefs() {
