@@ -8,6 +8,7 @@
 #include "common/envs/mujoco/half_cheetah.h"
 #include "common/envs/mujoco/hopper.h"
 #include "common/envs/mujoco/humanoid.h"
+#include "common/envs/mujoco/humanoid_standup.h"
 #include "common/envs/mujoco/inverted_double_pendulum.h"
 #include "common/envs/mujoco/inverted_pendulum.h"
 #include "common/envs/mujoco/mujoco_model.h"
@@ -29,6 +30,7 @@ const Family kFamilies[] = {
     &Walker2dEnvDefs,
     &AntEnvDefs,
     &HumanoidEnvDefs,
+    &HumanoidStandupEnvDefs,
 };
 
 std::vector<MujocoEnvDef> AllDefs() {
