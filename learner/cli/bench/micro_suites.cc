@@ -1,6 +1,7 @@
 // The single-thread micro suites — env, inference, update — on Google
 // Benchmark (Debian's libbenchmark-dev): it picks iteration counts, and a
 // reporter of ours turns its runs into BenchRows.
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -13,6 +14,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/policy/actor_critic.h"
 #include "common/policy/cpu_threads.h"
+#include "common/envs/mujoco/mujoco_model.h"
+#include "common/envs/mujoco/mujoco_registry.h"
 #include "common/envs/registry.h"
 #include "common/policy/policy_inference.h"
 #include "common/policy/policy_snapshot.h"
@@ -82,48 +85,130 @@ std::string ModelName(const std::vector<int>& hidden) {
 
 }  // namespace
 
+// The env suite's fixed workload: kCycle steps of uniformly random actions
+// (drawn beforehand, so loops time the env and not the sampler) from
+// Seed(1) + Reset, resetting after each episode's end; then the cycle repeats.
+constexpr int kCycle = 4096;
+
+std::vector<float> RandomActions(const EnvSpec& spec) {
+  const Space& space = spec.action_space;
+  std::vector<float> actions(kCycle * spec.action_dim());
+  Rng rng(1);
+  for (size_t k = 0; k < actions.size(); ++k) {
+    const size_t j = k % spec.action_dim();
+    actions[k] = space.is_discrete() ? static_cast<float>(rng.UniformInt(space.n))
+                                     : static_cast<float>(rng.Uniform(space.low[j], space.high[j]));
+  }
+  return actions;
+}
+
+// Raw MuJoCo along a MuJoCo env's own cycle: the same model and actions, the
+// same episode starts (recorded from the env), and per step only what an env
+// step cannot avoid — ctrl, mj_step x frame_skip, mj_rnePostConstraint, and
+// mj_resetData + state + mj_forward at each episode start. Deterministic
+// physics makes it follow the env's trajectory exactly, so the env row's
+// overhead (observation, reward, termination, bookkeeping) is its time per
+// step above this one.
+void RegisterRawMujoco(const std::string& id, const BenchOptions& options) {
+  benchmark::RegisterBenchmark(absl::StrCat(id, "/raw").c_str(), [id](benchmark::State& state) {
+    std::unique_ptr<MujocoEnv> env = *MakeMujocoEnv(id);
+    const EnvSpec& spec = env->spec();
+    const std::vector<float> actions = RandomActions(spec);
+    const mjModel* m = env->model();
+    std::vector<int> reset_before(kCycle, -1);  // index into starts, or -1
+    std::vector<std::vector<double>> starts;     // qpos then qvel of each episode start
+    const auto record_start = [&](int i) {
+      const mjData* d = env->data();
+      std::vector<double> s(d->qpos, d->qpos + m->nq);
+      s.insert(s.end(), d->qvel, d->qvel + m->nv);
+      reset_before[i] = static_cast<int>(starts.size());
+      starts.push_back(std::move(s));
+    };
+    std::vector<float> obs(spec.obs_dim());
+    env->Seed(1);
+    env->Reset(obs.data());
+    record_start(0);
+    for (int i = 0; i + 1 < kCycle; ++i) {
+      const StepResult r = env->Step(&actions[i * spec.action_dim()], obs.data());
+      if (r.terminated || r.truncated) {
+        env->Reset(obs.data());
+        record_start(i + 1);
+      }
+    }
+    mjData* d = mj_makeData(m);
+    int i = 0;
+    for (auto _ : state) {
+      if (reset_before[i] >= 0) {
+        const std::vector<double>& s = starts[reset_before[i]];
+        mj_resetData(m, d);
+        std::copy_n(s.data(), m->nq, d->qpos);
+        std::copy_n(s.data() + m->nq, m->nv, d->qvel);
+        mj_forward(m, d);
+      }
+      for (int j = 0; j < m->nu; ++j) d->ctrl[j] = actions[i * m->nu + j];
+      for (int k = 0; k < env->frame_skip(); ++k) mj_step(m, d);
+      mj_rnePostConstraint(m, d);
+      i = (i + 1) % kCycle;
+    }
+    mj_deleteData(d);
+    state.counters["steps_per_second"] =
+        benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  })->MinTime(MinTime(options))->UseRealTime();
+}
+
 absl::Status RunEnvSuite(const BenchOptions& options, BenchReport* report) {
-  std::vector<std::string> ids;
+  struct Registered {
+    std::string id;
+    bool raw;  // the raw MuJoCo row of the env before it
+  };
+  std::vector<Registered> rows;
   for (const std::string& id : RegisteredEnvIds()) {
     auto env = MakeEnv(id);
     if (!env.ok()) return env.status();
-    ids.push_back(id);
-    // One env, uniformly random actions drawn beforehand (so the loop times
-    // the env, not the sampler), resets included.
+    rows.push_back({id, false});
+    // One env on the fixed cycle, resets included.
     benchmark::RegisterBenchmark(id.c_str(), [id](benchmark::State& state) {
       auto env = *MakeEnv(id);
       const EnvSpec& spec = env->spec();
+      const std::vector<float> actions = RandomActions(spec);
       std::vector<float> obs(spec.obs_dim());
-      std::vector<float> actions(4096 * spec.action_dim());
-      Rng rng(1);
-      for (float& a : actions) {
-        a = spec.action_space.is_discrete()
-                ? static_cast<float>(rng.UniformInt(spec.action_space.n))
-                : static_cast<float>(
-                      rng.Uniform(spec.action_space.low[0], spec.action_space.high[0]));
-      }
-      env->Seed(1);
-      env->Reset(obs.data());
-      int64_t i = 0;
+      int i = 0;
       double reward = 0;
       for (auto _ : state) {
-        StepResult r = env->Step(&actions[(i++ % 4096) * spec.action_dim()], obs.data());
+        if (i == 0) {
+          env->Seed(1);
+          env->Reset(obs.data());
+        }
+        StepResult r = env->Step(&actions[i * spec.action_dim()], obs.data());
         reward += r.reward;
-        if (r.terminated || r.truncated) env->Reset(obs.data());
+        i = (i + 1) % kCycle;
+        if ((r.terminated || r.truncated) && i != 0) env->Reset(obs.data());
       }
       benchmark::DoNotOptimize(reward);
       state.counters["steps_per_second"] =
           benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
     })->MinTime(MinTime(options))->UseRealTime();
+    if (IsMujocoEnvId(id)) {
+      RegisterRawMujoco(id, options);
+      rows.push_back({id, true});
+    }
   }
   absl::StatusOr<std::vector<RowReporter::Result>> results = RunRegistered();
   if (!results.ok()) return results.status();
   for (size_t i = 0; i < results->size(); ++i) {
+    if (rows[i].raw) continue;
     const RowReporter::Result& r = (*results)[i];
-    BenchRow row{"env", ids[i]};
-    row.params = {{"env", ids[i]}, {"threads", 1}};
+    BenchRow row{"env", rows[i].id};
+    row.params = {{"env", rows[i].id}, {"threads", 1}};
     row.metrics = {{"steps_per_second", r.counters.at("steps_per_second")},
                    {"ns_per_step", r.seconds_per_iteration * 1e9}};
+    if (i + 1 < rows.size() && rows[i + 1].raw) {
+      // MuJoCo: the physics alone, and the share of the step the env adds.
+      const RowReporter::Result& raw = (*results)[i + 1];
+      row.metrics.push_back({"raw_mujoco_steps_per_second", raw.counters.at("steps_per_second")});
+      row.metrics.push_back(
+          {"env_overhead_fraction", 1.0 - raw.seconds_per_iteration / r.seconds_per_iteration});
+    }
     report->Add(std::move(row));
   }
   return absl::OkStatus();
