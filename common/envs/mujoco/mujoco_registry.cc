@@ -12,6 +12,7 @@
 #include "common/envs/mujoco/inverted_double_pendulum.h"
 #include "common/envs/mujoco/inverted_pendulum.h"
 #include "common/envs/mujoco/mujoco_model.h"
+#include "common/envs/mujoco/reacher.h"
 #include "common/envs/mujoco/swimmer.h"
 #include "common/envs/mujoco/walker2d.h"
 #include "common/status_macros.h"
@@ -22,6 +23,7 @@ namespace {
 // One line per env family (its v4 and v5 ids), in Gymnasium's listing order.
 using Family = std::vector<MujocoEnvDef> (*)();
 const Family kFamilies[] = {
+    &ReacherEnvDefs,
     &InvertedPendulumEnvDefs,
     &InvertedDoublePendulumEnvDefs,
     &HalfCheetahEnvDefs,
