@@ -12,6 +12,7 @@
 #include "common/envs/mujoco/inverted_double_pendulum.h"
 #include "common/envs/mujoco/inverted_pendulum.h"
 #include "common/envs/mujoco/mujoco_model.h"
+#include "common/envs/mujoco/pusher.h"
 #include "common/envs/mujoco/reacher.h"
 #include "common/envs/mujoco/swimmer.h"
 #include "common/envs/mujoco/walker2d.h"
@@ -24,6 +25,7 @@ namespace {
 using Family = std::vector<MujocoEnvDef> (*)();
 const Family kFamilies[] = {
     &ReacherEnvDefs,
+    &PusherEnvDefs,
     &InvertedPendulumEnvDefs,
     &InvertedDoublePendulumEnvDefs,
     &HalfCheetahEnvDefs,
