@@ -192,12 +192,26 @@ int Train() {
   return 0;
 }
 
+// A space as `proxima env list` shows it: Gymnasium's short Box form when
+// every dimension has the same bounds.
+std::string SpaceSummary(const Space& s) {
+  if (s.is_discrete() || s.low.empty()) return s.DebugString();
+  for (size_t i = 1; i < s.low.size(); ++i) {
+    if (s.low[i] != s.low[0] || s.high[i] != s.high[0]) return s.DebugString();
+  }
+  return absl::StrCat("Box(", s.low[0], ", ", s.high[0], ", (", s.low.size(), ",), float32)");
+}
+
 int EnvList() {
   for (const std::string& id : RegisteredEnvIds()) {
     absl::StatusOr<EnvSpec> spec = GetEnvSpec(id);
-    std::printf("%-26s obs %-28s action %-28s max_steps %d\n", id.c_str(),
-                spec->observation_space.DebugString().c_str(),
-                spec->action_space.DebugString().c_str(), spec->max_episode_steps);
+    if (!spec.ok()) {
+      LogError(spec.status().ToString());
+      return 2;
+    }
+    std::printf("%-26s obs %-32s action %-32s max_steps %d\n", id.c_str(),
+                SpaceSummary(spec->observation_space).c_str(),
+                SpaceSummary(spec->action_space).c_str(), spec->max_episode_steps);
   }
   return 0;
 }
@@ -214,13 +228,14 @@ int EnvReplay() {
     return 1;
   }
   bool ok = true;
-  std::printf("%-26s %7s %8s %14s %14s %s\n", "env", "rows", "episodes", "max_dev_row",
-              "max_dev_episode", "mismatches");
+  std::printf("%-26s %7s %8s %14s %14s %8s %s\n", "env", "rows", "episodes", "max_dev_row",
+              "max_dev_episode", "max_ulp", "mismatches");
   for (const GoldenEnvReport& r : *reports) {
     const int64_t bad = r.row_mismatches + r.episode_mismatches;
-    std::printf("%-26s %7lld %8lld %14.3g %14.3g %lld\n", r.env_id.c_str(),
+    std::printf("%-26s %7lld %8lld %14.3g %14.3g %8s %lld\n", r.env_id.c_str(),
                 static_cast<long long>(r.rows), static_cast<long long>(r.episodes),
-                r.max_row_deviation, r.max_episode_deviation, static_cast<long long>(bad));
+                r.max_row_deviation, r.max_episode_deviation,
+                r.max_ulp < 0 ? "-" : absl::StrCat(r.max_ulp).c_str(), static_cast<long long>(bad));
     for (const GoldenMismatch& m : r.first_mismatches) std::printf("    %s\n", m.ToString().c_str());
     if (bad > 0) ok = false;
   }

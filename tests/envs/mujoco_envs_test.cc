@@ -1,4 +1,5 @@
 #include <cmath>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -42,6 +43,40 @@ TEST(MujocoGoldenTest, EveryMujocoCsvReplaysWithinTolerance) {
     EXPECT_LE(r.max_row_deviation, 1e-6);
     EXPECT_GE(r.max_ulp, 0);
   }
+}
+
+// All 22 of Gymnasium's v4/v5 MuJoCo ids are registered.
+TEST(MujocoRegistryTest, AllTwentyTwoIdsAreRegistered) {
+  std::vector<std::string> ids;
+  for (const MujocoEnvDef& d : MujocoEnvDefs()) ids.push_back(d.id);
+  std::vector<std::string> want;
+  for (const char* name : {"HalfCheetah", "Hopper", "Walker2d", "Ant", "Humanoid",
+                           "HumanoidStandup", "InvertedPendulum", "InvertedDoublePendulum",
+                           "Reacher", "Swimmer", "Pusher"}) {
+    for (const char* v : {"-v4", "-v5"}) want.push_back(std::string(name) + v);
+  }
+  EXPECT_THAT(ids, ::testing::UnorderedElementsAreArray(want));
+  for (const std::string& id : want) {
+    auto spec = GetEnvSpec(id);
+    ASSERT_TRUE(spec.ok()) << spec.status();
+    EXPECT_FALSE(spec->info_keys.empty() && id != "InvertedPendulum-v4" &&
+                 id != "InvertedDoublePendulum-v4")
+        << id;
+  }
+}
+
+// The build tree puts the model files beside the binaries
+// (build/share/proxima/mujoco), the first place looked after
+// $PROXIMA_MUJOCO_ASSETS; an installed binary finds them the same way.
+TEST(MujocoModelTest, ModelFilesAreFoundBesideTheExecutable) {
+  if (std::getenv("PROXIMA_MUJOCO_ASSETS") != nullptr) GTEST_SKIP() << "overridden";
+  const std::vector<std::string> dirs = MujocoAssetDirs();
+  ASSERT_GE(dirs.size(), 2u);
+  EXPECT_THAT(dirs[0], ::testing::EndsWith("/../share/proxima/mujoco"));
+  auto model = LoadMujocoModelFile(dirs[0] + "/humanoid.xml");
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ((*model)->nu, 17);
+  EXPECT_TRUE(ReadFile(dirs[0] + "/LICENSE").ok());
 }
 
 TEST(MujocoGoldenTest, UlpDistance) {

@@ -135,12 +135,44 @@ TEST(CliTest, ShortInProcessRunWritesRunDirectory) {
 }
 
 TEST(CliTest, EnvReplayAcceptsGoldenDirAndRejectsMissingDir) {
-  CommandResult ok = RunCommand(BinPath("proxima") + " env replay --golden " + GoldenDir() +
-                                "/classic_control");
+  // The whole reference set: classic_control/ and mujoco/ below it.
+  CommandResult ok = RunCommand(BinPath("proxima") + " env replay --golden " + GoldenDir());
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
   EXPECT_THAT(ok.output, HasSubstr("CartPole-v1"));
+  EXPECT_THAT(ok.output, HasSubstr("HumanoidStandup-v5"));
+  EXPECT_THAT(ok.output, HasSubstr("max_ulp"));
+  EXPECT_THAT(ok.output, HasSubstr("all environments match"));
   CommandResult missing = RunCommand(BinPath("proxima") + " env replay --golden /nonexistent");
   EXPECT_NE(missing.exit_code, 0);
+}
+
+// A MuJoCo env whose model file is missing is a usage error at start-up,
+// naming the file, before anything runs; so is a bad env option.
+TEST(CliTest, MissingMujocoModelOrBadEnvOptionExitsTwoNamingIt) {
+  const std::string empty = MakeTempDir("no_mujoco_assets");
+  CommandResult missing = RunCommand("PROXIMA_MUJOCO_ASSETS=" + empty + " " + BinPath("proxima") +
+                                     " train --env Hopper-v4 --total-steps 1000");
+  EXPECT_EQ(missing.exit_code, 2) << missing.output;
+  EXPECT_THAT(missing.output, HasSubstr("hopper.xml not found"));
+  CommandResult learner = RunCommand("PROXIMA_MUJOCO_ASSETS=" + empty + " " +
+                                     BinPath("proxima-learner") + " --env Ant-v5 --listen 127.0.0.1:0");
+  EXPECT_EQ(learner.exit_code, 2) << learner.output;
+  EXPECT_THAT(learner.output, HasSubstr("ant.xml not found"));
+  CommandResult option =
+      RunCommand(BinPath("proxima") + " train --env 'Hopper-v4?healthy_rewrd=2' --total-steps 1000");
+  EXPECT_EQ(option.exit_code, 2) << option.output;
+  EXPECT_THAT(option.output, HasSubstr("unknown option \"healthy_rewrd\""));
+}
+
+TEST(CliTest, EnvListShowsEveryMujocoEnv) {
+  CommandResult list = RunCommand(BinPath("proxima") + " env list");
+  ASSERT_EQ(list.exit_code, 0) << list.output;
+  for (const char* id : {"HalfCheetah-v4", "Hopper-v5", "Walker2d-v4", "Ant-v5", "Humanoid-v4",
+                         "HumanoidStandup-v5", "InvertedPendulum-v4", "InvertedDoublePendulum-v5",
+                         "Reacher-v4", "Swimmer-v5", "Pusher-v4"}) {
+    EXPECT_THAT(list.output, HasSubstr(id));
+  }
+  EXPECT_THAT(list.output, HasSubstr("Box(-inf, inf, (376,), float32)"));  // Humanoid-v4
 }
 
 TEST(CliTest, UnknownCommandIsAUsageError) {
