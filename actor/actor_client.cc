@@ -188,6 +188,7 @@ absl::StatusOr<v1::RegisterResponse> ActorClient::Register() {
 absl::Status ActorClient::Setup(const ActorRunConfig& config) {
   if (have_config_ && SameRunShape(config, config_) && envs_ != nullptr) {
     config_ = config;  // mode and hints may change; the envs keep running
+    envs_->set_clip_actions(config.clip_actions);
     return absl::OkStatus();
   }
   env_steps_before_ = TotalEnvSteps();
@@ -196,6 +197,8 @@ absl::Status ActorClient::Setup(const ActorRunConfig& config) {
   envs_.reset();
   PROXIMA_ASSIGN_OR_RETURN(envs_,
                            VectorEnv::Create(config.env_id, config.num_envs, config.env_seed_base));
+  envs_->set_clip_actions(config.clip_actions);
+  PROXIMA_RETURN_IF_ERROR(envs_->SetThreads(options_.threads));
   rng_ = std::make_unique<Rng>(config.action_seed);
   const PolicyShape shape{config.env_spec.obs_dim(), config.env_spec.action_space, config.model};
   policy_ = std::make_unique<PolicyInference>(shape, config.num_envs);

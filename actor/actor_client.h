@@ -56,7 +56,8 @@ class ActorClient {
     std::string learner_address;  // HOST:PORT
     std::string name;             // empty: "<hostname>:<pid>"
     int num_envs = 0;             // 0: the learner's default
-    int threads = 1;              // LibTorch intra-op + OpenBLAS threads
+    int threads = 1;              // env-stepping threads (VectorEnv::SetThreads) and
+                                  // LibTorch intra-op + OpenBLAS threads
     // TLS and bearer token of every channel to the learner (loaded by main).
     ChannelSecurity security;
     // How long the final chunk's ack is awaited at shutdown, and how long the

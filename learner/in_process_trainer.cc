@@ -41,6 +41,7 @@ absl::StatusOr<std::unique_ptr<InProcessTrainer>> InProcessTrainer::Create(
   ConfigureCpuThreads(config.torch_threads);
   PROXIMA_ASSIGN_OR_RETURN(t->envs_, VectorEnv::Create(config.env_id, config.num_envs,
                                                        config.seed));
+  t->envs_->set_clip_actions(config.clip_action);
   PROXIMA_ASSIGN_OR_RETURN(t->updater_, PpoUpdater::Create(config, spec, device));
   LogInfo(absl::StrCat("PPO update engine: ", t->updater_->engine_description()));
   t->tracker_ = std::make_unique<EpisodeTracker>(

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/envs/mujoco/mujoco_registry.h"
 #include "common/envs/registry.h"
 #include "common/status_macros.h"
 #include "learner/ppo_config_fields.h"
@@ -37,6 +38,11 @@ absl::StatusOr<PpoConfig> PresetFor(absl::string_view env_id) {
     c.normalize_obs = true;
     c.normalize_reward = true;
     c.total_steps = 1000000;
+  }
+  if (IsMujocoEnvId(spec.id)) {
+    // ppo_continuous_action.py wraps every env in ClipAction. Gymnasium's
+    // MuJoCo envs do not clip (classic-control ones do, inside the env).
+    c.clip_action = true;
   }
   if (spec.id == "CartPole-v1" || spec.id == "Acrobot-v1") {
     // CleanRL ppo.py as it is, budget included. For Acrobot it beats

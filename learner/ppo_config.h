@@ -64,6 +64,11 @@ struct PpoConfig {
   double obs_clip = 10.0;
   bool normalize_reward = false;
   double reward_clip = 10.0;
+  // CleanRL's ClipAction: Box actions are clipped to the action space before
+  // the env sees them; the rollout keeps the unclipped sample (its log-prob).
+  // On in the MuJoCo presets, off elsewhere (classic-control envs clip
+  // inside, as Gymnasium's do).
+  bool clip_action = false;
 
   std::string device = "auto";  // auto | cpu | cuda
   int torch_threads = 1;        // intra-op threads of the trainer

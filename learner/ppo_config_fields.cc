@@ -87,6 +87,8 @@ constexpr PpoConfigField kFields[] = {
      [](C& c) -> bool& { return c.normalize_reward; }, P::kAny, nullptr, false},
     {"reward_clip", "reward_clip", nullptr, [](C& c) -> double& { return c.reward_clip; },
      P::kPositive, nullptr, false},
+    {"clip_action", "clip_action", nullptr, [](C& c) -> bool& { return c.clip_action; },
+     P::kAny, nullptr, false, /*optional_in_json=*/true},
     {"device", "device", nullptr, [](C& c) -> std::string& { return c.device; }, P::kChoice,
      "auto, cpu, cuda", false},
     {"torch_threads", "torch_threads", nullptr, [](C& c) -> int& { return c.torch_threads; },

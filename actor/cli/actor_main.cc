@@ -37,7 +37,9 @@ ABSL_FLAG(std::string, name, "",
           "Stable actor name; the learner maps it to the same actor id and seeds. "
           "Default: <hostname>:<pid>.");
 ABSL_FLAG(int32_t, num_envs, 0, "Env columns to run; 0 = the learner's default.");
-ABSL_FLAG(int32_t, threads, 1, "LibTorch intra-op (and OpenBLAS) threads for inference.");
+ABSL_FLAG(int32_t, threads, 1,
+          "Threads of this actor: env columns are stepped on N threads, and LibTorch/OpenBLAS "
+          "inference uses N intra-op threads.");
 ABSL_FLAG(std::string, tls_ca, "",
           "PEM CA bundle to verify the learner's certificate with; turns TLS on.");
 ABSL_FLAG(std::string, tls_cert, "",

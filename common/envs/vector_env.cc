@@ -41,7 +41,9 @@ VectorEnv::VectorEnv(std::vector<std::unique_ptr<Env>> envs)
       terminated_(num_envs_, 0),
       truncated_(num_envs_, 0),
       episode_returns_(num_envs_, 0.0),
-      episode_lengths_(num_envs_, 0) {
+      episode_lengths_(num_envs_, 0),
+      ended_(num_envs_, 0),
+      clipped_(static_cast<size_t>(num_envs_) * action_dim_, 0.0f) {
   finished_.reserve(4 * static_cast<size_t>(num_envs_));
 }
 
@@ -59,7 +61,33 @@ void VectorEnv::Reset() {
 }
 
 void VectorEnv::Step(const float* actions) {
+  if (clip_actions_) {
+    const std::vector<float>& low = spec_->action_space.low;
+    const std::vector<float>& high = spec_->action_space.high;
+    for (int i = 0; i < num_envs_; ++i) {
+      for (int j = 0; j < action_dim_; ++j) {
+        const size_t k = static_cast<size_t>(i) * action_dim_ + j;
+        // std::clamp keeps NaN as it is (the env then sees it, as without clipping).
+        clipped_[k] = std::clamp(actions[k], low[j], high[j]);
+      }
+    }
+    actions = clipped_.data();
+  }
+  if (team_ == nullptr) {
+    StepColumns(actions, 0, num_envs_);
+  } else {
+    team_->Run(num_envs_, [&](int begin, int end) { StepColumns(actions, begin, end); });
+  }
   for (int i = 0; i < num_envs_; ++i) {
+    if (!ended_[i]) continue;
+    finished_.push_back(EpisodeStat{i, episode_returns_[i], episode_lengths_[i]});
+    episode_returns_[i] = 0.0;
+    episode_lengths_[i] = 0;
+  }
+}
+
+void VectorEnv::StepColumns(const float* actions, int begin, int end) {
+  for (int i = begin; i < end; ++i) {
     float* final_row = final_obs_.data() + static_cast<size_t>(i) * obs_dim_;
     float* obs_row = obs_.data() + static_cast<size_t>(i) * obs_dim_;
     const StepResult r = envs_[i]->Step(actions + static_cast<size_t>(i) * action_dim_, final_row);
@@ -68,16 +96,26 @@ void VectorEnv::Step(const float* actions) {
     truncated_[i] = r.truncated ? 1 : 0;
     episode_returns_[i] += r.reward;
     episode_lengths_[i] += 1;
-    if (r.terminated || r.truncated) {
-      finished_.push_back(EpisodeStat{i, episode_returns_[i], episode_lengths_[i]});
-      episode_returns_[i] = 0.0;
-      episode_lengths_[i] = 0;
+    ended_[i] = (r.terminated || r.truncated) ? 1 : 0;
+    if (ended_[i]) {
       envs_[i]->Reset(obs_row);
     } else {
       std::copy(final_row, final_row + obs_dim_, obs_row);
     }
   }
 }
+
+absl::Status VectorEnv::SetThreads(int threads) {
+  if (threads < 1 || threads > 256) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("env threads must be in [1, 256] (got ", threads, ")"));
+  }
+  team_.reset();
+  if (threads > 1) team_ = std::make_unique<ThreadTeam>(std::min(threads, num_envs_));
+  return absl::OkStatus();
+}
+
+int VectorEnv::threads() const { return team_ == nullptr ? 1 : team_->size(); }
 
 absl::Status VectorEnv::status() const {
   for (const std::unique_ptr<Env>& env : envs_) {

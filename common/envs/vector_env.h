@@ -1,4 +1,6 @@
-// VectorEnv: N environments of one id stepped in lockstep on one thread.
+// VectorEnv: N environments of one id stepped in lockstep, on the calling
+// thread or, after SetThreads(k), on a team of k threads (common/thread_team.h;
+// each thread steps a contiguous range of columns, results are the same).
 //
 // Env i is seeded with seed + i. Create() resets every env, so obs() is valid
 // right away; Reset() starts fresh episodes in all of them.
@@ -15,6 +17,11 @@
 // return (sum of rewards, in double) and length per env; each finished episode
 // is queued as an EpisodeStat until TakeFinishedEpisodes() drains it.
 //
+// Action clipping (set_clip_actions, CleanRL's ClipAction wrapper): each Box
+// action is clipped to the action space's bounds before the env sees it; the
+// caller's action array is left as it is (the rollout keeps the unclipped
+// sample for its log-prob). Discrete actions are never touched.
+//
 // After Create() nothing allocates per Step() as long as the finished-episode
 // queue is drained at least every few steps (it is reserved for 4 * num_envs
 // entries and grows only if left undrained). Not thread-safe.
@@ -30,6 +37,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "common/envs/env.h"
+#include "common/thread_team.h"
 
 namespace proxima {
 
@@ -55,6 +63,13 @@ class VectorEnv {
 
   // `actions` holds num_envs() * spec().action_dim() floats, env-major.
   void Step(const float* actions);
+
+  // Steps the columns on `threads` threads (the caller's included; 1: all on
+  // the calling thread). InvalidArgument outside [1, 256].
+  absl::Status SetThreads(int threads);
+  int threads() const;
+  void set_clip_actions(bool clip) { clip_actions_ = clip && !spec_->action_space.is_discrete(); }
+  bool clip_actions() const { return clip_actions_; }
 
   int num_envs() const { return num_envs_; }
   const EnvSpec& spec() const { return *spec_; }
@@ -99,6 +114,8 @@ class VectorEnv {
 
  private:
   explicit VectorEnv(std::vector<std::unique_ptr<Env>> envs);
+  // Steps columns [begin, end); marks ended_[i] for finished episodes.
+  void StepColumns(const float* actions, int begin, int end);
 
   const EnvSpec* spec_;
   int num_envs_;
@@ -110,6 +127,10 @@ class VectorEnv {
   std::vector<double> episode_returns_;
   std::vector<int> episode_lengths_;
   std::vector<EpisodeStat> finished_;
+  std::vector<uint8_t> ended_;        // per column: the last step ended an episode
+  std::vector<float> clipped_;        // num_envs * action_dim scratch
+  bool clip_actions_ = false;
+  std::unique_ptr<ThreadTeam> team_;  // null: one thread
 };
 
 }  // namespace proxima

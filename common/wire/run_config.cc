@@ -108,6 +108,7 @@ absl::StatusOr<ActorRunConfig> ActorRunConfigFromProto(const v1::RunConfig& prot
     c.target_policy_lag = proto.target_policy_lag();
     c.batch_transitions = proto.batch_transitions();
   }
+  c.clip_actions = proto.clip_actions();
   c.env_seed_base = proto.seeds().env_seed_base();
   c.action_seed = proto.seeds().action_seed();
   c.channel = proto.channel();

@@ -38,6 +38,7 @@ struct ActorRunConfig {
   // Async flow control (RunConfig.target_policy_lag; 0: off).
   uint32_t target_policy_lag = 0;
   uint64_t batch_transitions = 0;
+  bool clip_actions = false;  // RunConfig.clip_actions
   uint64_t env_seed_base = 0;
   uint64_t action_seed = 0;
   v1::ChannelHints channel;

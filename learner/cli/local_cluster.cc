@@ -173,7 +173,8 @@ absl::StatusOr<std::string> Launcher::ReadAddress() {
 void Launcher::StartActor(ActorSlot& slot) {
   const int num_envs = ActorNumEnvs(options_.num_envs, options_.actors);
   const std::vector<std::string> args = {"--learner", address_, "--name", slot.name,
-                                         "--num-envs", absl::StrCat(num_envs)};
+                                         "--num-envs", absl::StrCat(num_envs),
+                                         "--threads", absl::StrCat(options_.actor_threads)};
   const std::string log_path = absl::StrCat(logs_dir_, "/", slot.name, ".log");
   absl::StatusOr<int> log = OpenAppend(log_path);
   absl::StatusOr<pid_t> pid = absl::InternalError("no log file");
@@ -416,7 +417,8 @@ int Launcher::Run() {
 absl::Span<const absl::string_view> ForwardedLearnerFlags() {
   static constexpr absl::string_view kFlags[] = {
       "activation", "actor_num_envs", "adam_eps", "adaptive_kl", "advantage", "anneal_lr",
-      "auth_tokens_file", "checkpoint_every_seconds", "checkpoint_every_updates", "clip_coef",
+      "auth_tokens_file", "checkpoint_every_seconds", "checkpoint_every_updates", "clip_action",
+      "clip_coef",
       "clip_vloss", "device", "engine", "ent_coef", "env", "gae_lambda", "gamma", "grace_period",
       "hidden_sizes", "init_log_std", "keep_checkpoints", "keepalive_seconds",
       "keepalive_timeout_seconds", "kl_beta", "kl_target", "learning_rate", "listen", "lr",

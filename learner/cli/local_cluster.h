@@ -45,6 +45,7 @@ struct LocalClusterOptions {
   int64_t total_steps = 0;  // for the progress line's ETA
   int num_envs = 1;         // env columns of the whole run (PPO --num-envs)
   int actors = 2;
+  int actor_threads = 1;    // proxima-actor --threads
   std::string run_dir;
   bool quiet = false;
   // Flags for the learner, before the launcher's own --listen/--run-dir/--quiet

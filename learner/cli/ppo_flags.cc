@@ -58,6 +58,8 @@ ABSL_FLAG(std::optional<bool>, normalize_obs, std::nullopt, "Running observation
 ABSL_FLAG(std::optional<double>, obs_clip, std::nullopt, "Clip of normalized observations [10]");
 ABSL_FLAG(std::optional<bool>, normalize_reward, std::nullopt, "Return-based reward scaling [preset]");
 ABSL_FLAG(std::optional<double>, reward_clip, std::nullopt, "Clip of scaled rewards [10]");
+ABSL_FLAG(std::optional<bool>, clip_action, std::nullopt,
+          "Clip Box actions to the action space before the env (CleanRL's ClipAction) [preset]");
 // Execution.
 ABSL_FLAG(std::optional<std::string>, device, std::nullopt, "auto, cpu or cuda [auto]");
 ABSL_FLAG(std::optional<int>, torch_threads, std::nullopt, "Trainer intra-op threads [1]");

@@ -48,6 +48,9 @@
 ABSL_FLAG(bool, in_process, false,
           "train: run vector env + PPO in this process (no actors, no network)");
 ABSL_FLAG(int, actors, 2, "train: actor processes of the local cluster");
+ABSL_FLAG(int, actor_threads, 1,
+          "train: threads per actor process (proxima-actor --threads): env columns stepped in "
+          "parallel");
 ABSL_FLAG(std::string, learner, "",
           "status, actors, watch, health, checkpoint, pause, resume, set: the learner's "
           "HOST:PORT [with --run-dir: read from RUN_DIR/learner.addr]");
@@ -153,6 +156,12 @@ int TrainCluster() {
   options.total_steps = config->total_steps;
   options.num_envs = config->num_envs;
   options.actors = actors;
+  options.actor_threads = absl::GetFlag(FLAGS_actor_threads);
+  if (options.actor_threads < 1 || options.actor_threads > 256) {
+    ExitWithUsageError("proxima train",
+                       absl::InvalidArgumentError(absl::StrCat(
+                           "--actor-threads must be in [1, 256] (got ", options.actor_threads, ")")));
+  }
   options.run_dir = learner->run_dir;
   // Resuming continues the run in its own directory.
   if (options.run_dir.empty()) options.run_dir = learner->resume_dir;

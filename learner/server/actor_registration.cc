@@ -36,6 +36,7 @@ void FillRunConfig(const RegistrationContext& ctx, uint32_t actor_id, int num_en
   rc->set_mode(o.mode == TrainingModeKind::kSync ? v1::TRAINING_MODE_SYNC
                                                  : v1::TRAINING_MODE_ASYNC);
   rc->set_max_policy_lag(static_cast<uint32_t>(o.max_policy_lag));
+  rc->set_clip_actions(c.clip_action);
   if (o.mode == TrainingModeKind::kAsync) {
     rc->set_target_policy_lag(static_cast<uint32_t>(o.target_policy_lag));
     rc->set_batch_transitions(static_cast<uint64_t>(c.batch_size()));

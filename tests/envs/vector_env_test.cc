@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/envs/registry.h"
+#include "common/rng.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -146,6 +147,75 @@ TEST(VectorEnvTest, ResetRestartsEpisodesAndStatistics) {
   EXPECT_EQ(v->env(0).elapsed_steps(), 0);
   // The env's Rng moved on, so the new start differs from the first one.
   EXPECT_NE(std::vector<float>(v->obs().begin(), v->obs().end()), first);
+}
+
+}  // namespace
+}  // namespace proxima
+
+namespace proxima {
+namespace {
+
+// Stepping the columns on several threads gives exactly what one thread does:
+// observations, rewards, flags and the finished episodes in the same order.
+TEST(VectorEnvThreadsTest, ThreadedSteppingMatchesOneThread) {
+  for (const char* id : {"Hopper-v4", "Pendulum-v1"}) {
+    auto one = MustCreate(id, 5, 3);
+    auto many = MustCreate(id, 5, 3);
+    ASSERT_TRUE(many->SetThreads(3).ok());
+    EXPECT_EQ(many->threads(), 3);
+    const int dim = one->spec().action_dim();
+    std::vector<float> actions(5 * dim);
+    Rng rng(9);
+    std::vector<EpisodeStat> a, b;
+    for (int t = 0; t < 400; ++t) {
+      for (float& x : actions) x = static_cast<float>(rng.Uniform(-1.0, 1.0));
+      one->Step(actions.data());
+      many->Step(actions.data());
+      ASSERT_EQ(std::vector<float>(one->obs().begin(), one->obs().end()),
+                std::vector<float>(many->obs().begin(), many->obs().end()))
+          << id << " step " << t;
+      ASSERT_EQ(std::vector<float>(one->rewards().begin(), one->rewards().end()),
+                std::vector<float>(many->rewards().begin(), many->rewards().end()));
+      ASSERT_EQ(std::vector<uint8_t>(one->terminated().begin(), one->terminated().end()),
+                std::vector<uint8_t>(many->terminated().begin(), many->terminated().end()));
+      one->TakeFinishedEpisodes(&a);
+      many->TakeFinishedEpisodes(&b);
+    }
+    ASSERT_EQ(a.size(), b.size()) << id;
+    for (size_t i = 0; i < a.size(); ++i) {
+      EXPECT_EQ(a[i].env_index, b[i].env_index);
+      EXPECT_EQ(a[i].episode_return, b[i].episode_return);
+      EXPECT_EQ(a[i].length, b[i].length);
+    }
+    if (std::string(id) == "Hopper-v4") {
+      EXPECT_FALSE(a.empty());  // random hoppers fall
+    }
+  }
+  auto v = MustCreate("CartPole-v1", 2, 1);
+  ExpectInvalidArgument(v->SetThreads(0), "env threads must be in [1, 256] (got 0)");
+}
+
+// ClipAction: the env sees the action clipped to its Box, the caller's array
+// keeps the raw sample; discrete envs ignore the setting.
+TEST(VectorEnvThreadsTest, ClipActionsClipsWhatTheEnvSeesOnly) {
+  auto clipped = MustCreate("HalfCheetah-v4", 1, 4);
+  auto inside = MustCreate("HalfCheetah-v4", 1, 4);
+  auto raw = MustCreate("HalfCheetah-v4", 1, 4);
+  clipped->set_clip_actions(true);
+  EXPECT_TRUE(clipped->clip_actions());
+  std::vector<float> big = {3.0f, -2.5f, 0.5f, 1.5f, -1.0f, 0.0f};
+  const std::vector<float> big_before = big;
+  const std::vector<float> in_box = {1.0f, -1.0f, 0.5f, 1.0f, -1.0f, 0.0f};
+  clipped->Step(big.data());
+  inside->Step(in_box.data());
+  raw->Step(big.data());
+  EXPECT_EQ(big, big_before);
+  // Same physics (MuJoCo clamps ctrl itself) but the control cost differs.
+  EXPECT_EQ(clipped->rewards()[0], inside->rewards()[0]);
+  EXPECT_NE(clipped->rewards()[0], raw->rewards()[0]);
+  auto cartpole = MustCreate("CartPole-v1", 1, 1);
+  cartpole->set_clip_actions(true);
+  EXPECT_FALSE(cartpole->clip_actions());
 }
 
 }  // namespace

@@ -23,7 +23,7 @@ using ::testing::HasSubstr;
 TEST(PpoConfigFieldsTest, JsonKeysAndDefaultsAreUnchanged) {
   EXPECT_EQ(ConfigToJson(PpoConfig()).dump(),
             R"({"activation":"tanh","adam_eps":1e-05,"adaptive_kl":false,"advantage":"gae",)"
-            R"("anneal_lr":true,"clip_coef":0.2,"clip_value_loss":true,"device":"auto",)"
+            R"("anneal_lr":true,"clip_action":false,"clip_coef":0.2,"clip_value_loss":true,"device":"auto",)"
             R"("engine":"auto","ent_coef":0.01,"env":"CartPole-v1","gae_lambda":0.95,"gamma":0.99,)"
             R"("hidden_sizes":[64,64],"init_log_std":0.0,"kl_beta":1.0,"kl_target":0.01,)"
             R"("learning_rate":0.00025,"max_grad_norm":0.5,"normalize_advantages":true,)"
