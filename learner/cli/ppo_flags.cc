@@ -123,6 +123,11 @@ absl::StatusOr<PpoConfig> PpoConfigFromFlags() {
   return c;
 }
 
+bool FlagGiven(absl::string_view name) {
+  const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+  return flag != nullptr && flag->CurrentValue() != flag->DefaultValue();
+}
+
 std::optional<int64_t> TotalStepsFlag() { return absl::GetFlag(FLAGS_total_steps); }
 
 std::optional<std::string> EngineFlag() { return absl::GetFlag(FLAGS_engine); }

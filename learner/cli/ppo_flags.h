@@ -20,6 +20,10 @@ namespace proxima {
 // Preset for --env with every set flag applied, validated.
 absl::StatusOr<PpoConfig> PpoConfigFromFlags();
 
+// True if the flag `name` (e.g. "num_envs") has a value other than its
+// default (given on the command line, in a flag file or the environment).
+bool FlagGiven(absl::string_view name);
+
 // --total-steps when it was given (command line, flag file or environment).
 std::optional<int64_t> TotalStepsFlag();
 // --engine when given (nullopt: not on the command line).

@@ -30,6 +30,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "common/envs/golden_replay.h"
+#include "common/envs/mujoco/mujoco_registry.h"
 #include "common/envs/registry.h"
 #include "common/file_util.h"
 #include "common/flags.h"
@@ -152,6 +153,21 @@ int TrainCluster() {
                                             "--actors must be >= 1 (got ", actors, ")")));
   }
   LocalClusterOptions options;
+  options.learner_flags = LearnerFlagsToForward();
+  // A MuJoCo preset collects its batch as one 2,048-step env column
+  // (CleanRL's ppo_continuous_action). A cluster of N actors splits it into N
+  // columns of 2,048/N steps, one per actor: a sync round (one chunk per
+  // actor) is then exactly one batch, and async chunks are 1/N of a batch,
+  // which keeps the policy lag of trained data low. --num-envs or
+  // --rollout-length on the command line turn this off.
+  if (IsMujocoEnvId(config->env_id) && actors > 1 && config->num_envs == 1 &&
+      config->rollout_length % actors == 0 && !FlagGiven("num_envs") &&
+      !FlagGiven("rollout_length")) {
+    config->num_envs = actors;
+    config->rollout_length /= actors;
+    options.learner_flags.push_back(absl::StrCat("--num-envs=", config->num_envs));
+    options.learner_flags.push_back(absl::StrCat("--rollout-length=", config->rollout_length));
+  }
   options.env_id = config->env_id;
   options.total_steps = config->total_steps;
   options.num_envs = config->num_envs;
@@ -167,7 +183,6 @@ int TrainCluster() {
   if (options.run_dir.empty()) options.run_dir = learner->resume_dir;
   if (options.run_dir.empty()) options.run_dir = DefaultRunDir(*config);
   options.quiet = absl::GetFlag(FLAGS_quiet);
-  options.learner_flags = LearnerFlagsToForward();
   // The learner's own shutdown budget plus time to flush and exit.
   options.learner_grace = absl::Seconds(learner->grace_period_seconds) + absl::Seconds(10);
   return RunLocalCluster(options);
