@@ -164,6 +164,21 @@ TEST(CliTest, MissingMujocoModelOrBadEnvOptionExitsTwoNamingIt) {
   EXPECT_THAT(option.output, HasSubstr("unknown option \"healthy_rewrd\""));
 }
 
+// `cmake --install` puts the executables and the MuJoCo model files side by
+// side; the installed binary loads its models from there (not from the build
+// or source tree).
+TEST(CliTest, InstalledBinaryFindsItsMujocoModels) {
+  const std::string prefix = MakeTempDir("install");
+  CommandResult install = RunCommand("cmake --install " + BinaryDir() +
+                                     " --prefix " + prefix + " > /dev/null");
+  ASSERT_EQ(install.exit_code, 0) << install.output;
+  CommandResult list = RunCommand("env -u PROXIMA_MUJOCO_ASSETS " + prefix + "/bin/proxima env list");
+  ASSERT_EQ(list.exit_code, 0) << list.output;
+  EXPECT_THAT(list.output,
+              HasSubstr("model files: " + prefix + "/bin/../share/proxima/mujoco"));
+  EXPECT_THAT(list.output, HasSubstr("Humanoid-v5"));
+}
+
 TEST(CliTest, EnvListShowsEveryMujocoEnv) {
   CommandResult list = RunCommand(BinPath("proxima") + " env list");
   ASSERT_EQ(list.exit_code, 0) << list.output;
