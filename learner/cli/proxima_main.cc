@@ -30,6 +30,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "common/envs/golden_replay.h"
+#include "common/envs/mujoco/mujoco_model.h"
 #include "common/envs/mujoco/mujoco_registry.h"
 #include "common/envs/registry.h"
 #include "common/file_util.h"
@@ -236,6 +237,14 @@ int EnvList() {
     std::printf("%-26s obs %-32s action %-32s max_steps %d\n", id.c_str(),
                 SpaceSummary(spec->observation_space).c_str(),
                 SpaceSummary(spec->action_space).c_str(), spec->max_episode_steps);
+  }
+  // Where the MuJoCo envs above loaded their model files from (the first
+  // folder of the search order that has them; common/envs/mujoco/mujoco_model.h).
+  for (const std::string& dir : MujocoAssetDirs()) {
+    if (ReadFile(dir + "/half_cheetah.xml").ok()) {
+      std::printf("MuJoCo %s model files: %s\n", MujocoVersion().c_str(), dir.c_str());
+      break;
+    }
   }
   return 0;
 }
