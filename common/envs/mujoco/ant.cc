@@ -37,22 +37,15 @@ class Ant final : public MujocoEnv {
       if (b == std::floor(b) && b >= 0 && b < model->nbody) {
         main_body_ = static_cast<int>(b);
       } else {
-        status_ = absl::InvalidArgumentError(
+        SetStatus(absl::InvalidArgumentError(
             absl::StrCat(p.id(), ": main_body=", b, " is not a body index (0..",
-                         model->nbody - 1, ")"));
+                         model->nbody - 1, ")")));
       }
     } else {
-      main_body_ = mj_name2id(model.get(), mjOBJ_BODY, "torso");
-      if (main_body_ < 0) {
-        status_ = absl::InvalidArgumentError(
-            absl::StrCat(p.id(), ": the model has no body named \"torso\""));
-        main_body_ = 0;
-      }
+      main_body_ = BodyId("torso");
     }
     clipped_.resize(6 * model->nbody);
   }
-
-  absl::Status status() const override { return status_; }
 
  private:
   static int ObsDim(const mjModel& m, const MujocoParams& p, bool v5) {
@@ -71,11 +64,7 @@ class Ant final : public MujocoEnv {
             "distance_from_origin", "x_velocity", "y_velocity", "forward_reward"};
   }
 
-  void ResetModel() override {
-    mjData* d = mutable_data();
-    AddUniformNoise(d->qpos, model()->nq, -noise_, noise_);
-    AddNormalNoise(d->qvel, model()->nv, noise_);
-  }
+  void ResetModel() override { AddResetNoise(noise_, QvelNoise::kNormal); }
 
   // clip(cfrc_ext, contact_force_range) of every body into clipped_.
   void ClipContactForces() {
@@ -86,11 +75,7 @@ class Ant final : public MujocoEnv {
   }
 
   void Observe() override {
-    const mjModel* m = model();
-    const mjData* d = data();
-    int k = 0;
-    for (int i = skip_xy_; i < m->nq; ++i) obs_[k++] = d->qpos[i];
-    for (int i = 0; i < m->nv; ++i) obs_[k++] = d->qvel[i];
+    int k = ObserveQposQvel(skip_xy_);
     if (contact_in_obs_) {
       ClipContactForces();
       // v5 leaves out the world body (row 0).
@@ -104,7 +89,7 @@ class Ant final : public MujocoEnv {
     const double* q = data()->qpos;
     info_[0] = q[0];
     info_[1] = q[1];
-    info_[2] = std::sqrt(q[0] * q[0] + q[1] * q[1]);
+    info_[2] = Norm(q[0], q[1]);
   }
 
   bool IsHealthy() const {
@@ -121,9 +106,7 @@ class Ant final : public MujocoEnv {
   // contact_cost_weight * np.sum(np.square(clip(cfrc_ext))).
   double ContactCost() {
     ClipContactForces();
-    std::vector<double> sq(clipped_.size());
-    for (size_t i = 0; i < sq.size(); ++i) sq[i] = clipped_[i] * clipped_[i];
-    return contact_weight_ * NumpySum(sq.data(), static_cast<int>(sq.size()));
+    return contact_weight_ * SumOfSquares(clipped_.data(), static_cast<int>(clipped_.size()));
   }
 
   StepResult StepModel(const float* action) override {
@@ -155,7 +138,7 @@ class Ant final : public MujocoEnv {
       const double* q = data()->qpos;
       info_[0] = q[0];
       info_[1] = q[1];
-      info_[2] = std::sqrt(q[0] * q[0] + q[1] * q[1]);
+      info_[2] = Norm(q[0], q[1]);
       info_[3] = x_velocity;
       info_[4] = y_velocity;
       info_[5] = forward_reward;
@@ -170,7 +153,7 @@ class Ant final : public MujocoEnv {
       info_[2] = healthy_reward;
       info_[3] = x_after;
       info_[4] = y_after;
-      info_[5] = std::sqrt(x_after * x_after + y_after * y_after);
+      info_[5] = Norm(x_after, y_after);
       info_[6] = x_velocity;
       info_[7] = y_velocity;
       info_[8] = forward_reward;
@@ -185,15 +168,8 @@ class Ant final : public MujocoEnv {
   const int skip_xy_;
   const bool contact_in_obs_, contact_cost_;
   int main_body_ = 1;
-  absl::Status status_;
   std::vector<double> clipped_;
 };
-
-template <bool kV5>
-std::unique_ptr<MujocoEnv> Make(const MujocoEnvDef& def, std::shared_ptr<const mjModel> model,
-                                const MujocoParams& p) {
-  return std::make_unique<Ant>(def, std::move(model), p, kV5);
-}
 
 }  // namespace
 
@@ -227,8 +203,8 @@ std::vector<MujocoEnvDef> AntEnvDefs() {
       {"include_cfrc_ext_in_observation", 1.0},
   };
   return {
-      {"Ant-v4", "ant.xml", 5, 1000, 6000.0, 15, 14, 8, v4, &Make<false>},
-      {"Ant-v5", "ant.xml", 5, 1000, 6000.0, 15, 14, 8, v5, &Make<true>},
+      {"Ant-v4", "ant.xml", 5, 1000, 6000.0, 15, 14, 8, v4, &MakeVersioned<Ant, false>},
+      {"Ant-v5", "ant.xml", 5, 1000, 6000.0, 15, 14, 8, v5, &MakeVersioned<Ant, true>},
   };
 }
 

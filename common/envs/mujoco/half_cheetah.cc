@@ -1,6 +1,5 @@
 #include "common/envs/mujoco/half_cheetah.h"
 
-#include <cmath>
 #include <limits>
 #include <memory>
 #include <utility>
@@ -25,19 +24,9 @@ class HalfCheetah final : public MujocoEnv {
         skip_x_(p.GetBool("exclude_current_positions_from_observation") ? 1 : 0) {}
 
  private:
-  void ResetModel() override {
-    mjData* d = mutable_data();
-    AddUniformNoise(d->qpos, model()->nq, -noise_, noise_);
-    AddNormalNoise(d->qvel, model()->nv, noise_);
-  }
+  void ResetModel() override { AddResetNoise(noise_, QvelNoise::kNormal); }
 
-  void Observe() override {
-    const mjModel* m = model();
-    const mjData* d = data();
-    int k = 0;
-    for (int i = skip_x_; i < m->nq; ++i) obs_[k++] = d->qpos[i];
-    for (int i = 0; i < m->nv; ++i) obs_[k++] = d->qvel[i];
-  }
+  void Observe() override { ObserveQposQvel(skip_x_); }
 
   void ResetInfo() override {
     MujocoEnv::ResetInfo();
@@ -67,12 +56,6 @@ class HalfCheetah final : public MujocoEnv {
   const int skip_x_;
 };
 
-template <bool kV5>
-std::unique_ptr<MujocoEnv> Make(const MujocoEnvDef& def, std::shared_ptr<const mjModel> model,
-                                const MujocoParams& p) {
-  return std::make_unique<HalfCheetah>(def, std::move(model), p, kV5);
-}
-
 }  // namespace
 
 std::vector<MujocoEnvDef> HalfCheetahEnvDefs() {
@@ -83,8 +66,10 @@ std::vector<MujocoEnvDef> HalfCheetahEnvDefs() {
       {"exclude_current_positions_from_observation", 1.0},
   };
   return {
-      {"HalfCheetah-v4", "half_cheetah.xml", 5, 1000, 4800.0, 9, 9, 6, params, &Make<false>},
-      {"HalfCheetah-v5", "half_cheetah.xml", 5, 1000, 4800.0, 9, 9, 6, params, &Make<true>},
+      {"HalfCheetah-v4", "half_cheetah.xml", 5, 1000, 4800.0, 9, 9, 6, params,
+       &MakeVersioned<HalfCheetah, false>},
+      {"HalfCheetah-v5", "half_cheetah.xml", 5, 1000, 4800.0, 9, 9, 6, params,
+       &MakeVersioned<HalfCheetah, true>},
   };
 }
 

@@ -1,6 +1,5 @@
 #include "common/envs/mujoco/hopper.h"
 
-#include <algorithm>
 #include <limits>
 #include <memory>
 #include <string>
@@ -56,20 +55,9 @@ class HopperLike final : public MujocoEnv {
     return z_low_ < z && z < z_high_ && angle_low_ < angle && angle < angle_high_;
   }
 
-  void ResetModel() override {
-    mjData* d = mutable_data();
-    AddUniformNoise(d->qpos, model()->nq, -noise_, noise_);
-    AddUniformNoise(d->qvel, model()->nv, -noise_, noise_);
-  }
+  void ResetModel() override { AddResetNoise(noise_, QvelNoise::kUniform); }
 
-  void Observe() override {
-    const mjModel* m = model();
-    const mjData* d = data();
-    int k = 0;
-    for (int i = skip_x_; i < m->nq; ++i) obs_[k++] = d->qpos[i];
-    // np.clip keeps NaN; so does max-then-min written this way round.
-    for (int i = 0; i < m->nv; ++i) obs_[k++] = std::min(std::max(d->qvel[i], -10.0), 10.0);
-  }
+  void Observe() override { ObserveQposQvel(skip_x_, /*qvel_clip=*/10.0); }
 
   void ResetInfo() override {
     MujocoEnv::ResetInfo();
@@ -117,12 +105,6 @@ class HopperLike final : public MujocoEnv {
   const int skip_x_;
 };
 
-template <bool kV5>
-std::unique_ptr<MujocoEnv> Make(const MujocoEnvDef& def, std::shared_ptr<const mjModel> model,
-                                const MujocoParams& p) {
-  return MakeHopperLikeEnv(def, std::move(model), p, kV5, /*healthy_state_test=*/true);
-}
-
 }  // namespace
 
 std::unique_ptr<MujocoEnv> MakeHopperLikeEnv(const MujocoEnvDef& def,
@@ -148,8 +130,10 @@ std::vector<MujocoEnvDef> HopperEnvDefs() {
       {"exclude_current_positions_from_observation", 1.0},
   };
   return {
-      {"Hopper-v4", "hopper.xml", 4, 1000, 3800.0, 6, 6, 3, params, &Make<false>},
-      {"Hopper-v5", "hopper.xml", 4, 1000, 3800.0, 6, 6, 3, params, &Make<true>},
+      {"Hopper-v4", "hopper.xml", 4, 1000, 3800.0, 6, 6, 3, params,
+       &MakeHopperLike<false, /*kHealthyStateTest=*/true>},
+      {"Hopper-v5", "hopper.xml", 4, 1000, 3800.0, 6, 6, 3, params,
+       &MakeHopperLike<true, /*kHealthyStateTest=*/true>},
   };
 }
 

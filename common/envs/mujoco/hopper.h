@@ -14,6 +14,7 @@
 #define PROXIMA_COMMON_ENVS_MUJOCO_HOPPER_H_
 
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "common/envs/mujoco/mujoco_env.h"
@@ -31,6 +32,14 @@ std::unique_ptr<MujocoEnv> MakeHopperLikeEnv(const MujocoEnvDef& def,
                                              std::shared_ptr<const mjModel> model,
                                              const MujocoParams& params, bool v5,
                                              bool healthy_state_test);
+
+// MakeHopperLikeEnv as a MujocoEnvDef::make.
+template <bool kV5, bool kHealthyStateTest>
+std::unique_ptr<MujocoEnv> MakeHopperLike(const MujocoEnvDef& def,
+                                          std::shared_ptr<const mjModel> model,
+                                          const MujocoParams& params) {
+  return MakeHopperLikeEnv(def, std::move(model), params, kV5, kHealthyStateTest);
+}
 
 }  // namespace proxima
 

@@ -1,7 +1,6 @@
 #include "common/envs/mujoco/humanoid.h"
 
 #include <algorithm>
-#include <cmath>
 #include <limits>
 #include <memory>
 #include <string>
@@ -58,20 +57,14 @@ HumanoidBody::HumanoidBody(std::shared_ptr<const mjModel> model, EnvSpec spec, i
       layout_(layout),
       noise_(reset_noise_scale) {}
 
-void HumanoidBody::ResetModel() {
-  mjData* d = mutable_data();
-  AddUniformNoise(d->qpos, model()->nq, -noise_, noise_);
-  AddUniformNoise(d->qvel, model()->nv, -noise_, noise_);
-}
+void HumanoidBody::ResetModel() { AddResetNoise(noise_, QvelNoise::kUniform); }
 
 void HumanoidBody::Observe() {
   const mjModel* m = model();
   const mjData* d = data();
   const int body0 = layout_.v5 ? 1 : 0;  // v5 leaves out the world body
   const int dof0 = layout_.v5 ? 6 : 0;   // and the free joint's dofs
-  double* o = obs_.data();
-  o = std::copy(d->qpos + layout_.skip_qpos, d->qpos + m->nq, o);
-  o = std::copy(d->qvel, d->qvel + m->nv, o);
+  double* o = obs_.data() + ObserveQposQvel(layout_.skip_qpos);
   if (layout_.cinert) o = std::copy(d->cinert + 10 * body0, d->cinert + 10 * m->nbody, o);
   if (layout_.cvel) o = std::copy(d->cvel + 6 * body0, d->cvel + 6 * m->nbody, o);
   if (layout_.qfrc_actuator) o = std::copy(d->qfrc_actuator + dof0, d->qfrc_actuator + m->nv, o);
@@ -82,12 +75,6 @@ void HumanoidBody::WriteTendonInfo(double* out) const {
   const int n = model()->ntendon;
   std::copy(data()->ten_length, data()->ten_length + n, out);
   std::copy(data()->ten_velocity, data()->ten_velocity + n, out + n);
-}
-
-double HumanoidBody::SumOfSquares(const double* x, int n) {
-  std::vector<double> sq(n);
-  for (int i = 0; i < n; ++i) sq[i] = x[i] * x[i];
-  return NumpySum(sq.data(), n);
 }
 
 namespace {
@@ -153,7 +140,7 @@ class Humanoid final : public HumanoidBody {
     info_[k++] = q[1];
     WriteTendonInfo(&info_[k]);
     k += 2 * model()->ntendon;
-    info_[k++] = std::sqrt(q[0] * q[0] + q[1] * q[1]);
+    info_[k++] = Norm(q[0], q[1]);
     return k;
   }
 
@@ -197,7 +184,7 @@ StepResult Humanoid::StepModel(const float* action) {
     info_[2] = healthy_reward;
     info_[3] = after[0];
     info_[4] = after[1];
-    info_[5] = std::sqrt(after[0] * after[0] + after[1] * after[1]);
+    info_[5] = Norm(after[0], after[1]);
     info_[6] = x_velocity;
     info_[7] = y_velocity;
     info_[8] = forward_reward;
@@ -216,12 +203,6 @@ StepResult Humanoid::StepModel(const float* action) {
   info_[k++] = -ctrl_cost;
   info_[k++] = -contact_cost;
   return r;
-}
-
-template <bool kV5>
-std::unique_ptr<MujocoEnv> Make(const MujocoEnvDef& def, std::shared_ptr<const mjModel> model,
-                                const MujocoParams& p) {
-  return std::make_unique<Humanoid>(def, std::move(model), p, kV5);
 }
 
 }  // namespace
@@ -252,8 +233,10 @@ std::vector<MujocoEnvDef> HumanoidEnvDefs() {
   HumanoidBody::ObsLayout::AddV5Params(&v5);
   const double no_threshold = std::numeric_limits<double>::quiet_NaN();
   return {
-      {"Humanoid-v4", "humanoid.xml", 5, 1000, no_threshold, 24, 23, 17, v4, &Make<false>},
-      {"Humanoid-v5", "humanoid.xml", 5, 1000, no_threshold, 24, 23, 17, v5, &Make<true>},
+      {"Humanoid-v4", "humanoid.xml", 5, 1000, no_threshold, 24, 23, 17, v4,
+       &MakeVersioned<Humanoid, false>},
+      {"Humanoid-v5", "humanoid.xml", 5, 1000, no_threshold, 24, 23, 17, v5,
+       &MakeVersioned<Humanoid, true>},
   };
 }
 

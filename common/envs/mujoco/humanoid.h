@@ -15,8 +15,8 @@
 // lengths and velocities, and reset info.
 //
 // HumanoidBody (below) is what Humanoid and HumanoidStandup
-// (humanoid_standup.h) share: the observation, the reset noise, the tendon
-// info entries and NumPy's sum of squares.
+// (humanoid_standup.h) share: the observation, the reset noise and the
+// tendon info entries.
 #ifndef PROXIMA_COMMON_ENVS_MUJOCO_HUMANOID_H_
 #define PROXIMA_COMMON_ENVS_MUJOCO_HUMANOID_H_
 
@@ -62,8 +62,6 @@ class HumanoidBody : public MujocoEnv {
   void Observe() override;
   // Writes ten_length then ten_velocity (2 * ntendon values) at `out`.
   void WriteTendonInfo(double* out) const;
-  // np.sum(np.square(x)) of n doubles, in NumPy's order.
-  static double SumOfSquares(const double* x, int n);
 
  private:
   const ObsLayout layout_;

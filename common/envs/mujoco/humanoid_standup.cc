@@ -79,12 +79,6 @@ class HumanoidStandup final : public HumanoidBody {
   const double ctrl_weight_, impact_weight_, impact_low_, impact_high_;
 };
 
-template <bool kV5>
-std::unique_ptr<MujocoEnv> Make(const MujocoEnvDef& def, std::shared_ptr<const mjModel> model,
-                                const MujocoParams& p) {
-  return std::make_unique<HumanoidStandup>(def, std::move(model), p, kV5);
-}
-
 }  // namespace
 
 std::vector<MujocoEnvDef> HumanoidStandupEnvDefs() {
@@ -100,9 +94,9 @@ std::vector<MujocoEnvDef> HumanoidStandupEnvDefs() {
   const double no_threshold = std::numeric_limits<double>::quiet_NaN();
   return {
       {"HumanoidStandup-v4", "humanoidstandup.xml", 5, 1000, no_threshold, 24, 23, 17, {},
-       &Make<false>},
+       &MakeVersioned<HumanoidStandup, false>},
       {"HumanoidStandup-v5", "humanoidstandup.xml", 5, 1000, no_threshold, 24, 23, 17, v5,
-       &Make<true>},
+       &MakeVersioned<HumanoidStandup, true>},
   };
 }
 

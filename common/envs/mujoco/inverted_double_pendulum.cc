@@ -27,11 +27,7 @@ class InvertedDoublePendulum final : public MujocoEnv {
         noise_(v5 ? p.Get("reset_noise_scale") : 0.1) {}
 
  private:
-  void ResetModel() override {
-    mjData* d = mutable_data();
-    AddUniformNoise(d->qpos, model()->nq, -noise_, noise_);
-    AddNormalNoise(d->qvel, model()->nv, noise_);
-  }
+  void ResetModel() override { AddResetNoise(noise_, QvelNoise::kNormal); }
 
   void Observe() override {
     const mjData* d = data();
@@ -70,12 +66,6 @@ class InvertedDoublePendulum final : public MujocoEnv {
   const double healthy_reward_, noise_;
 };
 
-template <bool kV5>
-std::unique_ptr<MujocoEnv> Make(const MujocoEnvDef& def, std::shared_ptr<const mjModel> model,
-                                const MujocoParams& p) {
-  return std::make_unique<InvertedDoublePendulum>(def, std::move(model), p, kV5);
-}
-
 }  // namespace
 
 std::vector<MujocoEnvDef> InvertedDoublePendulumEnvDefs() {
@@ -86,9 +76,9 @@ std::vector<MujocoEnvDef> InvertedDoublePendulumEnvDefs() {
   };
   return {
       {"InvertedDoublePendulum-v4", "inverted_double_pendulum.xml", 5, 1000, 9100.0, 3, 3, 1, {},
-       &Make<false>},
+       &MakeVersioned<InvertedDoublePendulum, false>},
       {"InvertedDoublePendulum-v5", "inverted_double_pendulum.xml", 5, 1000, 9100.0, 3, 3, 1,
-       v5_params, &Make<true>},
+       v5_params, &MakeVersioned<InvertedDoublePendulum, true>},
   };
 }
 

@@ -22,19 +22,9 @@ class InvertedPendulum final : public MujocoEnv {
         noise_(v5 ? p.Get("reset_noise_scale") : 0.01) {}
 
  private:
-  void ResetModel() override {
-    mjData* d = mutable_data();
-    AddUniformNoise(d->qpos, model()->nq, -noise_, noise_);
-    AddUniformNoise(d->qvel, model()->nv, -noise_, noise_);
-  }
+  void ResetModel() override { AddResetNoise(noise_, QvelNoise::kUniform); }
 
-  void Observe() override {
-    const mjModel* m = model();
-    const mjData* d = data();
-    int k = 0;
-    for (int i = 0; i < m->nq; ++i) obs_[k++] = d->qpos[i];
-    for (int i = 0; i < m->nv; ++i) obs_[k++] = d->qvel[i];
-  }
+  void Observe() override { ObserveQposQvel(/*skip_qpos=*/0); }
 
   StepResult StepModel(const float* action) override {
     DoSimulation(action);
@@ -56,12 +46,6 @@ class InvertedPendulum final : public MujocoEnv {
   const double noise_;
 };
 
-template <bool kV5>
-std::unique_ptr<MujocoEnv> Make(const MujocoEnvDef& def, std::shared_ptr<const mjModel> model,
-                                const MujocoParams& p) {
-  return std::make_unique<InvertedPendulum>(def, std::move(model), p, kV5);
-}
-
 }  // namespace
 
 std::vector<MujocoEnvDef> InvertedPendulumEnvDefs() {
@@ -70,9 +54,10 @@ std::vector<MujocoEnvDef> InvertedPendulumEnvDefs() {
       {"reset_noise_scale", 0.01},
   };
   return {
-      {"InvertedPendulum-v4", "inverted_pendulum.xml", 2, 1000, 950.0, 2, 2, 1, {}, &Make<false>},
+      {"InvertedPendulum-v4", "inverted_pendulum.xml", 2, 1000, 950.0, 2, 2, 1, {},
+       &MakeVersioned<InvertedPendulum, false>},
       {"InvertedPendulum-v5", "inverted_pendulum.xml", 2, 1000, 950.0, 2, 2, 1, v5_params,
-       &Make<true>},
+       &MakeVersioned<InvertedPendulum, true>},
   };
 }
 

@@ -1,5 +1,6 @@
 #include "common/envs/mujoco/mujoco_env.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -14,40 +15,51 @@
 namespace proxima {
 namespace {
 
-template <typename T>
-T PairwiseSum(const T* x, int n) {
+// NumPy's pairwise sum of value(begin), ..., value(begin + n - 1), each value
+// of type T computed once (a sum of squares needs no array of the squares).
+template <typename T, typename Value>
+T PairwiseSum(const Value& value, int begin, int n) {
   if (n < 8) {
     T res = 0;
-    for (int i = 0; i < n; ++i) res += x[i];
+    for (int i = 0; i < n; ++i) res += value(begin + i);
     return res;
   }
   if (n <= 128) {
     T r[8];
-    for (int j = 0; j < 8; ++j) r[j] = x[j];
+    for (int j = 0; j < 8; ++j) r[j] = value(begin + j);
     int i = 8;
     for (; i < n - (n % 8); i += 8) {
-      for (int j = 0; j < 8; ++j) r[j] += x[i + j];
+      for (int j = 0; j < 8; ++j) r[j] += value(begin + i + j);
     }
     T res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-    for (; i < n; ++i) res += x[i];
+    for (; i < n; ++i) res += value(begin + i);
     return res;
   }
   int n2 = n / 2;
   n2 -= n2 % 8;
-  return PairwiseSum(x, n2) + PairwiseSum(x + n2, n - n2);
+  return PairwiseSum<T>(value, begin, n2) + PairwiseSum<T>(value, begin + n2, n - n2);
 }
 
 }  // namespace
 
-double NumpySum(const double* x, int n) { return 0.0 + PairwiseSum(x, n); }
-float NumpySum(const float* x, int n) { return 0.0f + PairwiseSum(x, n); }
-
-float SumOfSquaresF32(const float* a, int n) {
-  float sq[64];
-  if (n > 64) n = 64;  // no Gymnasium env has more than 17 actuators
-  for (int i = 0; i < n; ++i) sq[i] = a[i] * a[i];
-  return NumpySum(sq, n);
+double NumpySum(const double* x, int n) {
+  return 0.0 + PairwiseSum<double>([x](int i) { return x[i]; }, 0, n);
 }
+float NumpySum(const float* x, int n) {
+  return 0.0f + PairwiseSum<float>([x](int i) { return x[i]; }, 0, n);
+}
+
+// Each square is rounded to T before it is added (-ffp-contract=off), as
+// NumPy's np.square then np.sum do.
+float SumOfSquaresF32(const float* a, int n) {
+  return 0.0f + PairwiseSum<float>([a](int i) -> float { return a[i] * a[i]; }, 0, n);
+}
+double SumOfSquares(const double* x, int n) {
+  return 0.0 + PairwiseSum<double>([x](int i) -> double { return x[i] * x[i]; }, 0, n);
+}
+
+double Norm(double x, double y) { return std::sqrt(x * x + y * y); }
+double Norm(double x, double y, double z) { return std::sqrt(x * x + y * y + z * z); }
 
 absl::StatusOr<MujocoParams> MujocoParams::Parse(absl::string_view env_id,
                                                  absl::Span<const MujocoParam> defaults,
@@ -130,6 +142,39 @@ void MujocoEnv::AddUniformNoise(double* x, int n, double low, double high) {
 
 void MujocoEnv::AddNormalNoise(double* x, int n, double scale) {
   for (int i = 0; i < n; ++i) x[i] += scale * rng_.Normal();
+}
+
+void MujocoEnv::AddResetNoise(double scale, QvelNoise qvel_noise) {
+  AddUniformNoise(data_->qpos, model_->nq, -scale, scale);
+  if (qvel_noise == QvelNoise::kNormal) {
+    AddNormalNoise(data_->qvel, model_->nv, scale);
+  } else {
+    AddUniformNoise(data_->qvel, model_->nv, -scale, scale);
+  }
+}
+
+int MujocoEnv::ObserveQposQvel(int skip_qpos, double qvel_clip) {
+  const mjModel* m = model_.get();
+  int k = 0;
+  for (int i = skip_qpos; i < m->nq; ++i) obs_[k++] = data_->qpos[i];
+  // np.clip keeps NaN; so does max-then-min written this way round (and an
+  // infinite bound leaves every value as it is).
+  for (int i = 0; i < m->nv; ++i) {
+    obs_[k++] = std::min(std::max(data_->qvel[i], -qvel_clip), qvel_clip);
+  }
+  return k;
+}
+
+void MujocoEnv::SetStatus(absl::Status status) {
+  if (status_.ok()) status_ = std::move(status);
+}
+
+int MujocoEnv::BodyId(const char* name) {
+  const int id = mj_name2id(model_.get(), mjOBJ_BODY, name);
+  if (id >= 0) return id;
+  SetStatus(absl::InvalidArgumentError(
+      absl::StrCat(spec_.id, ": the model has no body named \"", name, "\"")));
+  return 0;
 }
 
 void MujocoEnv::ResetInfo() {

@@ -33,9 +33,11 @@
 #ifndef PROXIMA_COMMON_ENVS_MUJOCO_MUJOCO_ENV_H_
 #define PROXIMA_COMMON_ENVS_MUJOCO_MUJOCO_ENV_H_
 
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -80,6 +82,14 @@ float NumpySum(const float* x, int n);
 
 // np.sum(np.square(a)) of a float32 action, summed in float32.
 float SumOfSquaresF32(const float* a, int n);
+// np.sum(np.square(x)) of n doubles, in NumPy's order. Neither sum of squares
+// allocates.
+double SumOfSquares(const double* x, int n);
+
+// np.linalg.norm of a 2- or 3-vector: sqrt(x*x + y*y [+ z*z]), summed left to
+// right (NumPy's dot product of so few values).
+double Norm(double x, double y);
+double Norm(double x, double y, double z);
 
 // Gymnasium's forward velocity etc. use (after - before) / dt: dt is
 // opt.timestep * frame_skip, a double product.
@@ -102,6 +112,15 @@ struct MujocoEnvDef {
                                      std::shared_ptr<const mjModel> model,
                                      const MujocoParams& params);
 };
+
+// The MujocoEnvDef::make of an env class E whose constructor is
+// E(def, model, params, bool v5): E's v4 (kV5 false) or v5 variant.
+template <class E, bool kV5>
+std::unique_ptr<MujocoEnv> MakeVersioned(const MujocoEnvDef& def,
+                                         std::shared_ptr<const mjModel> model,
+                                         const MujocoParams& params) {
+  return std::make_unique<E>(def, std::move(model), params, kV5);
+}
 
 class MujocoEnv : public Env {
  public:
@@ -129,6 +148,9 @@ class MujocoEnv : public Env {
   // The observation of the last Reset/ResetTo/Step, in double.
   absl::Span<const double> observation() const { return obs_; }
   absl::Span<const double> info() const override { return info_; }
+  // The first construction error (SetStatus), e.g. a body the model lacks;
+  // MakeMujocoEnv returns it instead of the env.
+  absl::Status status() const override { return status_; }
 
   const mjModel* model() const { return model_.get(); }
   const mjData* data() const { return data_; }
@@ -158,11 +180,25 @@ class MujocoEnv : public Env {
 
   // ctrl = action; mj_step x frame_skip; mj_rnePostConstraint.
   void DoSimulation(const float* action);
-  // Index of the named info key (checked at construction by the caller).
   mjData* mutable_data() { return data_; }
   // Gymnasium's np_random.uniform(low, high, n) / standard_normal(n) stand-ins.
   void AddUniformNoise(double* x, int n, double low, double high);
   void AddNormalNoise(double* x, int n, double scale);
+  // The usual reset: qpos += nq draws of U(-scale, scale), then qvel += nv
+  // draws of U(-scale, scale) (kUniform) or of scale * N(0, 1) (kNormal).
+  enum class QvelNoise { kUniform, kNormal };
+  void AddResetNoise(double scale, QvelNoise qvel_noise);
+
+  // Writes qpos[skip_qpos:] then qvel, each clip(qvel, -qvel_clip, qvel_clip)
+  // (NaN kept), at obs_[0...]; returns how many values it wrote.
+  int ObserveQposQvel(int skip_qpos,
+                      double qvel_clip = std::numeric_limits<double>::infinity());
+
+  // Records a construction error (the first one recorded wins): status().
+  void SetStatus(absl::Status status);
+  // The id of the body `name`; 0, after SetStatus with an error naming the env
+  // and the body, if the model has none.
+  int BodyId(const char* name);
 
   std::vector<double> obs_;
   std::vector<double> info_;
@@ -174,6 +210,7 @@ class MujocoEnv : public Env {
   mjData* data_ = nullptr;
   int frame_skip_;
   EnvSpec spec_;
+  absl::Status status_;
 };
 
 }  // namespace proxima

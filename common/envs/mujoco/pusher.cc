@@ -1,30 +1,16 @@
 #include "common/envs/mujoco/pusher.h"
 
-#include <cmath>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
-
 namespace proxima {
 namespace {
 
-// The id of the body `name`; 0, with *status set, if the model has none.
-int BodyId(const mjModel& m, const char* name, const std::string& env_id, absl::Status* status) {
-  const int id = mj_name2id(&m, mjOBJ_BODY, name);
-  if (id >= 0) return id;
-  *status = absl::InvalidArgumentError(
-      absl::StrCat(env_id, ": the model has no body named \"", name, "\""));
-  return 0;
-}
-
-// np.linalg.norm(a - b) of two 3-vectors: the squares summed left to right.
+// np.linalg.norm(a - b) of two 3-vectors.
 double Distance(const double* a, const double* b) {
-  const double x = a[0] - b[0], y = a[1] - b[1], z = a[2] - b[2];
-  return std::sqrt(x * x + y * y + z * z);
+  return Norm(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
 }
 
 class Pusher final : public MujocoEnv {
@@ -41,12 +27,10 @@ class Pusher final : public MujocoEnv {
         near_weight_(v5 ? p.Get("reward_near_weight") : 0.5),
         dist_weight_(v5 ? p.Get("reward_dist_weight") : 1.0),
         ctrl_weight_(v5 ? p.Get("reward_control_weight") : 0.1) {
-    tips_arm_ = BodyId(*model, "tips_arm", p.id(), &status_);
-    object_ = BodyId(*model, "object", p.id(), &status_);
-    goal_ = BodyId(*model, "goal", p.id(), &status_);
+    tips_arm_ = BodyId("tips_arm");
+    object_ = BodyId("object");
+    goal_ = BodyId("goal");
   }
-
-  absl::Status status() const override { return status_; }
 
  private:
   void ResetModel() override {
@@ -57,7 +41,7 @@ class Pusher final : public MujocoEnv {
     do {
       cx = rng().Uniform(-0.3, 0.0);
       cy = rng().Uniform(-0.2, 0.2);
-    } while (!(std::sqrt(cx * cx + cy * cy) > 0.17));
+    } while (!(Norm(cx, cy) > 0.17));
     d->qpos[m->nq - 4] = cx;
     d->qpos[m->nq - 3] = cy;
     d->qpos[m->nq - 2] = 0.0;
@@ -108,14 +92,7 @@ class Pusher final : public MujocoEnv {
   const bool v5_;
   const double near_weight_, dist_weight_, ctrl_weight_;
   int tips_arm_, object_, goal_;
-  absl::Status status_;
 };
-
-template <bool kV5>
-std::unique_ptr<MujocoEnv> Make(const MujocoEnvDef& def, std::shared_ptr<const mjModel> model,
-                                const MujocoParams& p) {
-  return std::make_unique<Pusher>(def, std::move(model), p, kV5);
-}
 
 }  // namespace
 
@@ -127,8 +104,9 @@ std::vector<MujocoEnvDef> PusherEnvDefs() {
       {"reward_control_weight", 0.1},
   };
   return {
-      {"Pusher-v4", "pusher.xml", 5, 100, 0.0, 11, 11, 7, {}, &Make<false>},
-      {"Pusher-v5", "pusher_v5.xml", 5, 100, 0.0, 11, 11, 7, v5_params, &Make<true>},
+      {"Pusher-v4", "pusher.xml", 5, 100, 0.0, 11, 11, 7, {}, &MakeVersioned<Pusher, false>},
+      {"Pusher-v5", "pusher_v5.xml", 5, 100, 0.0, 11, 11, 7, v5_params,
+       &MakeVersioned<Pusher, true>},
   };
 }
 

@@ -6,20 +6,8 @@
 #include <utility>
 #include <vector>
 
-#include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
-
 namespace proxima {
 namespace {
-
-// The id of the body `name`; 0, with *status set, if the model has none.
-int BodyId(const mjModel& m, const char* name, const std::string& env_id, absl::Status* status) {
-  const int id = mj_name2id(&m, mjOBJ_BODY, name);
-  if (id >= 0) return id;
-  *status = absl::InvalidArgumentError(
-      absl::StrCat(env_id, ": the model has no body named \"", name, "\""));
-  return 0;
-}
 
 class Reacher final : public MujocoEnv {
  public:
@@ -30,11 +18,9 @@ class Reacher final : public MujocoEnv {
         v5_(v5),
         dist_weight_(v5 ? p.Get("reward_dist_weight") : 1.0),
         ctrl_weight_(v5 ? p.Get("reward_control_weight") : 1.0) {
-    fingertip_ = BodyId(*model, "fingertip", p.id(), &status_);
-    target_ = BodyId(*model, "target", p.id(), &status_);
+    fingertip_ = BodyId("fingertip");
+    target_ = BodyId("target");
   }
-
-  absl::Status status() const override { return status_; }
 
  private:
   void ResetModel() override {
@@ -45,7 +31,7 @@ class Reacher final : public MujocoEnv {
     do {
       gx = rng().Uniform(-0.2, 0.2);
       gy = rng().Uniform(-0.2, 0.2);
-    } while (!(std::sqrt(gx * gx + gy * gy) < 0.2));
+    } while (!(Norm(gx, gy) < 0.2));
     d->qpos[m->nq - 2] = gx;
     d->qpos[m->nq - 1] = gy;
     AddUniformNoise(d->qvel, m->nv, -0.005, 0.005);
@@ -77,8 +63,7 @@ class Reacher final : public MujocoEnv {
   double Reward(const float* action) {
     double v[3];
     Vec(v);
-    // np.linalg.norm: sqrt of the dot product, summed left to right.
-    const double dist = std::sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+    const double dist = Norm(v[0], v[1], v[2]);
     const float sq = SumOfSquaresF32(action, model()->nu);
     double reward_dist, reward_ctrl;
     if (v5_) {
@@ -105,14 +90,7 @@ class Reacher final : public MujocoEnv {
   const bool v5_;
   const double dist_weight_, ctrl_weight_;
   int fingertip_, target_;
-  absl::Status status_;
 };
-
-template <bool kV5>
-std::unique_ptr<MujocoEnv> Make(const MujocoEnvDef& def, std::shared_ptr<const mjModel> model,
-                                const MujocoParams& p) {
-  return std::make_unique<Reacher>(def, std::move(model), p, kV5);
-}
 
 }  // namespace
 
@@ -123,8 +101,9 @@ std::vector<MujocoEnvDef> ReacherEnvDefs() {
       {"reward_control_weight", 1.0},
   };
   return {
-      {"Reacher-v4", "reacher.xml", 2, 50, -3.75, 4, 4, 2, {}, &Make<false>},
-      {"Reacher-v5", "reacher.xml", 2, 50, -3.75, 4, 4, 2, v5_params, &Make<true>},
+      {"Reacher-v4", "reacher.xml", 2, 50, -3.75, 4, 4, 2, {}, &MakeVersioned<Reacher, false>},
+      {"Reacher-v5", "reacher.xml", 2, 50, -3.75, 4, 4, 2, v5_params,
+       &MakeVersioned<Reacher, true>},
   };
 }
 

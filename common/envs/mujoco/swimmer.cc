@@ -1,6 +1,5 @@
 #include "common/envs/mujoco/swimmer.h"
 
-#include <cmath>
 #include <memory>
 #include <string>
 #include <utility>
@@ -8,9 +7,6 @@
 
 namespace proxima {
 namespace {
-
-// np.linalg.norm of (x, y): sqrt of the dot product, summed left to right.
-double Norm2(double x, double y) { return std::sqrt(x * x + y * y); }
 
 class Swimmer final : public MujocoEnv {
  public:
@@ -36,19 +32,9 @@ class Swimmer final : public MujocoEnv {
         skip_xy_(p.GetBool("exclude_current_positions_from_observation") ? 2 : 0) {}
 
  private:
-  void ResetModel() override {
-    mjData* d = mutable_data();
-    AddUniformNoise(d->qpos, model()->nq, -noise_, noise_);
-    AddUniformNoise(d->qvel, model()->nv, -noise_, noise_);
-  }
+  void ResetModel() override { AddResetNoise(noise_, QvelNoise::kUniform); }
 
-  void Observe() override {
-    const mjModel* m = model();
-    const mjData* d = data();
-    int k = 0;
-    for (int i = skip_xy_; i < m->nq; ++i) obs_[k++] = d->qpos[i];
-    for (int i = 0; i < m->nv; ++i) obs_[k++] = d->qvel[i];
-  }
+  void Observe() override { ObserveQposQvel(skip_xy_); }
 
   void ResetInfo() override {
     MujocoEnv::ResetInfo();
@@ -56,7 +42,7 @@ class Swimmer final : public MujocoEnv {
       const double* qpos = data()->qpos;
       info_[0] = qpos[0];
       info_[1] = qpos[1];
-      info_[2] = Norm2(qpos[0], qpos[1]);
+      info_[2] = Norm(qpos[0], qpos[1]);
     }
   }
 
@@ -69,7 +55,7 @@ class Swimmer final : public MujocoEnv {
     const double forward_reward = forward_weight_ * x_velocity;
     const double ctrl_cost =
         ctrl_weight_ * static_cast<double>(SumOfSquaresF32(action, model()->nu));
-    const double distance = Norm2(x_after, y_after);
+    const double distance = Norm(x_after, y_after);
     Observe();
     // v4 leads with reward_fwd, reward_ctrl and ends with forward_reward.
     double* info = info_.data();
@@ -94,12 +80,6 @@ class Swimmer final : public MujocoEnv {
   const int skip_xy_;
 };
 
-template <bool kV5>
-std::unique_ptr<MujocoEnv> Make(const MujocoEnvDef& def, std::shared_ptr<const mjModel> model,
-                                const MujocoParams& p) {
-  return std::make_unique<Swimmer>(def, std::move(model), p, kV5);
-}
-
 }  // namespace
 
 std::vector<MujocoEnvDef> SwimmerEnvDefs() {
@@ -110,8 +90,9 @@ std::vector<MujocoEnvDef> SwimmerEnvDefs() {
       {"exclude_current_positions_from_observation", 1.0},
   };
   return {
-      {"Swimmer-v4", "swimmer.xml", 4, 1000, 360.0, 5, 5, 2, params, &Make<false>},
-      {"Swimmer-v5", "swimmer.xml", 4, 1000, 360.0, 5, 5, 2, params, &Make<true>},
+      {"Swimmer-v4", "swimmer.xml", 4, 1000, 360.0, 5, 5, 2, params,
+       &MakeVersioned<Swimmer, false>},
+      {"Swimmer-v5", "swimmer.xml", 4, 1000, 360.0, 5, 5, 2, params, &MakeVersioned<Swimmer, true>},
   };
 }
 

@@ -1,21 +1,10 @@
 #include "common/envs/mujoco/walker2d.h"
 
 #include <limits>
-#include <memory>
-#include <utility>
 
 #include "common/envs/mujoco/hopper.h"
 
 namespace proxima {
-namespace {
-
-template <bool kV5>
-std::unique_ptr<MujocoEnv> Make(const MujocoEnvDef& def, std::shared_ptr<const mjModel> model,
-                                const MujocoParams& p) {
-  return MakeHopperLikeEnv(def, std::move(model), p, kV5, /*healthy_state_test=*/false);
-}
-
-}  // namespace
 
 std::vector<MujocoEnvDef> Walker2dEnvDefs() {
   const std::vector<MujocoParam> params = {
@@ -32,8 +21,10 @@ std::vector<MujocoEnvDef> Walker2dEnvDefs() {
   };
   const double no_threshold = std::numeric_limits<double>::quiet_NaN();
   return {
-      {"Walker2d-v4", "walker2d.xml", 4, 1000, no_threshold, 9, 9, 6, params, &Make<false>},
-      {"Walker2d-v5", "walker2d_v5.xml", 4, 1000, no_threshold, 9, 9, 6, params, &Make<true>},
+      {"Walker2d-v4", "walker2d.xml", 4, 1000, no_threshold, 9, 9, 6, params,
+       &MakeHopperLike<false, /*kHealthyStateTest=*/false>},
+      {"Walker2d-v5", "walker2d_v5.xml", 4, 1000, no_threshold, 9, 9, 6, params,
+       &MakeHopperLike<true, /*kHealthyStateTest=*/false>},
   };
 }
 
