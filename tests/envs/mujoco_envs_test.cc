@@ -111,6 +111,29 @@ TEST(MujocoParamsTest, BadOptionsAreErrorsNamingThem) {
               HasSubstr("ctrl_cost_weight=\"lots\" is not a finite number"));
   auto nan = GetEnvSpec("HalfCheetah-v4?ctrl_cost_weight=nan");
   ASSERT_FALSE(nan.ok());
+  auto no_options = GetEnvSpec("Reacher-v4?reward_dist_weight=2");
+  ASSERT_FALSE(no_options.ok());
+  EXPECT_THAT(std::string(no_options.status().message()),
+              HasSubstr("unknown option \"reward_dist_weight\"; options: (none)"));
+}
+
+// An env built on a model that lacks a body it reads is an error naming the
+// env and the body (MujocoEnv::BodyId), not an env reading body 0.
+TEST(MujocoEnvTest, AMissingBodyIsAnErrorNamingIt) {
+  auto model = LoadMujocoModelFile(MujocoAssetDirs()[0] + "/half_cheetah.xml");
+  ASSERT_TRUE(model.ok()) << model.status();
+  for (const MujocoEnvDef& def : MujocoEnvDefs()) {
+    if (std::string(def.id) != "Pusher-v5") continue;
+    auto params = MujocoParams::Parse(def.id, def.params, "");
+    ASSERT_TRUE(params.ok()) << params.status();
+    std::unique_ptr<MujocoEnv> env = def.make(def, *model, *params);
+    ASSERT_NE(env, nullptr);
+    EXPECT_EQ(env->status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(env->status().message()),
+                HasSubstr("Pusher-v5: the model has no body named \"tips_arm\""));
+    return;
+  }
+  FAIL() << "Pusher-v5 is not registered";
 }
 
 TEST(MujocoModelTest, MissingOrCorruptModelFileIsAnErrorNamingIt) {

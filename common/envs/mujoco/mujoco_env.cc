@@ -76,8 +76,9 @@ absl::StatusOr<MujocoParams> MujocoParams::Parse(absl::string_view env_id,
     const std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(item, '=');
     auto it = p.values_.find(kv.first);
     if (it == p.values_.end()) {
-      return absl::InvalidArgumentError(absl::StrCat(env_id, ": unknown option \"", kv.first,
-                                                     "\"; options: ", absl::StrJoin(names, ", ")));
+      return absl::InvalidArgumentError(
+          absl::StrCat(env_id, ": unknown option \"", kv.first, "\"; options: ",
+                       names.empty() ? "(none)" : absl::StrJoin(names, ", ")));
     }
     double v;
     if (kv.second == "true" || kv.second == "True") {
