@@ -15,6 +15,7 @@
 #include "common/rng.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/envs/golden_expect.h"
 #include "tests/test_util.h"
 
 namespace proxima {
@@ -36,24 +37,8 @@ std::string ClassicControlDir() { return GoldenDir() + "/classic_control"; }
 
 // The reference data recorded from Gymnasium must replay with no mismatch.
 TEST(GoldenReplayTest, EveryClassicControlCsvReplaysWithoutMismatch) {
-  const std::string dir = ClassicControlDir();
-  auto files = ListFiles(dir, ".csv");
-  ASSERT_TRUE(files.ok()) << files.status();
-  ASSERT_FALSE(files->empty()) << "no golden CSV under " << dir;
-  auto reports = ReplayGoldenDir(dir);
-  ASSERT_TRUE(reports.ok()) << reports.status();
-  ASSERT_EQ(reports->size(), files->size());
-  for (const GoldenEnvReport& r : *reports) {
-    SCOPED_TRACE(r.env_id);
-    std::cout << r.Summary() << "\n";
-    EXPECT_GT(r.rows, 0);
-    EXPECT_GT(r.episodes, 0);
-    EXPECT_EQ(r.row_mismatches, 0);
-    EXPECT_EQ(r.episode_mismatches, 0);
-    for (const GoldenMismatch& m : r.first_mismatches) ADD_FAILURE() << m.ToString();
-    EXPECT_LE(r.max_row_deviation, 1e-5);
-    EXPECT_LE(r.max_episode_deviation, 1e-3);
-  }
+  ExpectGoldenDirReplays(ClassicControlDir(), /*max_row_deviation=*/1e-5,
+                         /*max_episode_deviation=*/1e-3);
 }
 
 // The first `n` lines (header included) of a golden file.

@@ -1,6 +1,5 @@
 #include <cmath>
 #include <cstdlib>
-#include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +13,7 @@
 #include "common/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/envs/golden_expect.h"
 #include "tests/test_util.h"
 
 namespace proxima {
@@ -23,26 +23,13 @@ using ::testing::HasSubstr;
 
 std::string MujocoGoldenDir() { return GoldenDir() + "/mujoco"; }
 
-// Every file of the reference set replays within |Δ| <= 1e-6 max(1, |x|).
+// Every file of the reference set replays within |Δ| <= 1e-6 max(1, |x|),
+// per row and per episode, and reports its largest distance in ULPs.
 TEST(MujocoGoldenTest, EveryMujocoCsvReplaysWithinTolerance) {
-  const std::string dir = MujocoGoldenDir();
-  auto files = ListFiles(dir, ".csv");
-  ASSERT_TRUE(files.ok()) << files.status();
-  ASSERT_FALSE(files->empty()) << "no golden CSV under " << dir;
-  auto reports = ReplayGoldenDir(dir);
-  ASSERT_TRUE(reports.ok()) << reports.status();
-  ASSERT_EQ(reports->size(), files->size());
-  for (const GoldenEnvReport& r : *reports) {
-    SCOPED_TRACE(r.env_id);
-    std::cout << r.Summary() << "\n";
-    EXPECT_GT(r.rows, 0);
-    EXPECT_GT(r.episodes, 0);
-    EXPECT_EQ(r.row_mismatches, 0);
-    EXPECT_EQ(r.episode_mismatches, 0);
-    for (const GoldenMismatch& m : r.first_mismatches) ADD_FAILURE() << m.ToString();
-    EXPECT_LE(r.max_row_deviation, 1e-6);
-    EXPECT_GE(r.max_ulp, 0);
-  }
+  std::vector<GoldenEnvReport> reports;
+  ExpectGoldenDirReplays(MujocoGoldenDir(), /*max_row_deviation=*/1e-6,
+                         /*max_episode_deviation=*/1e-6, &reports);
+  for (const GoldenEnvReport& r : reports) EXPECT_GE(r.max_ulp, 0) << r.env_id;
 }
 
 // All 22 of Gymnasium's v4/v5 MuJoCo ids are registered.
