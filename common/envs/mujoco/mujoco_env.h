@@ -180,6 +180,18 @@ class MujocoEnv : public Env {
 
   // ctrl = action; mj_step x frame_skip; mj_rnePostConstraint.
   void DoSimulation(const float* action);
+  // DoSimulation then Observe, with the reward `reward()` computed before the
+  // step when `reward_before_step` (Gymnasium's v4 Reacher and Pusher: from
+  // what MuJoCo left from the previous step), else after Observe.
+  template <class RewardFn>
+  StepResult StepWithReward(const float* action, bool reward_before_step, RewardFn reward) {
+    StepResult r;
+    if (reward_before_step) r.reward = reward();
+    DoSimulation(action);
+    Observe();
+    if (!reward_before_step) r.reward = reward();
+    return r;
+  }
   mjData* mutable_data() { return data_; }
   // Gymnasium's np_random.uniform(low, high, n) / standard_normal(n) stand-ins.
   void AddUniformNoise(double* x, int n, double low, double high);

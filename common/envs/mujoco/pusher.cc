@@ -81,12 +81,7 @@ class Pusher final : public MujocoEnv {
   }
 
   StepResult StepModel(const float* action) override {
-    StepResult r;
-    if (!v5_) r.reward = Reward(action);  // before the step, as v4 does
-    DoSimulation(action);
-    Observe();
-    if (v5_) r.reward = Reward(action);
-    return r;
+    return StepWithReward(action, /*reward_before_step=*/!v5_, [&] { return Reward(action); });
   }
 
   const bool v5_;
