@@ -70,7 +70,8 @@ TEST(BenchCliTest, BadArgumentsExit2NamingTheProblem) {
   CommandResult r = RunCommand(bench + "--help");
   EXPECT_EQ(r.exit_code, 0);
   for (const char* suite :
-       {"env", "inference", "update", "ingest", "broadcast", "train", "solve", "memory"}) {
+       {"env", "inference", "update", "ingest", "broadcast", "train", "solve", "learn", "mujoco",
+        "memory"}) {
     EXPECT_THAT(r.output, HasSubstr(suite));
   }
 }
@@ -193,6 +194,70 @@ TEST(BenchProcessSuitesTest, EverySuiteReportsAndPlots) {
                           "train_scaling.png", "broadcast_latency.png"}) {
     EXPECT_TRUE(IsPng(dir + "/plots/" + png)) << png;
   }
+}
+
+// `--suite mujoco --quick` (~20 s): HalfCheetah-v4 throughput in-process and
+// on 1/2/4 actors, one short CleanRL-preset run and its summary row; finite
+// figures, never how fast or how well (no verdict in quick mode).
+TEST(BenchProcessSuitesTest, MujocoSuiteReportsAndPlots) {
+  const std::string dir = MakeTempDir("bench_mujoco");
+  const std::string json = dir + "/bench.json";
+  CommandResult r = RunCommand(BinPath("proxima") + " bench --suite mujoco --quick --work-dir " +
+                               dir + "/work --json " + json);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  nlohmann::json report = ReadJson(json);
+  ASSERT_TRUE(report.is_object()) << r.output;
+  auto mujoco = Rows(report, "mujoco");
+
+  for (const char* name : {"throughput/in-process", "throughput/actors=1",
+                           "throughput/actors=2", "throughput/actors=4"}) {
+    SCOPED_TRACE(name);
+    ASSERT_TRUE(mujoco.count(name)) << r.output;
+    const nlohmann::json& row = mujoco[name];
+    EXPECT_EQ(row.at("params").at("env"), "HalfCheetah-v4");
+    EXPECT_EQ(row.at("params").at("total_steps"), 20480);
+    for (const char* key : {"env_steps_per_second", "learner_wall_seconds",
+                            "process_wall_seconds", "mean_lag", "dropped_fraction",
+                            "mean_return_last_100"}) {
+      EXPECT_TRUE(std::isfinite(Metric(row, key))) << key;
+    }
+    EXPECT_GT(Metric(row, "env_steps_per_second"), 0);
+    EXPECT_FALSE(row.at("series").empty());
+    if (row.at("params").at("actors") == 0) {
+      EXPECT_DOUBLE_EQ(Metric(row, "relative_to_in_process"), 1.0);
+      EXPECT_TRUE(row.at("params").at("bottleneck").is_null());  // no time breakdown
+    } else {
+      // The learner server's time breakdown and its bottleneck line.
+      EXPECT_GT(Metric(row, "time_learner_wall_seconds"), 0);
+      EXPECT_TRUE(std::isfinite(Metric(row, "time_actor_env_seconds")));
+      EXPECT_TRUE(row.at("params").at("bottleneck").is_string());
+    }
+  }
+
+  ASSERT_TRUE(mujoco.count("learn/HalfCheetah-v4/seed=1")) << r.output;
+  const nlohmann::json& run = mujoco["learn/HalfCheetah-v4/seed=1"];
+  EXPECT_EQ(run.at("params").at("path"), "cluster");
+  EXPECT_EQ(run.at("params").at("actors"), 2);
+  for (const char* key : {"mean_return_last_100", "process_wall_seconds",
+                          "learner_wall_seconds", "env_steps_per_second", "mean_lag"}) {
+    EXPECT_TRUE(std::isfinite(Metric(run, key))) << key;
+  }
+  EXPECT_FALSE(run.at("series").empty());  // the learning curve
+
+  ASSERT_TRUE(mujoco.count("learn/HalfCheetah-v4/summary")) << r.output;
+  const nlohmann::json& summary = mujoco["learn/HalfCheetah-v4/summary"];
+  EXPECT_DOUBLE_EQ(Metric(summary, "mean_return_last_100"), Metric(run, "mean_return_last_100"));
+  EXPECT_EQ(Metric(summary, "runs"), 1);
+  EXPECT_EQ(Metric(summary, "cleanrl_mean"), 1442.6);
+  EXPECT_TRUE(summary.at("metrics").at("std_return_last_100").is_null());  // one seed
+  EXPECT_TRUE(summary.at("metrics").at("met").is_null());                 // quick: no verdict
+  // No other env runs in quick mode.
+  EXPECT_EQ(mujoco.size(), 6u);
+
+  CommandResult plot = RunCommand(PlotScript() + " " + json + " " + dir + "/plots");
+  ASSERT_EQ(plot.exit_code, 0) << plot.output;
+  EXPECT_TRUE(IsPng(dir + "/plots/mujoco_learning_curves.png"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/plots/learning_curves_steps.png"));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // `proxima bench --suite learn`'s pure logic (learner/cli/bench/learn_targets.h):
 // the plan of runs, the median and verdict per target over hand-made runs,
-// the verdict rows and how the report prints them. No process is started.
+// the verdict rows and how the report prints them; and `--suite mujoco`'s
+// plan and summary row against CleanRL (mujoco_suite.h). No process is started.
 #include "learner/cli/bench/learn_targets.h"
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "learner/cli/bench/bench.h"
+#include "learner/cli/bench/mujoco_suite.h"
 
 namespace proxima::bench {
 namespace {
@@ -209,6 +211,58 @@ TEST(LearnTargetsTest, LearnAndSolveAreBothSuites) {
   for (const Suite& s : AllSuites()) names.push_back(s.name);
   EXPECT_THAT(names, ::testing::Contains("learn"));
   EXPECT_THAT(names, ::testing::Contains("solve"));
+  // mujoco runs right after learn.
+  const auto learn = std::find(names.begin(), names.end(), "learn");
+  ASSERT_NE(learn + 1, names.end());
+  EXPECT_EQ(learn[1], "mujoco");
+}
+
+TEST(MujocoSuiteTest, PlanIsThreeEnvsThreeSeedsAtOneMillion) {
+  const MujocoLearnPlan full = MujocoLearnPlanFor(false);
+  EXPECT_THAT(full.envs, ::testing::ElementsAre("HalfCheetah-v4", "Hopper-v4", "Walker2d-v4"));
+  EXPECT_THAT(full.seeds, ::testing::ElementsAre(1, 2, 3));
+  EXPECT_EQ(full.total_steps, 1000000);
+  const MujocoLearnPlan quick = MujocoLearnPlanFor(true);
+  EXPECT_THAT(quick.envs, ::testing::ElementsAre("HalfCheetah-v4"));
+  EXPECT_THAT(quick.seeds, ::testing::ElementsAre(1));
+  EXPECT_EQ(quick.total_steps, 20480);
+  for (const std::string& env : full.envs) EXPECT_TRUE(CleanRlPpoFigure(env).has_value()) << env;
+  EXPECT_DOUBLE_EQ(CleanRlPpoFigure("Humanoid-v4")->mean, 716.1);
+  EXPECT_FALSE(CleanRlPpoFigure("CartPole-v1").has_value());
+}
+
+TEST(MujocoSuiteTest, SummaryIsMeanSampleStdAndWithinOneCleanRlStd) {
+  // HalfCheetah-v4: CleanRL 1442.6 +- 46.0, so met from 1396.6 up.
+  BenchRow row = MujocoLearnSummaryRow("HalfCheetah-v4", {1400.0, 1500.0, 1600.0}, false);
+  EXPECT_EQ(row.suite, "mujoco");
+  EXPECT_EQ(row.name, "learn/HalfCheetah-v4/summary");
+  EXPECT_DOUBLE_EQ(row.metrics["mean_return_last_100"].get<double>(), 1500.0);
+  EXPECT_DOUBLE_EQ(row.metrics["std_return_last_100"].get<double>(), 100.0);  // n - 1
+  EXPECT_EQ(row.metrics["runs"], 3);
+  EXPECT_EQ(row.metrics["missing"], 0);
+  EXPECT_EQ(row.metrics["cleanrl_mean"], 1442.6);
+  EXPECT_EQ(row.metrics["cleanrl_std"], 46.0);
+  EXPECT_EQ(row.metrics["met"], 1);
+  EXPECT_THAT(row.params["cleanrl"].get<std::string>(), HasSubstr("1442.6 +- 46.0"));
+  // Just inside and just outside one std below.
+  EXPECT_EQ(MujocoLearnSummaryRow("HalfCheetah-v4", {1396.7}, false).metrics["met"], 1);
+  EXPECT_EQ(MujocoLearnSummaryRow("HalfCheetah-v4", {1396.5}, false).metrics["met"], 0);
+  // One seed: no std. A seed without a return fails the env.
+  EXPECT_TRUE(
+      MujocoLearnSummaryRow("HalfCheetah-v4", {1500.0}, false).metrics["std_return_last_100"]
+          .is_null());
+  row = MujocoLearnSummaryRow("Hopper-v4", {3000.0, std::nullopt}, false);
+  EXPECT_EQ(row.metrics["missing"], 1);
+  EXPECT_DOUBLE_EQ(row.metrics["mean_return_last_100"].get<double>(), 3000.0);
+  EXPECT_EQ(row.metrics["met"], 0);
+  row = MujocoLearnSummaryRow("Hopper-v4", {std::nullopt}, false);
+  EXPECT_TRUE(row.metrics["mean_return_last_100"].is_null());
+  EXPECT_EQ(row.metrics["met"], 0);
+  // No verdict in quick mode or without a CleanRL figure.
+  EXPECT_TRUE(MujocoLearnSummaryRow("HalfCheetah-v4", {1500.0}, true).metrics["met"].is_null());
+  row = MujocoLearnSummaryRow("Ant-v4", {1500.0}, false);
+  EXPECT_TRUE(row.metrics["met"].is_null());
+  EXPECT_TRUE(row.metrics["cleanrl_mean"].is_null());
 }
 
 }  // namespace

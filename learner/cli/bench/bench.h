@@ -15,9 +15,13 @@
 //   learn      the default cluster's learning targets (issue 17): CartPole-v1,
 //              Acrobot-v1, Pendulum-v1 over several seeds, one verdict row per
 //              target (learn_targets.h)
+//   mujoco     MuJoCo: HalfCheetah-v4 throughput (in-process, 1/2/4 actors)
+//              and CleanRL-preset learning on HalfCheetah/Hopper/Walker2d-v4,
+//              3 seeds, against CleanRL's figures (mujoco_suite.h)
 //   memory     peak RSS of learner and actor processes
 // Figures are medians where a suite repeats. Only `learn` judges its figures
-// (a `pass` per target, printed as PASS/FAIL); no test asserts a timed target
+// (a `pass` per target, printed as PASS/FAIL), and `mujoco` its mean return
+// against CleanRL's (`met`); no test asserts a timed target
 // (targets belong to the docs, not to timed tests).
 #ifndef PROXIMA_LEARNER_BENCH_BENCH_H_
 #define PROXIMA_LEARNER_BENCH_BENCH_H_
@@ -98,6 +102,7 @@ absl::Status RunBroadcastSuite(const BenchOptions& options, BenchReport* report)
 absl::Status RunTrainSuite(const BenchOptions& options, BenchReport* report);
 absl::Status RunSolveSuite(const BenchOptions& options, BenchReport* report);
 absl::Status RunLearnSuite(const BenchOptions& options, BenchReport* report);
+absl::Status RunMujocoSuite(const BenchOptions& options, BenchReport* report);
 absl::Status RunMemorySuite(const BenchOptions& options, BenchReport* report);
 
 // Median of `values` (NaN when empty).

@@ -123,6 +123,8 @@ const std::vector<Suite>& AllSuites() {
        RunSolveSuite},
       {"learn", "learning targets of the default cluster (issue 17), a verdict per target",
        RunLearnSuite},
+      {"mujoco", "MuJoCo throughput (HalfCheetah-v4) and learning vs CleanRL, 3 envs x 3 seeds",
+       RunMujocoSuite},
       {"memory", "peak RSS of learner and actor processes", RunMemorySuite},
   };
   return suites;

@@ -9,6 +9,8 @@
 #   train_scaling.png          env steps/s vs actors, in-process as a line (train)
 #   inference_batch.png        samples/s vs batch size, per model (inference)
 #   broadcast_latency.png      p50/p99 latency vs actors (broadcast)
+#   mujoco_learning_curves.png return vs env steps, one line per env and seed
+#                              (mujoco suite's learn/ENV/seed=S rows)
 # Needs jq and gnuplot (gnuplot-nox, pngcairo); both come with
 # deploy/install-deps.sh's test packages.
 set -euo pipefail
@@ -116,6 +118,31 @@ set yrange [0:*]
 set key top left
 plot '$tmp/broadcast.dat' using 1:2 with linespoints lw 2 pt 7 title 'p50', \
      '$tmp/broadcast.dat' using 1:3 with linespoints lw 2 pt 5 title 'p99'
+GP
+fi
+
+# MuJoCo learning curves: one data block per learn/ENV/seed=S row, a colour
+# per env and a dash pattern per seed.
+mujoco_learn='.rows[] | select(.suite == "mujoco" and (.name | startswith("learn/")) and .series != null)'
+if jq -e "[$mujoco_learn] | length > 0" "$json" >/dev/null; then
+  jq -r "$mujoco_learn"' | "# \(.name)", (.series[] | "\(.[0]) \(.[2])"), "", ""' "$json" >"$tmp/mujoco.dat"
+  mapfile -t names < <(jq -r "$mujoco_learn | .params.env" "$json")
+  mapfile -t seeds < <(jq -r "$mujoco_learn | .params.seed" "$json")
+  mapfile -t envs < <(printf '%s\n' "${names[@]}" | awk '!seen[$0]++')
+  plots=()
+  for i in "${!names[@]}"; do
+    for c in "${!envs[@]}"; do [[ ${envs[$c]} == "${names[$i]}" ]] && colour=$((c + 1)); done
+    plots+=("'$tmp/mujoco.dat' index $i using 1:2 with lines lw 1.5 lc $colour dashtype ${seeds[$i]} title '${names[$i]} seed ${seeds[$i]}'")
+  done
+  joined=$(join_plots "${plots[@]}")
+  plot_png mujoco_learning_curves <<GP
+set title 'MuJoCo, CleanRL PPO preset, local cluster: last-100 mean return vs env steps'
+set xlabel 'env steps'
+set ylabel 'mean return (last 100 episodes)'
+set key top left font ",8"
+set grid
+set format x '%.0f'
+plot $joined
 GP
 fi
 

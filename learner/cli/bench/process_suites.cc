@@ -1,6 +1,7 @@
 // The suites that run the real executables — train, solve, learn, memory — as
 // a user would: separate processes, run directories, summary.json. Each process is
-// reaped with wait4(), whose rusage gives its peak RSS.
+// reaped with wait4(), whose rusage gives its peak RSS. Also the runs that
+// train_runs.h declares (RunTrain, RunSeed), shared with mujoco_suite.cc.
 #include <sys/wait.h>
 
 #include <cmath>
@@ -21,6 +22,7 @@
 #include "learner/cli/bench/bench.h"
 #include "learner/cli/bench/bench_process.h"
 #include "learner/cli/bench/learn_targets.h"
+#include "learner/cli/bench/train_runs.h"
 
 namespace proxima::bench {
 namespace {
@@ -29,10 +31,6 @@ absl::Status CheckExit(const Finished& f, const std::string& what, const std::st
   if (WIFEXITED(f.wait_status) && WEXITSTATUS(f.wait_status) == 0) return absl::OkStatus();
   return absl::InternalError(absl::StrCat(what, " ", DescribeWaitStatus(f.wait_status),
                                           " (log: ", log, ")"));
-}
-
-nlohmann::json NumberOrNull(const nlohmann::json& j, const char* key) {
-  return j.contains(key) ? j[key] : nlohmann::json();
 }
 
 // metrics.csv's numeric columns by header name (a field that does not parse
@@ -68,11 +66,6 @@ nlohmann::json LearningCurve(const std::map<std::string, std::vector<double>>& c
   }
   return curve;
 }
-nlohmann::json LearningCurve(const std::string& run_dir) {
-  return LearningCurve(MetricsColumns(run_dir));
-}
-
-// Mean of a column's finite values; null when it has none.
 // Dropped while training: metrics.csv's dropped_steps over the run's env
 // steps. Unlike summary.json's dropped_fraction it leaves out what was still
 // queued, or refused, once the step budget was reached.
@@ -90,6 +83,7 @@ nlohmann::json SteadyDroppedFraction(const std::map<std::string, std::vector<dou
   return sum / steps->second.back();
 }
 
+// Mean of a column's finite values; null when it has none.
 nlohmann::json ColumnMean(const std::map<std::string, std::vector<double>>& columns,
                           const std::string& name) {
   const auto it = columns.find(name);
@@ -103,19 +97,23 @@ nlohmann::json ColumnMean(const std::map<std::string, std::vector<double>>& colu
   return n > 0 ? nlohmann::json(sum / n) : nlohmann::json();
 }
 
-struct TrainRun {
-  nlohmann::json summary;
-  Finished process;
-  std::string run_dir;
-};
+}  // namespace
 
-// `proxima train` with `args` (plus --quiet and its own run directory).
+nlohmann::json NumberOrNull(const nlohmann::json& j, const char* key) {
+  return j.contains(key) ? j[key] : nlohmann::json();
+}
+
+nlohmann::json LearningCurve(const std::string& run_dir) {
+  return LearningCurve(MetricsColumns(run_dir));
+}
+
 absl::StatusOr<TrainRun> RunTrain(const BenchOptions& options, const std::string& label,
                                   std::vector<std::string> args, double timeout_seconds) {
   TrainRun run;
   run.run_dir = absl::StrCat(options.work_dir, "/", label);
   const std::string log = run.run_dir + ".log";
-  for (const char* a : {"--quiet", "--run-dir"}) args.push_back(a);
+  // --overwrite: a reused --work-dir holds the previous bench run's files.
+  for (const char* a : {"--quiet", "--overwrite", "--run-dir"}) args.push_back(a);
   args.push_back(run.run_dir);
   args.insert(args.begin(), "train");
   absl::StatusOr<Child> child = StartChild(options.bin_dir + "/proxima", args, log);
@@ -135,15 +133,6 @@ std::optional<double> OptionalNumber(const nlohmann::json& v) {
   if (!v.is_number()) return std::nullopt;
   return v.get<double>();
 }
-
-// One seed of the solve and learn suites: `proxima train --env ENV --seed S
-// [extra...] [--in-process]` and its row `name` with the run's figures from
-// summary.json (null where the run did not write them) and metrics.csv, and
-// its learning curve as the row's series.
-struct SeedRun {
-  BenchRow row;
-  Finished process;
-};
 
 absl::StatusOr<SeedRun> RunSeed(const BenchOptions& options, const std::string& suite,
                                 const std::string& name, const std::string& env,
@@ -189,10 +178,9 @@ absl::StatusOr<SeedRun> RunSeed(const BenchOptions& options, const std::string& 
       {"metrics_csv_mean_lag", ColumnMean(columns, "mean_lag")},
       {"steady_dropped_fraction", SteadyDroppedFraction(columns)}};
   out.row.series = LearningCurve(columns);
+  out.summary = s;
   return out;
 }
-
-}  // namespace
 
 absl::Status RunTrainSuite(const BenchOptions& options, BenchReport* report) {
   const int64_t steps = options.quick ? 51200 : 500000;
