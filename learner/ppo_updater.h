@@ -41,7 +41,7 @@
 #include "common/policy/actor_critic.h"
 #include "common/envs/env.h"
 #include "common/running_stats.h"
-#include "learner/fused/mlp_layout.h"
+#include "common/fused/mlp_layout.h"
 #include "learner/fused/ppo_kernel.h"
 #include "learner/ppo_config.h"
 #include "learner/ppo_loss.h"

@@ -1,31 +1,17 @@
 #include "learner/fused/ppo_kernel.h"
 
-#include <cblas.h>
-
 #include <algorithm>
-#include <cstring>
 #include <cmath>
 #include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/fused/mlp_math.h"
 
 namespace proxima::fused {
 namespace {
 
 constexpr double kHalfLog2Pi = 0.91893853320467274178;  // 0.5 * log(2π), as actor_critic.cc
-
-CBLAS_TRANSPOSE Trans(bool t) { return t ? CblasTrans : CblasNoTrans; }
-
-// Row-major C[m, n] = alpha · op(A)[m, k] · op(B)[k, n] + beta · C.
-void Gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* a, int lda,
-          const float* b, int ldb, float beta, float* c, int ldc) {
-  cblas_sgemm(CblasRowMajor, Trans(ta), Trans(tb), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
-void Gemm(bool ta, bool tb, int m, int n, int k, double alpha, const double* a, int lda,
-          const double* b, int ldb, double beta, double* c, int ldc) {
-  cblas_dgemm(CblasRowMajor, Trans(ta), Trans(tb), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
 
 // out[j] = Σ_i x[i, j] for x [n, width].
 template <typename T>
@@ -37,15 +23,6 @@ void ColumnSums(const T* x, int64_t n, int width, T* out) {
   }
 }
 
-// y[n, out] = x[n, in] · Wᵀ + b (torch::nn::Linear).
-template <typename T>
-void Linear(const T* params, const LinearRef& layer, const T* x, int64_t n, T* y) {
-  const T* b = params + layer.bias;
-  for (int64_t i = 0; i < n; ++i) std::copy(b, b + layer.out, y + i * layer.out);
-  Gemm(false, true, static_cast<int>(n), layer.out, layer.in, T(1), x, layer.in,
-       params + layer.weight, layer.in, T(1), y, layer.out);
-}
-
 // The gradient of max(a, b) (at::max / at::maximum) with respect to a: 1, 0,
 // or ½ on a tie.
 template <typename T>
@@ -53,45 +30,6 @@ T MaxWeight(T a, T b) {
   if (a > b) return T(1);
   if (a == b) return T(0.5);
   return T(0);
-}
-
-// y ← tanh(y). float: odd Taylor series below |x| = 0.2, above it
-// sign(x)·(1 − e)/(1 + e) with e = exp(−2|x|) by range reduction
-// (e = 2^k·p(r), |r| ≤ ln2/2, p the degree-7 Taylor polynomial of exp);
-// within 2e-7 relative of tanh everywhere, NaN stays NaN. Branch-free so the
-// loop vectorizes (with an AVX2 clone where the CPU has it): glibc's tanhf is
-// a scalar call, ~12 ns, and was half of a CartPole minibatch step.
-// double: std::tanh (the float64 equivalence proof).
-__attribute__((target_clones("avx2", "default"))) void TanhInPlace(float* __restrict y,
-                                                                    int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float v = y[i];
-    const float ax = std::fabs(v);
-    const float z = -2.0f * (ax < 9.0f ? ax : 9.0f);
-    const float kf = (z * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // round(z/ln2)
-    const float r = z - kf * 0.693145751953125f - kf * 1.42860682030941723212e-6f;
-    float p = 1.0f / 5040.0f;
-    p = p * r + 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    const int32_t bits = (static_cast<int32_t>(kf) + 127) << 23;  // 2^k, k in [-26, 0]
-    float scale;
-    std::memcpy(&scale, &bits, sizeof(scale));
-    const float e = p * scale;
-    const float large = (1.0f - e) / (1.0f + e);
-    const float x2 = ax * ax;
-    const float small =
-        ax + ax * x2 * (-1.0f / 3 + x2 * (2.0f / 15 + x2 * (-17.0f / 315 + x2 * (62.0f / 2835))));
-    const float t = std::copysign(ax < 0.2f ? small : large, v);
-    y[i] = v != v ? v : t;
-  }
-}
-void TanhInPlace(double* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(y[i]);
 }
 
 // Σ x² in double, eight independent partial sums (vectorizable without
@@ -199,12 +137,7 @@ void PpoKernel<T>::TrunkForward(const T* params, const std::vector<LinearRef>& t
   for (size_t l = 0; l < trunk.size(); ++l) {
     T* y = acts[l].data();
     Linear(params, trunk[l], x, n, y);
-    const int64_t count = n * trunk[l].out;
-    if (layout_.activation == Activation::kTanh) {
-      TanhInPlace(y, count);
-    } else {
-      for (int64_t i = 0; i < count; ++i) y[i] = y[i] > T(0) ? y[i] : T(0);
-    }
+    ActivateInPlace(layout_.activation, y, n * trunk[l].out);
     x = y;
   }
 }

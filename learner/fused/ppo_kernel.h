@@ -9,8 +9,8 @@
 //                  (common/policy/actor_critic.cc): Linear layers
 //                  x·Wᵀ + b with tanh or ReLU, Categorical log_softmax or the
 //                  diagonal Gaussian with the state-independent log-std (in
-//                  float, tanh is the kernel's own vectorized one, within 2e-7
-//                  relative of std::tanh; in double it is std::tanh);
+//                  float, tanh is the vectorized one of common/fused/mlp_math.h,
+//                  within 2e-7 relative of std::tanh; in double it is std::tanh);
 //   loss           ComputePpoLoss (learner/ppo_loss.h): ratio against the
 //                  behaviour log-prob, per-minibatch advantage normalization
 //                  with the unbiased std (+1e-8), clipped surrogate, clipped or
@@ -41,7 +41,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "learner/fused/mlp_layout.h"
+#include "common/fused/mlp_layout.h"
 
 namespace proxima::fused {
 

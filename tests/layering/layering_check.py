@@ -2,11 +2,12 @@
 """The include layering of Proxima's source tree, checked.
 
     proto/                     generated messages; includes nothing of ours
-    common/  (bottom)          the shared RL core, in five layers:
+    common/  (bottom)          the shared RL core, in six layers:
         common/*.h             utilities
         common/grpc/           channels, keepalive, status conversion, security
         common/envs/           environments
         common/wire/           the chunk format, run config
+        common/fused/          the fused MLP engines' torch-free shared part
         common/policy/         actor-critic, sampling, snapshots, rollout loop
       a layer includes only itself and the layers listed above it.
     actor/   learner/          side by side above common/: neither includes
@@ -26,7 +27,8 @@ import tempfile
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
-COMMON_LAYERS = ["common", "common/grpc", "common/envs", "common/wire", "common/policy"]
+COMMON_LAYERS = ["common", "common/grpc", "common/envs", "common/wire", "common/fused",
+                 "common/policy"]
 OURS = ("common/", "actor/", "learner/")
 
 

@@ -2,7 +2,7 @@
 // shape alone names, sizes and orders every parameter exactly as
 // ActorCritic::parameters() (the flat buffer PpoUpdater keeps), for every
 // trunk × head combination; bad shapes are clear errors.
-#include "learner/fused/mlp_layout.h"
+#include "common/fused/mlp_layout.h"
 
 #include <torch/torch.h>
 

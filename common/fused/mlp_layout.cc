@@ -1,4 +1,4 @@
-#include "learner/fused/mlp_layout.h"
+#include "common/fused/mlp_layout.h"
 
 #include <algorithm>
 

@@ -14,11 +14,13 @@
 // Weights are row-major [out, in] like torch::nn::Linear's. The Sequential
 // index of hidden layer k is 2k (an activation module sits between layers).
 // tests/learner/fused_layout_test.cc checks names, shapes and offsets against
-// a real ActorCritic for every trunk × head combination.
+// a real ActorCritic for every trunk × head combination. It lives in common/
+// (proxima::mlp) because both fused engines use it: the learner's PPO kernel
+// (learner/fused/) and the actor's inference (common/policy/policy_inference.h).
 //
 // Plain data; thread-compatible.
-#ifndef PROXIMA_LEARNER_FUSED_MLP_LAYOUT_H_
-#define PROXIMA_LEARNER_FUSED_MLP_LAYOUT_H_
+#ifndef PROXIMA_COMMON_FUSED_MLP_LAYOUT_H_
+#define PROXIMA_COMMON_FUSED_MLP_LAYOUT_H_
 
 #include <cstdint>
 #include <string>
@@ -75,4 +77,4 @@ absl::StatusOr<MlpLayout> MakeMlpLayout(int obs_dim, const Space& action_space,
 
 }  // namespace proxima::fused
 
-#endif  // PROXIMA_LEARNER_FUSED_MLP_LAYOUT_H_
+#endif  // PROXIMA_COMMON_FUSED_MLP_LAYOUT_H_
