@@ -7,6 +7,7 @@
 #include <sstream>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -31,15 +32,28 @@ std::string Basename(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-// Version encoded in a checkpoint file name, or -1 for other files.
-int64_t VersionOf(const std::string& path) {
+// Version encoded in a checkpoint file name (ckpt-<digits>[-<tag>].pt), or
+// -1 for other files; `tag` gets the tag ("" when untagged).
+int64_t VersionOf(const std::string& path, std::string* tag = nullptr) {
   const std::string name = Basename(path);
   if (!absl::StartsWith(name, kPrefix) || !absl::EndsWith(name, kSuffix)) return -1;
-  const std::string digits =
+  std::string digits =
       name.substr(sizeof(kPrefix) - 1, name.size() - (sizeof(kPrefix) - 1) - (sizeof(kSuffix) - 1));
+  std::string label;
+  if (const size_t dash = digits.find('-'); dash != std::string::npos) {
+    label = digits.substr(dash + 1);
+    digits.resize(dash);
+    if (!CheckCheckpointTag(label).ok()) return -1;
+  }
   int64_t v = 0;
   if (digits.empty() || !absl::SimpleAtoi(digits, &v) || v < 0) return -1;
+  if (tag != nullptr) *tag = label;
   return v;
+}
+
+bool IsTagged(const std::string& path) {
+  std::string tag;
+  return VersionOf(path, &tag) >= 0 && !tag.empty();
 }
 
 nlohmann::json MetaToJson(const PpoUpdater& updater, const CheckpointCounters& c) {
@@ -107,6 +121,17 @@ absl::Status ReadCount(const nlohmann::json& v, absl::string_view field, int64_t
 
 }  // namespace
 
+absl::Status CheckCheckpointTag(const std::string& tag) {
+  const bool ok = !tag.empty() && tag.size() <= 64 &&
+                  std::all_of(tag.begin(), tag.end(), [](char c) {
+                    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' ||
+                           c == '_';
+                  });
+  if (ok) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "checkpoint tag '", tag, "' must be 1 to 64 letters, digits, '-' or '_'"));
+}
+
 absl::Status ReadCheckpointCounters(const nlohmann::json& m, CheckpointCounters* c) {
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   int64_t version = 0;
@@ -147,14 +172,20 @@ std::vector<std::string> ListCheckpoints(const std::string& dir) {
   for (const std::string& f : *files) {
     if (VersionOf(f) >= 0) out.push_back(f);
   }
-  std::sort(out.begin(), out.end(),
-            [](const std::string& a, const std::string& b) { return VersionOf(a) > VersionOf(b); });
+  std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
+    std::string tag_a, tag_b;
+    const int64_t va = VersionOf(a, &tag_a), vb = VersionOf(b, &tag_b);
+    if (va != vb) return va > vb;
+    return tag_a < tag_b;  // "" (untagged) first
+  });
   return out;
 }
 
 absl::StatusOr<SavedCheckpoint> SaveCheckpoint(const std::string& dir, PpoUpdater& updater,
                                                const CheckpointCounters& counters, int keep,
-                                               const std::string& trainer_state) {
+                                               const std::string& trainer_state,
+                                               const std::string& tag) {
+  if (!tag.empty()) PROXIMA_RETURN_IF_ERROR(CheckCheckpointTag(tag));
   PROXIMA_RETURN_IF_ERROR(MakeDirs(dir));
   std::string bytes;
   try {
@@ -175,12 +206,15 @@ absl::StatusOr<SavedCheckpoint> SaveCheckpoint(const std::string& dir, PpoUpdate
         absl::StrCat("cannot serialize the checkpoint: ", e.what_without_backtrace()));
   }
   SavedCheckpoint saved;
-  saved.path = absl::StrFormat("%s/%s%012d%s", dir, kPrefix, counters.policy_version, kSuffix);
+  saved.path = absl::StrFormat("%s/%s%012d%s%s", dir, kPrefix, counters.policy_version,
+                               tag.empty() ? "" : absl::StrCat("-", tag), kSuffix);
   saved.size_bytes = static_cast<int64_t>(bytes.size());
   PROXIMA_RETURN_IF_ERROR(WriteFileAtomic(saved.path, bytes, "checkpoint.before_rename"));
-  std::vector<std::string> all = ListCheckpoints(dir);
-  for (size_t i = static_cast<size_t>(std::max(keep, 1)); i < all.size(); ++i) {
-    std::remove(all[i].c_str());
+  // Only untagged checkpoints are pruned.
+  std::vector<std::string> untagged = ListCheckpoints(dir);
+  untagged.erase(std::remove_if(untagged.begin(), untagged.end(), IsTagged), untagged.end());
+  for (size_t i = static_cast<size_t>(std::max(keep, 1)); i < untagged.size(); ++i) {
+    std::remove(untagged[i].c_str());
   }
   // A learner killed between writing and renaming leaves NAME.pt.tmp behind.
   // One process writes a run's checkpoints, so any temp file left now is

@@ -4,11 +4,14 @@
 // KL β, the policy version, counters, the resolved config and the actor-name →
 // id map (so restarted actors keep their ids and seeds).
 //
-// Files are RUN_DIR/checkpoints/ckpt-<version, 12 digits>.pt, each one a
-// LibTorch archive written atomically (temp file, fsync, rename, fsync dir;
-// common/file_util.h), so a reader never sees a torn file under that name.
-// The newest K are kept. Loading takes the newest file that parses; files that
-// do not (or temp files) are skipped with a log line.
+// Files are RUN_DIR/checkpoints/ckpt-<version, 12 digits>.pt, or
+// ckpt-<version>-<tag>.pt for a tagged one (`proxima checkpoint --tag T`),
+// each one a LibTorch archive written atomically (temp file, fsync, rename,
+// fsync dir; common/file_util.h), so a reader never sees a torn file under
+// that name. The newest K untagged ones are kept; tagged ones are never
+// pruned. Loading takes the newest file that parses (tagged ones included;
+// at one version the untagged file first); files that do not (or temp files)
+// are skipped with a log line.
 #ifndef PROXIMA_LEARNER_CHECKPOINT_H_
 #define PROXIMA_LEARNER_CHECKPOINT_H_
 
@@ -40,12 +43,19 @@ struct SavedCheckpoint {
 };
 
 // Writes a checkpoint of `updater` + `counters` into `dir` (created if
-// needed) and deletes all but the newest `keep` checkpoints. A non-empty
-// `trainer_state` (the in-process trainer's, learner/trainer_checkpoint.h)
-// is stored as one more record.
+// needed) and deletes all but the newest `keep` untagged checkpoints. A
+// non-empty `trainer_state` (the in-process trainer's,
+// learner/trainer_checkpoint.h) is stored as one more record. A non-empty
+// `tag` names the file ckpt-<version>-<tag>.pt and keeps it from pruning
+// (InvalidArgument unless CheckCheckpointTag accepts it).
 absl::StatusOr<SavedCheckpoint> SaveCheckpoint(const std::string& dir, PpoUpdater& updater,
                                                const CheckpointCounters& counters, int keep,
-                                               const std::string& trainer_state = "");
+                                               const std::string& trainer_state = "",
+                                               const std::string& tag = "");
+
+// OK for a usable checkpoint tag: 1 to 64 letters, digits, '-' or '_';
+// InvalidArgument naming the tag otherwise.
+absl::Status CheckCheckpointTag(const std::string& tag);
 
 struct LoadedCheckpoint {
   std::string path;
@@ -71,7 +81,8 @@ absl::Status ReadCheckpointCounters(const nlohmann::json& meta, CheckpointCounte
 absl::Status RestoreCheckpoint(const std::string& path, PpoUpdater& updater,
                                std::string* trainer_state = nullptr);
 
-// Checkpoint file names in `dir`, newest version first.
+// Checkpoint file names in `dir` (tagged ones included), newest version
+// first; at one version the untagged file before tagged ones.
 std::vector<std::string> ListCheckpoints(const std::string& dir);
 
 }  // namespace proxima

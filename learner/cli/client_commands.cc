@@ -16,6 +16,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/client_context.h"
+#include "learner/checkpoint.h"
 #include "learner/server/lag_report.h"
 #include "learner/server/time_breakdown.h"
 #include "proxima/v1/admin_service.grpc.pb.h"
@@ -343,6 +344,12 @@ int WatchCommand(const ClientOptions& options, int64_t count, std::ostream& out,
 
 int CheckpointCommand(const ClientOptions& options, const std::string& tag, std::ostream& out,
                       std::ostream& err) {
+  if (!tag.empty()) {
+    if (absl::Status bad = CheckCheckpointTag(tag); !bad.ok()) {
+      err << "proxima checkpoint: --tag: " << bad.message() << "\n";
+      return 2;
+    }
+  }
   auto admin = v1::Admin::NewStub(LearnerChannel(options));
   grpc::ClientContext context;
   SetDeadline(&context, options.timeout);

@@ -95,8 +95,11 @@ class LearnerServer::Impl final : public WeightHost, public ServiceHost {
     feed_->Attach(m);
   }
   void RequestCheckpoint(
+      const std::string& tag,
       std::function<void(absl::StatusOr<v1::CheckpointInfo>)> done) override {
-    if (!trainer_->RequestCheckpoint(done)) done(absl::UnavailableError("the learner is stopping"));
+    if (!trainer_->RequestCheckpoint(done, tag)) {
+      done(absl::UnavailableError("the learner is stopping"));
+    }
   }
   bool paused() const override { return trainer_->paused(); }
   void SetPaused(bool paused) override { trainer_->SetPaused(paused); }

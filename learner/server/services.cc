@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/grpc/grpc_util.h"
 #include "common/logging.h"
+#include "learner/checkpoint.h"
 #include "learner/server/rejected_call.h"
 #include "learner/server/server_security.h"
 
@@ -163,10 +164,16 @@ class AdminService final : public v1::Admin::CallbackService, ServiceBase {
   explicit AdminService(ServiceHost* host) : ServiceBase(host) {}
 
   grpc::ServerUnaryReactor* SaveCheckpoint(grpc::CallbackServerContext* ctx,
-                                           const v1::SaveCheckpointRequest*,
+                                           const v1::SaveCheckpointRequest* req,
                                            v1::SaveCheckpointResponse* resp) override {
     return UnaryLater(ctx, Access::kAdmin, [&](grpc::ServerUnaryReactor* r) {
-      host_->RequestCheckpoint([r, resp](absl::StatusOr<v1::CheckpointInfo> info) {
+      if (!req->tag().empty()) {
+        if (absl::Status bad = CheckCheckpointTag(req->tag()); !bad.ok()) {
+          r->Finish(ToGrpcStatus(bad));
+          return;
+        }
+      }
+      host_->RequestCheckpoint(req->tag(), [r, resp](absl::StatusOr<v1::CheckpointInfo> info) {
         if (!info.ok()) {
           r->Finish(ToGrpcStatus(info.status()));
           return;

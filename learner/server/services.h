@@ -42,8 +42,9 @@ class ServiceHost {
                                    const std::shared_ptr<WeightStream>& w) = 0;
   virtual v1::LearnerStatus Status(bool include_actors) const = 0;
   virtual void AttachMetricsWatch(const std::shared_ptr<MetricsStream>& m) = 0;
+  // `tag`: "" or a tag CheckCheckpointTag accepts (learner/checkpoint.h).
   virtual void RequestCheckpoint(
-      std::function<void(absl::StatusOr<v1::CheckpointInfo>)> done) = 0;
+      const std::string& tag, std::function<void(absl::StatusOr<v1::CheckpointInfo>)> done) = 0;
   virtual bool paused() const = 0;
   virtual void SetPaused(bool paused) = 0;
   virtual uint64_t version() const = 0;

@@ -88,11 +88,11 @@ int TrainerLoop::max_policy_lag() const {
 
 std::string TrainerLoop::device() const { return deps_.updater->device().str(); }
 
-bool TrainerLoop::RequestCheckpoint(CheckpointDone done) {
+bool TrainerLoop::RequestCheckpoint(CheckpointDone done, std::string tag) {
   {
     absl::MutexLock l(&mu_);
     if (done_) return false;
-    checkpoint_requests_.push_back(std::move(done));
+    checkpoint_requests_.emplace_back(std::move(tag), std::move(done));
   }
   deps_.queue->Wake();
   return true;
@@ -102,7 +102,8 @@ std::vector<TrainerLoop::CheckpointDone> TrainerLoop::TakeCheckpointRequests() {
   std::vector<CheckpointDone> out;
   absl::MutexLock l(&mu_);
   done_ = true;
-  out.swap(checkpoint_requests_);
+  for (auto& [tag, done] : checkpoint_requests_) out.push_back(std::move(done));
+  checkpoint_requests_.clear();
   return out;
 }
 
@@ -149,7 +150,7 @@ bool TrainerLoop::HasRequests() const {
 }
 
 void TrainerLoop::ServeRequests() {
-  std::vector<CheckpointDone> ckpt;
+  std::vector<std::pair<std::string, CheckpointDone>> ckpt;
   std::map<std::string, std::string> hyper;
   {
     absl::MutexLock l(&mu_);
@@ -166,18 +167,22 @@ void TrainerLoop::ServeRequests() {
     ConfigToStrings(c, &hyper_);
     hyper_["max_policy_lag"] = absl::StrCat(max_policy_lag_);
   }
-  if (!ckpt.empty()) {
-    absl::StatusOr<v1::CheckpointInfo> info = Checkpoint();
-    for (auto& done : ckpt) done(info);
+  // One file per tag; the untagged requests share one.
+  std::map<std::string, absl::StatusOr<v1::CheckpointInfo>> written;
+  for (auto& [tag, done] : ckpt) {
+    auto it = written.find(tag);
+    if (it == written.end()) it = written.emplace(tag, Checkpoint(tag)).first;
+    done(it->second);
   }
 }
 
-absl::StatusOr<v1::CheckpointInfo> TrainerLoop::Checkpoint() {
+absl::StatusOr<v1::CheckpointInfo> TrainerLoop::Checkpoint(const std::string& tag) {
   CheckpointCounters c = deps_.progress->Counters();
   c.transitions_trained += deps_.accounting->transitions_trained();
   c.actor_ids = deps_.sessions->actor_ids();
   absl::StatusOr<SavedCheckpoint> saved =
-      SaveCheckpoint(run_dir_ + "/checkpoints", *deps_.updater, c, options_.keep_checkpoints);
+      SaveCheckpoint(run_dir_ + "/checkpoints", *deps_.updater, c, options_.keep_checkpoints,
+                     /*trainer_state=*/"", tag);
   if (!saved.ok()) {
     LogError(absl::StrCat("checkpoint failed: ", saved.status().ToString()));
     return saved.status();

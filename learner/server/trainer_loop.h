@@ -97,14 +97,15 @@ class TrainerLoop {
   bool paused() const;
   int max_policy_lag() const;
 
-  // Queues a checkpoint request; false once the trainer has finished (the
-  // caller answers it).
-  bool RequestCheckpoint(CheckpointDone done);
+  // Queues a checkpoint request (a non-empty `tag`, already checked with
+  // CheckCheckpointTag, names the file: learner/checkpoint.h); false once the
+  // trainer has finished (the caller answers it).
+  bool RequestCheckpoint(CheckpointDone done, std::string tag = "");
   v1::SetHyperparametersResponse SetHyperparameters(const v1::SetHyperparametersRequest& req);
-  // After Join(): the checkpoint requests still pending; later ones are
-  // refused.
+  // After Join(): the checkpoint requests still pending (the final, untagged
+  // checkpoint answers them); later ones are refused.
   std::vector<CheckpointDone> TakeCheckpointRequests();
-  absl::StatusOr<v1::CheckpointInfo> Checkpoint();
+  absl::StatusOr<v1::CheckpointInfo> Checkpoint(const std::string& tag = "");
 
   // Hyperparameters, last checkpoint, pause state, device and sync rounds.
   void FillStatus(v1::LearnerStatus* st) const;
@@ -133,7 +134,8 @@ class TrainerLoop {
   int max_policy_lag_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::string> hyper_ ABSL_GUARDED_BY(mu_);  // as the trainer has them
   std::map<std::string, std::string> pending_hyper_ ABSL_GUARDED_BY(mu_);
-  std::vector<CheckpointDone> checkpoint_requests_ ABSL_GUARDED_BY(mu_);
+  // Tag ("" for none) and callback of each pending request.
+  std::vector<std::pair<std::string, CheckpointDone>> checkpoint_requests_ ABSL_GUARDED_BY(mu_);
   std::optional<v1::CheckpointInfo> last_checkpoint_ ABSL_GUARDED_BY(mu_);
 };
 

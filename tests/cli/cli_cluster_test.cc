@@ -145,6 +145,10 @@ TEST_F(LearnerCommandsTest, CheckpointWritesAFile) {
   std::string path = r.output.substr(r.output.find(": ") + 2);
   path = path.substr(0, path.find(" (version"));
   EXPECT_TRUE(std::filesystem::exists(path)) << path;
+  EXPECT_TRUE(absl::EndsWith(path, "-smoke.pt")) << path;  // the tag names the file
+  CommandResult bad = Cli("checkpoint --tag 'a/b'");
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_THAT(bad.output, HasSubstr("checkpoint tag 'a/b' must be"));
 }
 
 TEST(LearnerCommandsBadInputTest, MissingAddressIsAUsageError) {

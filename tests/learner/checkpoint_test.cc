@@ -68,6 +68,29 @@ TEST_F(CheckpointTest, LoadsTheNewestWithItsCounters) {
   EXPECT_EQ(latest->config.env_id, "CartPole-v1");
 }
 
+// `proxima checkpoint --tag T` (Admin.SaveCheckpoint's tag): the file is
+// ckpt-<version>-<tag>.pt, loadable like the others and never pruned.
+TEST_F(CheckpointTest, TagNamesTheFileAndKeepsItFromPruning) {
+  absl::StatusOr<SavedCheckpoint> tagged =
+      SaveCheckpoint(dir_, *updater_, Counters(2), /*keep=*/1, "", "before-lr_change");
+  ASSERT_TRUE(tagged.ok()) << tagged.status();
+  EXPECT_EQ(tagged->path, dir_ + "/ckpt-000000000002-before-lr_change.pt");
+  ASSERT_TRUE(SaveCheckpoint(dir_, *updater_, Counters(3), /*keep=*/1).ok());
+  ASSERT_TRUE(SaveCheckpoint(dir_, *updater_, Counters(4), /*keep=*/1).ok());
+  EXPECT_EQ(ListCheckpoints(dir_),
+            (std::vector<std::string>{dir_ + "/ckpt-000000000004.pt", tagged->path}));
+  // The only one left is loadable on its own.
+  std::remove((dir_ + "/ckpt-000000000004.pt").c_str());
+  absl::StatusOr<LoadedCheckpoint> latest = FindLatestCheckpoint(dir_);
+  ASSERT_TRUE(latest.ok()) << latest.status();
+  EXPECT_EQ(latest->path, tagged->path);
+  for (const char* bad : {"a b", "../x", "x.pt"}) {
+    absl::StatusOr<SavedCheckpoint> s = SaveCheckpoint(dir_, *updater_, Counters(5), 1, "", bad);
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(std::string(s.status().message()), ::testing::HasSubstr(bad));
+  }
+}
+
 TEST_F(CheckpointTest, SkipsANewerCheckpointWhoseCountersAreOutOfRange) {
   struct Case {
     const char* label;
