@@ -18,6 +18,7 @@
 #include "common/file_util.h"
 #include "common/status_macros.h"
 #include "learner/tensorboard_writer.h"
+#include "learner/trainer_checkpoint.h"
 #include "nlohmann/json.hpp"
 
 namespace proxima {
@@ -110,9 +111,13 @@ absl::StatusOr<RunSummary> InProcessTrainer::Run() {
   std::unique_ptr<MetricsCsv> csv;
   std::unique_ptr<TensorBoardWriter> tensorboard;
   if (!options_.run_dir.empty()) {
-    PROXIMA_ASSIGN_OR_RETURN(csv, MetricsCsv::Open(options_.run_dir + "/metrics.csv"));
+    // A trainer that continues a run (resumed, or Run() again) keeps its rows.
+    const std::string path = options_.run_dir + "/metrics.csv";
+    PROXIMA_ASSIGN_OR_RETURN(
+        csv, updates_ > 0 ? MetricsCsv::Continue(path, updates_) : MetricsCsv::Open(path));
     PROXIMA_ASSIGN_OR_RETURN(tensorboard, TensorBoardWriter::Open(options_.run_dir));
   }
+  double last_checkpoint = NowSeconds();
   const bool tty = ::isatty(STDERR_FILENO);
   double last_progress = 0;
   start_seconds_ = NowSeconds() - wall_seconds_;
@@ -152,9 +157,19 @@ absl::StatusOr<RunSummary> InProcessTrainer::Run() {
           static_cast<long long>(config_.total_steps), row.env_steps_per_second, row.mean_return,
           static_cast<long long>(update), eta, tty ? "   " : "\n"));
     }
+    const bool by_updates = options_.checkpoint_every_updates > 0 &&
+                            update % options_.checkpoint_every_updates == 0;
+    const bool by_time = options_.checkpoint_every_seconds > 0 &&
+                         NowSeconds() - last_checkpoint >= options_.checkpoint_every_seconds;
+    if (!options_.run_dir.empty() && (by_updates || by_time) && update < last_update) {
+      PROXIMA_RETURN_IF_ERROR(Checkpoint());
+      last_checkpoint = NowSeconds();
+    }
     if (options_.stop_when_solved && tracker_->solved()) break;
   }
   wall_seconds_ = NowSeconds() - start_seconds_;
+  // The final checkpoint, as the learner writes one when it stops.
+  if (!options_.run_dir.empty()) PROXIMA_RETURN_IF_ERROR(Checkpoint());
   if (options_.progress && tty) LogRaw("\n");
   RunSummary s;
   s.env = config_.env_id;
@@ -174,6 +189,19 @@ absl::StatusOr<RunSummary> InProcessTrainer::Run() {
   s.transitions_collected = s.transitions_trained = env_steps_ - steps_at_start;
   if (!options_.run_dir.empty()) PROXIMA_RETURN_IF_ERROR(WriteSummary(options_.run_dir, s));
   return s;
+}
+
+absl::Status InProcessTrainer::Checkpoint() {
+  if (checkpoints_off_) return absl::OkStatus();
+  wall_seconds_ = NowSeconds() - start_seconds_;
+  absl::StatusOr<SavedCheckpoint> saved = SaveTrainerCheckpoint(
+      options_.run_dir + "/checkpoints", *this, options_.keep_checkpoints);
+  if (absl::IsFailedPrecondition(saved.status())) {
+    LogInfo(absl::StrCat("no checkpoints: ", saved.status().message()));
+    checkpoints_off_ = true;
+    return absl::OkStatus();
+  }
+  return saved.status();
 }
 
 absl::StatusOr<std::string> InProcessTrainer::SaveState() const {

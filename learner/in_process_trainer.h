@@ -14,9 +14,15 @@
 //
 // Run() blocks until the step budget is spent (or the env is solved, with
 // stop_when_solved, or stop_after_update is reached), writing the run
-// directory as it goes. A trainer whose Run() returned early can Run() again,
-// or save its state (SaveState() plus the updater's checkpoint; both together
-// in learner/trainer_checkpoint.h) and continue in a fresh trainer:
+// directory as it goes: metrics.csv (a trainer that continues a run keeps
+// the rows of its earlier updates and appends), a TensorBoard event file,
+// summary.json, and checkpoints in the learner's format and cadence
+// (RUN_DIR/checkpoints, learner/trainer_checkpoint.h): every
+// checkpoint_every_seconds / checkpoint_every_updates and when Run() returns
+// (not for remote envs, whose state is not here: a log line says so). A
+// trainer whose Run() returned early can Run() again, or save its state
+// (SaveState() plus the updater's checkpoint; both together in
+// learner/trainer_checkpoint.h) and continue in a fresh trainer:
 // either way the weights come out bit for bit as in one uninterrupted Run().
 #ifndef PROXIMA_LEARNER_IN_PROCESS_TRAINER_H_
 #define PROXIMA_LEARNER_IN_PROCESS_TRAINER_H_
@@ -45,6 +51,10 @@ struct TrainerOptions {
   // > 0: Run() returns once this many updates (counted over the whole run,
   // resumed ones included) are done, before the step budget is spent.
   int64_t stop_after_update = 0;
+  // Checkpoints, with run_dir (as the learner's flags of the same names).
+  double checkpoint_every_seconds = 300;  // 0: off
+  int64_t checkpoint_every_updates = 0;   // 0: off
+  int keep_checkpoints = 3;
 };
 
 class InProcessTrainer {
@@ -80,6 +90,9 @@ class InProcessTrainer {
   // of collector_'s buffers (rewards scaled, when on, in a copy of their own),
   // valid until the next call.
   absl::StatusOr<RolloutBatch> CollectRollout();
+  // Writes a checkpoint into RUN_DIR/checkpoints (wall_seconds_ brought up to
+  // now first). Remote envs: logs once and turns checkpoints off.
+  absl::Status Checkpoint();
 
   PpoConfig config_;
   TrainerOptions options_;
@@ -95,6 +108,7 @@ class InProcessTrainer {
   double wall_seconds_ = 0;  // training time of the Run()s so far
   int64_t env_steps_ = 0;
   int64_t updates_ = 0;
+  bool checkpoints_off_ = false;  // remote envs
 };
 
 }  // namespace proxima

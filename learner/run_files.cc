@@ -2,13 +2,17 @@
 
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <limits>
 #include <optional>
 #include <type_traits>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
@@ -16,6 +20,9 @@
 
 namespace proxima {
 namespace {
+
+// TensorBoard event files (learner/tensorboard_writer.h).
+constexpr char kEventFilePrefix[] = "events.out.tfevents.";
 
 nlohmann::json NumberOrNull(double v) {
   return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
@@ -185,6 +192,29 @@ std::string MetricsCsvLine(const MetricsRow& row) {
   return out;
 }
 
+absl::StatusOr<std::unique_ptr<MetricsCsv>> MetricsCsv::Continue(const std::string& path,
+                                                                  int64_t updates) {
+  absl::StatusOr<std::string> text = ReadFile(path);
+  if (!text.ok() || text->empty()) return Open(path);
+  std::vector<absl::string_view> lines = absl::StrSplit(*text, '\n', absl::SkipEmpty());
+  if (lines.empty() || lines[0] != MetricsCsvHeader()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, " has other columns than this version writes; move it away to resume"));
+  }
+  std::string kept = absl::StrCat(lines[0], "\n");
+  for (size_t i = 1; i < lines.size(); ++i) {
+    // The first column is the update.
+    int64_t update = 0;
+    const absl::string_view first = lines[i].substr(0, lines[i].find(','));
+    if (!absl::SimpleAtoi(first, &update) || update > updates) break;
+    absl::StrAppend(&kept, lines[i], "\n");
+  }
+  PROXIMA_RETURN_IF_ERROR(WriteFileAtomic(path, kept));
+  std::FILE* f = std::fopen(path.c_str(), "a");
+  if (f == nullptr) return absl::InternalError(absl::StrCat("cannot append to '", path, "'"));
+  return std::unique_ptr<MetricsCsv>(new MetricsCsv(f));
+}
+
 absl::StatusOr<std::unique_ptr<MetricsCsv>> MetricsCsv::Open(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "w");
   if (f == nullptr) return absl::InternalError(absl::StrCat("cannot create '", path, "'"));
@@ -211,6 +241,59 @@ std::string DefaultRunDir(const std::string& env_id, uint64_t seed) {
     if (!keep) c = '_';
   }
   return absl::StrCat("runs/", name, "-", seed);
+}
+
+bool HoldsRun(const std::string& dir) {
+  std::error_code ec;
+  for (const char* name : {"config.json", "metrics.csv", "summary.json", "checkpoints"}) {
+    if (std::filesystem::exists(std::filesystem::path(dir) / name, ec)) return true;
+  }
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (absl::StartsWith(entry.path().filename().string(), kEventFilePrefix)) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<std::string> NewRunDir(const std::string& explicit_dir,
+                                      const std::string& default_dir, bool overwrite) {
+  if (!explicit_dir.empty()) {
+    if (!HoldsRun(explicit_dir)) return explicit_dir;
+    if (overwrite) {
+      PROXIMA_RETURN_IF_ERROR(ClearRun(explicit_dir));
+      return explicit_dir;
+    }
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--run-dir ", explicit_dir,
+        " already holds a run; choose another directory, continue it with --resume ",
+        explicit_dir, ", or replace it with --overwrite"));
+  }
+  if (!HoldsRun(default_dir)) return default_dir;
+  for (int n = 2;; ++n) {
+    std::string dir = absl::StrCat(default_dir, "-", n);
+    if (!HoldsRun(dir)) return dir;
+  }
+}
+
+absl::Status ClearRun(const std::string& dir) {
+  std::vector<std::filesystem::path> doomed;
+  std::error_code ec;
+  for (const char* name : {"config.json", "metrics.csv", "summary.json", "learner.addr",
+                           "metrics.addr", "checkpoints", "logs"}) {
+    doomed.push_back(std::filesystem::path(dir) / name);
+  }
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (absl::StartsWith(entry.path().filename().string(), kEventFilePrefix)) {
+      doomed.push_back(entry.path());
+    }
+  }
+  for (const std::filesystem::path& p : doomed) {
+    std::filesystem::remove_all(p, ec);
+    if (ec) {
+      return absl::InternalError(
+          absl::StrCat("--overwrite: cannot remove ", p.string(), ": ", ec.message()));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status InitRunDir(const std::string& dir, const PpoConfig& config) {

@@ -78,7 +78,15 @@ std::string MetricsCsvLine(const MetricsRow& row);
 
 class MetricsCsv {
  public:
+  // A new file with the header line (an existing one is replaced).
   static absl::StatusOr<std::unique_ptr<MetricsCsv>> Open(const std::string& path);
+  // A resumed run's file: the rows of updates 1..`updates` already in `path`
+  // are kept (later ones, written after the checkpoint the run resumes from,
+  // are dropped: the resumed run writes them again) and new rows are
+  // appended. A missing or empty file starts with the header;
+  // FailedPrecondition if the existing header is not MetricsCsvHeader().
+  static absl::StatusOr<std::unique_ptr<MetricsCsv>> Continue(const std::string& path,
+                                                              int64_t updates);
   ~MetricsCsv();
   absl::Status Append(const MetricsRow& row);
 
@@ -91,6 +99,26 @@ class MetricsCsv {
 // [A-Za-z0-9._-] replaced by '_' (remote://127.0.0.1:50061/MyEnv-v0 becomes
 // runs/remote___127.0.0.1_50061_MyEnv-v0-1, one directory).
 std::string DefaultRunDir(const std::string& env_id, uint64_t seed);
+
+// Whether `dir` holds (part of) a run: config.json, metrics.csv,
+// summary.json, checkpoints/ or a TensorBoard event file. A directory with
+// only logs/ (what `proxima train` creates before its learner starts) or
+// other files holds none.
+bool HoldsRun(const std::string& dir);
+
+// Where a new run goes, so that it never writes into another run's files:
+//   `explicit_dir` given   that directory; if it holds a run, InvalidArgument
+//                          naming it, or with `overwrite` the old run's files
+//                          are removed first (ClearRun);
+//   otherwise              `default_dir` if it holds no run, else the first of
+//                          default_dir-2, default_dir-3, ... that holds none.
+absl::StatusOr<std::string> NewRunDir(const std::string& explicit_dir,
+                                      const std::string& default_dir, bool overwrite);
+
+// Removes the files a run writes from `dir`: config.json, metrics.csv,
+// summary.json, learner.addr, metrics.addr, checkpoints/, logs/ and
+// TensorBoard event files. Other files stay.
+absl::Status ClearRun(const std::string& dir);
 
 // Creates the run directory and writes config.json.
 absl::Status InitRunDir(const std::string& dir, const PpoConfig& config);

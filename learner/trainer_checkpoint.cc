@@ -22,9 +22,17 @@ absl::StatusOr<SavedCheckpoint> SaveTrainerCheckpoint(const std::string& dir,
 
 absl::StatusOr<std::unique_ptr<InProcessTrainer>> ResumeTrainer(const std::string& dir,
                                                                 TrainerOptions options) {
-  PROXIMA_ASSIGN_OR_RETURN(LoadedCheckpoint latest, FindLatestCheckpoint(dir));
+  ResumePoint point;
+  PROXIMA_ASSIGN_OR_RETURN(point.checkpoint, FindLatestCheckpoint(dir));
+  point.config = point.checkpoint.config;
+  return ResumeTrainer(point, std::move(options));
+}
+
+absl::StatusOr<std::unique_ptr<InProcessTrainer>> ResumeTrainer(const ResumePoint& point,
+                                                                TrainerOptions options) {
+  const LoadedCheckpoint& latest = point.checkpoint;
   PROXIMA_ASSIGN_OR_RETURN(std::unique_ptr<InProcessTrainer> trainer,
-                           InProcessTrainer::Create(latest.config, std::move(options)));
+                           InProcessTrainer::Create(point.config, std::move(options)));
   std::string state;
   PROXIMA_RETURN_IF_ERROR(RestoreCheckpoint(latest.path, trainer->updater(), &state));
   if (state.empty()) {

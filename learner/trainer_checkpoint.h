@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "learner/in_process_trainer.h"
 #include "learner/checkpoint.h"
+#include "learner/resume_config.h"
 
 namespace proxima {
 
@@ -30,6 +31,10 @@ absl::StatusOr<SavedCheckpoint> SaveTrainerCheckpoint(const std::string& dir,
 // checkpoint; FailedPrecondition for a checkpoint without a trainer record
 // (one written by proxima-learner).
 absl::StatusOr<std::unique_ptr<InProcessTrainer>> ResumeTrainer(const std::string& dir,
+                                                                TrainerOptions options);
+// The same from a checkpoint already found, built with `point.config` (the
+// checkpoint's with the changes given on resuming; learner/resume_config.h).
+absl::StatusOr<std::unique_ptr<InProcessTrainer>> ResumeTrainer(const ResumePoint& point,
                                                                 TrainerOptions options);
 
 }  // namespace proxima

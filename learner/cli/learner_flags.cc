@@ -12,9 +12,19 @@ ABSL_FLAG(std::string, listen, "0.0.0.0:50051",
 ABSL_FLAG(std::string, metrics_listen, "",
           "learner: HOST:PORT to serve Prometheus metrics on (/metrics); port 0 picks a "
           "free port (written to RUN_DIR/metrics.addr); empty = off");
-ABSL_FLAG(std::string, run_dir, "", "Run directory [runs/<env>-<seed>]");
+ABSL_FLAG(std::string, run_dir, "",
+          "Run directory of a new run [runs/<env>-<seed>, or runs/<env>-<seed>-2, -3, ... when "
+          "that holds a run]; one that holds a run is refused unless --overwrite");
+ABSL_FLAG(bool, overwrite, false,
+          "with --run-dir: if it holds a run, remove that run's files (config.json, metrics.csv, "
+          "summary.json, checkpoints/, logs/, event files) first");
 ABSL_FLAG(std::string, resume, "",
-          "learner: continue the run in this directory from its newest checkpoint");
+          "continue the run in this directory from its newest checkpoint (error if it has "
+          "none); flags given again apply where they can change (step budget, hyperparameters "
+          "`proxima set` can change) and are refused otherwise");
+ABSL_FLAG(bool, resume_or_start, false,
+          "learner, with --resume: start a new run there when it holds no checkpoint "
+          "(deployments that restart the learner on one volume)");
 ABSL_FLAG(std::string, mode, "async",
           "sync (strictly on-policy, one rollout per actor per update) or async");
 ABSL_FLAG(int, max_policy_lag, 8,
@@ -76,7 +86,9 @@ absl::StatusOr<LearnerOptions> LearnerOptionsFromFlags() {
   o.listen = absl::GetFlag(FLAGS_listen);
   o.run_dir = absl::GetFlag(FLAGS_run_dir);
   o.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  o.overwrite = absl::GetFlag(FLAGS_overwrite);
   o.resume_dir = absl::GetFlag(FLAGS_resume);
+  o.resume_or_start = absl::GetFlag(FLAGS_resume_or_start);
   const std::string mode = absl::GetFlag(FLAGS_mode);
   if (mode == "sync") {
     o.mode = TrainingModeKind::kSync;

@@ -1,7 +1,7 @@
 // `proxima-learner`: the learner server of a Proxima cluster.
 //
 //   proxima-learner --env ENV [--run-dir DIR] [--listen HOST:PORT]
-//                   [--mode sync|async] [--resume RUN_DIR] [PPO flags...]
+//                   [--mode sync|async] [--resume RUN_DIR] [--overwrite] [PPO flags...]
 //
 // Prints "proxima-learner: listening on HOST:PORT" (common/listening_line.h)
 // on stdout once serving (and writes the same address to
@@ -10,7 +10,10 @@
 // checkpoint and exits 0. SIGTERM/SIGINT: health
 // NOT_SERVING, finish the current update, checkpoint, close streams, exit 0;
 // if that takes longer than --grace-period the process exits with status 1.
-// Bad flags or config: exit 2. Every flag can also be set by an environment
+// Bad flags or config: exit 2 — among them a --run-dir that holds a run
+// (without --overwrite), a --resume directory without a checkpoint (without
+// --resume-or-start) and a setting a resumed run cannot change
+// (learner/server/run_origin.h). Every flag can also be set by an environment
 // variable PROXIMA_LEARNER_<FLAG> (e.g. PROXIMA_LEARNER_TOTAL_STEPS); the
 // command line overrides the environment.
 #include <signal.h>
@@ -131,12 +134,9 @@ int main(int argc, char** argv) {
   if (!options.ok()) proxima::ExitWithUsageError("proxima-learner", options.status());
   absl::StatusOr<proxima::PpoConfig> config = proxima::PpoConfigFromFlags();
   if (!config.ok()) proxima::ExitWithUsageError("proxima-learner", config.status());
-  // Resuming keeps the checkpoint's settings, except a step budget and an
-  // update engine given now.
-  if (!options->resume_dir.empty()) {
-    options->resume_total_steps = proxima::TotalStepsFlag();
-    options->resume_engine = proxima::EngineFlag();
-  }
+  // Resuming keeps the checkpoint's settings; those given again are applied
+  // or refused (learner/resume_config.h).
+  if (!options->resume_dir.empty()) options->resume_changes = proxima::ResumeChangesFromFlags();
 
   signal(SIGPIPE, SIG_IGN);
 

@@ -425,7 +425,7 @@ absl::Span<const absl::string_view> ForwardedLearnerFlags() {
       "max_actors", "max_chunks_per_second", "max_grad_norm", "max_message_bytes",
       "max_policy_lag", "max_unacked_chunks", "metrics_listen", "min_actors", "mode",
       "norm_adv", "normalize_obs", "normalize_reward", "num_envs", "num_minibatches", "obs_clip",
-      "queue_capacity", "require_client_cert", "resume", "reward_clip", "rollout_length", "seed",
+      "queue_capacity", "require_client_cert", "resume", "resume_or_start", "reward_clip", "rollout_length", "seed",
       "shared_trunk", "stop_when_solved", "sync_round_timeout", "target_kl", "target_policy_lag",
       "tls_ca", "tls_cert",
       "tls_key", "torch_threads", "total_steps", "update_epochs", "value_clip_coef",

@@ -74,7 +74,8 @@ int RunLocalCluster(const LocalClusterOptions& options);
 
 // The flags `proxima train` forwards to its learner, sorted: every PPO flag
 // (learner/cli/ppo_flags.h) and learner flag (learner/cli/learner_flags.h)
-// except those the launcher sets itself (--run-dir, --quiet). Launcher-only
+// except those the launcher sets or handles itself (--run-dir, --quiet,
+// --overwrite: the launcher clears an old run before it creates logs/). Launcher-only
 // flags (--actors, --in-process, ...) are not in it. local_cluster_test
 // checks it against the flags those two files define.
 absl::Span<const absl::string_view> ForwardedLearnerFlags();

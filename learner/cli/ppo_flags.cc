@@ -1,5 +1,6 @@
 #include "learner/cli/ppo_flags.h"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -128,8 +129,17 @@ bool FlagGiven(absl::string_view name) {
   return flag != nullptr && flag->CurrentValue() != flag->DefaultValue();
 }
 
-std::optional<int64_t> TotalStepsFlag() { return absl::GetFlag(FLAGS_total_steps); }
-
-std::optional<std::string> EngineFlag() { return absl::GetFlag(FLAGS_engine); }
+std::map<std::string, std::string> ResumeChangesFromFlags() {
+  std::map<std::string, std::string> out;
+  if (FlagGiven("env")) out["env"] = absl::GetFlag(FLAGS_env);
+  for (const PpoConfigField& row : PpoConfigFields()) {
+    // The alias last: it wins, as in PpoConfigFromFlags().
+    for (const char* name : {row.flag, row.alias}) {
+      if (name == nullptr || !FlagGiven(name)) continue;
+      out[row.key] = absl::FindCommandLineFlag(name)->CurrentValue();
+    }
+  }
+  return out;
+}
 
 }  // namespace proxima

@@ -9,6 +9,7 @@
 #define PROXIMA_LEARNER_CLI_PPO_FLAGS_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -24,10 +25,10 @@ absl::StatusOr<PpoConfig> PpoConfigFromFlags();
 // default (given on the command line, in a flag file or the environment).
 bool FlagGiven(absl::string_view name);
 
-// --total-steps when it was given (command line, flag file or environment).
-std::optional<int64_t> TotalStepsFlag();
-// --engine when given (nullopt: not on the command line).
-std::optional<std::string> EngineFlag();
+// The PPO settings given (a flag or its alias whose value differs from its
+// default; --env when not CartPole-v1), as config key → value text: what a
+// resumed run compares with its checkpoint (learner/resume_config.h).
+std::map<std::string, std::string> ResumeChangesFromFlags();
 
 }  // namespace proxima
 

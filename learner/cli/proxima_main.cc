@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,7 +46,9 @@
 #include "learner/cli/local_cluster.h"
 #include "learner/cli/ppo_flags.h"
 #include "learner/in_process_trainer.h"
+#include "learner/resume_config.h"
 #include "learner/run_files.h"
+#include "learner/trainer_checkpoint.h"
 
 ABSL_FLAG(bool, in_process, false,
           "train: run vector env + PPO in this process (no actors, no network)");
@@ -128,8 +131,36 @@ constexpr char kUsage[] =
     "\n"
     "flags:\n";
 
-std::string DefaultRunDir(const PpoConfig& config) {
-  return proxima::DefaultRunDir(config.env_id, config.seed);
+// A new run's directory (NewRunDir, learner/run_files.h); exits 2 for a
+// --run-dir that holds a run without --overwrite.
+std::string NewTrainRunDir(const PpoConfig& config, const LearnerOptions& learner) {
+  const std::string default_dir = DefaultRunDir(config.env_id, config.seed);
+  absl::StatusOr<std::string> dir = NewRunDir(learner.run_dir, default_dir, learner.overwrite);
+  if (absl::IsInvalidArgument(dir.status())) ExitWithUsageError("proxima train", dir.status());
+  if (!dir.ok()) {
+    LogError(dir.status().ToString());
+    std::exit(1);
+  }
+  if (learner.run_dir.empty() && *dir != default_dir) {
+    LogRaw(absl::StrCat("proxima train: ", default_dir, " holds another run; this one goes to ",
+                        *dir, "\n"));
+  }
+  return *dir;
+}
+
+// With --resume: the checkpoint to continue and its config with the flags
+// given again applied (learner/resume_config.h); exits 2 for a directory
+// without a checkpoint or a flag that cannot change.
+std::optional<ResumePoint> TrainResumePoint(const LearnerOptions& learner) {
+  if (learner.resume_dir.empty()) return std::nullopt;
+  absl::StatusOr<ResumePoint> point =
+      FindResumePoint(learner.resume_dir, ResumeChangesFromFlags());
+  if (absl::IsInvalidArgument(point.status())) ExitWithUsageError("proxima train", point.status());
+  if (!point.ok()) {
+    LogError(point.status().ToString());
+    std::exit(1);
+  }
+  return *std::move(point);
 }
 
 // The local cluster: learner + actor processes (learner/cli/local_cluster.h).
@@ -148,6 +179,16 @@ int TrainCluster() {
                            "for a secure cluster start proxima-learner and proxima-actor "
                            "(docs/security.md)"));
   }
+  const std::optional<ResumePoint> resume = TrainResumePoint(*learner);
+  if (resume) {
+    *config = resume->config;
+    if (FlagGiven("actor_num_envs")) {
+      ExitWithUsageError("proxima train",
+                         absl::InvalidArgumentError(absl::StrCat(
+                             "--actor-num-envs cannot change when resuming: the run's ",
+                             config->num_envs, " env columns come from its checkpoint")));
+    }
+  }
   const int actors = absl::GetFlag(FLAGS_actors);
   if (actors < 1) {
     ExitWithUsageError("proxima train", absl::InvalidArgumentError(absl::StrCat(
@@ -161,7 +202,7 @@ int TrainCluster() {
   // actor) is then exactly one batch, and async chunks are 1/N of a batch,
   // which keeps the policy lag of trained data low. --num-envs or
   // --rollout-length on the command line turn this off.
-  if (IsMujocoEnvId(config->env_id) && actors > 1 && config->num_envs == 1 &&
+  if (!resume && IsMujocoEnvId(config->env_id) && actors > 1 && config->num_envs == 1 &&
       config->rollout_length % actors == 0 && !FlagGiven("num_envs") &&
       !FlagGiven("rollout_length")) {
     config->num_envs = actors;
@@ -179,10 +220,8 @@ int TrainCluster() {
                        absl::InvalidArgumentError(absl::StrCat(
                            "--actor-threads must be in [1, 256] (got ", options.actor_threads, ")")));
   }
-  options.run_dir = learner->run_dir;
   // Resuming continues the run in its own directory.
-  if (options.run_dir.empty()) options.run_dir = learner->resume_dir;
-  if (options.run_dir.empty()) options.run_dir = DefaultRunDir(*config);
+  options.run_dir = resume ? learner->resume_dir : NewTrainRunDir(*config, *learner);
   options.quiet = absl::GetFlag(FLAGS_quiet);
   // The learner's own shutdown budget plus time to flush and exit.
   options.learner_grace = absl::Seconds(learner->grace_period_seconds) + absl::Seconds(10);
@@ -193,12 +232,19 @@ int Train() {
   if (!absl::GetFlag(FLAGS_in_process)) return TrainCluster();
   absl::StatusOr<PpoConfig> config = PpoConfigFromFlags();
   if (!config.ok()) ExitWithUsageError("proxima train", config.status());
+  // --run-dir, --overwrite, --resume and the checkpoint cadence.
+  absl::StatusOr<LearnerOptions> learner = LearnerOptionsFromFlags();
+  if (!learner.ok()) ExitWithUsageError("proxima train", learner.status());
+  const std::optional<ResumePoint> resume = TrainResumePoint(*learner);
   TrainerOptions options;
-  options.run_dir = absl::GetFlag(FLAGS_run_dir);
-  if (options.run_dir.empty()) options.run_dir = DefaultRunDir(*config);
+  options.run_dir = resume ? learner->resume_dir : NewTrainRunDir(*config, *learner);
   options.stop_when_solved = absl::GetFlag(FLAGS_stop_when_solved);
   options.progress = !absl::GetFlag(FLAGS_quiet);
-  auto trainer = InProcessTrainer::Create(*config, options);
+  options.checkpoint_every_seconds = learner->checkpoint_every_seconds;
+  options.checkpoint_every_updates = learner->checkpoint_every_updates;
+  options.keep_checkpoints = learner->keep_checkpoints;
+  auto trainer =
+      resume ? ResumeTrainer(*resume, options) : InProcessTrainer::Create(*config, options);
   if (!trainer.ok()) {
     if (trainer.status().code() == absl::StatusCode::kInvalidArgument ||
         trainer.status().code() == absl::StatusCode::kFailedPrecondition) {

@@ -28,8 +28,8 @@ absl::Status LearnerOptions::Validate() const {
                        metrics_listen, "')"));
     }
   }
-  if (resume_total_steps.has_value() && *resume_total_steps <= 0) {
-    return bad("total-steps", *resume_total_steps, "> 0");
+  if (resume_or_start && resume_dir.empty()) {
+    return absl::InvalidArgumentError("--resume-or-start needs --resume DIR");
   }
   if (max_policy_lag < 0) return bad("max-policy-lag", max_policy_lag, ">= 0");
   if (target_policy_lag < 0 || (max_policy_lag > 0 && target_policy_lag > max_policy_lag)) {

@@ -4,6 +4,7 @@
 #define PROXIMA_LEARNER_SERVER_LEARNER_OPTIONS_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -20,22 +21,25 @@ struct LearnerOptions {
   // HOST:PORT to listen on; port 0 picks a free port (the bound address is
   // printed and written to RUN_DIR/learner.addr).
   std::string listen = "0.0.0.0:50051";
-  std::string run_dir;  // empty: runs/<env>-<seed>
+  // The new run's directory; empty: runs/<env>-<seed>, or runs/<env>-<seed>-2,
+  // -3, ... when that holds a run. A given one that holds a run is refused
+  // unless `overwrite` (which removes that run's files first; NewRunDir in
+  // learner/run_files.h).
+  std::string run_dir;
+  bool overwrite = false;
   // Non-empty: serve Prometheus metrics on http://HOST:PORT/metrics (port 0
   // picks a free port; the bound address is written to RUN_DIR/metrics.addr).
   std::string metrics_listen;
   // Non-empty: continue the run in this directory from its newest complete
   // checkpoint (config, weights, optimizer, normalizer, version, counters).
+  // A directory without a checkpoint is an error, unless resume_or_start
+  // (deployments that restart the learner on one volume): then a new run
+  // starts there.
   std::string resume_dir;
-  // With resume_dir: the step budget to use instead of the checkpoint's
-  // (--total-steps given explicitly when resuming, e.g. to extend a run that
-  // a compose or Kubernetes deployment restarts). Every other setting comes
-  // from the checkpoint.
-  std::optional<int64_t> resume_total_steps;
-  // With resume_dir: the update engine to use instead of the checkpoint's
-  // (--engine given explicitly). The engines share the parameter and Adam
-  // layout, so a run can switch engines across a resume.
-  std::optional<std::string> resume_engine;
+  bool resume_or_start = false;
+  // With resume_dir: settings given again (config key → value), applied to or
+  // refused for the checkpoint's config as learner/resume_config.h says.
+  std::map<std::string, std::string> resume_changes;
   TrainingModeKind mode = TrainingModeKind::kAsync;
   // Async: chunks whose lag (learner version − behaviour version) exceeds this
   // when they enter a batch are dropped and counted. Sync mode uses 0.

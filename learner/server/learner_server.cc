@@ -197,7 +197,11 @@ absl::Status LearnerServer::Impl::Init() {
   }
   PROXIMA_RETURN_IF_ERROR(InitRunDir(run_dir_, config_));
   PROXIMA_RETURN_IF_ERROR(MakeDirs(run_dir_ + "/checkpoints"));
-  PROXIMA_ASSIGN_OR_RETURN(csv_, MetricsCsv::Open(run_dir_ + "/metrics.csv"));
+  // A resumed run keeps the rows of its earlier updates (up to its checkpoint).
+  PROXIMA_ASSIGN_OR_RETURN(
+      csv_, origin.resume ? MetricsCsv::Continue(run_dir_ + "/metrics.csv",
+                                                 origin.resume->counters.updates)
+                          : MetricsCsv::Open(run_dir_ + "/metrics.csv"));
   PROXIMA_ASSIGN_OR_RETURN(tensorboard_, TensorBoardWriter::Open(run_dir_));
   if (options_.queue_capacity == 0) {
     options_.queue_capacity = 2 * static_cast<int64_t>(config_.batch_size());

@@ -1,14 +1,18 @@
 // Where a learner's run lives and whether it continues an earlier one:
-//   --resume-dir with a checkpoint in it   continues that run: its config
-//                                          (--total-steps may change the
-//                                          budget, --engine the update
-//                                          engine) and the checkpoint to
-//                                          restore;
-//   --resume-dir without one               starts a new run there;
-//   otherwise                              --run-dir, or runs/<env>-<seed>.
+//   --resume DIR with a checkpoint in it   continues that run: its config,
+//                                          with the settings given again
+//                                          applied or refused
+//                                          (learner/resume_config.h), and
+//                                          the checkpoint to restore;
+//   --resume DIR without one               InvalidArgument naming DIR; with
+//                                          --resume-or-start a new run there;
+//   otherwise                              a new run: NewRunDir
+//                                          (learner/run_files.h) of --run-dir
+//                                          and runs/<env>-<seed>.
 //
-// A pure function of the options and the files (thread-compatible); it only
-// reads the checkpoint directory and prints what it chose to stderr.
+// A function of the options and the files (thread-compatible); it reads the
+// checkpoint directory, removes an old run's files with --overwrite, and
+// prints what it chose to stderr.
 #ifndef PROXIMA_LEARNER_SERVER_RUN_ORIGIN_H_
 #define PROXIMA_LEARNER_SERVER_RUN_ORIGIN_H_
 

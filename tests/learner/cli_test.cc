@@ -1,6 +1,11 @@
 // The `proxima` executable's command-line contract: bad input exits with status
-// 2 and one clear message naming the flag, before any work starts.
+// 2 and one clear message naming the flag, before any work starts; run
+// directories are never shared by two runs, and --resume continues a run with
+// its history (issue 22).
 #include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "tests/test_util.h"
@@ -92,16 +97,34 @@ TEST(CliTest, EnvironmentSetsLearnerFlagsAndCommandLineWins) {
   EXPECT_EQ(config["seed"], 4) << config.dump();
 
   // Resuming (as a restarted container does) keeps the checkpoint's settings
-  // but takes a new step budget.
+  // but takes a new step budget; a setting that defines the run is refused.
+  r = RunCommand("PROXIMA_LEARNER_RESUME=" + dir + " PROXIMA_LEARNER_LISTEN=127.0.0.1:0 " +
+                 BinPath("proxima-learner") + " --seed 7");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("--seed cannot change when resuming: the checkpoint's run has 4, "
+                                  "got 7"));
   r = RunCommand("PROXIMA_LEARNER_RESUME=" + dir +
                  " PROXIMA_LEARNER_LISTEN=127.0.0.1:0 PROXIMA_LEARNER_QUIET=true"
                  " timeout --preserve-status -s TERM 3 " +
-                 BinPath("proxima-learner") + " --total-steps 654321 --seed 7");
+                 BinPath("proxima-learner") + " --total-steps 654321 --seed 4");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("step budget 654321 (was 123456 in the checkpoint)"));
   const nlohmann::json resumed = LoadJsonOrDie(dir + "/config.json");
   EXPECT_EQ(resumed["total_steps"], 654321) << resumed.dump();
   EXPECT_EQ(resumed["seed"], 4) << resumed.dump();  // from the checkpoint
+
+  // A deployment restarts the learner with --resume on one volume: the first
+  // start, before any checkpoint, is a new run only with --resume-or-start.
+  const std::string volume = MakeTempDir("cli_env_volume");
+  r = RunCommand("PROXIMA_LEARNER_RESUME=" + volume + " PROXIMA_LEARNER_LISTEN=127.0.0.1:0 " +
+                 BinPath("proxima-learner"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("--resume " + volume + ": no checkpoint in " + volume));
+  r = RunCommand("PROXIMA_LEARNER_RESUME=" + volume + " PROXIMA_LEARNER_RESUME_OR_START=true"
+                 " PROXIMA_LEARNER_LISTEN=127.0.0.1:0 PROXIMA_LEARNER_QUIET=true"
+                 " timeout --preserve-status -s TERM 2 " + BinPath("proxima-learner"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(std::filesystem::exists(volume + "/config.json"));
 }
 
 TEST(CliTest, ShortInProcessRunWritesRunDirectory) {
@@ -132,6 +155,104 @@ TEST(CliTest, ShortInProcessRunWritesRunDirectory) {
   EXPECT_EQ(s["max_lag"], 0);
   CommandResult csv = RunCommand("wc -l < " + dir + "/metrics.csv");
   EXPECT_EQ(std::stoi(csv.output), 1 + 4);  // header + 2048 / 512 updates
+}
+
+// The update column of metrics.csv, in file order.
+std::vector<int> MetricsUpdates(const std::string& run_dir) {
+  std::vector<int> out;
+  std::ifstream in(run_dir + "/metrics.csv");
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) out.push_back(std::stoi(line.substr(0, line.find(','))));
+  return out;
+}
+
+// Issue 22: a new run never writes into another run's directory.
+TEST(CliRunsTest, ANewRunNeverWritesIntoAnotherRun) {
+  const std::string cwd = MakeTempDir("cli_runs");
+  const std::string train =
+      "cd " + cwd + " && " + BinPath("proxima") + " train --in-process --total-steps 512 --quiet";
+  CommandResult r = RunCommand(train);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("run directory: runs/CartPole-v1-1\n"));
+  // The same env and seed again: a directory of its own, named on stderr.
+  r = RunCommand(train + " --ent-coef 0.02");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("runs/CartPole-v1-1 holds another run; this one goes to "
+                                  "runs/CartPole-v1-1-2"));
+  EXPECT_THAT(r.output, HasSubstr("run directory: runs/CartPole-v1-1-2\n"));
+  EXPECT_EQ(LoadJsonOrDie(cwd + "/runs/CartPole-v1-1/config.json")["ent_coef"], 0.01);
+  EXPECT_EQ(LoadJsonOrDie(cwd + "/runs/CartPole-v1-1-2/config.json")["ent_coef"], 0.02);
+
+  // A --run-dir that holds a run is refused, and left as it was ...
+  r = RunCommand(train + " --seed 5 --run-dir runs/CartPole-v1-1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("--run-dir runs/CartPole-v1-1 already holds a run"));
+  EXPECT_EQ(LoadJsonOrDie(cwd + "/runs/CartPole-v1-1/config.json")["seed"], 1);
+  // ... unless --overwrite: the old run's files go first, other files stay.
+  const std::string old_dir = cwd + "/runs/CartPole-v1-1";
+  std::ofstream(old_dir + "/checkpoints/ckpt-000000000099.pt") << "old";
+  std::ofstream(old_dir + "/notes.txt") << "mine";
+  r = RunCommand(train + " --seed 5 --run-dir runs/CartPole-v1-1 --overwrite");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(LoadJsonOrDie(old_dir + "/config.json")["seed"], 5);
+  EXPECT_FALSE(std::filesystem::exists(old_dir + "/checkpoints/ckpt-000000000099.pt"));
+  EXPECT_TRUE(std::filesystem::exists(old_dir + "/notes.txt"));
+  EXPECT_EQ(MetricsUpdates(old_dir), std::vector<int>{1});
+}
+
+// Issue 22: --in-process writes checkpoints and resumes; --resume keeps the
+// history, applies what can change and refuses the rest (exit 2).
+TEST(CliRunsTest, InProcessRunCheckpointsAndResumesKeepingHistory) {
+  const std::string dir = MakeTempDir("cli_resume") + "/run";
+  const std::string train = BinPath("proxima") + " train --in-process --quiet ";
+  CommandResult r = RunCommand(train + "--total-steps 1024 --run-dir " + dir);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(std::filesystem::exists(dir + "/checkpoints/ckpt-000000000002.pt"));
+
+  const std::string empty = MakeTempDir("cli_resume_empty");
+  const Case refused[] = {
+      {"--resume " + dir + "-typo", "--resume " + dir + "-typo: no such directory"},
+      {"--resume " + empty, "--resume " + empty + ": no checkpoint in " + empty},
+      {"--resume " + dir + " --env Acrobot-v1",
+       "--env cannot change when resuming: the checkpoint's run has CartPole-v1, got Acrobot-v1"},
+      {"--resume " + dir + " --hidden-sizes 32", "--hidden-sizes cannot change when resuming"},
+      {"--resume " + dir + " --num-envs 8", "--num-envs cannot change when resuming"},
+      {"--resume " + dir + " --total-steps 512",
+       "--total-steps 512 is below the 1024 env steps the resumed run has already done"},
+  };
+  for (const Case& c : refused) {
+    r = RunCommand(train + c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.output;
+    EXPECT_THAT(r.output, HasSubstr(c.message)) << c.args;
+  }
+  // The cluster refuses the actors' env columns too.
+  r = RunCommand(BinPath("proxima") + " train --quiet --resume " + dir + " --actor-num-envs 2");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("--actor-num-envs cannot change when resuming"));
+  EXPECT_EQ(MetricsUpdates(dir), (std::vector<int>{1, 2}));
+
+  r = RunCommand(train + "--resume " + dir + " --total-steps 2048 --ent-coef 0.02");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("--ent-coef 0.02 (was 0.01 in the checkpoint)"));
+  EXPECT_THAT(r.output, HasSubstr("run directory: " + dir + "\n"));
+  EXPECT_EQ(MetricsUpdates(dir), (std::vector<int>{1, 2, 3, 4}));
+  EXPECT_EQ(LoadJsonOrDie(dir + "/config.json")["ent_coef"], 0.02);
+  EXPECT_EQ(LoadJsonOrDie(dir + "/summary.json")["total_env_steps"], 2048);
+  EXPECT_TRUE(std::filesystem::exists(dir + "/checkpoints/ckpt-000000000004.pt"));
+}
+
+// Issue 22: a learner resumed by `proxima train --resume` appends to
+// metrics.csv instead of starting it again.
+TEST(CliRunsTest, ClusterResumeAppendsToMetricsCsv) {
+  const std::string dir = MakeTempDir("cli_cluster_resume") + "/run";
+  const std::string train = BinPath("proxima") + " train --actors 1 --mode sync --quiet ";
+  CommandResult r = RunCommand(train + "--total-steps 1024 --run-dir " + dir);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(MetricsUpdates(dir), (std::vector<int>{1, 2}));
+  r = RunCommand(train + "--resume " + dir + " --total-steps 2048");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(MetricsUpdates(dir), (std::vector<int>{1, 2, 3, 4}));
 }
 
 TEST(CliTest, EnvReplayAcceptsGoldenDirAndRejectsMissingDir) {

@@ -166,10 +166,10 @@ TEST_F(LearnerServerTest, ResumeContinuesTheVersionAndActorIds) {
   options_ = LearnerOptions();
   options_.listen = "127.0.0.1:0";
   options_.resume_dir = dir;
-  options_.resume_total_steps = 20'000'000;  // extends the run
+  options_.resume_changes["total_steps"] = "20000000";  // extends the run
   // The first process trained with --engine auto (fused on the CPU); the
   // resumed one continues its weights and Adam state on LibTorch.
-  options_.resume_engine = "torch";
+  options_.resume_changes["engine"] = "torch";
   options_.checkpoint_every_seconds = 0;
   StartServer();
   EXPECT_EQ(LoadJsonOrDie(dir + "/config.json")["total_steps"], 20'000'000);
