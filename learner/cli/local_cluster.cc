@@ -172,9 +172,11 @@ absl::StatusOr<std::string> Launcher::ReadAddress() {
 
 void Launcher::StartActor(ActorSlot& slot) {
   const int num_envs = ActorNumEnvs(options_.num_envs, options_.actors);
-  const std::vector<std::string> args = {"--learner", address_, "--name", slot.name,
-                                         "--num-envs", absl::StrCat(num_envs),
-                                         "--threads", absl::StrCat(options_.actor_threads)};
+  std::vector<std::string> args = {"--learner", address_, "--name", slot.name, "--num-envs",
+                                   absl::StrCat(num_envs)};
+  if (options_.actor_threads > 1) {
+    args.insert(args.end(), {"--threads", absl::StrCat(options_.actor_threads)});
+  }
   const std::string log_path = absl::StrCat(logs_dir_, "/", slot.name, ".log");
   absl::StatusOr<int> log = OpenAppend(log_path);
   absl::StatusOr<pid_t> pid = absl::InternalError("no log file");
