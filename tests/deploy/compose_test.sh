@@ -29,6 +29,9 @@
 #      resumes from the checkpoint in the named volume, at a version >= the
 #      one read before stopping;
 #   6. `down -v` removes containers, network and volumes;
+#  6b. `PROXIMA_ENV=HalfCheetah-v4 up -d --scale actor=2`: the image finds its
+#      MuJoCo model files, the learner reports HalfCheetah-v4 and 3 updates
+#      (6,144 env steps) within 60 s; `down -v`;
 #   7. secure mode (docs/security.md): deploy/make-secrets.sh writes a CA,
 #      certificates and tokens; with docker-compose.secure.yml (compose
 #      secrets) the learner serves TLS with required client certificates and
@@ -302,6 +305,31 @@ leftovers=$("$DOCKER" ps -aq --filter "label=com.docker.compose.project=$PROJECT
 log "containers, network and volumes of $PROJECT are gone; images kept:" \
     "$PROXIMA_IMAGE ($("$DOCKER" image inspect -f '{{.Size}}' "$PROXIMA_IMAGE") bytes)," \
     "$PROXIMA_PROMETHEUS_IMAGE ($("$DOCKER" image inspect -f '{{.Size}}' "$PROXIMA_PROMETHEUS_IMAGE") bytes)"
+
+# --- 6b. a MuJoCo env ------------------------------------------------------------------
+
+step "6b: PROXIMA_ENV=HalfCheetah-v4: the image's MuJoCo models, 2 actors training"
+FILES=("${BASE_FILES[@]}")     # no Prometheus (cleanup still uses PROM_FILES)
+STACK_UP=1
+# The assignment lasts for this one command (a shell function); the rest of
+# the test keeps CartPole-v1.
+PROXIMA_ENV=HalfCheetah-v4 compose up -d --scale actor=2 ||
+  fail "docker-compose up (PROXIMA_ENV=HalfCheetah-v4) failed"
+wait_for 30 "the published learner port" learner_port
+wait_for 90 "2 connected actors on HalfCheetah-v4" actors_connected_is 2
+env_id=$(jq -r '.env_id // empty' <<<"$STATUS")
+[[ "$env_id" == HalfCheetah-v4 ]] || fail "the learner trains '$env_id', not PROXIMA_ENV=HalfCheetah-v4"
+# Protobuf JSON writes uint64 as strings and leaves out zeros.
+updates() { jq -r '(.updates // "0") | tonumber' <<<"$STATUS"; }
+env_steps() { jq -r '(.env_steps // "0") | tonumber' <<<"$STATUS"; }
+updates_at_least() { read_status && (($(updates) >= $1)); }
+# The MuJoCo preset trains on 2,048-step batches: 3 updates = 6,144 env steps.
+wait_for 60 "3 updates on HalfCheetah-v4" updates_at_least 3
+(($(env_steps) >= 3 * 2048)) || fail "$(updates) updates but only $(env_steps) env steps"
+log "HalfCheetah-v4: $(updates) updates, $(env_steps) env steps, mean episode return" \
+    "$(jq -r '.mean_episode_return // 0' <<<"$STATUS") ($(jq -r '.episodes // "0"' <<<"$STATUS") episodes)"
+compose down -v || fail "docker-compose down -v (HalfCheetah-v4) failed"
+STACK_UP=0
 
 # --- 7. secure mode -------------------------------------------------------------------
 
