@@ -19,6 +19,7 @@ ABSL_FLAG(bool, deterministic, false, "eval: act with the argmax / mean instead 
 ABSL_DECLARE_FLAG(std::string, checkpoint);  // export_command.cc
 ABSL_DECLARE_FLAG(std::string, env);         // ppo_flags.cc
 ABSL_DECLARE_FLAG(std::optional<uint64_t>, seed);
+ABSL_DECLARE_FLAG(std::optional<bool>, clip_action);  // ppo_flags.cc; eval: default the policy's
 ABSL_DECLARE_FLAG(bool, json);               // proxima_main.cc
 
 namespace proxima {
@@ -71,6 +72,7 @@ int EvalCommand(const std::vector<std::string>& args, std::ostream& out, std::os
   }
   options.deterministic = absl::GetFlag(FLAGS_deterministic);
   options.seed = absl::GetFlag(FLAGS_seed).value_or(kDefaultSeed);
+  options.clip_action = absl::GetFlag(FLAGS_clip_action);
   if (EnvFlagGiven(args)) options.env_id = absl::GetFlag(FLAGS_env);
 
   ConfigureCpuThreads(1);
@@ -84,9 +86,10 @@ int EvalCommand(const std::vector<std::string>& args, std::ostream& out, std::os
     out << EvalResultToJson(*r).dump() << "\n";
   } else {
     out << absl::StrFormat(
-        "%s: %d episodes (%s, seed %d): return %.2f ± %.2f, length %.1f ± %.1f\n", r->env,
+        "%s: %d episodes (%s, seed %d%s): return %.2f ± %.2f, length %.1f ± %.1f\n", r->env,
         r->returns.size(), r->deterministic ? "deterministic" : "stochastic", r->seed,
-        r->mean_return, r->std_return, r->mean_length, r->std_length);
+        r->clip_action ? ", actions clipped" : "", r->mean_return, r->std_return, r->mean_length,
+        r->std_length);
   }
   return 0;
 }

@@ -1,11 +1,13 @@
 // `proxima eval --checkpoint PATH | --policy FILE [--env ENV] [--episodes N]
-// [--deterministic] [--seed S] [--json]`: runs N episodes of a trained policy
-// on Proxima's C++ environments (learner/export/policy_evaluator.h) and
-// prints mean ± std of return and length; with --json one object with the
-// per-episode values.
+// [--deterministic] [--seed S] [--clip-action=true|false] [--json]`: runs N
+// episodes of a trained policy on Proxima's C++ environments
+// (learner/export/policy_evaluator.h) and prints mean ± std of return and
+// length; with --json one object with the per-episode values. Box actions are
+// clipped as the run clipped them in training unless --clip-action says.
 //
 // Defines --policy, --episodes and --deterministic (--checkpoint lives in
-// export_command.cc, --env/--seed in ppo_flags.cc, --json in proxima_main.cc);
+// export_command.cc, --env/--seed/--clip-action in ppo_flags.cc, --json in
+// proxima_main.cc);
 // link only into the `proxima` executable.
 #ifndef PROXIMA_LEARNER_CLI_EVAL_COMMAND_H_
 #define PROXIMA_LEARNER_CLI_EVAL_COMMAND_H_

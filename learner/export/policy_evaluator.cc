@@ -7,6 +7,7 @@
 #include <torch/csrc/jit/serialization/import.h>
 #include <torch/utils.h>
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 
@@ -39,6 +40,7 @@ class CheckpointEvalPolicy : public EvalPolicy {
   const std::string& env_id() const override { return policy_.env.id; }
   int obs_dim() const override { return policy_.env.obs_dim(); }
   const Space& action_space() const override { return policy_.env.action_space; }
+  bool clip_action() const override { return policy_.config.clip_action; }
   void Seed(uint64_t seed) override { rng_.Seed(seed ^ kPolicySeedSalt); }
 
   absl::Status Act(const float* raw_obs, bool deterministic, float* action) override {
@@ -97,6 +99,8 @@ class TorchScriptEvalPolicy : public EvalPolicy {
         for (double v : m.attr("action_high").toDoubleList()) high.push_back(static_cast<float>(v));
         p->action_space_ = Space::Box(std::move(low), std::move(high));
       }
+      // Optional: files written before the attribute existed did not record it.
+      p->clip_action_ = m.hasattr("clip_action") && m.attr("clip_action").toBool();
     } catch (const std::exception& e) {
       return absl::InvalidArgumentError(
           absl::StrCat(path, ": malformed Proxima policy metadata: ", e.what()));
@@ -107,6 +111,7 @@ class TorchScriptEvalPolicy : public EvalPolicy {
   const std::string& env_id() const override { return env_id_; }
   int obs_dim() const override { return obs_dim_; }
   const Space& action_space() const override { return action_space_; }
+  bool clip_action() const override { return clip_action_; }
   void Seed(uint64_t seed) override { torch::manual_seed(seed ^ kPolicySeedSalt); }
 
   absl::Status Act(const float* raw_obs, bool deterministic, float* action) override {
@@ -140,6 +145,7 @@ class TorchScriptEvalPolicy : public EvalPolicy {
   std::string env_id_;
   int obs_dim_ = 0;
   Space action_space_;
+  bool clip_action_ = false;
 };
 
 void MeanStd(const std::vector<double>& v, double* mean, double* sd) {
@@ -190,6 +196,8 @@ absl::StatusOr<EvalResult> Evaluate(EvalPolicy& policy, const EvalOptions& optio
   r.env = spec.id;
   r.deterministic = options.deterministic;
   r.seed = options.seed;
+  r.clip_action =
+      options.clip_action.value_or(policy.clip_action()) && !spec.action_space.is_discrete();
   env->Seed(options.seed);
   policy.Seed(options.seed);
   std::vector<float> obs(spec.obs_dim());
@@ -200,6 +208,12 @@ absl::StatusOr<EvalResult> Evaluate(EvalPolicy& policy, const EvalOptions& optio
     int64_t len = 0;
     while (true) {
       PROXIMA_RETURN_IF_ERROR(policy.Act(obs.data(), options.deterministic, action.data()));
+      if (r.clip_action) {
+        // As VectorEnv's ClipAction during training: to the env's bounds.
+        for (size_t j = 0; j < action.size(); ++j) {
+          action[j] = std::clamp(action[j], spec.action_space.low[j], spec.action_space.high[j]);
+        }
+      }
       const StepResult step = env->Step(action.data(), obs.data());
       ret += step.reward;
       ++len;
@@ -221,6 +235,7 @@ nlohmann::ordered_json EvalResultToJson(const EvalResult& r) {
   j["episodes"] = r.returns.size();
   j["deterministic"] = r.deterministic;
   j["seed"] = r.seed;
+  j["clip_action"] = r.clip_action;
   j["mean_return"] = r.mean_return;
   j["std_return"] = r.std_return;
   j["mean_length"] = r.mean_length;

@@ -14,12 +14,21 @@
 //
 // Evaluate() seeds one env with `seed` and plays the episodes back to back
 // (each ends by termination or the env's TimeLimit), so a (policy, env, seed,
-// deterministic) tuple always gives the same episodes.
+// deterministic, clip) tuple always gives the same episodes.
+//
+// Action clipping: a run trained with ClipAction (PpoConfig::clip_action, on
+// in the MuJoCo presets) had every Box action clipped to the action space
+// before its envs saw it, so evaluation clips too by default — a MuJoCo env's
+// control cost would otherwise charge the raw Gaussian sample. The setting
+// comes from the checkpoint's config or the export's `clip_action` attribute
+// (absent in files written before it existed: no clipping);
+// EvalOptions::clip_action overrides it. Discrete actions are never clipped.
 #ifndef PROXIMA_LEARNER_EXPORT_POLICY_EVALUATOR_H_
 #define PROXIMA_LEARNER_EXPORT_POLICY_EVALUATOR_H_
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,12 +47,15 @@ class EvalPolicy {
   virtual const std::string& env_id() const = 0;
   virtual int obs_dim() const = 0;
   virtual const Space& action_space() const = 0;
+  // Whether the run clipped Box actions to the action space (ClipAction).
+  virtual bool clip_action() const = 0;
 
   // Seeds the policy's sampler (stochastic actions only).
   virtual void Seed(uint64_t seed) = 0;
 
   // raw_obs: obs_dim() floats. Writes action_space().flat_dim() floats to
-  // `action` (Discrete: the index as a float; Box: unclipped — the env clips).
+  // `action` (Discrete: the index as a float; Box: unclipped — Evaluate()
+  // clips when clip_action()).
   // Not thread-safe.
   virtual absl::Status Act(const float* raw_obs, bool deterministic, float* action) = 0;
 };
@@ -64,12 +76,15 @@ struct EvalOptions {
   int episodes = 10;
   bool deterministic = false;
   uint64_t seed = 1;
+  // Clip Box actions to the env's action space; unset: policy.clip_action().
+  std::optional<bool> clip_action;
 };
 
 struct EvalResult {
   std::string env;
   bool deterministic = false;
   uint64_t seed = 0;
+  bool clip_action = false;  // Box actions were clipped (always false for Discrete)
   std::vector<double> returns;
   std::vector<int64_t> lengths;
   // Mean and population standard deviation over the episodes.
@@ -81,7 +96,7 @@ struct EvalResult {
 // not fit; otherwise runs the episodes.
 absl::StatusOr<EvalResult> Evaluate(EvalPolicy& policy, const EvalOptions& options);
 
-// {env, episodes, deterministic, seed, mean_return, std_return, mean_length,
+// {env, episodes, deterministic, seed, clip_action, mean_return, std_return, mean_length,
 //  std_length, returns: [...], lengths: [...]}
 nlohmann::ordered_json EvalResultToJson(const EvalResult& r);
 

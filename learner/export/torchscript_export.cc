@@ -224,6 +224,7 @@ nlohmann::json MetadataJson(const CheckpointPolicy& p) {
   j["hidden_sizes"] = p.config.model.hidden_sizes;
   j["activation"] = p.config.model.activation;
   j["shared_trunk"] = p.config.model.shared_trunk;
+  j["clip_action"] = p.config.clip_action && !a.is_discrete();
   j["normalize_obs"] = p.snapshot->normalizer.enabled;
   j["obs_clip"] = p.snapshot->normalizer.clip;
   j["obs_count"] = p.snapshot->normalizer.stats.count();
@@ -262,6 +263,8 @@ void RegisterMetadata(const CheckpointPolicy& p, torch::jit::Module& m) {
   m.register_attribute("hidden_sizes", c10::ListType::ofInts(), hidden);
   str("activation", p.config.model.activation);
   boolean("shared_trunk", p.config.model.shared_trunk);
+  // Added within format 1: readers treat a missing one as false.
+  boolean("clip_action", p.config.clip_action && !a.is_discrete());
   boolean("normalize_obs", norm.enabled);
   real("obs_clip", norm.clip);
   real("obs_epsilon", RunningMeanStd::kEpsilon);

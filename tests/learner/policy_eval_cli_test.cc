@@ -2,7 +2,11 @@
 // to solve by `proxima train` is exported, both the checkpoint and the export
 // evaluate deterministically to a solved mean return and play exactly the same
 // episodes; a random-init policy scores far lower; bad input exits 2 with a
-// message naming the problem.
+// message naming the problem. A HalfCheetah-v4 run (a MuJoCo preset, trained
+// with ClipAction) exports and evaluates with the same action clipping.
+#include <torch/csrc/jit/serialization/import.h>
+
+#include <cmath>
 #include <cstdio>
 #include <string>
 
@@ -17,6 +21,22 @@ namespace {
 
 using ::testing::HasSubstr;
 
+std::string Proxima(const std::string& args) {
+  return absl::StrCat(BinPath("proxima"), " ", args);
+}
+
+// Runs `proxima eval --json ARGS` and parses its output.
+nlohmann::json EvalJson(const std::string& args) {
+  CommandResult r = RunCommand(Proxima("eval --json " + args));
+  EXPECT_EQ(r.exit_code, 0) << args << "\n" << r.output;
+  try {
+    return nlohmann::json::parse(r.output);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "not JSON: " << r.output;
+    return nlohmann::json::object();
+  }
+}
+
 class PolicyEvalCliTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -30,21 +50,6 @@ class PolicyEvalCliTest : public ::testing::Test {
   static void TearDownTestSuite() {
     delete dir_;
     delete train_;
-  }
-
-  static std::string Proxima(const std::string& args) {
-    return absl::StrCat(BinPath("proxima"), " ", args);
-  }
-  // Runs `args` and parses its --json output.
-  static nlohmann::json EvalJson(const std::string& args) {
-    CommandResult r = RunCommand(Proxima("eval --json " + args));
-    EXPECT_EQ(r.exit_code, 0) << args << "\n" << r.output;
-    try {
-      return nlohmann::json::parse(r.output);
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << "not JSON: " << r.output;
-      return nlohmann::json::object();
-    }
   }
 
   static std::string* dir_;
@@ -164,6 +169,73 @@ TEST_F(PolicyEvalCliTest, BadInputExitsTwoNamingTheProblem) {
     EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.output;
     EXPECT_THAT(r.output, HasSubstr(c.message)) << c.args;
   }
+}
+
+// Every return finite, every episode the full 1,000 steps (HalfCheetah never
+// terminates; its TimeLimit truncates).
+void ExpectFullFiniteEpisodes(const nlohmann::json& j, size_t episodes) {
+  ASSERT_TRUE(j.contains("returns") && j.contains("lengths")) << j;
+  ASSERT_EQ(j["returns"].size(), episodes) << j;
+  for (const auto& ret : j["returns"]) {
+    ASSERT_TRUE(ret.is_number()) << j;  // NaN and inf are written as null
+    EXPECT_TRUE(std::isfinite(ret.get<double>())) << j;
+  }
+  EXPECT_EQ(j["lengths"], nlohmann::json(std::vector<int>(episodes, 1000))) << j;
+}
+
+// A short HalfCheetah-v4 run of `proxima train` (the MuJoCo preset: ClipAction
+// on), exported and evaluated. The local cluster, not --in-process: only it
+// writes checkpoints.
+TEST(MujocoEvalCliTest, HalfCheetahExportsAndEvaluatesWithTheRunsActionClipping) {
+  const std::string dir = MakeTempDir("eval_cli_mujoco");
+  const std::string run = dir + "/run";
+  const std::string pt = dir + "/policy.pt";
+  CommandResult train = RunCommand(Proxima(
+      "train --env HalfCheetah-v4 --seed 1 --mode sync --actors 2 --total-steps 4096 --quiet "
+      "--run-dir " + run));
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  CommandResult exported = RunCommand(Proxima("export --checkpoint " + run + " --out " + pt));
+  ASSERT_EQ(exported.exit_code, 0) << exported.output;
+  EXPECT_THAT(exported.output, HasSubstr("HalfCheetah-v4 policy, obs_dim 17, actions Box("));
+  torch::jit::Module m = torch::jit::load(pt);
+  ASSERT_TRUE(m.hasattr("clip_action"));
+  EXPECT_TRUE(m.attr("clip_action").toBool());
+
+  for (const std::string& source : {"--checkpoint " + run, "--policy " + pt}) {
+    SCOPED_TRACE(source);
+    const nlohmann::json clipped = EvalJson(source + " --episodes 2 --seed 5");
+    ExpectFullFiniteEpisodes(clipped, 2);
+    EXPECT_EQ(clipped["env"], "HalfCheetah-v4");
+    EXPECT_EQ(clipped["clip_action"], true) << "the run trained with ClipAction";
+    // The same samples unclipped: MuJoCo clamps the controls to ctrlrange
+    // itself, so the motion is the same and only the control cost (0.1 ·
+    // sum a², of the action as given) differs — the raw Gaussian samples,
+    // often beyond ±1, cost strictly more in every episode.
+    const nlohmann::json raw = EvalJson(source + " --episodes 2 --seed 5 --clip-action=false");
+    ExpectFullFiniteEpisodes(raw, 2);
+    EXPECT_EQ(raw["clip_action"], false);
+    for (size_t i = 0; i < 2 && i < raw["returns"].size(); ++i) {
+      EXPECT_GT(clipped["returns"][i].get<double>(), raw["returns"][i].get<double>())
+          << clipped << "\n" << raw;
+    }
+    std::printf("%s: clipped %s\n  unclipped %s\n", source.c_str(), clipped.dump().c_str(),
+                raw.dump().c_str());
+  }
+
+  // Deterministic: the checkpoint and its export play the same episodes (to
+  // float rounding: the actor's inference and LibTorch may take different
+  // kernels for the Gaussian mean).
+  const nlohmann::json a = EvalJson("--checkpoint " + run + " --episodes 2 --deterministic");
+  const nlohmann::json b = EvalJson("--policy " + pt + " --episodes 2 --deterministic");
+  ExpectFullFiniteEpisodes(a, 2);
+  ExpectFullFiniteEpisodes(b, 2);
+  for (size_t i = 0; i < 2 && i < a["returns"].size() && i < b["returns"].size(); ++i) {
+    EXPECT_NEAR(a["returns"][i].get<double>(), b["returns"][i].get<double>(), 1e-3) << a << b;
+  }
+  CommandResult text = RunCommand(Proxima("eval --policy " + pt + " --episodes 1 --seed 2"));
+  EXPECT_EQ(text.exit_code, 0) << text.output;
+  EXPECT_THAT(text.output,
+              HasSubstr("HalfCheetah-v4: 1 episodes (stochastic, seed 2, actions clipped): "));
 }
 
 }  // namespace
