@@ -24,8 +24,27 @@ bool IsBoolFlag(const absl::CommandLineFlag& flag) {
   return flag.IsOfType<bool>() || flag.IsOfType<std::optional<bool>>();
 }
 
+// Proxima's own flags, dashed ("total-steps"), for "did you mean" (Abseil's
+// built-in flags such as --fromenv are left out).
+std::vector<std::string> OwnFlagNames() {
+  std::vector<std::string> names;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (absl::StrContains(flag->Filename(), "absl/")) continue;
+    names.push_back(absl::StrReplaceAll(name, {{"_", "-"}}));
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// "; did you mean --total-steps?" for --totl-steps, or "".
+std::string FlagHint(absl::string_view name) {
+  const std::string closest =
+      ClosestName(absl::StrReplaceAll(name, {{"_", "-"}}), OwnFlagNames());
+  return closest.empty() ? "" : absl::StrCat("; did you mean --", closest, "?");
+}
+
 absl::Status SetFlag(absl::string_view name, std::optional<std::string> value,
-                     const std::string& next, bool* consumed_next) {
+                     const std::string& next, bool* consumed_next, ParsedArgs* out) {
   *consumed_next = false;
   const std::string canonical = absl::StrReplaceAll(name, {{"-", "_"}});
   absl::CommandLineFlag* flag = absl::FindCommandLineFlag(canonical);
@@ -34,11 +53,12 @@ absl::Status SetFlag(absl::string_view name, std::optional<std::string> value,
     if (negated != nullptr && IsBoolFlag(*negated)) {
       std::string error;
       if (!negated->ParseFrom("false", &error)) return absl::InvalidArgumentError(error);
+      out->given.insert(canonical.substr(2));
       return absl::OkStatus();
     }
   }
   if (flag == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
+    return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name, FlagHint(name)));
   }
   if (!value.has_value()) {
     if (IsBoolFlag(*flag)) {
@@ -55,6 +75,7 @@ absl::Status SetFlag(absl::string_view name, std::optional<std::string> value,
     return absl::InvalidArgumentError(
         absl::StrCat("invalid value '", *value, "' for flag --", name, ": ", error));
   }
+  out->given.insert(canonical);
   return absl::OkStatus();
 }
 
@@ -97,19 +118,31 @@ absl::Status ParseInto(const std::vector<std::string>& args, ParsedArgs* out, in
         return absl::InvalidArgumentError(
             absl::StrCat("--flagfile: ", contents.status().message()));
       }
-      std::vector<std::string> file_args;
+      // One flag per line: "--name=value", or "--name value" (taken as the
+      // former, so that "--quiet false" is a value, not a positional).
+      int line_number = 0;
       for (absl::string_view line : absl::StrSplit(*contents, '\n')) {
+        ++line_number;
         line = absl::StripAsciiWhitespace(line);
         if (line.empty() || absl::StartsWith(line, "#")) continue;
-        file_args.emplace_back(line);
+        std::string file_arg(line);
+        if (absl::StartsWith(line, "-")) {
+          const size_t space = line.find_first_of(" \t");
+          if (space != absl::string_view::npos && !absl::StrContains(line.substr(0, space), '=')) {
+            file_arg = absl::StrCat(line.substr(0, space), "=",
+                                    absl::StripLeadingAsciiWhitespace(line.substr(space)));
+          }
+        }
+        absl::Status s = ParseInto({file_arg}, out, depth + 1);
+        if (!s.ok()) {
+          return absl::InvalidArgumentError(absl::StrCat(path, ":", line_number, ": ", s.message()));
+        }
       }
-      absl::Status s = ParseInto(file_args, out, depth + 1);
-      if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", s.message()));
       continue;
     }
     bool consumed = false;
     const std::string next = i + 1 < args.size() ? args[i + 1] : std::string();
-    absl::Status s = SetFlag(name, value, next, &consumed);
+    absl::Status s = SetFlag(name, value, next, &consumed, out);
     if (!s.ok()) return s;
     if (consumed) ++i;
   }
@@ -143,11 +176,12 @@ absl::Status ParseFlagsWithEnv(absl::string_view env_prefix, const EnvVars& env,
         s = absl::InvalidArgumentError(
             absl::StrCat("unexpected argument '", from_file.positional[0], "'"));
       }
+      out->given.insert(from_file.given.begin(), from_file.given.end());
     } else if (absl::FindCommandLineFlag(flag) == nullptr) {
-      s = absl::InvalidArgumentError(absl::StrCat("no such flag --", dashed));
+      s = absl::InvalidArgumentError(absl::StrCat("no such flag --", dashed, FlagHint(dashed)));
     } else {
       bool consumed = false;
-      s = SetFlag(dashed, value, "", &consumed);
+      s = SetFlag(dashed, value, "", &consumed, out);
     }
     if (!s.ok()) {
       return absl::InvalidArgumentError(
@@ -194,6 +228,46 @@ std::string FlagsHelp(const std::vector<std::string>& file_substrings) {
                     def.empty() ? "" : absl::StrCat(" (default: ", def, ")"), "\n");
   }
   return out;
+}
+
+namespace {
+
+// Optimal string alignment distance (Levenshtein plus adjacent swaps), case
+// folded.
+size_t EditDistance(absl::string_view a, absl::string_view b) {
+  const std::string x = absl::AsciiStrToLower(a);
+  const std::string y = absl::AsciiStrToLower(b);
+  std::vector<std::vector<size_t>> d(x.size() + 1, std::vector<size_t>(y.size() + 1));
+  for (size_t i = 0; i <= x.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= y.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= x.size(); ++i) {
+    for (size_t j = 1; j <= y.size(); ++j) {
+      const size_t cost = x[i - 1] == y[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && x[i - 1] == y[j - 2] && x[i - 2] == y[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[x.size()][y.size()];
+}
+
+}  // namespace
+
+std::string ClosestName(absl::string_view word, const std::vector<std::string>& candidates) {
+  if (word.empty()) return "";
+  std::string best;
+  size_t best_distance = 0;
+  for (const std::string& c : candidates) {
+    const size_t limit = std::max<size_t>(2, std::max(word.size(), c.size()) / 3);
+    size_t distance = EditDistance(word, c);
+    if (distance > limit && absl::StartsWithIgnoreCase(c, word)) distance = limit;
+    if (distance <= limit && (best.empty() || distance < best_distance)) {
+      best = c;
+      best_distance = distance;
+    }
+  }
+  return best;
 }
 
 bool SplitLongFlag(const std::string& arg, std::string* name, std::string* value,

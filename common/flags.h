@@ -6,9 +6,11 @@
 // (absl::FindCommandLineFlag + CommandLineFlag::ParseFrom):
 //   * `--num-envs=8`, `--num_envs 8` and `--num-envs 8` are the same flag;
 //   * boolean flags accept `--flag`, `--noflag`, `--flag=true|false`;
-//   * `--flagfile=PATH` reads one flag per line (blank lines and lines starting
-//     with '#' are skipped) and may nest;
-//   * an unknown flag or a bad value is an InvalidArgument error naming it;
+//   * `--flagfile=PATH` reads one flag per line, as `--flag=value` or
+//     `--flag value` (blank lines and lines starting with '#' are skipped),
+//     and may nest; an error in it is prefixed with "PATH:LINE: ";
+//   * an unknown flag or a bad value is an InvalidArgument error naming it
+//     (an unknown one with "did you mean --x?" when a flag's name is close);
 //     mains print it and exit with status 2 (see ExitWithUsageError).
 // Everything that is not a flag is returned as a positional argument; `--`
 // ends flag parsing.
@@ -24,6 +26,7 @@
 #ifndef PROXIMA_COMMON_FLAGS_H_
 #define PROXIMA_COMMON_FLAGS_H_
 
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,6 +39,10 @@ namespace proxima {
 struct ParsedArgs {
   std::vector<std::string> positional;
   bool help = false;  // --help or -h was given
+  // Every flag that was set (command line, flag file, environment), by its
+  // canonical name ("num_envs"), whatever the value (--actors 2 is in it
+  // although 2 is the default).
+  std::set<std::string> given;
 };
 
 absl::Status ParseFlags(const std::vector<std::string>& args, ParsedArgs* out);
@@ -56,6 +63,12 @@ EnvVars ProcessEnvironment();
 
 // Prints "<program>: <message>" and a hint to stderr and exits with status 2.
 [[noreturn]] void ExitWithUsageError(absl::string_view program, const absl::Status& status);
+
+// The candidate closest to `word` for a "did you mean" hint: the smallest
+// case-insensitive edit distance (insert, delete, substitute, swap two
+// neighbours), at most max(2, size/3) of the longer; or a candidate that
+// starts with `word`. Ties go to the earlier candidate; "" when none is close.
+std::string ClosestName(absl::string_view word, const std::vector<std::string>& candidates);
 
 // Help text for the flags whose definitions live in files containing any of
 // `file_substrings`: one line per flag with its help and default.

@@ -11,6 +11,7 @@
 #include "common/envs/mountain_car_continuous.h"
 #include "common/envs/pendulum.h"
 #include "common/envs/remote_env.h"
+#include "common/flags.h"
 #include "common/status_macros.h"
 
 namespace proxima {
@@ -39,8 +40,13 @@ absl::StatusOr<const Entry*> Find(absl::string_view id) {
   for (const Entry& e : kEntries) {
     if (id == e.id) return &e;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown environment id \"", id, "\"; known ids: ", absl::StrJoin(RegisteredEnvIds(), ", ")));
+  // "did you mean" on the id without its options ("Hopper-v3?x=1" → Hopper-v4).
+  const std::vector<std::string> ids = RegisteredEnvIds();
+  const std::string closest = ClosestName(id.substr(0, id.find('?')), ids);
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown environment id \"", id, "\"",
+                   closest.empty() ? "" : absl::StrCat("; did you mean \"", closest, "\"?"),
+                   "; known ids: ", absl::StrJoin(ids, ", ")));
 }
 
 }  // namespace

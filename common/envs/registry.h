@@ -5,8 +5,8 @@
 // v4/v5 suite (common/envs/mujoco/mujoco_registry.h; "HalfCheetah-v4", ...,
 // optionally with Gymnasium's keyword options after '?'). Each env comes with its
 // TimeLimit (max_episode_steps) and registered reward threshold. Looking up an
-// unknown id is an InvalidArgument error that names the id and lists the known
-// ones. All functions are thread-safe.
+// unknown id is an InvalidArgument error that names the id, suggests the closest
+// known one ("did you mean", common/flags.h ClosestName) and lists them all. All functions are thread-safe.
 //
 // Besides the registered ids, MakeEnv and GetEnvSpec accept remote env ids,
 // remote://HOST:PORT[/ENV_ID][?KEY=VALUE&...]: an env served by another

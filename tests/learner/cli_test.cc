@@ -2,6 +2,7 @@
 // 2 and one clear message naming the flag, before any work starts; run
 // directories are never shared by two runs, and --resume continues a run with
 // its history (issue 22).
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -309,6 +310,24 @@ TEST(CliTest, EnvListShowsEveryMujocoEnv) {
     EXPECT_THAT(list.output, HasSubstr(id));
   }
   EXPECT_THAT(list.output, HasSubstr("Box(-inf, inf, (376,), float32)"));  // Humanoid-v4
+}
+
+// Flag files take `--flag value` as well as `--flag=value`; their errors name
+// the file and line. Unknown env ids and flags get a "did you mean".
+TEST(CliTest, FlagFileLinesAndDidYouMean) {
+  const std::string dir = MakeTempDir("cli_flagfile");
+  const std::string ff = dir + "/run.flags";
+  ASSERT_EQ(std::system(("printf -- '# comment\n\n--learning_rate 3e-4\n--hidden-sizes=32,32\n"
+                         "--normalize-obs true\n--totl-steps 5\n' > " + ff).c_str()), 0);
+  CommandResult bad = RunCommand(BinPath("proxima") + " train --in-process --flagfile " + ff);
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_THAT(bad.output, HasSubstr(ff + ":6: unknown flag --totl-steps; did you mean "
+                                         "--total-steps?"));
+
+  CommandResult env = RunCommand(BinPath("proxima") + " train --in-process --env CartPole-v0");
+  EXPECT_EQ(env.exit_code, 2) << env.output;
+  EXPECT_THAT(env.output, HasSubstr("unknown environment id \"CartPole-v0\"; did you mean "
+                                    "\"CartPole-v1\"?"));
 }
 
 TEST(CliTest, UnknownCommandIsAUsageError) {
