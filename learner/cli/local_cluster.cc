@@ -28,6 +28,7 @@
 #include "common/subprocess.h"
 #include "learner/cli/client_commands.h"
 #include "learner/cli/local_learner.h"
+#include "learner/cli/train_plan.h"
 #include "learner/server/lag_report.h"
 #include "nlohmann/json.hpp"
 
@@ -380,6 +381,12 @@ int Launcher::Run() {
   absl::StatusOr<std::string> addr = ReadAddress();
   if (addr.ok()) {
     address_ = *addr;
+    if (!options_.run.is_null()) {
+      if (absl::Status added = AddRunToConfigJson(options_.run_dir, options_.run); !added.ok()) {
+        Note(absl::StrCat("proxima train: config.json: cannot add the run's launch: ",
+                          added.message()));
+      }
+    }
     // The rest of the learner's stdout goes to its log; the pipe must keep
     // draining or the learner would block on a full pipe.
     learner_.StartPump();

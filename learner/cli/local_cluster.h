@@ -37,6 +37,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "absl/time/time.h"
+#include "nlohmann/json.hpp"
 
 namespace proxima {
 
@@ -48,6 +49,10 @@ struct LocalClusterOptions {
   int actor_threads = 1;    // proxima-actor --threads
   std::string run_dir;
   bool quiet = false;
+  // When not null: set as "run" in RUN_DIR/config.json once the learner has
+  // written that file (it has when it reports its address), so that the file
+  // holds the launch too (learner/cli/train_plan.h).
+  nlohmann::json run;
   // Flags for the learner, before the launcher's own --listen/--run-dir/--quiet
   // (see LearnerFlagsToForward()).
   std::vector<std::string> learner_flags;

@@ -45,6 +45,7 @@
 #include "learner/cli/plot_command.h"
 #include "learner/cli/local_cluster.h"
 #include "learner/cli/ppo_flags.h"
+#include "learner/cli/train_plan.h"
 #include "learner/in_process_trainer.h"
 #include "learner/resume_config.h"
 #include "learner/run_files.h"
@@ -74,8 +75,9 @@ ABSL_FLAG(std::string, tls_server_name, "",
 ABSL_FLAG(std::string, token_file, "",
           "learner commands: file holding the bearer token (role monitor or admin) [default: "
           "$PROXIMA_TOKEN]");
-// --run-dir, --stop-when-solved and --quiet live in learner_flags.cc.
+// --run-dir, --stop-when-solved, --quiet and --mode live in learner_flags.cc.
 ABSL_DECLARE_FLAG(std::string, run_dir);
+ABSL_DECLARE_FLAG(std::string, mode);
 ABSL_DECLARE_FLAG(bool, stop_when_solved);
 ABSL_DECLARE_FLAG(bool, quiet);
 // The TLS flags live in learner_flags.cc too; learner commands use them as a
@@ -220,6 +222,11 @@ int TrainCluster() {
                        absl::InvalidArgumentError(absl::StrCat(
                            "--actor-threads must be in [1, 256] (got ", options.actor_threads, ")")));
   }
+  TrainPlan plan;
+  plan.mode = absl::GetFlag(FLAGS_mode);
+  plan.actors = actors;
+  plan.actor_threads = options.actor_threads;
+  options.run = RunToJson(plan, *config);
   // Resuming continues the run in its own directory.
   options.run_dir = resume ? learner->resume_dir : NewTrainRunDir(*config, *learner);
   options.quiet = absl::GetFlag(FLAGS_quiet);
@@ -236,6 +243,9 @@ int Train() {
   absl::StatusOr<LearnerOptions> learner = LearnerOptionsFromFlags();
   if (!learner.ok()) ExitWithUsageError("proxima train", learner.status());
   const std::optional<ResumePoint> resume = TrainResumePoint(*learner);
+  TrainPlan plan;
+  plan.in_process = true;
+  const PpoConfig& resolved = resume ? resume->config : *config;
   TrainerOptions options;
   options.run_dir = resume ? learner->resume_dir : NewTrainRunDir(*config, *learner);
   options.stop_when_solved = absl::GetFlag(FLAGS_stop_when_solved);
@@ -252,6 +262,10 @@ int Train() {
     }
     LogError(trainer.status().ToString());
     return 1;
+  }
+  if (absl::Status added = AddRunToConfigJson(options.run_dir, RunToJson(plan, resolved));
+      !added.ok()) {
+    LogWarning(absl::StrCat("config.json: cannot add the run's launch: ", added.message()));
   }
   absl::StatusOr<RunSummary> summary = (*trainer)->Run();
   if (!summary.ok()) {

@@ -156,6 +156,30 @@ TEST(CliTest, ShortInProcessRunWritesRunDirectory) {
   EXPECT_EQ(s["max_lag"], 0);
   CommandResult csv = RunCommand("wc -l < " + dir + "/metrics.csv");
   EXPECT_EQ(std::stoi(csv.output), 1 + 4);  // header + 2048 / 512 updates
+  // config.json holds how the run was launched too (learner/cli/train_plan.h).
+  const nlohmann::json run = LoadJsonOrDie(dir + "/config.json")["run"];
+  EXPECT_EQ(run["launch"], "in-process") << run.dump();
+  EXPECT_EQ(run["mode"], "in-process");
+  EXPECT_EQ(run["actors"], 0);
+  EXPECT_EQ(run["env_columns"], 4);
+}
+
+// A local cluster's config.json names its mode, actors and env columns.
+TEST(CliTest, ClusterConfigJsonHoldsModeActorsAndColumns) {
+  const std::string dir = MakeTempDir("cli_cluster_config") + "/run";
+  CommandResult r = RunCommand(BinPath("proxima") +
+                               " train --env CartPole-v1 --actors 2 --mode sync --total-steps 1024"
+                               " --quiet --run-dir " + dir);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const nlohmann::json config = LoadJsonOrDie(dir + "/config.json");
+  const nlohmann::json& run = config["run"];
+  EXPECT_EQ(run["launch"], "local-cluster") << config.dump();
+  EXPECT_EQ(run["mode"], "sync");
+  EXPECT_EQ(run["actors"], 2);
+  EXPECT_EQ(run["env_columns_per_actor"], 2);
+  EXPECT_EQ(run["env_columns"], 4);
+  EXPECT_EQ(run["actor_threads"], 1);
+  EXPECT_EQ(config["num_envs"], 4);
 }
 
 // The update column of metrics.csv, in file order.

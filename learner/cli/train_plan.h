@@ -1,0 +1,43 @@
+// What `proxima train` runs besides the PPO hyperparameters: how it is
+// launched (in process or a local cluster), the learner's mode, the actors
+// and their env columns. It goes into config.json as one "run" object, so
+// that the file holds everything that defines the run:
+//
+//   "run": {"launch": "in-process" | "local-cluster",
+//           "mode": "in-process" | "sync" | "async",
+//           "actors": N (0 in process), "env_columns_per_actor": K (null in
+//           process), "env_columns": all columns, "actor_threads": T (null
+//           in process)}
+//
+// The key is additive: ConfigFromJson (learner/run_files.h) reads only the
+// hyperparameters' keys, so files with and without it load alike.
+//
+// Pure functions over plain data, except AddRunToConfigJson (one file).
+#ifndef PROXIMA_LEARNER_CLI_TRAIN_PLAN_H_
+#define PROXIMA_LEARNER_CLI_TRAIN_PLAN_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "learner/ppo_config.h"
+#include "nlohmann/json.hpp"
+
+namespace proxima {
+
+struct TrainPlan {
+  bool in_process = false;
+  std::string mode;  // the learner's --mode (cluster only)
+  int actors = 0;
+  int actor_threads = 1;
+};
+
+// config.json's "run" object for `plan` and the resolved `config`.
+nlohmann::json RunToJson(const TrainPlan& plan, const PpoConfig& config);
+
+// Sets "run" in DIR/config.json (rewritten atomically); NotFound if the file
+// is not there.
+absl::Status AddRunToConfigJson(const std::string& run_dir, const nlohmann::json& run);
+
+}  // namespace proxima
+
+#endif  // PROXIMA_LEARNER_CLI_TRAIN_PLAN_H_
