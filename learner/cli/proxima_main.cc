@@ -20,6 +20,7 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -168,7 +169,7 @@ std::optional<ResumePoint> TrainResumePoint(const LearnerOptions& learner) {
 // The local cluster: learner + actor processes (learner/cli/local_cluster.h).
 // Everything is validated here, so bad input exits 2 before any process
 // starts.
-int TrainCluster() {
+int TrainCluster(const std::set<std::string>& given) {
   absl::StatusOr<PpoConfig> config = PpoConfigFromFlags();
   if (!config.ok()) ExitWithUsageError("proxima train", config.status());
   absl::StatusOr<LearnerOptions> learner = LearnerOptionsFromFlags();
@@ -226,6 +227,10 @@ int TrainCluster() {
   plan.mode = absl::GetFlag(FLAGS_mode);
   plan.actors = actors;
   plan.actor_threads = options.actor_threads;
+  plan.stop_when_solved = learner->stop_when_solved;
+  if (absl::Status conflict = CheckTrainFlags(given, plan, *config); !conflict.ok()) {
+    ExitWithUsageError("proxima train", conflict);
+  }
   options.run = RunToJson(plan, *config);
   // Resuming continues the run in its own directory.
   options.run_dir = resume ? learner->resume_dir : NewTrainRunDir(*config, *learner);
@@ -235,8 +240,8 @@ int TrainCluster() {
   return RunLocalCluster(options);
 }
 
-int Train() {
-  if (!absl::GetFlag(FLAGS_in_process)) return TrainCluster();
+int Train(const std::set<std::string>& given) {
+  if (!absl::GetFlag(FLAGS_in_process)) return TrainCluster(given);
   absl::StatusOr<PpoConfig> config = PpoConfigFromFlags();
   if (!config.ok()) ExitWithUsageError("proxima train", config.status());
   // --run-dir, --overwrite, --resume and the checkpoint cadence.
@@ -245,7 +250,11 @@ int Train() {
   const std::optional<ResumePoint> resume = TrainResumePoint(*learner);
   TrainPlan plan;
   plan.in_process = true;
+  plan.stop_when_solved = absl::GetFlag(FLAGS_stop_when_solved);
   const PpoConfig& resolved = resume ? resume->config : *config;
+  if (absl::Status conflict = CheckTrainFlags(given, plan, resolved); !conflict.ok()) {
+    ExitWithUsageError("proxima train", conflict);
+  }
   TrainerOptions options;
   options.run_dir = resume ? learner->resume_dir : NewTrainRunDir(*config, *learner);
   options.stop_when_solved = absl::GetFlag(FLAGS_stop_when_solved);
@@ -445,7 +454,7 @@ int main(int argc, char** argv) {
   if (!s.ok()) proxima::ExitWithUsageError("proxima", s);
   const std::vector<std::string>& pos = parsed.positional;
   const std::string& cmd = pos[0];
-  if (cmd == "train" && pos.size() == 1) return proxima::Train();
+  if (cmd == "train" && pos.size() == 1) return proxima::Train(parsed.given);
   if (cmd == "env" && pos.size() == 2 && pos[1] == "list") return proxima::EnvList();
   if (cmd == "env" && pos.size() == 2 && pos[1] == "replay") return proxima::EnvReplay();
   if (cmd == "export" && pos.size() == 1) return proxima::ExportCommand(std::cout, std::cerr);

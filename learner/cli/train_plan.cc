@@ -1,6 +1,7 @@
 #include "learner/cli/train_plan.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/envs/registry.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
 #include "learner/cli/local_cluster.h"
@@ -36,6 +37,37 @@ absl::Status AddRunToConfigJson(const std::string& run_dir, const nlohmann::json
   if (!j.is_object()) return absl::DataLossError(absl::StrCat(path, " is not a JSON object"));
   j["run"] = run;
   return WriteFileAtomic(path, j.dump(2) + "\n");
+}
+
+absl::Status CheckTrainFlags(const std::set<std::string>& given, const TrainPlan& plan,
+                             const PpoConfig& config) {
+  if (plan.in_process) {
+    for (const char* flag : {"actors", "actor_threads", "mode"}) {
+      if (given.count(flag) == 0) continue;
+      const std::string dashed = flag == std::string("actor_threads") ? "actor-threads" : flag;
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--in-process and --", dashed, " conflict: an in-process run steps its envs in this "
+          "process, with no learner server and no actor processes; drop one of them"));
+    }
+  }
+  if (plan.stop_when_solved && !IsRemoteEnvId(config.env_id)) {
+    PROXIMA_ASSIGN_OR_RETURN(EnvSpec spec, GetEnvSpec(config.env_id));
+    if (!spec.has_reward_threshold) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--stop-when-solved and --env ", config.env_id, " conflict: ", config.env_id,
+          " has no registered reward threshold, so the run would never count as solved"));
+    }
+  }
+  if (!plan.in_process && plan.actors >= 1 && config.num_envs > plan.actors &&
+      config.num_envs % plan.actors != 0) {
+    const int per_actor = ActorNumEnvs(config.num_envs, plan.actors);
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--actors ", plan.actors, " and --num-envs ", config.num_envs, " conflict: ",
+        config.num_envs, " env columns do not split evenly over ", plan.actors,
+        " actors (each would run ", per_actor, ", ", per_actor * plan.actors,
+        " in all); give a --num-envs that is a multiple of --actors"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace proxima

@@ -12,10 +12,14 @@
 // The key is additive: ConfigFromJson (learner/run_files.h) reads only the
 // hyperparameters' keys, so files with and without it load alike.
 //
+// CheckTrainFlags refuses flag combinations that would otherwise be
+// accepted silently; the error names both flags (mains exit 2).
+//
 // Pure functions over plain data, except AddRunToConfigJson (one file).
 #ifndef PROXIMA_LEARNER_CLI_TRAIN_PLAN_H_
 #define PROXIMA_LEARNER_CLI_TRAIN_PLAN_H_
 
+#include <set>
 #include <string>
 
 #include "absl/status/status.h"
@@ -29,6 +33,7 @@ struct TrainPlan {
   std::string mode;  // the learner's --mode (cluster only)
   int actors = 0;
   int actor_threads = 1;
+  bool stop_when_solved = false;
 };
 
 // config.json's "run" object for `plan` and the resolved `config`.
@@ -37,6 +42,14 @@ nlohmann::json RunToJson(const TrainPlan& plan, const PpoConfig& config);
 // Sets "run" in DIR/config.json (rewritten atomically); NotFound if the file
 // is not there.
 absl::Status AddRunToConfigJson(const std::string& run_dir, const nlohmann::json& run);
+
+// InvalidArgument naming both flags for: --in-process with --actors,
+// --actor-threads or --mode; --stop-when-solved on an env without a reward
+// threshold; a cluster whose env columns (--num-envs) do not split evenly
+// over --actors (more columns than actors and not a multiple). `given` holds
+// the flags set (ParsedArgs::given, common/flags.h).
+absl::Status CheckTrainFlags(const std::set<std::string>& given, const TrainPlan& plan,
+                             const PpoConfig& config);
 
 }  // namespace proxima
 

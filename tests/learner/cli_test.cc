@@ -354,6 +354,26 @@ TEST(CliTest, FlagFileLinesAndDidYouMean) {
                                     "\"CartPole-v1\"?"));
 }
 
+// Flags that contradict each other exit 2 naming both, before anything runs.
+TEST(CliTest, ConflictingFlagsExitTwoNamingBoth) {
+  const std::string dir = MakeTempDir("cli_conflicts") + "/run";
+  const std::string base = BinPath("proxima") + " train --quiet --total-steps 1024 --run-dir " + dir;
+  const Case cases[] = {
+      {"--in-process --actors 4", "--in-process and --actors conflict"},
+      {"--in-process --mode sync", "--in-process and --mode conflict"},
+      {"--in-process --env Pendulum-v1 --stop-when-solved",
+       "--stop-when-solved and --env Pendulum-v1 conflict"},
+      {"--actors 3 --num-envs 4",
+       "--actors 3 and --num-envs 4 conflict: 4 env columns do not split evenly over 3 actors"},
+  };
+  for (const Case& c : cases) {
+    CommandResult r = RunCommand(base + " " + c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.output;
+    EXPECT_THAT(r.output, HasSubstr(c.message)) << c.args;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir));
+}
+
 TEST(CliTest, UnknownCommandIsAUsageError) {
   EXPECT_EQ(RunCommand(BinPath("proxima") + " frobnicate").exit_code, 2);
   // `env bench` became `proxima bench --suite env` (bench_cli_test).
