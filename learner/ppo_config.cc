@@ -1,6 +1,7 @@
 #include "learner/ppo_config.h"
 
 #include <algorithm>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "common/envs/mujoco/mujoco_registry.h"
@@ -57,6 +58,33 @@ absl::StatusOr<PpoConfig> PresetFor(absl::string_view env_id) {
   // −160 against −175 (seeds 1–3), and reach −300 after ~97k steps instead
   // of ~300k (docs/benchmarks.md).
   return c;
+}
+
+absl::StatusOr<std::map<std::string, std::string>> PresetSources(absl::string_view env_id) {
+  PROXIMA_ASSIGN_OR_RETURN(EnvSpec spec, GetEnvSpec(env_id));
+  const bool continuous = !spec.action_space.is_discrete();
+  const char* cleanrl =
+      continuous ? "CleanRL ppo_continuous_action.py" : "CleanRL ppo.py";
+  // The hyperparameters of CleanRL's scripts (ppo.py's value clip is its
+  // clip_coef); the continuous script adds its wrappers: NormalizeObservation
+  // and NormalizeReward (clipped at 10), the zero-initialized log-std and, on
+  // MuJoCo, ClipAction.
+  std::set<std::string> from_cleanrl = {
+      "seed", "total_steps", "num_envs", "rollout_length", "hidden_sizes", "activation",
+      "learning_rate", "anneal_lr", "adam_eps", "num_minibatches", "update_epochs",
+      "max_grad_norm", "gamma", "gae_lambda", "normalize_advantages", "clip_coef",
+      "clip_value_loss", "value_clip_coef", "ent_coef", "vf_coef", "target_kl"};
+  if (continuous) {
+    from_cleanrl.insert({"init_log_std", "normalize_obs", "obs_clip", "normalize_reward",
+                         "reward_clip"});
+  }
+  if (IsMujocoEnvId(spec.id)) from_cleanrl.insert("clip_action");
+  std::map<std::string, std::string> sources;
+  for (const PpoConfigField& row : PpoConfigFields()) {
+    sources[row.key] = from_cleanrl.count(row.key) > 0 ? cleanrl : "Proxima default";
+  }
+  sources["env"] = "--env";
+  return sources;
 }
 
 absl::StatusOr<AdvantageEstimator> ParseAdvantageEstimator(absl::string_view name) {

@@ -11,6 +11,7 @@
 #define PROXIMA_LEARNER_PPO_CONFIG_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -88,6 +89,13 @@ struct PpoConfig {
 
 // The preset for `env_id` (an unknown id is an error listing the known ones).
 absl::StatusOr<PpoConfig> PresetFor(absl::string_view env_id);
+
+// Where each value of PresetFor(env_id) comes from, by config.json key
+// (learner/ppo_config_fields.h): "CleanRL ppo.py" (discrete action spaces),
+// "CleanRL ppo_continuous_action.py" (continuous ones), "Proxima default" for
+// what CleanRL does not have, "--env" for the env itself. `proxima presets`
+// and `proxima train --help` show it.
+absl::StatusOr<std::map<std::string, std::string>> PresetSources(absl::string_view env_id);
 
 absl::StatusOr<AdvantageEstimator> ParseAdvantageEstimator(absl::string_view name);
 std::string AdvantageEstimatorName(AdvantageEstimator a);

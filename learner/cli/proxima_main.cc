@@ -3,6 +3,9 @@
 //   proxima train --env ENV [--actors N] [--seed S] [--total-steps N]
 //                 [--run-dir DIR] [--stop-when-solved] [--quiet] [PPO/learner flags...]
 //   proxima train --env ENV --in-process [...]
+//   proxima train ... --print-config       (the resolved config.json; no training)
+//   proxima presets [ENV]
+//   proxima COMMAND --help                 (that command's flags)
 //   proxima status|actors|watch|health|checkpoint|pause|resume --learner ADDR
 //   proxima set KEY=VALUE... --learner ADDR
 //   proxima env list|replay
@@ -40,6 +43,7 @@
 #include "common/logging.h"
 #include "learner/cli/bench/bench_command.h"
 #include "learner/cli/client_commands.h"
+#include "learner/cli/command_help.h"
 #include "learner/cli/eval_command.h"
 #include "learner/cli/export_command.h"
 #include "learner/cli/learner_flags.h"
@@ -55,6 +59,9 @@
 ABSL_FLAG(bool, in_process, false,
           "train: run vector env + PPO in this process (no actors, no network)");
 ABSL_FLAG(int, actors, 2, "train: actor processes of the local cluster");
+ABSL_FLAG(bool, print_config, false,
+          "train: print the resolved config (config.json as the run would write it, \"run\" "
+          "included) and exit without training");
 ABSL_FLAG(int, actor_threads, 1,
           "train: threads per actor process (proxima-actor --threads): env columns stepped in "
           "parallel");
@@ -76,9 +83,11 @@ ABSL_FLAG(std::string, tls_server_name, "",
 ABSL_FLAG(std::string, token_file, "",
           "learner commands: file holding the bearer token (role monitor or admin) [default: "
           "$PROXIMA_TOKEN]");
-// --run-dir, --stop-when-solved, --quiet and --mode live in learner_flags.cc.
+// --run-dir, --stop-when-solved, --quiet and --mode live in learner_flags.cc,
+// --env in ppo_flags.cc.
 ABSL_DECLARE_FLAG(std::string, run_dir);
 ABSL_DECLARE_FLAG(std::string, mode);
+ABSL_DECLARE_FLAG(std::string, env);
 ABSL_DECLARE_FLAG(bool, stop_when_solved);
 ABSL_DECLARE_FLAG(bool, quiet);
 // The TLS flags live in learner_flags.cc too; learner commands use them as a
@@ -98,6 +107,8 @@ constexpr char kUsage[] =
     "  train --env ENV [--actors N]   start a learner and N actor processes on this machine\n"
     "                                 (local cluster; logs in RUN_DIR/logs) and train PPO\n"
     "  train --env ENV --in-process   train PPO in this process (no actors, no network)\n"
+    "  train ... --print-config       print the resolved config.json and exit\n"
+    "  presets [ENV]                  each env's preset and where its values come from\n"
     "\n"
     "a running learner (--learner HOST:PORT, or --run-dir DIR to read DIR/learner.addr;\n"
     "--json for machine-readable output, --timeout S per RPC; TLS and bearer token:\n"
@@ -132,7 +143,8 @@ constexpr char kUsage[] =
     "\n"
     "exit status: 0 ok, 1 runtime failure (e.g. learner unreachable), 2 bad command line\n"
     "\n"
-    "flags:\n";
+    "'proxima COMMAND --help' lists the flags of one command (train: with the values of\n"
+    "--env's preset).\n";
 
 // A new run's directory (NewRunDir, learner/run_files.h); exits 2 for a
 // --run-dir that holds a run without --overwrite.
@@ -231,6 +243,10 @@ int TrainCluster(const std::set<std::string>& given) {
   if (absl::Status conflict = CheckTrainFlags(given, plan, *config); !conflict.ok()) {
     ExitWithUsageError("proxima train", conflict);
   }
+  if (absl::GetFlag(FLAGS_print_config)) {
+    std::printf("%s\n", TrainConfigJson(plan, *config).dump(2).c_str());
+    return 0;
+  }
   options.run = RunToJson(plan, *config);
   // Resuming continues the run in its own directory.
   options.run_dir = resume ? learner->resume_dir : NewTrainRunDir(*config, *learner);
@@ -254,6 +270,10 @@ int Train(const std::set<std::string>& given) {
   const PpoConfig& resolved = resume ? resume->config : *config;
   if (absl::Status conflict = CheckTrainFlags(given, plan, resolved); !conflict.ok()) {
     ExitWithUsageError("proxima train", conflict);
+  }
+  if (absl::GetFlag(FLAGS_print_config)) {
+    std::printf("%s\n", TrainConfigJson(plan, resolved).dump(2).c_str());
+    return 0;
   }
   TrainerOptions options;
   options.run_dir = resume ? learner->resume_dir : NewTrainRunDir(*config, *learner);
@@ -423,6 +443,19 @@ int RunClientCommand(const std::vector<std::string>& pos) {
   return -1;
 }
 
+// `proxima COMMAND --help`: that command's flags (train: with --env's
+// preset values; learner/cli/command_help.h), else the overall usage.
+int PrintCommandHelp(const std::string& command) {
+  absl::StatusOr<std::string> help = CommandHelp(command, absl::GetFlag(FLAGS_env));
+  if (absl::IsNotFound(help.status())) {
+    std::printf("%s", kUsage);
+    return 0;
+  }
+  if (!help.ok()) ExitWithUsageError(absl::StrCat("proxima ", command), help.status());
+  std::printf("%s", help->c_str());
+  return 0;
+}
+
 // What stderr lines start with: the command, as in "proxima train: ..." or
 // "proxima env replay: ...".
 std::string ProgramName(const std::vector<std::string>& positional) {
@@ -446,15 +479,20 @@ int main(int argc, char** argv) {
   proxima::SetProcessName(proxima::ProgramName(own_flags ? args : parsed.positional));
   if (!args.empty() && args[0] == "plot") return proxima::PlotMain({args.begin() + 1, args.end()});
   if (!args.empty() && args[0] == "bench") return proxima::BenchMain({args.begin() + 1, args.end()});
+  if (parsed.help && !parsed.positional.empty()) {
+    return proxima::PrintCommandHelp(parsed.positional[0]);
+  }
   if (parsed.help || (s.ok() && parsed.positional.empty())) {
-    std::printf("%s%s", proxima::kUsage,
-                proxima::FlagsHelp({"learner/cli/"}).c_str());
+    std::printf("%s", proxima::kUsage);
     return parsed.help ? 0 : 2;
   }
   if (!s.ok()) proxima::ExitWithUsageError("proxima", s);
   const std::vector<std::string>& pos = parsed.positional;
   const std::string& cmd = pos[0];
   if (cmd == "train" && pos.size() == 1) return proxima::Train(parsed.given);
+  if (cmd == "presets") {
+    return proxima::PresetsCommand({pos.begin() + 1, pos.end()}, std::cout, std::cerr);
+  }
   if (cmd == "env" && pos.size() == 2 && pos[1] == "list") return proxima::EnvList();
   if (cmd == "env" && pos.size() == 2 && pos[1] == "replay") return proxima::EnvReplay();
   if (cmd == "export" && pos.size() == 1) return proxima::ExportCommand(std::cout, std::cerr);

@@ -30,6 +30,12 @@ nlohmann::json RunToJson(const TrainPlan& plan, const PpoConfig& config) {
   return run;
 }
 
+nlohmann::json TrainConfigJson(const TrainPlan& plan, const PpoConfig& config) {
+  nlohmann::json j = ConfigToJson(config);
+  j["run"] = RunToJson(plan, config);
+  return j;
+}
+
 absl::Status AddRunToConfigJson(const std::string& run_dir, const nlohmann::json& run) {
   const std::string path = run_dir + "/config.json";
   PROXIMA_ASSIGN_OR_RETURN(std::string text, ReadFile(path));

@@ -39,6 +39,9 @@ struct TrainPlan {
 // config.json's "run" object for `plan` and the resolved `config`.
 nlohmann::json RunToJson(const TrainPlan& plan, const PpoConfig& config);
 
+// What config.json will hold: ConfigToJson(config) plus "run".
+nlohmann::json TrainConfigJson(const TrainPlan& plan, const PpoConfig& config);
+
 // Sets "run" in DIR/config.json (rewritten atomically); NotFound if the file
 // is not there.
 absl::Status AddRunToConfigJson(const std::string& run_dir, const nlohmann::json& run);

@@ -2,6 +2,7 @@
 // 2 and one clear message naming the flag, before any work starts; run
 // directories are never shared by two runs, and --resume continues a run with
 // its history (issue 22).
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +16,7 @@ namespace proxima {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 struct Case {
   std::string args;
@@ -336,6 +338,58 @@ TEST(CliTest, EnvListShowsEveryMujocoEnv) {
   EXPECT_THAT(list.output, HasSubstr("Box(-inf, inf, (376,), float32)"));  // Humanoid-v4
 }
 
+// Each command's --help lists its own flags; train's show the values of
+// --env's preset and where they come from.
+TEST(CliTest, HelpIsPerCommandWithResolvedPresetValues) {
+  const std::string proxima = BinPath("proxima");
+  CommandResult train = RunCommand(proxima + " train --env Hopper-v4 --help");
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  EXPECT_THAT(train.output,
+              HasSubstr("--learning-rate\n      Adam learning rate, > 0 (Hopper-v4: 0.0003, "
+                        "CleanRL ppo_continuous_action.py)"));
+  EXPECT_THAT(train.output, HasSubstr("--in-process"));
+  EXPECT_THAT(train.output, HasSubstr("--print-config"));
+  EXPECT_THAT(train.output, Not(HasSubstr("[preset")));
+  EXPECT_THAT(train.output, Not(HasSubstr("--episodes")));
+  CommandResult eval = RunCommand(proxima + " eval --help");
+  ASSERT_EQ(eval.exit_code, 0) << eval.output;
+  EXPECT_THAT(eval.output, HasSubstr("--episodes"));
+  EXPECT_THAT(eval.output, HasSubstr("(default: the policy's env)"));
+  EXPECT_THAT(eval.output, Not(HasSubstr("--learning-rate")));
+  EXPECT_THAT(eval.output, Not(HasSubstr("--actors")));
+  CommandResult exp = RunCommand(proxima + " export --help");
+  ASSERT_EQ(exp.exit_code, 0) << exp.output;
+  EXPECT_THAT(exp.output, HasSubstr("--out"));
+  EXPECT_THAT(exp.output, Not(HasSubstr("--gamma")));
+  EXPECT_LT(std::count(exp.output.begin(), exp.output.end(), '\n'), 10) << exp.output;
+}
+
+TEST(CliTest, PresetsAndPrintConfigShowWhatWillRun) {
+  const std::string proxima = BinPath("proxima");
+  CommandResult all = RunCommand(proxima + " presets");
+  ASSERT_EQ(all.exit_code, 0) << all.output;
+  EXPECT_THAT(all.output, HasSubstr("CartPole-v1"));
+  EXPECT_THAT(all.output, HasSubstr("CleanRL ppo_continuous_action.py"));
+  EXPECT_THAT(all.output, HasSubstr("learning_rate=0.0003"));
+  CommandResult one = RunCommand(proxima + " presets Walker2d-v4");
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  EXPECT_THAT(one.output, HasSubstr("clip_action"));
+  EXPECT_THAT(one.output, HasSubstr("Proxima default"));
+
+  // --print-config: the config as the run would write it, and nothing runs.
+  const std::string dir = MakeTempDir("cli_print_config") + "/run";
+  CommandResult printed = RunCommand(proxima + " train --env Hopper-v4 --actors 2 --lr 1e-3"
+                                     " --print-config --run-dir " + dir + " 2>/dev/null");
+  ASSERT_EQ(printed.exit_code, 0) << printed.output;
+  const nlohmann::json config = nlohmann::json::parse(printed.output);
+  EXPECT_EQ(config["learning_rate"], 1e-3);
+  EXPECT_EQ(config["num_envs"], 2);  // the MuJoCo column, split over 2 actors
+  EXPECT_EQ(config["rollout_length"], 1024);
+  EXPECT_EQ(config["run"]["actors"], 2);
+  EXPECT_EQ(config["run"]["env_columns_per_actor"], 1);
+  EXPECT_FALSE(std::filesystem::exists(dir));
+}
+
 // Flag files take `--flag value` as well as `--flag=value`; their errors name
 // the file and line. Unknown env ids and flags get a "did you mean".
 TEST(CliTest, FlagFileLinesAndDidYouMean) {
@@ -347,6 +401,14 @@ TEST(CliTest, FlagFileLinesAndDidYouMean) {
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
   EXPECT_THAT(bad.output, HasSubstr(ff + ":6: unknown flag --totl-steps; did you mean "
                                          "--total-steps?"));
+  ASSERT_EQ(std::system(("sed -i '$d' " + ff).c_str()), 0);
+  CommandResult good =
+      RunCommand(BinPath("proxima") + " train --in-process --print-config --flagfile " + ff);
+  ASSERT_EQ(good.exit_code, 0) << good.output;
+  const nlohmann::json config = nlohmann::json::parse(good.output);
+  EXPECT_EQ(config["learning_rate"], 3e-4);
+  EXPECT_EQ(config["hidden_sizes"], nlohmann::json({32, 32}));
+  EXPECT_EQ(config["normalize_obs"], true);
 
   CommandResult env = RunCommand(BinPath("proxima") + " train --in-process --env CartPole-v0");
   EXPECT_EQ(env.exit_code, 2) << env.output;
