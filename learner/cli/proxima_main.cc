@@ -412,8 +412,9 @@ ClientOptions ClientOptionsFromFlags(const std::string& command) {
 // Runs a learner command; -1 if `pos` names none.
 int RunClientCommand(const std::vector<std::string>& pos) {
   const std::string& cmd = pos[0];
-  if (cmd == "set" && pos.size() >= 2) {
-    // Arguments are checked before anything is sent.
+  if (cmd == "set") {
+    // Arguments are checked before anything is sent; none at all is a usage
+    // error naming the missing KEY=VALUE, not an unknown command.
     absl::StatusOr<std::map<std::string, std::string>> values =
         ParseAssignments(std::vector<std::string>(pos.begin() + 1, pos.end()));
     if (!values.ok()) ExitWithUsageError("proxima set", values.status());

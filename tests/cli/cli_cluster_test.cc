@@ -159,6 +159,14 @@ TEST(LearnerCommandsBadInputTest, MissingAddressIsAUsageError) {
   EXPECT_EQ(t.exit_code, 2) << t.output;
 }
 
+// `set` with no KEY=VALUE is `set` used wrongly, not an unknown command.
+TEST(LearnerCommandsBadInputTest, SetWithoutAssignmentsNamesWhatIsMissing) {
+  CommandResult r = RunCommand(Proxima() + " set --learner 127.0.0.1:1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("proxima set: error: set needs at least one KEY=VALUE"));
+  EXPECT_THAT(r.output, Not(HasSubstr("unknown command")));
+}
+
 // Children of `parent` (from /proc/PID/stat: "pid (comm) state ppid ...").
 std::vector<pid_t> ChildrenOf(pid_t parent) {
   std::vector<pid_t> pids;
