@@ -2,8 +2,8 @@
 """Expected values for tests/common/reward_scaler_test.cc.
 
 An independent NumPy model of return-based reward scaling as Gymnasium's
-NormalizeReward does it (README "optional return-based reward scaling",
-common/running_stats.h):
+NormalizeReward does it (docs/training.md "The PPO core": "optional
+return-based reward scaling"; common/running_stats.h):
 
   G[e] <- gamma * G[e] * (1 - terminated[e]) + r[e]      (one G per env column)
   fold the E values G[:] into a running mean/var (Chan et al. parallel update,

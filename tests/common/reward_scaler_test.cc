@@ -1,8 +1,8 @@
-// Return-based reward scaling (README "optional return-based reward
-// scaling", common/running_stats.h RewardScaler): each env column keeps a
-// discounted return G ← γ·G·(1 − terminated) + r, the running variance of G
-// over all columns and steps is tracked, and each reward is divided by that
-// running std (no centering) and clipped to ±clip.
+// Return-based reward scaling (docs/training.md "The PPO core": "optional
+// return-based reward scaling"; common/running_stats.h RewardScaler): each
+// env column keeps a discounted return G ← γ·G·(1 − terminated) + r, the
+// running variance of G over all columns and steps is tracked, and each
+// reward is divided by that running std (no centering) and clipped to ±clip.
 //
 // The expected values come from an independent NumPy model of the same rule:
 //   /usr/bin/python3 tests/common/reward_scaler_expected.py

@@ -27,8 +27,8 @@ using ::proxima::testing::StatusIs;
 using ::testing::HasSubstr;
 
 // The export runs the live network's ops on the same LibTorch, so its batched
-// outputs are bit-identical to the live policy's (README, "Export and
-// evaluation": max abs difference 0). One unbatched observation goes through
+// outputs are bit-identical to the live policy's (docs/export.md,
+// "Numerics": max abs difference 0). One unbatched observation goes through
 // other BLAS kernels than a batch does, so those outputs agree with the
 // batch's row only to rounding (7e-7 seen).
 constexpr double kUnbatchedTolerance = 1e-6;

@@ -1,10 +1,10 @@
-// README PPO features at realistic settings, on batches built so the policy
-// really moves:
+// The PPO features of docs/training.md ("The PPO core") at realistic
+// settings, on batches built so the policy really moves:
 //   - target-KL early stop (PpoConfig::target_kl): after each epoch, the
 //     approx_kl of that epoch's LAST minibatch — measured in its forward pass,
 //     i.e. before its optimizer step, as CleanRL's ppo.py does — is compared
 //     with the target; above it, no further epoch runs. Unset: all epochs run.
-//   - adaptive KL penalty β (PPO paper §4, README "β ×2 when KL >
+//   - adaptive KL penalty β (PPO paper §4, docs/training.md "β ×2 when KL >
 //     1.5·d_targ, ÷2 when KL < d_targ/1.5") at d_targ = 0.01, both as the pure
 //     rule (AdaptKlBeta) and through Update(), whose KL is the mean approx_kl
 //     of the last epoch run.

@@ -1,10 +1,10 @@
-// `proxima set` changes training, not just the echo (README "validated,
-// logged, shown in status"): a real learner server on loopback, one TestActor
-// sending rollouts, and the `set` command's own code (SetCommand, the same
-// function `proxima set` runs) against it. The update after the set must train
-// with the new values — its reported learning rate, the epochs and minibatch
-// steps it actually ran, and how far its optimizer steps moved the weights —
-// and the update before must not.
+// `proxima set` changes training, not just the echo (docs/cluster.md:
+// "validated, logged, shown in status"): a real learner server on loopback, one
+// TestActor sending rollouts, and the `set` command's own code (SetCommand, the
+// same function `proxima set` runs) against it. The update after the set must
+// train with the new values — its reported learning rate, the epochs and
+// minibatch steps it actually ran, and how far its optimizer steps moved the
+// weights — and the update before must not.
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
