@@ -177,8 +177,16 @@ std::string FormatLearnerStatus(const v1::LearnerStatus& s) {
                         "episodes", s.episodes(), Number(s.mean_episode_return(), 2),
                         Number(s.mean_episode_length(), 1));
   absl::StrAppendFormat(&out, "%-16s%d connected\n", "actors", s.actors_connected());
-  absl::StrAppendFormat(&out, "%-16s%d / %d transitions\n", "queue", s.queue_transitions(),
+  // "queue" is the buffer (queue_transitions of queue_capacity); "queued" in
+  // the accounting below also counts the chunks held by streams waiting for
+  // room and the batch being assembled or trained, so say how they add up.
+  absl::StrAppendFormat(&out, "%-16s%d / %d transitions buffered", "queue", s.queue_transitions(),
                         s.queue_capacity());
+  if (s.transitions_queued() > s.queue_transitions()) {
+    absl::StrAppendFormat(&out, ", + %d held by streams or in the batch = %d queued",
+                          s.transitions_queued() - s.queue_transitions(), s.transitions_queued());
+  }
+  absl::StrAppend(&out, "\n");
   uint64_t dropped_total = 0;
   std::vector<std::string> reasons;
   for (const v1::DropCount& d : s.chunks_dropped()) {

@@ -384,6 +384,24 @@ TEST(FormatTest, StatusShowsLagAndTheRunsDrops) {
   EXPECT_THAT(text, HasSubstr("lag 1.02 (max 2) dropped 3.0%"));
 }
 
+// `proxima status` of a paused learner: the buffer's "queue" and the
+// accounting's "queued" are different counts, and the status says how the one
+// makes up the other instead of showing "1024 / 1024" next to "queued 2048".
+TEST(FormatTest, StatusQueueLineAddsUpToTheQueuedTransitions) {
+  v1::LearnerStatus s;
+  s.set_queue_transitions(1024);
+  s.set_queue_capacity(1024);
+  s.set_transitions_received(2048);
+  s.set_transitions_queued(2048);
+  const std::string text = FormatLearnerStatus(s);
+  EXPECT_THAT(text, HasSubstr("queue           1024 / 1024 transitions buffered, "
+                              "+ 1024 held by streams or in the batch = 2048 queued\n"));
+  EXPECT_THAT(text, HasSubstr("received 2048  trained 0  queued 2048"));
+  // All of it in the buffer: nothing to add up.
+  s.set_transitions_queued(1024);
+  EXPECT_THAT(FormatLearnerStatus(s), HasSubstr("1024 / 1024 transitions buffered\n"));
+}
+
 // `proxima status`: where the time goes over the recent window, as shares,
 // and the bottleneck line; absent from a learner that does not measure.
 TEST(FormatTest, StatusShowsTimeSharesAndTheBottleneck) {
