@@ -332,16 +332,7 @@ void Launcher::ShowProgress() {
   const absl::Time now = absl::Now();
   if (!tty_ && now < next_plain_line_) return;
   next_plain_line_ = now + kPlainProgressPeriod;
-  const double sps = s->env_steps_per_second();
-  const int64_t left = options_.total_steps - static_cast<int64_t>(s->env_steps());
-  const std::string eta =
-      sps > 0 && left > 0 ? absl::StrFormat("%.0fs", left / sps) : std::string("-");
-  const double ret = s->mean_episode_return();
-  const std::string line = absl::StrFormat(
-      "[%s] steps %d/%d  %.0f steps/s  return %s  version %d  %s  actors %d  ETA %s%s",
-      options_.env_id, s->env_steps(), options_.total_steps, sps,
-      std::isfinite(ret) ? absl::StrFormat("%.1f", ret) : "-", s->policy_version(),
-      LagAndDropsText(*s), s->actors_connected(), eta, s->paused() ? "  PAUSED" : "");
+  const std::string line = ProgressLine(*s, options_.env_id, options_.total_steps);
   // \033[K clears what a longer previous line left behind.
   LogRaw(absl::StrCat(tty_ ? "\r" : "", line, tty_ ? "\033[K" : "\n"));
   line_open_ = tty_;

@@ -1,5 +1,7 @@
 #include "learner/server/lag_report.h"
 
+#include <cmath>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -31,6 +33,20 @@ double RunDroppedFraction(const v1::LearnerStatus& st) {
 std::string LagAndDropsText(const v1::LearnerStatus& st) {
   return absl::StrFormat("lag %.2f (max %d) dropped %.1f%%", st.last_update().mean_lag(),
                          st.last_update().max_lag(), 100 * RunDroppedFraction(st));
+}
+
+std::string ProgressLine(const v1::LearnerStatus& st, const std::string& env_id,
+                         int64_t total_steps) {
+  const double rate = st.env_steps_per_second();
+  const double left = static_cast<double>(total_steps) - static_cast<double>(st.env_steps());
+  const std::string eta =
+      !(rate > 0) ? "-" : absl::StrFormat("%.0fs", left > 0 ? left / rate : 0.0);
+  const double ret = st.mean_episode_return();
+  return absl::StrFormat(
+      "[%s] steps %d/%d  %.0f steps/s  return %s  version %d  %s  actors %d  ETA %s%s", env_id,
+      st.env_steps(), total_steps, rate, std::isfinite(ret) ? absl::StrFormat("%.1f", ret) : "-",
+      st.policy_version(), LagAndDropsText(st), st.actors_connected(), eta,
+      st.paused() ? "  PAUSED" : "");
 }
 
 void FillSummaryAccounting(const v1::LearnerStatus& st, RunSummary* summary) {

@@ -2,8 +2,8 @@
 // operator reads: the display name of a drop reason (the Prometheus label
 // `outcome`, summary.json's transitions_dropped_by_reason keys), the run's
 // dropped fraction from a LearnerStatus's counters, the short
-// "lag 1.02 (max 2) dropped 0.4%" text of the progress lines, and the
-// accounting fields of the run summary.
+// "lag 1.02 (max 2) dropped 0.4%" text of the progress lines, the progress
+// line itself, and the accounting fields of the run summary.
 //
 // Pure functions of their arguments: thread-compatible, nothing blocks. The
 // header pulls in no torch (learner/cli's client commands use it).
@@ -35,6 +35,13 @@ double RunDroppedFraction(const v1::LearnerStatus& st);
 // "lag <mean> (max <max>) dropped <percent>%": the newest update's lag and
 // the run's dropped fraction (RunDroppedFraction).
 std::string LagAndDropsText(const v1::LearnerStatus& st);
+
+// The progress line the learner and `proxima train` print: "[env] steps
+// <done>/<total>  <rate> steps/s  return <mean>  version <v>  <lag and drops>
+// actors <n>  ETA <s>", and "  PAUSED" when paused. With no episode yet the
+// return is "-" (not nan); with no rate yet the ETA is "-" (not 0s).
+std::string ProgressLine(const v1::LearnerStatus& st, const std::string& env_id,
+                         int64_t total_steps);
 
 // The accounting fields of `summary` (transitions_collected / _trained /
 // _dropped / _dropped_by_reason) from the counters in `st`

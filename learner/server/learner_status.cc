@@ -2,9 +2,7 @@
 
 #include <unistd.h>
 
-#include <algorithm>
-
-#include "absl/strings/str_format.h"
+#include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "learner/server/lag_report.h"
 #include "learner/server/status_util.h"
@@ -32,17 +30,8 @@ v1::LearnerStatus BuildStatus(const StatusSources& src, bool include_actors) {
 void PrintProgressLine(const v1::LearnerStatus& st, const std::string& env_id,
                        int64_t total_steps) {
   const bool tty = ::isatty(STDERR_FILENO);
-  const double total = static_cast<double>(total_steps);
-  const double eta = st.env_steps_per_second() > 0
-                         ? std::max(0.0, (total - st.env_steps()) / st.env_steps_per_second())
-                         : 0;
-  LogRaw(absl::StrFormat(
-      "%s[%s] steps %llu/%.0f  %.0f steps/s  return %.1f  version %llu  %s  "
-      "actors %u  ETA %.0fs%s",
-      tty ? "\r" : "", env_id, static_cast<unsigned long long>(st.env_steps()), total,
-      st.env_steps_per_second(), st.mean_episode_return(),
-      static_cast<unsigned long long>(st.policy_version()), LagAndDropsText(st),
-      st.actors_connected(), eta, tty ? "   " : "\n"));
+  LogRaw(absl::StrCat(tty ? "\r" : "", ProgressLine(st, env_id, total_steps),
+                      tty ? "   " : "\n"));
 }
 
 }  // namespace proxima

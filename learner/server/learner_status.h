@@ -38,9 +38,9 @@ struct StatusSources {
 
 v1::LearnerStatus BuildStatus(const StatusSources& src, bool include_actors);
 
-// One progress line on stderr ("\r"-rewritten on a terminal): steps, rate,
-// return, version, lag and the run's dropped fraction (LagAndDropsText in
-// learner/server/lag_report.h), actors and ETA.
+// One progress line on stderr ("\r"-rewritten on a terminal): ProgressLine
+// of learner/server/lag_report.h (steps, rate, return, version, lag and the
+// run's dropped fraction, actors and ETA; "-" where there is no value yet).
 void PrintProgressLine(const v1::LearnerStatus& st, const std::string& env_id,
                        int64_t total_steps);
 

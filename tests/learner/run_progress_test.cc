@@ -2,8 +2,11 @@
 // row's dropped_steps is the accounting's dropped total since the row
 // before, its dropped_fraction that over dropped plus trained, and the run
 // summary's lag counts the transitions of updates that trained. Also the
-// helpers of learner/server/lag_report.h that show drops to an operator.
+// helpers of learner/server/lag_report.h that show drops and progress to an
+// operator.
 #include "learner/server/run_progress.h"
+
+#include <cmath>
 
 #include "gtest/gtest.h"
 #include "learner/run_files.h"
@@ -101,6 +104,29 @@ TEST(LagReportTest, RunFractionAndText) {
   st.mutable_last_update()->set_max_lag(2);
   EXPECT_EQ(LagAndDropsText(st), "lag 1.02 (max 2) dropped 5.0%");
   EXPECT_EQ(LagAndDropsText(v1::LearnerStatus()), "lag 0.00 (max 0) dropped 0.0%");
+}
+
+// The progress line of a learner that has no actors yet: no episode means no
+// return ("-", not "nan"), no rate means no ETA ("-", not "0s").
+TEST(LagReportTest, ProgressLineWithoutEpisodesOrRateShowsDashes) {
+  v1::LearnerStatus st;
+  st.set_mean_episode_return(std::nan(""));
+  const std::string idle = ProgressLine(st, "CartPole-v1", 100'000);
+  EXPECT_EQ(idle, "[CartPole-v1] steps 0/100000  0 steps/s  return -  version 0  "
+                  "lag 0.00 (max 0) dropped 0.0%  actors 0  ETA -");
+  st.set_env_steps(40'000);
+  st.set_env_steps_per_second(2'000);
+  st.set_mean_episode_return(187.31);
+  st.set_policy_version(3);
+  st.set_actors_connected(2);
+  st.set_paused(true);
+  EXPECT_EQ(ProgressLine(st, "CartPole-v1", 100'000),
+            "[CartPole-v1] steps 40000/100000  2000 steps/s  return 187.3  version 3  "
+            "lag 0.00 (max 0) dropped 0.0%  actors 2  ETA 30s  PAUSED");
+  st.set_env_steps(100'000);
+  EXPECT_EQ(ProgressLine(st, "CartPole-v1", 100'000),
+            "[CartPole-v1] steps 100000/100000  2000 steps/s  return 187.3  version 3  "
+            "lag 0.00 (max 0) dropped 0.0%  actors 2  ETA 0s  PAUSED");
 }
 
 TEST(LagReportTest, SummaryAccountingByReason) {
