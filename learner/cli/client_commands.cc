@@ -1,8 +1,11 @@
 #include "learner/cli/client_commands.h"
 
 #include <chrono>
+#include <algorithm>
 #include <cmath>
+#include <tuple>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -255,18 +258,42 @@ std::string FormatLearnerStatus(const v1::LearnerStatus& s) {
   return out;
 }
 
+// Name order with a trailing number compared as a number: "actor-2" before
+// "actor-10".
+static bool NameLess(const std::string& a, const std::string& b) {
+  auto key = [](const std::string& name) {
+    size_t digits = name.size();
+    while (digits > 0 && absl::ascii_isdigit(static_cast<unsigned char>(name[digits - 1]))) {
+      --digits;
+    }
+    absl::string_view number = absl::string_view(name).substr(digits);
+    while (number.size() > 1 && number[0] == '0') number.remove_prefix(1);
+    // Without leading zeros, a longer number is the larger one.
+    return std::make_tuple(name.substr(0, digits), number.size(), std::string(number), name);
+  };
+  return key(a) < key(b);
+}
+
 std::string FormatActorTable(const google::protobuf::RepeatedPtrField<v1::ActorInfo>& actors,
                              const google::protobuf::Timestamp& as_of) {
-  std::string out = absl::StrFormat("  %4s %-16s %-13s %5s %11s %9s %4s %8s %7s %7s %-9s %s\n",
-                                    "id", "name", "state", "envs", "env steps", "steps/s", "lag",
+  // The name (what the operator chose, e.g. actor-3) leads and orders the
+  // rows; the id is the learner's, given in registration order, so ids need
+  // not follow the names.
+  std::vector<const v1::ActorInfo*> rows;
+  for (const v1::ActorInfo& a : actors) rows.push_back(&a);
+  std::stable_sort(rows.begin(), rows.end(), [](const v1::ActorInfo* x, const v1::ActorInfo* y) {
+    return NameLess(x->name(), y->name());
+  });
+  std::string out = absl::StrFormat("  %-16s %4s %-13s %5s %11s %9s %4s %8s %7s %7s %-9s %s\n",
+                                    "name", "id", "state", "envs", "env steps", "steps/s", "lag",
                                     "version", "chunks", "dropped", "seen", "host:pid");
-  for (const v1::ActorInfo& a : actors) {
-    absl::StrAppendFormat(&out, "  %4d %-16s %-13s %5d %11d %9.0f %4d %8d %7d %7d %-9s %s:%d\n",
-                          a.actor_id(), a.name(),
-                          EnumDisplayName(v1::ActorState_Name(a.state()), "ACTOR_STATE_"),
-                          a.num_envs(), a.env_steps(), a.env_steps_per_second(), a.lag(),
-                          a.last_policy_version(), a.chunks(), a.chunks_dropped(),
-                          Ago(a.last_seen(), as_of), a.hostname(), a.pid());
+  for (const v1::ActorInfo* a : rows) {
+    absl::StrAppendFormat(&out, "  %-16s %4d %-13s %5d %11d %9.0f %4d %8d %7d %7d %-9s %s:%d\n",
+                          a->name(), a->actor_id(),
+                          EnumDisplayName(v1::ActorState_Name(a->state()), "ACTOR_STATE_"),
+                          a->num_envs(), a->env_steps(), a->env_steps_per_second(), a->lag(),
+                          a->last_policy_version(), a->chunks(), a->chunks_dropped(),
+                          Ago(a->last_seen(), as_of), a->hostname(), a->pid());
   }
   return out;
 }

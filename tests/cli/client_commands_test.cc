@@ -9,6 +9,8 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -400,6 +402,31 @@ TEST(FormatTest, StatusQueueLineAddsUpToTheQueuedTransitions) {
   // All of it in the buffer: nothing to add up.
   s.set_transitions_queued(1024);
   EXPECT_THAT(FormatLearnerStatus(s), HasSubstr("1024 / 1024 transitions buffered\n"));
+}
+
+// `proxima actors`: the learner numbers actors in the order they registered,
+// which need not be the order of their names (actor-1 may register first), so
+// the table leads with the name, in name order, each row with its own id.
+TEST(FormatTest, ActorTableIsInNameOrderEachRowWithItsOwnId) {
+  google::protobuf::RepeatedPtrField<v1::ActorInfo> actors;
+  for (const auto& [id, name] : std::vector<std::pair<uint32_t, std::string>>{
+           {0, "actor-1"}, {1, "actor-10"}, {2, "actor-0"}, {3, "actor-2"}}) {
+    v1::ActorInfo* a = actors.Add();
+    a->set_actor_id(id);
+    a->set_name(name);
+    a->set_env_steps(1000 + id);
+  }
+  const std::vector<std::string> lines =
+      absl::StrSplit(FormatActorTable(actors, google::protobuf::Timestamp()), '\n',
+                     absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_THAT(lines[0], ::testing::StartsWith("  name               id state"));
+  EXPECT_THAT(lines[1], ::testing::StartsWith("  actor-0             2 "));
+  EXPECT_THAT(lines[1], HasSubstr(" 1002 "));
+  EXPECT_THAT(lines[2], ::testing::StartsWith("  actor-1             0 "));
+  EXPECT_THAT(lines[3], ::testing::StartsWith("  actor-2             3 "));
+  EXPECT_THAT(lines[4], ::testing::StartsWith("  actor-10            1 "));
+  EXPECT_THAT(lines[4], HasSubstr(" 1001 "));
 }
 
 // `proxima status`: where the time goes over the recent window, as shares,
