@@ -20,7 +20,9 @@
 #define PROXIMA_COMMON_FUSED_MLP_MATH_H_
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "common/fused/mlp_layout.h"
 
@@ -43,7 +45,39 @@ void Linear(const T* params, const LinearRef& layer, const T* x, int64_t n, T* y
        params + layer.weight, layer.in, T(1), y, layer.out);
 }
 
-// y ← tanh(y) for n values (see the top of this file for the float one).
+// tanh(v) in float: odd Taylor series below |v| = 0.2, above it
+// sign(v)·(1 − e)/(1 + e) with e = exp(−2|v|) by range reduction
+// (e = 2^k·p(r), |r| ≤ ln2/2, p the degree-7 Taylor polynomial of exp).
+// Branch-free so that loops over it vectorize (glibc's tanhf is a scalar
+// call, ~12 ns, and was half of a CartPole minibatch step). Inline so that a
+// caller can compile it into its own loop and CPU clone.
+inline float FastTanh(float v) {
+  const float ax = std::fabs(v);
+  const float z = -2.0f * (ax < 9.0f ? ax : 9.0f);
+  const float kf = (z * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // round(z/ln2)
+  const float r = z - kf * 0.693145751953125f - kf * 1.42860682030941723212e-6f;
+  float p = 1.0f / 5040.0f;
+  p = p * r + 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(kf) + 127) << 23;  // 2^k, k in [-26, 0]
+  float scale;
+  std::memcpy(&scale, &bits, sizeof(scale));
+  const float e = p * scale;
+  const float large = (1.0f - e) / (1.0f + e);
+  const float x2 = ax * ax;
+  const float small =
+      ax + ax * x2 * (-1.0f / 3 + x2 * (2.0f / 15 + x2 * (-17.0f / 315 + x2 * (62.0f / 2835))));
+  const float t = std::copysign(ax < 0.2f ? small : large, v);
+  return v != v ? v : t;
+}
+
+// y ← tanh(y) for n values (FastTanh, with an AVX2 clone where the CPU has
+// it).
 void TanhInPlace(float* y, int64_t n);
 void TanhInPlace(double* y, int64_t n);
 

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -11,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/fused/mlp_layout.h"
 
 namespace proxima {
 namespace {
@@ -19,17 +21,64 @@ constexpr double kHalfLog2Pi = 0.91893853320467274178;  // as in ActorCritic::Lo
 
 std::string Shape(const at::Tensor& t) { return absl::StrCat("[", absl::StrJoin(t.sizes(), ","), "]"); }
 
+// out[i, :] = log_softmax(x[i, :]) in float, as LibTorch's CPU kernel for the
+// last dimension computes it: m = max, s = Σ exp(x − m), x − m − log(s).
+void LogSoftmaxRows(const float* x, int rows, int k, float* out) {
+  for (int i = 0; i < rows; ++i) {
+    const float* r = x + static_cast<int64_t>(i) * k;
+    float* o = out + static_cast<int64_t>(i) * k;
+    float m = r[0];
+    for (int j = 1; j < k; ++j) m = r[j] > m ? r[j] : m;
+    float sum = 0.0f;
+    for (int j = 0; j < k; ++j) sum += std::exp(r[j] - m);
+    const float log_sum = std::log(sum);
+    for (int j = 0; j < k; ++j) o[j] = r[j] - m - log_sum;
+  }
+}
+
 }  // namespace
 
-PolicyInference::PolicyInference(const PolicyShape& shape, int batch)
+absl::StatusOr<InferenceEngine> ParseInferenceEngine(absl::string_view engine) {
+  if (engine == "auto" || engine == "fused") return InferenceEngine::kFused;
+  if (engine == "torch") return InferenceEngine::kTorch;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--engine must be one of auto, fused, torch (got '", engine, "')"));
+}
+
+const char* InferenceEngineName(InferenceEngine engine) {
+  return engine == InferenceEngine::kFused ? "fused" : "torch";
+}
+
+PolicyInference::PolicyInference(const PolicyShape& shape, int batch, InferenceEngine engine)
     : shape_(shape),
       batch_(batch),
+      engine_(engine),
       discrete_(shape.action_space.is_discrete()),
       relu_(shape.model.activation == "relu"),
       num_outputs_(shape.action_space.is_discrete() ? shape.action_space.n
                                                     : shape.action_space.flat_dim()) {
+  if (engine_ == InferenceEngine::kFused) {
+    absl::StatusOr<fused::MlpLayout> layout =
+        fused::MakeMlpLayout(shape_.obs_dim, shape_.action_space, shape_.model);
+    absl::StatusOr<fused::PolicyForward> forward =
+        layout.ok() ? fused::PolicyForward::Create(*layout, std::max(batch_, 1))
+                    : absl::StatusOr<fused::PolicyForward>(layout.status());
+    if (!forward.ok()) {
+      layout_error_ = absl::InvalidArgumentError(
+          absl::StrCat("PolicyInference (fused engine): ", forward.status().message()));
+      return;
+    }
+    fused_.emplace(*std::move(forward));
+    fused_input_.assign(static_cast<size_t>(batch_) * shape_.obs_dim, 0.0f);
+    fused_params_.assign(static_cast<size_t>(fused_->layout().total), 0.0f);
+    fused_out_.assign(static_cast<size_t>(batch_) * num_outputs_, 0.0f);
+    if (discrete_) fused_logp_.assign(fused_out_.size(), 0.0f);
+    input_data_ = fused_input_.data();
+    return;
+  }
   const auto f32 = at::TensorOptions().dtype(at::kFloat);
   input_ = at::zeros({batch_, shape_.obs_dim}, f32);
+  input_data_ = input_.data_ptr<float>();
   for (int width : shape_.model.hidden_sizes) {
     layers_.push_back(Layer{at::Tensor(), at::Tensor(), at::zeros({batch_, width}, f32)});
   }
@@ -49,9 +98,38 @@ absl::Status PolicyInference::SetPolicy(std::shared_ptr<const PolicySnapshot> sn
         model->obs_dim(), " and ", model->action_dim(), " outputs, expected ", shape_.obs_dim,
         " and ", num_outputs_));
   }
+  at::Tensor log_std;
+  if (!discrete_) {
+    for (const auto& item : model->named_parameters()) {
+      if (item.key() == "log_std") log_std = item.value().detach();
+    }
+    if (!log_std.defined() || log_std.numel() != num_outputs_ ||
+        log_std.scalar_type() != at::kFloat) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "PolicyInference: snapshot version ", snapshot->version,
+          " has no float32 log_std of ", num_outputs_, " values"));
+    }
+  }
+  absl::Status bound =
+      engine_ == InferenceEngine::kFused ? BindFused(*snapshot) : BindTorch(*snapshot);
+  if (!bound.ok()) return bound;
+  if (!discrete_) {
+    at::Tensor ls = log_std.contiguous();
+    at::Tensor inv = at::exp(-ls).contiguous();  // the same kernel LogProbEntropy uses
+    log_std_.assign(ls.data_ptr<float>(), ls.data_ptr<float>() + num_outputs_);
+    inv_std_.assign(inv.data_ptr<float>(), inv.data_ptr<float>() + num_outputs_);
+    std_.resize(num_outputs_);
+    for (int j = 0; j < num_outputs_; ++j) std_[j] = std::exp(log_std_[j]);
+  }
+  policy_ = std::move(snapshot);
+  return absl::OkStatus();
+}
+
+absl::Status PolicyInference::BindTorch(const PolicySnapshot& snapshot) {
+  ActorCritic& model = const_cast<ActorCritic&>(snapshot.model);
   const std::string trunk = shape_.model.shared_trunk ? "trunk." : "policy_trunk.";
   std::vector<at::Tensor> weights, biases;
-  at::Tensor head_w, head_b, log_std;
+  at::Tensor head_w, head_b;
   for (const auto& item : model->named_parameters()) {
     const std::string& key = item.key();
     at::Tensor p = item.value().detach();
@@ -61,16 +139,14 @@ absl::Status PolicyInference::SetPolicy(std::shared_ptr<const PolicySnapshot> sn
       head_w = p;
     } else if (key == "policy_head.bias") {
       head_b = p;
-    } else if (key == "log_std") {
-      log_std = p;
     }
   }
   weights.push_back(head_w);
   biases.push_back(head_b);
   if (weights.size() != layers_.size() || biases.size() != layers_.size() ||
-      !head_w.defined() || !head_b.defined() || (!discrete_ && !log_std.defined())) {
+      !head_w.defined() || !head_b.defined()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "PolicyInference: snapshot version ", snapshot->version, " has ", weights.size(),
+        "PolicyInference: snapshot version ", snapshot.version, " has ", weights.size(),
         " policy layers, expected ", layers_.size()));
   }
   int64_t in = shape_.obs_dim;
@@ -91,50 +167,83 @@ absl::Status PolicyInference::SetPolicy(std::shared_ptr<const PolicySnapshot> sn
     layers_[i].bias = biases[i].expand({batch_, out});
     in = out;
   }
-  if (!discrete_) {
-    at::Tensor ls = log_std.contiguous();
-    at::Tensor inv = at::exp(-ls).contiguous();  // the same kernel LogProbEntropy uses
-    log_std_.assign(ls.data_ptr<float>(), ls.data_ptr<float>() + num_outputs_);
-    inv_std_.assign(inv.data_ptr<float>(), inv.data_ptr<float>() + num_outputs_);
-    std_.resize(num_outputs_);
-    for (int j = 0; j < num_outputs_; ++j) std_[j] = std::exp(log_std_[j]);
-  }
-  policy_ = std::move(snapshot);
   return absl::OkStatus();
+}
+
+absl::Status PolicyInference::BindFused(const PolicySnapshot& snapshot) {
+  if (!fused_) return layout_error_;
+  ActorCritic& model = const_cast<ActorCritic&>(snapshot.model);
+  const auto named = model->named_parameters();
+  const std::string trunk = shape_.model.shared_trunk ? "trunk." : "policy_trunk.";
+  // Only the policy half is read; the value half stays zero here.
+  for (const fused::ParamBlock& block : fused_->layout().params) {
+    if (!absl::StartsWith(block.name, trunk) && !absl::StartsWith(block.name, "policy_head.")) {
+      continue;
+    }
+    const at::Tensor* found = named.find(block.name);
+    if (found == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("PolicyInference: snapshot version ",
+                                                     snapshot.version, " has no parameter ",
+                                                     block.name));
+    }
+    const at::Tensor p = found->detach();
+    if (p.sizes() != at::IntArrayRef(block.shape) || p.scalar_type() != at::kFloat) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "PolicyInference: snapshot version ", snapshot.version, " has ", block.name, " ",
+          Shape(p), " ", at::toString(p.scalar_type()), ", expected [",
+          absl::StrJoin(block.shape, ","), "] float32"));
+    }
+    const at::Tensor c = p.contiguous();
+    std::memcpy(fused_params_.data() + block.offset, c.data_ptr<float>(),
+                sizeof(float) * static_cast<size_t>(block.size));
+  }
+  fused_->SetParams(fused_params_.data());
+  return absl::OkStatus();
+}
+
+const float* PolicyInference::ForwardTorch() {
+  c10::InferenceMode inference;
+  const at::Tensor* x = &input_;
+  const size_t hidden = layers_.size() - 1;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    Layer& l = layers_[i];
+    at::addmm_out(l.out, l.bias, *x, l.weight_t);
+    if (i < hidden) {
+      if (relu_) {
+        at::relu_(l.out);
+      } else {
+        at::tanh_(l.out);
+      }
+    }
+    x = &l.out;
+  }
+  if (!discrete_) return layers_.back().out.data_ptr<float>();
+  at::_log_softmax_out(log_probs_, layers_.back().out, 1, false);
+  return log_probs_.data_ptr<float>();
+}
+
+const float* PolicyInference::ForwardFused() {
+  fused_->Run(input_data_, batch_, fused_out_.data());
+  if (!discrete_) return fused_out_.data();
+  LogSoftmaxRows(fused_out_.data(), batch_, num_outputs_, fused_logp_.data());
+  return fused_logp_.data();
 }
 
 void PolicyInference::Act(const float* raw_obs, Rng& rng, float* actions, float* logp,
                           bool deterministic) {
   const NormalizerState& norm = policy_->normalizer;
-  float* in = input_.data_ptr<float>();
+  float* in = input_data_;
   if (norm.enabled) {
     norm.stats.Normalize(raw_obs, in, batch_, norm.clip);
   } else {
     std::memcpy(in, raw_obs, sizeof(float) * batch_ * shape_.obs_dim);
   }
-
-  {
-    c10::InferenceMode inference;
-    const at::Tensor* x = &input_;
-    const size_t hidden = layers_.size() - 1;
-    for (size_t i = 0; i < layers_.size(); ++i) {
-      Layer& l = layers_[i];
-      at::addmm_out(l.out, l.bias, *x, l.weight_t);
-      if (i < hidden) {
-        if (relu_) {
-          at::relu_(l.out);
-        } else {
-          at::tanh_(l.out);
-        }
-      }
-      x = &l.out;
-    }
-    if (discrete_) at::_log_softmax_out(log_probs_, layers_.back().out, 1, false);
-  }
+  // Discrete: [batch, k] log-probs; Box: [batch, k] means.
+  const float* rows = engine_ == InferenceEngine::kFused ? ForwardFused() : ForwardTorch();
 
   const int k = num_outputs_;
   if (discrete_) {
-    const float* lp = log_probs_.data_ptr<float>();
+    const float* lp = rows;
     for (int i = 0; i < batch_; ++i) {
       const float* row = lp + static_cast<int64_t>(i) * k;
       int choice = 0;
@@ -161,7 +270,7 @@ void PolicyInference::Act(const float* raw_obs, Rng& rng, float* actions, float*
     }
     return;
   }
-  const float* mean = layers_.back().out.data_ptr<float>();
+  const float* mean = rows;
   const float half_log_2pi = static_cast<float>(kHalfLog2Pi);
   for (int i = 0; i < batch_; ++i) {
     float sum = 0.0f;

@@ -71,12 +71,15 @@ inline std::shared_ptr<const PolicySnapshot> MakeSnapshot(ActorCritic& model,
 
 // What an actor runs after taking a snapshot: a seeded network for `env_id`
 // (MakeModel), published as `version` with a MakeNormalizer normalizer (on or
-// off), installed in a PolicyInference for `batch` rows. `installed` is what
-// SetPolicy returned. Not movable: collectors keep &inference.
+// off), installed in a PolicyInference for `batch` rows on `engine`.
+// `installed` is what SetPolicy returned. Not movable: collectors keep
+// &inference.
 struct ActingPolicy {
   ActingPolicy(const std::string& env_id, int batch, uint64_t model_seed, bool normalize,
-               uint64_t version)
-      : shape(ShapeFor(env_id)), model(MakeModel(shape, model_seed)), inference(shape, batch) {
+               uint64_t version, InferenceEngine engine = InferenceEngine::kFused)
+      : shape(ShapeFor(env_id)),
+        model(MakeModel(shape, model_seed)),
+        inference(shape, batch, engine) {
     installed = inference.SetPolicy(
         MakeSnapshot(model, MakeNormalizer(shape.obs_dim, normalize), version, shape));
   }

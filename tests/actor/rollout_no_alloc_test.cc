@@ -1,10 +1,12 @@
 // The actor's hot path allocates nothing per env step after warm-up:
-// PolicyInference::Act (normalize, LibTorch MLP on cached buffers, sample) and
-// RolloutCollector::Collect (store, act, step, record). This binary links the
-// counting operator new (tests/support/allocation_counter.h).
+// PolicyInference::Act (normalize, the MLP on cached buffers — fused engine:
+// hand loop or BLAS on packed weights; torch engine: LibTorch *_out ops —
+// sample) and RolloutCollector::Collect (store, act, step, record). This
+// binary links the counting operator new (tests/support/allocation_counter.h).
 // How fast inference is (the 64x64 MLP at batch 256 on one thread, target
 // >= 1e6 samples/s/core) is measured by `proxima bench --suite inference`
 // (row 64x64/batch=256), not here.
+#include <string>
 #include <vector>
 
 #include "common/policy/cpu_threads.h"
@@ -37,6 +39,7 @@ TEST(RolloutNoAllocTest, CollectDoesNotAllocatePerStepAfterWarmUp) {
   for (const char* env : {"CartPole-v1", "Acrobot-v1", "Pendulum-v1",
                           "MountainCarContinuous-v0"}) {
     for (bool normalize : {false, true}) {
+      // The fused engine (the default); both engines' Act() alone below.
       SCOPED_TRACE(std::string(env) + (normalize ? " normalized" : " raw"));
       auto envs = VectorEnv::Create(env, 16, 1).value();
       ActingPolicy policy(env, 16, /*model_seed=*/1, normalize, /*version=*/1);
@@ -56,26 +59,36 @@ TEST(RolloutNoAllocTest, CollectDoesNotAllocatePerStepAfterWarmUp) {
   }
 }
 
-TEST(RolloutNoAllocTest, InferenceOfThe64x64MlpAtBatch256AllocatesNothing) {
+// Both engines; the fused one at batch 4 (its hand loop) and 256 (BLAS).
+TEST(RolloutNoAllocTest, InferenceOfThe64x64MlpAllocatesNothing) {
   ConfigureCpuThreads(1);
-  const int kBatch = 256;
-  for (const char* env : {"CartPole-v1", "Pendulum-v1"}) {
-    ActingPolicy policy(env, kBatch, /*model_seed=*/1, /*normalize=*/true, /*version=*/1);
-    ASSERT_TRUE(policy.installed.ok());
-    const PolicyShape& shape = policy.shape;
-    PolicyInference& inference = policy.inference;
-    Rng rng(3);
-    std::vector<float> obs(static_cast<size_t>(kBatch) * shape.obs_dim);
-    for (float& x : obs) x = static_cast<float>(rng.Normal());
-    std::vector<float> actions(static_cast<size_t>(kBatch) * inference.action_dim());
-    std::vector<float> logp(kBatch);
-    for (int i = 0; i < 200; ++i) inference.Act(obs.data(), rng, actions.data(), logp.data());
-    const long before = ::proxima::testing::AllocationCount();
-    constexpr int kCalls = 1000;
-    for (int i = 0; i < kCalls; ++i) inference.Act(obs.data(), rng, actions.data(), logp.data());
-    const long allocations = ::proxima::testing::AllocationCount() - before;
-    EXPECT_EQ(allocations, 0) << env << ": " << allocations << " allocations in " << kCalls
-                              << " calls";
+  for (InferenceEngine engine : {InferenceEngine::kFused, InferenceEngine::kTorch}) {
+    for (int batch : {4, 256}) {
+      for (const char* env : {"CartPole-v1", "Pendulum-v1"}) {
+        SCOPED_TRACE(std::string(InferenceEngineName(engine)) + " batch " +
+                     std::to_string(batch) + " " + env);
+        ActingPolicy policy(env, batch, /*model_seed=*/1, /*normalize=*/true, /*version=*/1,
+                            engine);
+        ASSERT_TRUE(policy.installed.ok());
+        const PolicyShape& shape = policy.shape;
+        PolicyInference& inference = policy.inference;
+        Rng rng(3);
+        std::vector<float> obs(static_cast<size_t>(batch) * shape.obs_dim);
+        for (float& x : obs) x = static_cast<float>(rng.Normal());
+        std::vector<float> actions(static_cast<size_t>(batch) * inference.action_dim());
+        std::vector<float> logp(batch);
+        for (int i = 0; i < 200; ++i) {
+          inference.Act(obs.data(), rng, actions.data(), logp.data());
+        }
+        const long before = ::proxima::testing::AllocationCount();
+        constexpr int kCalls = 1000;
+        for (int i = 0; i < kCalls; ++i) {
+          inference.Act(obs.data(), rng, actions.data(), logp.data());
+        }
+        const long allocations = ::proxima::testing::AllocationCount() - before;
+        EXPECT_EQ(allocations, 0) << allocations << " allocations in " << kCalls << " calls";
+      }
+    }
   }
 }
 
