@@ -54,7 +54,7 @@ absl::Status ActorClient::Options::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("--threads must be in [1, 1024] (got ", threads, ")"));
   }
-  return absl::OkStatus();
+  return ParseInferenceEngine(engine).status();
 }
 
 ActorClient::ActorClient(Options options) : options_(std::move(options)) {
@@ -201,7 +201,12 @@ absl::Status ActorClient::Setup(const ActorRunConfig& config) {
   PROXIMA_RETURN_IF_ERROR(envs_->SetThreads(options_.threads));
   rng_ = std::make_unique<Rng>(config.action_seed);
   const PolicyShape shape{config.env_spec.obs_dim(), config.env_spec.action_space, config.model};
-  policy_ = std::make_unique<PolicyInference>(shape, config.num_envs);
+  PROXIMA_ASSIGN_OR_RETURN(const InferenceEngine engine, ParseInferenceEngine(options_.engine));
+  if (!have_config_) {  // once: at the first registration
+    Log(absl::StrCat("inference engine: ", InferenceEngineName(engine), " (--engine=",
+                     options_.engine, ")"));
+  }
+  policy_ = std::make_unique<PolicyInference>(shape, config.num_envs, engine);
   collector_ = std::make_unique<RolloutCollector>(envs_.get(), policy_.get(), rng_.get(),
                                                   config.rollout_length);
   config_ = config;

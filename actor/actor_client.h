@@ -58,6 +58,10 @@ class ActorClient {
     int num_envs = 0;             // 0: the learner's default
     int threads = 1;              // env-stepping threads (VectorEnv::SetThreads) and
                                   // LibTorch intra-op + OpenBLAS threads
+    // Inference engine (ParseInferenceEngine, common/policy/policy_inference.h):
+    // "auto" (= fused), "fused" or "torch". Logged once, at the first
+    // registration.
+    std::string engine = "auto";
     // TLS and bearer token of every channel to the learner (loaded by main).
     ChannelSecurity security;
     // How long the final chunk's ack is awaited at shutdown, and how long the

@@ -53,7 +53,8 @@ absl::StatusOr<std::unique_ptr<InProcessTrainer>> InProcessTrainer::Create(
   }
   t->rng_.Seed(MixSeed(config.seed) ^ 0x5eedULL);
   t->policy_ = std::make_unique<PolicyInference>(
-      PolicyShape{spec.obs_dim(), spec.action_space, config.model}, config.num_envs);
+      PolicyShape{spec.obs_dim(), spec.action_space, config.model}, config.num_envs,
+      config.engine == "torch" ? InferenceEngine::kTorch : InferenceEngine::kFused);
   t->collector_ = std::make_unique<RolloutCollector>(t->envs_.get(), t->policy_.get(), &t->rng_,
                                                      config.rollout_length);
   if (!device.is_cpu()) {

@@ -40,6 +40,9 @@ ABSL_FLAG(int32_t, num_envs, 0, "Env columns to run; 0 = the learner's default."
 ABSL_FLAG(int32_t, threads, 1,
           "Threads of this actor: env columns are stepped on N threads, and LibTorch/OpenBLAS "
           "inference uses N intra-op threads.");
+ABSL_FLAG(std::string, engine, "auto",
+          "Inference engine: fused (hand-written CPU MLP on BLAS, no LibTorch per step), torch "
+          "(LibTorch, the reference) or auto (= fused).");
 ABSL_FLAG(std::string, tls_ca, "",
           "PEM CA bundle to verify the learner's certificate with; turns TLS on.");
 ABSL_FLAG(std::string, tls_cert, "",
@@ -59,6 +62,7 @@ constexpr char kProgram[] = "proxima-actor";
 void PrintHelp() {
   std::printf(
       "usage: %s --learner HOST:PORT [--name NAME] [--num-envs N] [--threads N]\n"
+      "       [--engine auto|fused|torch]\n"
       "       [--tls-ca PEM [--tls-cert PEM --tls-key PEM] [--tls-server-name NAME]]\n"
       "       [--token-file FILE]   (or PROXIMA_TOKEN; docs/security.md)\n\n"
       "Registers with the learner, receives the run configuration and policy\n"
@@ -98,6 +102,7 @@ int main(int argc, char** argv) {
   options.name = absl::GetFlag(FLAGS_name);
   options.num_envs = absl::GetFlag(FLAGS_num_envs);
   options.threads = absl::GetFlag(FLAGS_threads);
+  options.engine = absl::GetFlag(FLAGS_engine);
   proxima::ClientSecurityOptions security;
   security.tls_ca = absl::GetFlag(FLAGS_tls_ca);
   security.tls_cert = absl::GetFlag(FLAGS_tls_cert);

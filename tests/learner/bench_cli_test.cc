@@ -98,15 +98,19 @@ TEST(BenchCliTest, MicroSuitesReportEveryCaseAndPlot) {
 
   auto inference = Rows(report, "inference");
   for (int batch : {1, 4, 16, 64, 256, 1024, 4096}) {
-    const std::string name = "64x64/batch=" + std::to_string(batch);
-    ASSERT_TRUE(inference.count(name)) << name;
-    const nlohmann::json& row = inference[name];
-    EXPECT_EQ(row.at("params").at("batch").get<int>(), batch);
-    // samples/s = batch / time per call.
-    EXPECT_NEAR(Metric(row, "samples_per_second") * Metric(row, "us_per_call") / 1e6, batch,
-                batch * 0.01);
+    for (const char* engine : {"fused", "torch"}) {
+      const std::string name = absl::StrCat("64x64/batch=", batch, "/", engine);
+      ASSERT_TRUE(inference.count(name)) << name;
+      const nlohmann::json& row = inference[name];
+      EXPECT_EQ(row.at("params").at("batch").get<int>(), batch);
+      EXPECT_EQ(row.at("params").at("engine").get<std::string>(), engine);
+      // samples/s = batch / time per call.
+      EXPECT_NEAR(Metric(row, "samples_per_second") * Metric(row, "us_per_call") / 1e6, batch,
+                  batch * 0.01);
+    }
   }
-  EXPECT_TRUE(inference.count("256x256/batch=256"));
+  EXPECT_TRUE(inference.count("256x256/batch=256/fused"));
+  EXPECT_TRUE(inference.count("256x256/batch=256/torch"));
 
   auto update = Rows(report, "update");
   for (const char* name : {"64x64/cpu/torch", "256x256/cpu/torch", "64x64/cpu/fused",

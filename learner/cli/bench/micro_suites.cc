@@ -215,21 +215,31 @@ absl::Status RunEnvSuite(const BenchOptions& options, BenchReport* report) {
 }
 
 absl::Status RunInferenceSuite(const BenchOptions& options, BenchReport* report) {
-  // As the actor runs it: one LibTorch thread, CartPole-v1's spaces.
+  // As the actor runs it: one LibTorch / OpenBLAS thread, CartPole-v1's
+  // spaces; each case on both inference engines, side by side.
   ConfigureCpuThreads(1);
   absl::StatusOr<EnvSpec> spec = GetEnvSpec("CartPole-v1");
   if (!spec.ok()) return spec.status();
   struct Case {
     std::vector<int> hidden;
     int batch;
+    InferenceEngine engine;
+    std::string name;  // <model>/batch=<batch>/<engine>
   };
   std::vector<Case> cases;
-  for (int batch : {1, 4, 16, 64, 256, 1024, 4096}) cases.push_back({{64, 64}, batch});
-  for (int batch : {1, 16, 256, 4096}) cases.push_back({{256, 256}, batch});
+  auto add = [&cases](std::vector<int> hidden, int batch) {
+    for (InferenceEngine engine : {InferenceEngine::kFused, InferenceEngine::kTorch}) {
+      cases.push_back({hidden, batch, engine,
+                       absl::StrCat(ModelName(hidden), "/batch=", batch, "/",
+                                    InferenceEngineName(engine))});
+    }
+  };
+  for (int batch : {1, 4, 16, 64, 256, 1024, 4096}) add({64, 64}, batch);
+  for (int batch : {1, 16, 256, 4096}) add({256, 256}, batch);
   for (const Case& c : cases) {
     PolicyShape shape{spec->obs_dim(), spec->action_space, ModelSpec{}};
     shape.model.hidden_sizes = c.hidden;
-    const std::string name = absl::StrCat(ModelName(c.hidden), "/batch=", c.batch);
+    const std::string& name = c.name;
     benchmark::RegisterBenchmark(name.c_str(), [shape, c](benchmark::State& state) {
       torch::manual_seed(1);
       ActorCritic model(shape.obs_dim, shape.action_space, shape.model);
@@ -241,7 +251,7 @@ absl::Status RunInferenceSuite(const BenchOptions& options, BenchReport* report)
         state.SkipWithError(std::string(snapshot.status().message()).c_str());
         return;
       }
-      PolicyInference policy(shape, c.batch);
+      PolicyInference policy(shape, c.batch, c.engine);
       if (absl::Status s = policy.SetPolicy(*snapshot); !s.ok()) {
         state.SkipWithError(std::string(s.message()).c_str());
         return;
@@ -265,9 +275,9 @@ absl::Status RunInferenceSuite(const BenchOptions& options, BenchReport* report)
   if (!results.ok()) return results.status();
   for (size_t i = 0; i < results->size(); ++i) {
     const RowReporter::Result& r = (*results)[i];
-    BenchRow row{"inference",
-                 absl::StrCat(ModelName(cases[i].hidden), "/batch=", cases[i].batch)};
+    BenchRow row{"inference", cases[i].name};
     row.params = {{"model", ModelName(cases[i].hidden)}, {"batch", cases[i].batch},
+                  {"engine", InferenceEngineName(cases[i].engine)},
                   {"env", "CartPole-v1"}, {"threads", 1}};
     row.metrics = {{"samples_per_second", r.counters.at("samples_per_second")},
                    {"us_per_call", r.seconds_per_iteration * 1e6}};
