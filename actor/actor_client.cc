@@ -491,7 +491,13 @@ absl::StatusOr<ActorClient::LoopEnd> ActorClient::StepLoop() {
       if (!st.ok()) Log(absl::StrCat("final chunk not sent: ", st.message()));
       return LoopEnd::kStopped;
     }
-    if (!st.ok()) return stop_.load() ? LoopEnd::kStopped : LoopEnd::kSessionLost;
+    if (!st.ok()) {
+      if (stop_.load()) return LoopEnd::kStopped;
+      // The sender's message names why; its on_session_lost may not have run
+      // yet, and Run() logs the reason recorded first.
+      OnSessionLost(st.message());
+      return LoopEnd::kSessionLost;
+    }
     MaybeLogThroughput(false);
   }
 }
@@ -545,8 +551,8 @@ absl::Status ActorClient::Run() {
     }
     EndSession(false);
     if (stop_.load()) return absl::OkStatus();
-    Log(absl::StrCat("session lost (", reason,
-                     "); dropping its unacknowledged chunks and registering again"));
+    Log(absl::StrCat("session lost", reason.empty() ? "" : absl::StrCat(" (", reason, ")"),
+                     "; dropping its unacknowledged chunks and registering again"));
   }
 }
 

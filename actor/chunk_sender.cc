@@ -40,8 +40,9 @@ absl::Status ChunkSender::Push(std::unique_ptr<v1::TrajectoryChunk>* chunk,
       cv_.Wait(&mu_);
     }
     if (session_lost_ || shutdown_ || closing_) {
-      return absl::AbortedError(absl::StrCat("chunk seq ", seq, " not queued: session ",
-                                             session_lost_ ? "lost" : "shutting down"));
+      return absl::AbortedError(
+          absl::StrCat("chunk seq ", seq, " not queued: session ",
+                       session_lost_ ? absl::StrCat("lost: ", lost_reason_) : "shutting down"));
     }
     // Interrupted while waiting, even if an ack made room since: the caller
     // (stopping) sends this rollout as its final chunk instead.
@@ -130,6 +131,7 @@ ChunkSender::Stats ChunkSender::stats() const {
 void ChunkSender::LoseSession(const std::string& reason) {
   {
     absl::MutexLock lock(&mu_);
+    if (!session_lost_) lost_reason_ = reason;
     session_lost_ = true;
     if (context_ != nullptr) context_->TryCancel();
   }
@@ -336,7 +338,8 @@ std::string ChunkSender::HandleAck(const v1::ChunkAck& ack) {
   switch (ack.outcome()) {
     case v1::CHUNK_OUTCOME_REJECTED_UNKNOWN_SESSION:
       return absl::StrCat("learner does not know session ", absl::Hex(options_.session_id),
-                          " (chunk seq ", seq, ": ", ack.reason(), ")");
+                          " (chunk seq ", seq, ack.reason().empty() ? "" : ": ", ack.reason(),
+                          ")");
     case v1::CHUNK_OUTCOME_REJECTED_STALE_SESSION:
       return absl::StrCat("session ", absl::Hex(options_.session_id),
                           " was superseded by a newer registration (chunk seq ", seq, ")");

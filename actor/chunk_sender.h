@@ -96,8 +96,9 @@ class ChunkSender {
   // Queues *chunk (its seq must be the previous one's + 1), taking it only
   // when queued. Blocks while the window is full. Returns OK once queued;
   // Cancelled (not queued) once `interrupt` is true, also when an ack made
-  // room in the meantime; Aborted (not queued) when the session is lost or
-  // the sender is shutting down.
+  // room in the meantime; Aborted (not queued) when the session is lost (the
+  // message then names why, as on_session_lost does) or the sender is
+  // shutting down.
   absl::Status Push(std::unique_ptr<v1::TrajectoryChunk>* chunk,
                     const std::atomic<bool>& interrupt);
 
@@ -163,6 +164,7 @@ class ChunkSender {
   bool closing_ ABSL_GUARDED_BY(mu_) = false;            // half-close when empty
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;           // stop everything now
   bool session_lost_ ABSL_GUARDED_BY(mu_) = false;
+  std::string lost_reason_ ABSL_GUARDED_BY(mu_);  // the first LoseSession()'s
   bool supervisor_done_ ABSL_GUARDED_BY(mu_) = false;
   bool warned_shutting_down_ ABSL_GUARDED_BY(mu_) = false;
   bool learner_stopped_ ABSL_GUARDED_BY(mu_) = false;    // see WaitAllAcked

@@ -24,6 +24,7 @@ namespace {
 
 using ::proxima::testing::FakeLearner;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using Received = FakeLearner::Received;
 using ::proxima::testing::PollUntil;
 
@@ -297,6 +298,16 @@ TEST(ActorClientTest, RegistersAgainWhenTheLearnerForgetsTheSession) {
   const auto chunks = Accepted(received, second);
   for (size_t i = 0; i < chunks.size(); ++i) EXPECT_EQ(chunks[i]->seq(), i);  // seq restarts
   EXPECT_EQ(actor.client().stats().registrations, 2);
+  // The log says why the session was lost: never "session lost ()", nor an
+  // empty reason after a colon.
+  bool named = false;
+  for (const std::string& line : actor.log()) {
+    if (!absl::StrContains(line, "session lost")) continue;
+    EXPECT_THAT(line, ::testing::ContainsRegex("session lost \\(.*[^ (]\\); dropping")) << line;
+    EXPECT_THAT(line, Not(HasSubstr(": )"))) << line;
+    named = true;
+  }
+  EXPECT_TRUE(named);
 }
 
 TEST(ActorClientTest, StopsWhenTheLearnerIsGone) {
