@@ -33,7 +33,10 @@ std::string Describe(int obs_dim, const Space& actions) {
 class CheckpointEvalPolicy : public EvalPolicy {
  public:
   explicit CheckpointEvalPolicy(CheckpointPolicy policy)
-      : policy_(std::move(policy)), inference_(policy_.shape(), /*batch=*/1) {}
+      // The torch inference engine: the exported TorchScript module runs the
+      // same LibTorch ops, so a checkpoint and its export evaluate exactly alike.
+      : policy_(std::move(policy)),
+        inference_(policy_.shape(), /*batch=*/1, InferenceEngine::kTorch) {}
 
   absl::Status Init() { return inference_.SetPolicy(policy_.snapshot); }
 

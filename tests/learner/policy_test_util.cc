@@ -107,7 +107,9 @@ LiveOutputs ComputeLiveOutputs(const CheckpointPolicy& policy, const at::Tensor&
     at::Tensor any_action = model->discrete() ? at::zeros({n}) : heads.dist_params;
     out.entropy = model->LogProbEntropy(heads.dist_params, any_action).second;
   }
-  PolicyInference inference(policy.shape(), static_cast<int>(n));
+  // The torch engine: the export must reproduce it bit for bit (the fused
+  // engine agrees with it to float rounding, policy_inference_test).
+  PolicyInference inference(policy.shape(), static_cast<int>(n), InferenceEngine::kTorch);
   if (!inference.SetPolicy(policy.snapshot).ok()) return out;
   const bool discrete = policy.env.action_space.is_discrete();
   const int k = inference.action_dim();
