@@ -353,7 +353,7 @@ int Launcher::Finish(int exit_code) {
   if (!ec && written >= launch_time_) {
     absl::StatusOr<std::string> text = ReadFile(summary_path);
     nlohmann::json summary = nlohmann::json::parse(text.ok() ? *text : "", nullptr, false);
-    if (!summary.is_discarded()) std::printf("%s\n", summary.dump(2).c_str());
+    if (!summary.is_discarded()) std::printf("%s\n", SummaryForDisplay(summary).dump(2).c_str());
   } else {
     Note(absl::StrCat("proxima train: the learner wrote no ", summary_path));
   }

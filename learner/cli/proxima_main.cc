@@ -301,7 +301,7 @@ int Train(const std::set<std::string>& given) {
     LogError(summary.status().ToString());
     return 1;
   }
-  std::printf("%s\n", SummaryToJson(*summary).dump(2).c_str());
+  std::printf("%s\n", SummaryForDisplay(SummaryToJson(*summary)).dump(2).c_str());
   std::printf("run directory: %s\n", options.run_dir.c_str());
   return 0;
 }

@@ -1,5 +1,8 @@
 #include "learner/cli/train_plan.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
 #include "common/envs/registry.h"
 #include "common/file_util.h"
@@ -74,6 +77,21 @@ absl::Status CheckTrainFlags(const std::set<std::string>& given, const TrainPlan
         " in all); give a --num-envs that is a multiple of --actors"));
   }
   return absl::OkStatus();
+}
+
+nlohmann::json SummaryForDisplay(const nlohmann::json& summary) {
+  if (summary.is_structured()) {
+    nlohmann::json out = summary;
+    for (auto& item : out.items()) item.value() = SummaryForDisplay(item.value());
+    return out;
+  }
+  if (!summary.is_number_float()) return summary;
+  const double v = summary.get<double>();
+  if (!std::isfinite(v) || v == 0) return summary;
+  const int whole_digits = static_cast<int>(std::floor(std::log10(std::fabs(v)))) + 1;
+  const int decimals = std::max(0, 5 - whole_digits);
+  const double scale = std::pow(10.0, decimals);
+  return std::round(v * scale) / scale;
 }
 
 }  // namespace proxima

@@ -15,6 +15,9 @@
 // CheckTrainFlags refuses flag combinations that would otherwise be
 // accepted silently; the error names both flags (mains exit 2).
 //
+// SummaryForDisplay rounds the run summary that `proxima train` prints at
+// the end; summary.json keeps full precision.
+//
 // Pure functions over plain data, except AddRunToConfigJson (one file).
 #ifndef PROXIMA_LEARNER_CLI_TRAIN_PLAN_H_
 #define PROXIMA_LEARNER_CLI_TRAIN_PLAN_H_
@@ -53,6 +56,12 @@ absl::Status AddRunToConfigJson(const std::string& run_dir, const nlohmann::json
 // the flags set (ParsedArgs::given, common/flags.h).
 absl::Status CheckTrainFlags(const std::set<std::string>& given, const TrainPlan& plan,
                              const PpoConfig& config);
+
+// `summary` (SummaryToJson, learner/run_files.h) for a person to read:
+// every number with a fraction, nested ones too, keeps 5 significant digits
+// and all of its whole digits (25.240506 → 25.241, 0.0116895 → 0.01169,
+// 175199.29 → 175199); integers, strings and nulls are unchanged.
+nlohmann::json SummaryForDisplay(const nlohmann::json& summary);
 
 }  // namespace proxima
 

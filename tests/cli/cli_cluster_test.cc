@@ -232,6 +232,8 @@ TEST(TrainTest, ShortRunWritesSummaryAndLogs) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("run directory: " + dir));
   EXPECT_THAT(r.output, HasSubstr("\"total_env_steps\""));
+  // Printed with 5 significant digits, for reading (summary.json keeps all).
+  EXPECT_THAT(r.output, Not(::testing::ContainsRegex("[0-9]\\.[0-9]{10}"))) << r.output;
   const nlohmann::json s = LoadJsonOrDie(dir + "/summary.json");
   EXPECT_GE(s["total_env_steps"].get<int64_t>(), 4096);
   // Sync mode's first round waits for both actors (the launcher passes

@@ -156,6 +156,16 @@ TEST(CliTest, ShortInProcessRunWritesRunDirectory) {
   EXPECT_EQ(s["dropped_fraction"], 0.0);
   EXPECT_EQ(s["mean_lag"], 0.0);
   EXPECT_EQ(s["max_lag"], 0);
+  // The summary printed at the end is for reading: 5 significant digits, not
+  // 17; summary.json keeps full precision.
+  EXPECT_THAT(r.output, Not(::testing::ContainsRegex("[0-9]\\.[0-9]{10}"))) << r.output;
+  const size_t open = r.output.find("\n{\n");
+  const size_t close = r.output.find("\n}\n", open);
+  ASSERT_TRUE(open != std::string::npos && close != std::string::npos) << r.output;
+  const nlohmann::json printed = nlohmann::json::parse(r.output.substr(open, close + 2 - open));
+  EXPECT_EQ(printed["total_env_steps"], 2048);
+  EXPECT_NEAR(printed["mean_return_last_100"].get<double>(),
+              s["mean_return_last_100"].get<double>(), 1e-3);
   CommandResult csv = RunCommand("wc -l < " + dir + "/metrics.csv");
   EXPECT_EQ(std::stoi(csv.output), 1 + 4);  // header + 2048 / 512 updates
   // config.json holds how the run was launched too (learner/cli/train_plan.h).
