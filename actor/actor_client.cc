@@ -54,6 +54,11 @@ absl::Status ActorClient::Options::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("--threads must be in [1, 1024] (got ", threads, ")"));
   }
+  if (exit_after_learner_done < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--exit-after-learner-done must be >= 0 seconds, 0 = never (got ",
+                     absl::ToDoubleSeconds(exit_after_learner_done), ")"));
+  }
   return ParseInferenceEngine(engine).status();
 }
 
@@ -117,26 +122,55 @@ bool ActorClient::SleepUnlessStopped(absl::Duration d) {
   return !stop_.load();
 }
 
+absl::Status ActorClient::Run() {
+  return RunWatched([this] { return LearnerGoneAfterItsRun(); });
+}
+
 absl::Status ActorClient::Run(std::atomic<bool>* stop) {
+  return RunWatched([this, stop] { return stop->load() || LearnerGoneAfterItsRun(); });
+}
+
+absl::Status ActorClient::RunWatched(const std::function<bool()>& should_stop) {
   absl::Mutex mu;
   bool done = false;  // guarded by mu
   std::thread watch([&] {
     absl::MutexLock lock(&mu);
     while (!done) {
-      if (stop->load()) {
+      if (should_stop()) {
         Stop();
         return;
       }
       mu.AwaitWithTimeout(absl::Condition(&done), absl::Milliseconds(50));
     }
   });
-  absl::Status status = Run();
+  absl::Status status = RunSessions();
   {
     absl::MutexLock lock(&mu);
     done = true;
   }
   watch.join();
   return status;
+}
+
+bool ActorClient::LearnerGoneAfterItsRun() {
+  const absl::Duration grace = options_.exit_after_learner_done;
+  if (grace <= absl::ZeroDuration()) return false;
+  bool stopping = false;
+  {
+    absl::MutexLock lock(&mu_);
+    stopping = sender_ != nullptr && sender_->stats().learner_stopping;
+  }
+  const absl::Time now = absl::Now();
+  if (!stopping) {
+    learner_done_since_ = absl::InfiniteFuture();
+    return false;
+  }
+  if (learner_done_since_ == absl::InfiniteFuture()) learner_done_since_ = now;
+  if (now - learner_done_since_ < grace) return false;
+  Log(absl::StrCat("the learner ended its run (it said it was shutting down) and has not come "
+                   "back for ", absl::FormatDuration(grace),
+                   "; exiting (--exit-after-learner-done)"));
+  return true;
 }
 
 absl::StatusOr<v1::RegisterResponse> ActorClient::Register() {
@@ -502,7 +536,7 @@ absl::StatusOr<ActorClient::LoopEnd> ActorClient::StepLoop() {
   }
 }
 
-absl::Status ActorClient::Run() {
+absl::Status ActorClient::RunSessions() {
   PROXIMA_RETURN_IF_ERROR(options_.Validate());
   ConfigureCpuThreads(options_.threads);
   channel_ = MakeLearnerChannel(options_.learner_address, hints_, options_.security);

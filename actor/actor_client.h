@@ -13,6 +13,12 @@
 //   Stop() → the stepping loop ends its rollout early and sends it as the
 //   final chunk (T' ≤ T steps, bootstrap = current obs), waits a bounded time
 //   for its ack, half-closes, cancels WatchWeights; Run() returns OK.
+//   The learner ended its run → the same as Stop(), once the learner has said
+//   it is shutting down (a REJECTED_SHUTTING_DOWN ack, or the trajectory
+//   stream ended by the learner with OK) and no learner has answered since,
+//   for Options::exit_after_learner_done. A learner that vanished without
+//   saying so (a crash, a lost network) is waited for and reconnected to
+//   forever, as is one that comes back within that time (a resumed run).
 //
 // Logging (Options::log; by default common/logging.h, as "<time>
 // <process>[<actor name>]: ..."): one line per registration, reconnect and
@@ -68,6 +74,9 @@ class ActorClient {
     // learner then gets to end the half-closed stream.
     absl::Duration final_ack_timeout = absl::Seconds(3);
     absl::Duration close_grace = absl::Seconds(1);
+    // How long after the learner said it is shutting down, with no learner
+    // answering since, Run() stops by itself (then OK); zero: never.
+    absl::Duration exit_after_learner_done = absl::Seconds(60);
     // Throughput line period; zero: none.
     absl::Duration log_interval = absl::Seconds(10);
     // Where log lines go (without trailing newline); null: common/logging.h.
@@ -109,7 +118,8 @@ class ActorClient {
   ActorClient(const ActorClient&) = delete;
   ActorClient& operator=(const ActorClient&) = delete;
 
-  // Runs until Stop() (then OK) or a non-recoverable error: the learner
+  // Runs until Stop() or the learner's end of run (then OK; see the file
+  // comment) or a non-recoverable error: the learner
   // refuses the registration (wrong protocol or env, actor limit), its run
   // config cannot be served here, or a chunk exceeds max_message_bytes.
   absl::Status Run();
@@ -126,6 +136,13 @@ class ActorClient {
  private:
   enum class LoopEnd { kStopped, kSessionLost };
 
+  // Run()'s sessions; RunWatched runs them while a thread calls Stop() once
+  // should_stop() (polled every 50 ms) returns true.
+  absl::Status RunSessions();
+  absl::Status RunWatched(const std::function<bool()>& should_stop);
+  // True once the learner has said it is shutting down and no learner has
+  // answered for exit_after_learner_done (logged then). Polled by one thread.
+  bool LearnerGoneAfterItsRun();
   absl::StatusOr<v1::RegisterResponse> Register();
   absl::Status Setup(const ActorRunConfig& config);
   absl::StatusOr<LoopEnd> StepLoop();
@@ -164,6 +181,9 @@ class ActorClient {
   uint64_t session_id_ = 0;
   uint64_t next_seq_ = 0;
   std::string lost_reason_ ABSL_GUARDED_BY(mu_);
+  // When the watch thread first saw the learner shutting down (only it
+  // touches this); InfiniteFuture while it is not.
+  absl::Time learner_done_since_ = absl::InfiniteFuture();
 
   std::unique_ptr<VectorEnv> envs_;
   std::unique_ptr<PolicyInference> policy_;

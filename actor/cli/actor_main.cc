@@ -7,9 +7,13 @@
 // comes from the learner at registration. SIGTERM/SIGINT: the current partial
 // rollout is sent as the final chunk, the actor waits a few seconds at most
 // for its acknowledgement, then exits 0 (also when the learner is gone). A
-// second signal exits at once. Every flag can also be set by an environment
-// variable PROXIMA_ACTOR_<FLAG> (e.g. PROXIMA_ACTOR_LEARNER=learner:50051);
-// the command line overrides the environment.
+// second signal exits at once. The end of the learner's run also ends the
+// actor with 0: once the learner said it is shutting down and has not come
+// back for --exit-after-learner-done seconds (a learner that crashed without
+// saying so is waited for forever; actor/actor_client.h). Every flag can
+// also be set by an environment variable PROXIMA_ACTOR_<FLAG> (e.g.
+// PROXIMA_ACTOR_LEARNER=learner:50051); the command line overrides the
+// environment.
 //
 // Security (docs/security.md): --tls-ca verifies the learner's certificate
 // (TLS), --tls-cert/--tls-key present a client certificate (mutual TLS),
@@ -17,6 +21,7 @@
 // and the bearer token comes from --token-file or $PROXIMA_TOKEN.
 #include <signal.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -43,6 +48,11 @@ ABSL_FLAG(int32_t, threads, 1,
 ABSL_FLAG(std::string, engine, "auto",
           "Inference engine: fused (hand-written CPU MLP on BLAS, no LibTorch per step), torch "
           "(LibTorch, the reference) or auto (= fused).");
+ABSL_FLAG(double, exit_after_learner_done, 60,
+          "Exit 0 once the learner said it is shutting down (its run ended: step budget, "
+          "solved, or stopped) and no learner has answered for this many seconds; a learner "
+          "that vanished without saying so (crash, network) is waited for forever. 0 = never "
+          "exit by itself.");
 ABSL_FLAG(std::string, tls_ca, "",
           "PEM CA bundle to verify the learner's certificate with; turns TLS on.");
 ABSL_FLAG(std::string, tls_cert, "",
@@ -62,11 +72,14 @@ constexpr char kProgram[] = "proxima-actor";
 void PrintHelp() {
   std::printf(
       "usage: %s --learner HOST:PORT [--name NAME] [--num-envs N] [--threads N]\n"
-      "       [--engine auto|fused|torch]\n"
+      "       [--engine auto|fused|torch] [--exit-after-learner-done SECONDS]\n"
       "       [--tls-ca PEM [--tls-cert PEM --tls-key PEM] [--tls-server-name NAME]]\n"
       "       [--token-file FILE]   (or PROXIMA_TOKEN; docs/security.md)\n\n"
       "Registers with the learner, receives the run configuration and policy\n"
-      "snapshots from it, steps environments and streams trajectory chunks.\n\n"
+      "snapshots from it, steps environments and streams trajectory chunks.\n"
+      "Exits 0 on SIGTERM/SIGINT, and when the learner's run has ended: the learner\n"
+      "said it is shutting down and has not come back for --exit-after-learner-done\n"
+      "seconds. A learner that vanished without saying so is reconnected to forever.\n\n"
       "Every flag can also be set by an environment variable PROXIMA_ACTOR_<FLAG>, e.g.\n"
       "PROXIMA_ACTOR_LEARNER=learner:50051; the command line overrides the environment.\n\n"
       "flags:\n%s",
@@ -103,6 +116,14 @@ int main(int argc, char** argv) {
   options.num_envs = absl::GetFlag(FLAGS_num_envs);
   options.threads = absl::GetFlag(FLAGS_threads);
   options.engine = absl::GetFlag(FLAGS_engine);
+  // Negative values are refused by options.Validate() below.
+  const double exit_after = absl::GetFlag(FLAGS_exit_after_learner_done);
+  if (!std::isfinite(exit_after)) {
+    proxima::ExitWithUsageError(kProgram, absl::InvalidArgumentError(absl::StrCat(
+                                              "--exit-after-learner-done must be a number of "
+                                              "seconds (got ", exit_after, ")")));
+  }
+  options.exit_after_learner_done = absl::Seconds(exit_after);
   proxima::ClientSecurityOptions security;
   security.tls_ca = absl::GetFlag(FLAGS_tls_ca);
   security.tls_cert = absl::GetFlag(FLAGS_tls_cert);

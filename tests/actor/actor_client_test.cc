@@ -68,6 +68,7 @@ class ActorThread {
   }
 
   ActorClient& client() { return client_; }
+  bool Returned() const { return done_.HasBeenNotified(); }
   std::vector<std::string> log() const {
     std::lock_guard<std::mutex> lock(*log_mu_);
     return *log_;
@@ -360,6 +361,39 @@ TEST(ActorClientTest, CollectsNothingMoreOnceTheLearnerIsShuttingDown) {
   absl::SleepFor(absl::Milliseconds(300));  // hundreds of rollouts' time
   EXPECT_LE(actor.client().stats().chunks, chunks + 1);
   actor.client().Stop();
+}
+
+// The end of the learner's run ends an actor started by hand: the learner
+// said it is shutting down, then stayed away for exit_after_learner_done.
+TEST(ActorClientTest, ExitsOnItsOwnOnceTheLearnersRunEndedAndItStaysAway) {
+  auto learner = std::make_unique<FakeLearner>(FakeLearner::Options{});
+  learner->Start();
+  ActorClient::Options o = OptionsFor(*learner);
+  o.exit_after_learner_done = absl::Milliseconds(300);
+  ActorThread actor(o);
+  ASSERT_TRUE(learner->WaitFor(CountAccepted(2)));
+  learner->ShutDownGracefully();
+  EXPECT_TRUE(actor.Join(kJoinLimit).ok());  // no Stop()
+  EXPECT_TRUE(actor.Logged("the learner ended its run"));
+}
+
+// A learner that vanished without saying it is shutting down (a crash) may
+// come back: the actor keeps reconnecting, however long exit_after_learner_done.
+TEST(ActorClientTest, KeepsWaitingForALearnerThatCrashed) {
+  auto learner = std::make_unique<FakeLearner>(FakeLearner::Options{});
+  learner->Start();
+  ActorClient::Options o = OptionsFor(*learner);
+  o.exit_after_learner_done = absl::Milliseconds(100);
+  o.close_grace = absl::ZeroDuration();
+  o.final_ack_timeout = absl::ZeroDuration();
+  ActorThread actor(o);
+  ASSERT_TRUE(learner->WaitFor(CountAccepted(2)));
+  learner->Kill();
+  ASSERT_TRUE(PollUntil([&] { return actor.Logged("trajectory stream"); }, kEventLimit));
+  absl::SleepFor(absl::Seconds(1));  // ten times exit_after_learner_done
+  EXPECT_FALSE(actor.Returned());
+  EXPECT_FALSE(actor.Logged("the learner ended its run"));
+  EXPECT_TRUE(actor.StopAndJoin().ok());
 }
 
 TEST(ActorClientTest, StopWhileWaitingForTheFirstRegistration) {
