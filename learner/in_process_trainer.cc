@@ -64,26 +64,19 @@ absl::StatusOr<std::unique_ptr<InProcessTrainer>> InProcessTrainer::Create(
   if (!t->options_.run_dir.empty()) {
     PROXIMA_RETURN_IF_ERROR(InitRunDir(t->options_.run_dir, config));
   }
+  PROXIMA_ASSIGN_OR_RETURN(
+      t->evaluator_,
+      PeriodicEvaluator::Create(config, t->options_.eval,
+                                t->options_.run_dir.empty() ? ""
+                                                            : t->options_.run_dir + "/checkpoints"));
   return t;
 }
 
 absl::StatusOr<RolloutBatch> InProcessTrainer::CollectRollout() {
   // The current version as an actor would hold it after applying the
   // learner's publication: weights plus normalizer statistics.
-  auto snapshot = std::make_shared<PolicySnapshot>();
-  snapshot->version = static_cast<uint64_t>(updates_);
-  if (cpu_model_.is_empty()) {
-    snapshot->model = updater_->model();  // shared: nothing trains while it acts
-  } else {
-    torch::NoGradGuard no_grad;
-    const std::vector<at::Tensor> from = updater_->model()->parameters();
-    const std::vector<at::Tensor> to = cpu_model_->parameters();
-    for (size_t i = 0; i < to.size(); ++i) to[i].copy_(from[i]);
-    snapshot->model = cpu_model_;
-  }
-  snapshot->normalizer.enabled = config_.normalize_obs;
-  snapshot->normalizer.clip = config_.obs_clip;
-  snapshot->normalizer.stats = updater_->obs_stats();
+  std::shared_ptr<const PolicySnapshot> snapshot =
+      CurrentPolicySnapshot(*updater_, static_cast<uint64_t>(updates_), &cpu_model_);
   PROXIMA_RETURN_IF_ERROR(policy_->SetPolicy(std::move(snapshot)));
 
   const int E = config_.num_envs;
@@ -146,6 +139,14 @@ absl::StatusOr<RunSummary> InProcessTrainer::Run() {
     row.mean_return = tracker_->mean_return();
     row.mean_length = tracker_->mean_length();
     row.update_metrics = um;
+    if (evaluator_ && evaluator_->Due(update)) {
+      PROXIMA_ASSIGN_OR_RETURN(const PeriodicEvaluator::Outcome eval,
+                               evaluator_->Evaluate(*updater_, update, env_steps_));
+      row.eval = eval.row;
+      if (eval.best && !options_.run_dir.empty()) {
+        PROXIMA_RETURN_IF_ERROR(Checkpoint(kBestCheckpointTag));
+      }
+    }
     if (csv) PROXIMA_RETURN_IF_ERROR(csv->Append(row));
     if (tensorboard) PROXIMA_RETURN_IF_ERROR(tensorboard->Write(row));
     if (options_.on_update) options_.on_update(row);
@@ -188,20 +189,22 @@ absl::StatusOr<RunSummary> InProcessTrainer::Run() {
   s.solved_at_seconds = tracker_->solved_at_seconds();
   // Every collected transition is trained on, with the policy that acted.
   s.transitions_collected = s.transitions_trained = env_steps_ - steps_at_start;
+  if (evaluator_) evaluator_->FillSummary(&s);
   if (!options_.run_dir.empty()) PROXIMA_RETURN_IF_ERROR(WriteSummary(options_.run_dir, s));
   return s;
 }
 
-absl::Status InProcessTrainer::Checkpoint() {
+absl::Status InProcessTrainer::Checkpoint(const std::string& tag) {
   if (checkpoints_off_) return absl::OkStatus();
   wall_seconds_ = NowSeconds() - start_seconds_;
   absl::StatusOr<SavedCheckpoint> saved = SaveTrainerCheckpoint(
-      options_.run_dir + "/checkpoints", *this, options_.keep_checkpoints);
+      options_.run_dir + "/checkpoints", *this, options_.keep_checkpoints, tag);
   if (absl::IsFailedPrecondition(saved.status())) {
     LogInfo(absl::StrCat("no checkpoints: ", saved.status().message()));
     checkpoints_off_ = true;
     return absl::OkStatus();
   }
+  if (saved.ok() && tag == kBestCheckpointTag) return evaluator_->BestSaved(saved->path);
   return saved.status();
 }
 

@@ -19,7 +19,9 @@
 // summary.json, and checkpoints in the learner's format and cadence
 // (RUN_DIR/checkpoints, learner/trainer_checkpoint.h): every
 // checkpoint_every_seconds / checkpoint_every_updates and when Run() returns
-// (not for remote envs, whose state is not here: a log line says so). A
+// (not for remote envs, whose state is not here: a log line says so), and
+// with options.eval an evaluation every N updates whose best is kept
+// (learner/periodic_eval.h). A
 // trainer whose Run() returned early can Run() again, or save its state
 // (SaveState() plus the updater's checkpoint; both together in
 // learner/trainer_checkpoint.h) and continue in a fresh trainer:
@@ -36,6 +38,7 @@
 #include "common/policy/policy_inference.h"
 #include "common/policy/rollout_collector.h"
 #include "learner/episode_tracker.h"
+#include "learner/periodic_eval.h"
 #include "learner/ppo_config.h"
 #include "learner/ppo_updater.h"
 #include "learner/run_files.h"
@@ -55,6 +58,10 @@ struct TrainerOptions {
   double checkpoint_every_seconds = 300;  // 0: off
   int64_t checkpoint_every_updates = 0;   // 0: off
   int keep_checkpoints = 3;
+  // Evaluation during training (learner/periodic_eval.h): after every
+  // eval.every-th update, inline on Run()'s thread; the best one is kept as
+  // a checkpoint tagged "best" (with run_dir).
+  PeriodicEvalOptions eval;
 };
 
 class InProcessTrainer {
@@ -92,7 +99,7 @@ class InProcessTrainer {
   absl::StatusOr<RolloutBatch> CollectRollout();
   // Writes a checkpoint into RUN_DIR/checkpoints (wall_seconds_ brought up to
   // now first). Remote envs: logs once and turns checkpoints off.
-  absl::Status Checkpoint();
+  absl::Status Checkpoint(const std::string& tag = "");
 
   PpoConfig config_;
   TrainerOptions options_;
@@ -103,6 +110,7 @@ class InProcessTrainer {
   Rng rng_;  // the sampler's
   std::unique_ptr<PolicyInference> policy_;
   std::unique_ptr<RolloutCollector> collector_;
+  std::unique_ptr<PeriodicEvaluator> evaluator_;  // null without --eval-every
   ActorCritic cpu_model_{nullptr};  // the snapshot's network when training off the CPU
   double start_seconds_ = 0;
   double wall_seconds_ = 0;  // training time of the Run()s so far

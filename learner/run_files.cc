@@ -158,6 +158,11 @@ nlohmann::json SummaryToJson(const RunSummary& s) {
   j["time_seconds"] = nlohmann::json::object();
   for (const auto& [stage, seconds] : s.time_seconds) j["time_seconds"][stage] = seconds;
   j["bottleneck"] = s.bottleneck.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.bottleneck);
+  j["best_eval_return"] =
+      s.best_eval_return ? NumberOrNull(*s.best_eval_return) : nlohmann::json(nullptr);
+  j["best_eval_update"] =
+      s.best_eval_update ? nlohmann::json(*s.best_eval_update) : nlohmann::json(nullptr);
+  j["eval_seed"] = s.eval_seed ? nlohmann::json(*s.eval_seed) : nlohmann::json(nullptr);
   return j;
 }
 

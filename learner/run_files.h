@@ -62,13 +62,21 @@ struct RunSummary {
   // Learner server only: empty in-process.
   std::map<std::string, double> time_seconds;
   std::string bottleneck;
+  // Evaluation during training (--eval-every; learner/periodic_eval.h): the
+  // best mean evaluation return and the update that reached it (unset
+  // before the first evaluation), and the evaluation env's seed (unset
+  // without --eval-every).
+  std::optional<double> best_eval_return;
+  std::optional<int64_t> best_eval_update;
+  std::optional<uint64_t> eval_seed;
 };
 
 // summary.json's object: the fields above under their own names, with
 // mean_return_last_100 null when NaN, solved_at_* null when unset, and
 // dropped_fraction = transitions_dropped / transitions_collected (0 when
-// nothing was collected), time_seconds an object (empty in-process) and
-// bottleneck null when empty.
+// nothing was collected), time_seconds an object (empty in-process),
+// bottleneck null when empty, and best_eval_return, best_eval_update and
+// eval_seed null when unset.
 
 nlohmann::json SummaryToJson(const RunSummary& s);
 

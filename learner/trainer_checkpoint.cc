@@ -8,7 +8,8 @@
 namespace proxima {
 
 absl::StatusOr<SavedCheckpoint> SaveTrainerCheckpoint(const std::string& dir,
-                                                      InProcessTrainer& trainer, int keep) {
+                                                      InProcessTrainer& trainer, int keep,
+                                                      const std::string& tag) {
   PROXIMA_ASSIGN_OR_RETURN(std::string state, trainer.SaveState());
   CheckpointCounters c;
   c.policy_version = static_cast<uint64_t>(trainer.updates());
@@ -17,7 +18,7 @@ absl::StatusOr<SavedCheckpoint> SaveTrainerCheckpoint(const std::string& dir,
   c.updates = trainer.updates();
   c.episodes = trainer.episodes();
   c.wall_seconds = trainer.wall_seconds();
-  return SaveCheckpoint(dir, trainer.updater(), c, keep, state);
+  return SaveCheckpoint(dir, trainer.updater(), c, keep, state, tag);
 }
 
 absl::StatusOr<std::unique_ptr<InProcessTrainer>> ResumeTrainer(const std::string& dir,

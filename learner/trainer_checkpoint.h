@@ -20,11 +20,13 @@
 
 namespace proxima {
 
-// Writes `trainer`'s checkpoint (named by its update count) into `dir` and
-// keeps the newest `keep`. Call while its Run() is not running.
-// FailedPrecondition for remote envs.
+// Writes `trainer`'s checkpoint (named by its update count, and `tag` if not
+// empty: SaveCheckpoint's naming) into `dir` and keeps the newest `keep`
+// untagged. Call while its Run() is not running. FailedPrecondition for
+// remote envs.
 absl::StatusOr<SavedCheckpoint> SaveTrainerCheckpoint(const std::string& dir,
-                                                      InProcessTrainer& trainer, int keep);
+                                                      InProcessTrainer& trainer, int keep,
+                                                      const std::string& tag = "");
 
 // A trainer built with the config of the newest checkpoint in `dir` and
 // restored from it; its Run() continues the saved run. NotFound without a

@@ -35,6 +35,12 @@ double Share(const MetricsRow& r) {
   return r.time_shares.has_value() ? (*r.time_shares).*kMember : 0.0;
 }
 
+// A member of the optional eval; NaN when this update ran none.
+template <double EvalRow::*kMember>
+double Eval(const MetricsRow& r) {
+  return r.eval.has_value() ? (*r.eval).*kMember : kNaN;
+}
+
 constexpr CsvFormat kInt{'d', 0};
 constexpr CsvFormat kG6{'g', 6};
 constexpr CsvFormat kNone{};
@@ -117,6 +123,15 @@ constexpr MetricField kFields[] = {
      "time/actor_send_wait_share", "actor_send_wait_share", nullptr, nullptr},
     {"actor_weights_wait_share", Share<&TimeShareRow::weights_wait>, "actor_weights_wait_share",
      {'f', 4}, "time/actor_weights_wait_share", "actor_weights_wait_share", nullptr, nullptr},
+    // Evaluation during training (--eval-every; learner/periodic_eval.h).
+    {"eval_return", Eval<&EvalRow::mean_return>, "eval_return", kG6, "eval/return",
+     "eval_mean_return", nullptr, nullptr},
+    {"eval_return_std", Eval<&EvalRow::std_return>, "eval_return_std", kG6, "eval/return_std",
+     "eval_std_return", nullptr, nullptr},
+    {"eval_length", Eval<&EvalRow::mean_length>, "eval_length", kG6, "eval/length",
+     "eval_mean_length", nullptr, nullptr},
+    {"eval_seconds", Eval<&EvalRow::seconds>, "eval_seconds", {'f', 4}, "perf/eval_seconds",
+     "eval_seconds", nullptr, nullptr},
     // Not in metrics.csv.
     {"first_minibatch_ratio_max_deviation", Update<&U::first_minibatch_ratio_max_deviation>,
      nullptr, kNone, "losses/ratio_max_deviation", "first_minibatch_ratio_max_deviation", nullptr,

@@ -59,6 +59,14 @@ struct TimeShareRow {
   double env = 0, inference = 0, send_wait = 0, weights_wait = 0;
 };
 
+// One evaluation of the policy just trained (--eval-every N: every Nth
+// update; learner/periodic_eval.h): deterministic episodes on an env of its
+// own, mean and population std of their returns, mean length, and the
+// seconds the evaluation took.
+struct EvalRow {
+  double mean_return = 0, std_return = 0, mean_length = 0, seconds = 0;
+};
+
 // One update as the run directory and the monitors see it (one metrics.csv
 // row, one TensorBoard event, one v1::UpdateMetrics).
 struct MetricsRow {
@@ -86,6 +94,9 @@ struct MetricsRow {
   // Only a learner server measures where the time goes. Unset in-process
   // (its metrics.csv cells, scalars and proto fields are then 0).
   std::optional<TimeShareRow> time_shares;
+  // Only updates that ran an evaluation (--eval-every) have one; the others'
+  // eval cells are "nan", their scalars absent and proto fields NaN.
+  std::optional<EvalRow> eval;
   UpdateMetrics update_metrics;
 };
 

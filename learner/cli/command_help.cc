@@ -48,6 +48,7 @@ const std::vector<FlagGroup>& TrainGroups() {
         "vtrace_rho_bar", "vtrace_c_bar", "normalize_obs", "obs_clip", "normalize_reward",
         "reward_clip", "clip_action"}},
       {"execution", {"device", "torch_threads", "engine"}},
+      {"evaluation during training", {"eval_every", "eval_episodes"}},
       {"launch (what runs, where results go)",
        {"in_process", "actors", "actor_threads", "mode", "run_dir", "overwrite", "resume",
         "stop_when_solved", "quiet", "print_config"}},

@@ -57,6 +57,10 @@ ABSL_FLAG(int, min_actors, 1,
 ABSL_FLAG(double, checkpoint_every_seconds, 300, "learner: checkpoint period, 0 = off");
 ABSL_FLAG(int64_t, checkpoint_every_updates, 0, "learner: checkpoint every N updates, 0 = off");
 ABSL_FLAG(int, keep_checkpoints, 3, "learner: checkpoints kept in RUN_DIR/checkpoints");
+ABSL_FLAG(int64_t, eval_every, 0,
+          "train/learner: every N updates, evaluate the policy (deterministic episodes on an env "
+          "of its own) and keep the best as RUN_DIR/checkpoints/ckpt-<version>-best.pt; 0 = off");
+ABSL_FLAG(int, eval_episodes, 10, "train/learner: episodes per --eval-every evaluation");
 ABSL_FLAG(double, grace_period, 20,
           "learner: seconds allowed for a clean shutdown (SIGTERM) before exiting anyway");
 ABSL_FLAG(bool, stop_when_solved, false,
@@ -111,6 +115,8 @@ absl::StatusOr<LearnerOptions> LearnerOptionsFromFlags() {
   o.checkpoint_every_seconds = absl::GetFlag(FLAGS_checkpoint_every_seconds);
   o.checkpoint_every_updates = absl::GetFlag(FLAGS_checkpoint_every_updates);
   o.keep_checkpoints = absl::GetFlag(FLAGS_keep_checkpoints);
+  o.eval.every = absl::GetFlag(FLAGS_eval_every);
+  o.eval.episodes = absl::GetFlag(FLAGS_eval_episodes);
   o.grace_period_seconds = absl::GetFlag(FLAGS_grace_period);
   o.stop_when_solved = absl::GetFlag(FLAGS_stop_when_solved);
   o.progress = !absl::GetFlag(FLAGS_quiet);

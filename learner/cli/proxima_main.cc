@@ -282,6 +282,7 @@ int Train(const std::set<std::string>& given) {
   options.checkpoint_every_seconds = learner->checkpoint_every_seconds;
   options.checkpoint_every_updates = learner->checkpoint_every_updates;
   options.keep_checkpoints = learner->keep_checkpoints;
+  options.eval = learner->eval;
   auto trainer =
       resume ? ResumeTrainer(*resume, options) : InProcessTrainer::Create(*config, options);
   if (!trainer.ok()) {

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/envs/registry.h"
 #include "common/file_util.h"
@@ -14,6 +15,7 @@
 #include "learner/ppo_updater.h"
 #include "learner/run_files.h"
 #include "learner/checkpoint.h"
+#include "learner/periodic_eval.h"
 #include "nlohmann/json.hpp"
 
 namespace proxima {
@@ -56,6 +58,20 @@ absl::StatusOr<std::string> ResolveCheckpointPath(const std::string& path) {
   if (path.empty()) return absl::InvalidArgumentError("no checkpoint path given");
   if (!IsDirectory(path)) {
     struct stat st;
+    const size_t slash = path.rfind('/');
+    const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+    if (::stat(path.c_str(), &st) != 0 && base == kBestCheckpointTag) {
+      // RUN_DIR/best: the best evaluation's checkpoint (--eval-every).
+      const std::string parent = slash == std::string::npos ? "." : path.substr(0, slash);
+      for (const std::string& dir : {parent, parent + "/checkpoints"}) {
+        for (const std::string& f : ListCheckpoints(dir)) {
+          if (absl::EndsWith(f, absl::StrCat("-", kBestCheckpointTag, ".pt"))) return f;
+        }
+      }
+      return absl::NotFoundError(absl::StrCat(
+          "no best checkpoint (ckpt-*-best.pt, written with --eval-every) in ", parent, " or ",
+          parent, "/checkpoints"));
+    }
     if (::stat(path.c_str(), &st) != 0) {
       return absl::NotFoundError(absl::StrCat("no such checkpoint file or directory: ", path));
     }

@@ -37,7 +37,10 @@ struct CheckpointPolicy {
 
 // `path` names a checkpoint file, a directory of checkpoints, or a run
 // directory (its checkpoints/ folder); a directory resolves to its newest
-// loadable checkpoint. NotFound when nothing is there.
+// loadable checkpoint. DIR/best, where no such file exists, names the best
+// evaluation's checkpoint (ckpt-<version>-best.pt, --eval-every;
+// learner/periodic_eval.h) in DIR or DIR/checkpoints. NotFound when nothing
+// is there.
 absl::StatusOr<std::string> ResolveCheckpointPath(const std::string& path);
 
 // Resolves `path` as above and loads the policy. NotFound for a missing file,

@@ -1,64 +1,29 @@
-// Policy evaluation: run N episodes of a trained policy on Proxima's C++
-// environments and report return and length statistics (`proxima eval`).
-//
-// An EvalPolicy maps one raw observation to one action. Two sources:
+// Policy evaluation of trained policies on Proxima's C++ environments
+// (`proxima eval`): the two sources of an EvalPolicy, played by Evaluate()
+// (learner/eval_episodes.h, shared with evaluation during training):
 //   * a learner checkpoint (LoadCheckpointEvalPolicy): the actor's own
-//     inference path, PolicyInference over the checkpoint's PolicySnapshot;
-//     stochastic actions are drawn from Proxima's Rng exactly as actors draw
-//     them;
+//     inference path, PolicyInference over the checkpoint's PolicySnapshot
+//     (MakeSnapshotEvalPolicy); stochastic actions are drawn from Proxima's
+//     Rng exactly as actors draw them;
 //   * an exported TorchScript policy (LoadTorchScriptEvalPolicy): the module's
 //     forward() (deterministic) or act() (stochastic; LibTorch's generator).
 // Deterministic runs of a checkpoint and of its export agree exactly for the
 // same seed (same kernels on the same inputs); stochastic runs are each
 // reproducible for a seed but draw from different generators.
 //
-// Evaluate() seeds one env with `seed` and plays the episodes back to back
-// (each ends by termination or the env's TimeLimit), so a (policy, env, seed,
-// deterministic, clip) tuple always gives the same episodes.
-//
-// Action clipping: a run trained with ClipAction (PpoConfig::clip_action, on
-// in the MuJoCo presets) had every Box action clipped to the action space
-// before its envs saw it, so evaluation clips too by default — a MuJoCo env's
-// control cost would otherwise charge the raw Gaussian sample. The setting
-// comes from the checkpoint's config or the export's `clip_action` attribute
-// (absent in files written before it existed: no clipping);
-// EvalOptions::clip_action overrides it. Discrete actions are never clipped.
+// Action clipping (eval_episodes.h): the setting comes from the checkpoint's
+// config or the export's `clip_action` attribute (absent in files written
+// before it existed: no clipping); EvalOptions::clip_action overrides it.
 #ifndef PROXIMA_LEARNER_EXPORT_POLICY_EVALUATOR_H_
 #define PROXIMA_LEARNER_EXPORT_POLICY_EVALUATOR_H_
 
-#include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
-#include <vector>
 
-#include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "common/envs/env.h"
-#include "nlohmann/json.hpp"
+#include "learner/eval_episodes.h"
 
 namespace proxima {
-
-class EvalPolicy {
- public:
-  virtual ~EvalPolicy() = default;
-
-  // The env the policy was trained on (its default eval env).
-  virtual const std::string& env_id() const = 0;
-  virtual int obs_dim() const = 0;
-  virtual const Space& action_space() const = 0;
-  // Whether the run clipped Box actions to the action space (ClipAction).
-  virtual bool clip_action() const = 0;
-
-  // Seeds the policy's sampler (stochastic actions only).
-  virtual void Seed(uint64_t seed) = 0;
-
-  // raw_obs: obs_dim() floats. Writes action_space().flat_dim() floats to
-  // `action` (Discrete: the index as a float; Box: unclipped — Evaluate()
-  // clips when clip_action()).
-  // Not thread-safe.
-  virtual absl::Status Act(const float* raw_obs, bool deterministic, float* action) = 0;
-};
 
 // A checkpoint file, checkpoints dir or run dir (checkpoint_policy.h).
 absl::StatusOr<std::unique_ptr<EvalPolicy>> LoadCheckpointEvalPolicy(const std::string& path);
@@ -66,39 +31,6 @@ absl::StatusOr<std::unique_ptr<EvalPolicy>> LoadCheckpointEvalPolicy(const std::
 // A module written by ExportTorchScriptPolicy. NotFound if `path` does not
 // exist, InvalidArgument if it is not a Proxima TorchScript policy.
 absl::StatusOr<std::unique_ptr<EvalPolicy>> LoadTorchScriptEvalPolicy(const std::string& path);
-
-// InvalidArgument unless `env` has the policy's observation size and action
-// space kind and size.
-absl::Status CheckPolicyFitsEnv(const EvalPolicy& policy, const EnvSpec& env);
-
-struct EvalOptions {
-  std::string env_id;  // empty: policy.env_id()
-  int episodes = 10;
-  bool deterministic = false;
-  uint64_t seed = 1;
-  // Clip Box actions to the env's action space; unset: policy.clip_action().
-  std::optional<bool> clip_action;
-};
-
-struct EvalResult {
-  std::string env;
-  bool deterministic = false;
-  uint64_t seed = 0;
-  bool clip_action = false;  // Box actions were clipped (always false for Discrete)
-  std::vector<double> returns;
-  std::vector<int64_t> lengths;
-  // Mean and population standard deviation over the episodes.
-  double mean_return = 0, std_return = 0;
-  double mean_length = 0, std_length = 0;
-};
-
-// InvalidArgument for episodes <= 0, an unknown env or one the policy does
-// not fit; otherwise runs the episodes.
-absl::StatusOr<EvalResult> Evaluate(EvalPolicy& policy, const EvalOptions& options);
-
-// {env, episodes, deterministic, seed, clip_action, mean_return, std_return, mean_length,
-//  std_length, returns: [...], lengths: [...]}
-nlohmann::ordered_json EvalResultToJson(const EvalResult& r);
 
 }  // namespace proxima
 

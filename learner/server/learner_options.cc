@@ -5,6 +5,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace proxima {
 
@@ -64,6 +65,7 @@ absl::Status LearnerOptions::Validate() const {
     return bad("checkpoint-every-updates", checkpoint_every_updates, ">= 0");
   }
   if (keep_checkpoints < 1) return bad("keep-checkpoints", keep_checkpoints, ">= 1");
+  PROXIMA_RETURN_IF_ERROR(eval.Validate());
   if (!(grace_period_seconds > 0)) return bad("grace-period", grace_period_seconds, "> 0");
   if (!(keepalive_seconds >= 1)) return bad("keepalive-seconds", keepalive_seconds, ">= 1");
   if (!(keepalive_timeout_seconds > 0)) {

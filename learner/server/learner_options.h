@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "learner/periodic_eval.h"
 
 namespace proxima {
 
@@ -83,6 +84,9 @@ struct LearnerOptions {
   double checkpoint_every_seconds = 300;  // 0: off
   int64_t checkpoint_every_updates = 0;   // 0: off
   int keep_checkpoints = 3;
+  // Evaluation during training (--eval-every, --eval-episodes;
+  // learner/periodic_eval.h), on the trainer thread after the update.
+  PeriodicEvalOptions eval;
   // SIGTERM / Admin.Shutdown: time allowed to finish the update, checkpoint
   // and close streams before the process exits anyway.
   double grace_period_seconds = 20;

@@ -39,6 +39,7 @@
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "learner/ppo_updater.h"
+#include "learner/periodic_eval.h"
 #include "learner/server/actor_registration.h"
 #include "learner/server/chunk_intake.h"
 #include "learner/server/lag_report.h"
@@ -151,6 +152,7 @@ class LearnerServer::Impl final : public WeightHost, public ServiceHost {
   TimeBreakdownTracker times_;  // where the time goes (issue 18)
   std::unique_ptr<ChunkIntake> intake_;
   std::unique_ptr<MetricsFeed> feed_;
+  std::unique_ptr<PeriodicEvaluator> evaluator_;  // --eval-every; the trainer thread uses it
   std::unique_ptr<TrainerLoop> trainer_;
   std::unique_ptr<LearnerServices> services_;
   std::unique_ptr<grpc::Server> server_;
@@ -218,6 +220,9 @@ absl::Status LearnerServer::Impl::Init() {
       },
       [this] { AfterUpdate(); },
       [this](const std::string& reason) { RequestStop(reason, true); }};
+  PROXIMA_ASSIGN_OR_RETURN(
+      evaluator_, PeriodicEvaluator::Create(config_, options_.eval, run_dir_ + "/checkpoints"));
+  t.evaluator = evaluator_.get();
   trainer_ = std::make_unique<TrainerLoop>(std::move(t), config_, options_, run_dir_);
   trainer_->SetTimeBreakdown(&times_);
   ChunkIntake::Deps in{sessions_.get(), queue_.get(), &accounting_, progress_.get(),
@@ -327,6 +332,7 @@ absl::StatusOr<RunSummary> LearnerServer::Impl::Wait() {
   times_.Fill(&times);
   s.time_seconds = StageSeconds(times.time_total());
   s.bottleneck = times.bottleneck();
+  if (evaluator_) evaluator_->FillSummary(&s);
   absl::Status w = WriteSummary(run_dir_, s);
   if (!w.ok()) return w;
   return s;

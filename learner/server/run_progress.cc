@@ -83,6 +83,7 @@ MetricsRow RunProgress::RecordUpdate(const Update& u) {
       dropped + trained > 0 ? static_cast<double>(dropped) / (dropped + trained) : 0;
   row.batch_chunks = static_cast<int>(u.chunks);
   row.time_shares = u.time_shares;
+  row.eval = u.eval;
   v1::UpdateMetrics& m = last_update_;
   m.Clear();
   MetricsRowToProto(row, &m);

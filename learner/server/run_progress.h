@@ -64,6 +64,8 @@ class RunProgress {
     int64_t dropped_total = 0;
     // Where the time goes over the recent window (MetricsRow.time_shares).
     std::optional<TimeShareRow> time_shares;
+    // The evaluation run after this update, if any (MetricsRow.eval).
+    std::optional<EvalRow> eval;
   };
   // Records it (metrics history, last update) and returns its metrics.csv row.
   // The row's dropped_steps is u.dropped_total minus the previous call's, and

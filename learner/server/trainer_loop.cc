@@ -10,6 +10,7 @@
 #include "learner/ppo_updater.h"
 #include "learner/run_files.h"
 #include "learner/checkpoint.h"
+#include "learner/periodic_eval.h"
 #include "learner/server/hyperparameters.h"
 #include "learner/tensorboard_writer.h"
 #include "common/policy/weight_codec.h"
@@ -276,6 +277,21 @@ bool TrainerLoop::Train(std::vector<QueuedChunk>& parts, uint64_t version) {
   } else if (deps_.update_timed) {
     deps_.update_timed(um->update_seconds);
   }
+  // Evaluation (--eval-every) of the version this update made, before it is
+  // recorded so that the row, metrics.csv and the WatchMetrics proto carry it.
+  const int64_t update_number = deps_.progress->Counters().updates + 1;
+  std::optional<PeriodicEvaluator::Outcome> eval;
+  if (um.ok() && deps_.evaluator != nullptr && deps_.evaluator->Due(update_number)) {
+    Enter(TimeBreakdownTracker::Stage::kNone);
+    absl::StatusOr<PeriodicEvaluator::Outcome> e =
+        deps_.evaluator->Evaluate(*deps_.updater, update_number, deps_.progress->env_steps());
+    if (e.ok()) {
+      eval = *e;
+      u.eval = e->row;
+    } else {
+      LogError(absl::StrCat("evaluation failed: ", e.status().ToString()));
+    }
+  }
   Enter(TimeBreakdownTracker::Stage::kPublish);
   u.ok = um.ok();
   if (um.ok()) u.metrics = *um;
@@ -302,6 +318,11 @@ bool TrainerLoop::Train(std::vector<QueuedChunk>& parts, uint64_t version) {
       Drop(c, v1::CHUNK_OUTCOME_DROPPED_UPDATE_FAILED);
     }
     deps_.sessions->SetLag(c.session_id, version - c.policy_version);
+  }
+  if (eval.has_value() && eval->best) {
+    absl::StatusOr<v1::CheckpointInfo> best = Checkpoint(kBestCheckpointTag);
+    absl::Status kept = best.ok() ? deps_.evaluator->BestSaved(best->path()) : best.status();
+    if (!kept.ok()) LogError(absl::StrCat("best checkpoint: ", kept.ToString()));
   }
   if (deps_.csv) (void)deps_.csv->Append(row);
   if (deps_.tensorboard) (void)deps_.tensorboard->Write(row);

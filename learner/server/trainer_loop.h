@@ -5,7 +5,9 @@
 // publishes the next version (WeightPublisher). Between batches — and
 // between chunks while a batch fills — it serves Admin requests that need
 // the model: checkpoints and hyperparameter changes (applied from the next
-// update). It reports where its time goes (TimeBreakdownTracker) and has a
+// update). With --eval-every it evaluates the policy it has just trained,
+// inline after the update and before publishing it (learner/periodic_eval.h),
+// and keeps the best as a checkpoint tagged "best". It reports where its time goes (TimeBreakdownTracker) and has a
 // test-only delay point before each update ("learner.update",
 // common/failpoint.h). It writes periodic checkpoints, and asks the server to stop when
 // the step budget is spent or the env is solved (with --stop-when-solved).
@@ -48,6 +50,7 @@
 namespace proxima {
 
 class PpoUpdater;
+class PeriodicEvaluator;
 class MetricsCsv;
 class TensorBoardWriter;
 
@@ -74,6 +77,8 @@ class TrainerLoop {
     std::function<void()> after_update;
     // The run is over: the step budget is spent or the env solved.
     std::function<void(const std::string& reason)> finished;
+    // Evaluation during training (--eval-every); null: off.
+    PeriodicEvaluator* evaluator = nullptr;
   };
 
   // `config` and `options` as the run started (SetHyperparameters validates

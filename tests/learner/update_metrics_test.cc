@@ -55,6 +55,7 @@ MetricsRow SampleRow() {
   u.samples = 512;
   u.first_minibatch_ratio_max_deviation = 3e-7;
   u.update_seconds = 0.0421234567;
+  r.eval = EvalRow{187.333333, 12.5, 187.333333, 0.0123456};
   return r;
 }
 
@@ -66,7 +67,8 @@ TEST(UpdateMetricsTest, CsvHeader) {
             "clip_fraction,explained_variance,grad_norm,learning_rate,kl_beta,minibatches,"
             "skipped_minibatches,epochs_run,update_seconds,learner_ingest_share,"
             "learner_wait_batch_share,learner_update_share,learner_publish_share,actor_env_share,"
-            "actor_inference_share,actor_send_wait_share,actor_weights_wait_share");
+            "actor_inference_share,actor_send_wait_share,actor_weights_wait_share,"
+            "eval_return,eval_return_std,eval_length,eval_seconds");
 }
 
 // metrics.csv's row format, written out by hand. A default row (what an
@@ -76,16 +78,19 @@ TEST(UpdateMetricsTest, CsvLine) {
     const UpdateMetrics& u = r.update_metrics;
     // In-process rows (no time shares) write 0 there.
     const TimeShareRow t = r.time_shares.value_or(TimeShareRow{});
+    // Rows without an evaluation write "nan" there.
+    constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
+    const EvalRow e = r.eval.value_or(EvalRow{kNan, kNan, kNan, kNan});
     const std::string expected = absl::StrFormat(
         "%d,%d,%d,%.4f,%.1f,%d,%.6g,%.6g,%.4g,%d,%d,%.4g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,"
-        "%.6g,%d,%d,%d,%.6f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f",
+        "%.6g,%d,%d,%d,%.6f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.6g,%.6g,%.6g,%.4f",
         r.update, r.policy_version, r.env_steps, r.wall_seconds, r.env_steps_per_second,
         r.episodes, r.mean_return, r.mean_length, r.mean_lag, r.max_lag, r.dropped_steps,
         r.dropped_fraction, u.policy_loss, u.value_loss,
         u.entropy, u.approx_kl, u.clip_fraction, u.explained_variance, u.grad_norm,
         u.learning_rate, u.kl_beta, u.minibatches, u.skipped_minibatches, u.epochs_run,
         u.update_seconds, t.ingest, t.wait_batch, t.update, t.publish, t.env, t.inference,
-        t.send_wait, t.weights_wait);
+        t.send_wait, t.weights_wait, e.mean_return, e.std_return, e.mean_length, e.seconds);
     EXPECT_EQ(MetricsCsvLine(r), expected);
   }
 }
