@@ -1,5 +1,6 @@
 #include "learner/run_files.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -12,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "common/file_util.h"
@@ -202,17 +204,44 @@ absl::StatusOr<std::unique_ptr<MetricsCsv>> MetricsCsv::Continue(const std::stri
   absl::StatusOr<std::string> text = ReadFile(path);
   if (!text.ok() || text->empty()) return Open(path);
   std::vector<absl::string_view> lines = absl::StrSplit(*text, '\n', absl::SkipEmpty());
-  if (lines.empty() || lines[0] != MetricsCsvHeader()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        path, " has other columns than this version writes; move it away to resume"));
+  const std::string header = MetricsCsvHeader();
+  if (lines.empty()) return Open(path);
+  // A file written by an earlier version has fewer columns: its rows are
+  // carried over column by column (by name), the new columns read "nan". A
+  // column this version does not write (a newer file) is refused.
+  const std::vector<std::string> now = absl::StrSplit(header, ',');
+  const std::vector<std::string> before = absl::StrSplit(lines[0], ',');
+  std::vector<int> from(now.size(), -1);  // column of `before` feeding each of `now`
+  for (size_t b = 0; b < before.size(); ++b) {
+    if (before[b].empty()) continue;
+    auto it = std::find(now.begin(), now.end(), before[b]);
+    if (it == now.end()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          path, " has a column this version does not write (\"", before[b],
+          "\"); move it away to resume"));
+    }
+    from[it - now.begin()] = static_cast<int>(b);
   }
-  std::string kept = absl::StrCat(lines[0], "\n");
+  const bool same = lines[0] == header;
+  std::string kept = absl::StrCat(header, "\n");
   for (size_t i = 1; i < lines.size(); ++i) {
     // The first column is the update.
     int64_t update = 0;
     const absl::string_view first = lines[i].substr(0, lines[i].find(','));
     if (!absl::SimpleAtoi(first, &update) || update > updates) break;
-    absl::StrAppend(&kept, lines[i], "\n");
+    if (same) {
+      absl::StrAppend(&kept, lines[i], "\n");
+      continue;
+    }
+    const std::vector<absl::string_view> cells = absl::StrSplit(lines[i], ',');
+    std::vector<std::string> row(now.size());
+    for (size_t c = 0; c < now.size(); ++c) {
+      if (now[c].empty()) continue;  // the trailing separator
+      row[c] = from[c] >= 0 && from[c] < static_cast<int>(cells.size())
+                   ? std::string(cells[from[c]])
+                   : "nan";
+    }
+    absl::StrAppend(&kept, absl::StrJoin(row, ","), "\n");
   }
   PROXIMA_RETURN_IF_ERROR(WriteFileAtomic(path, kept));
   std::FILE* f = std::fopen(path.c_str(), "a");

@@ -8,12 +8,15 @@
 #include "learner/update_metrics.h"
 
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <map>
 #include <set>
 #include <string>
 
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "common/file_util.h"
 #include "google/protobuf/descriptor.h"
 #include "gtest/gtest.h"
 #include "learner/run_files.h"
@@ -220,6 +223,38 @@ TEST(UpdateMetricsTest, UnsetChunksStayOutOfProtoAndTensorBoard) {
 // summary.json: the keys runs have always written keep their names and
 // values; the accounting and lag keys are there with dropped_fraction =
 // dropped / collected.
+// Resuming a run whose metrics.csv an earlier version wrote (fewer columns):
+// its rows up to the checkpoint are kept, column by column, the new columns
+// read nan, and appending continues under the current header. A column this
+// version does not know is refused.
+TEST(MetricsCsvTest, ContinueUpgradesAnOlderHeaderAndRefusesUnknownColumns) {
+  const std::string dir = ::testing::TempDir() + "/metrics_continue";
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/metrics.csv";
+  std::string old_text = "update,policy_version,env_steps\n1,1,512\n2,2,1024\n3,3,1536\n";
+  ASSERT_TRUE(WriteFileAtomic(path, old_text).ok());
+  auto csv = MetricsCsv::Continue(path, /*updates=*/2);
+  ASSERT_TRUE(csv.ok()) << csv.status();
+  csv->reset();  // flush and close
+  auto text = ReadFile(path);
+  ASSERT_TRUE(text.ok());
+  const std::vector<std::string> lines = absl::StrSplit(*text, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 3u);  // header + updates 1 and 2
+  EXPECT_EQ(lines[0], MetricsCsvHeader());
+  const std::vector<std::string> header = absl::StrSplit(lines[0], ',');
+  const std::vector<std::string> row = absl::StrSplit(lines[2], ',');
+  ASSERT_EQ(row.size(), header.size());
+  std::map<std::string, std::string> cell;
+  for (size_t c = 0; c < header.size(); ++c) cell[header[c]] = row[c];
+  EXPECT_EQ(cell["update"], "2");
+  EXPECT_EQ(cell["env_steps"], "1024");
+  EXPECT_EQ(cell["policy_loss"], "nan");
+  ASSERT_TRUE(WriteFileAtomic(path, "update,from_the_future\n1,7\n").ok());
+  auto refused = MetricsCsv::Continue(path, 1);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("from_the_future"), std::string::npos);
+}
+
 TEST(RunSummaryTest, JsonHasOldKeysAndTheAccountingTotals) {
   RunSummary s;
   s.env = "CartPole-v1";
