@@ -154,9 +154,11 @@ absl::StatusOr<RunSummary> InProcessTrainer::Run() {
       last_progress = elapsed;
       const double eta = (num_updates - update) * elapsed / update;
       LogRaw(absl::StrFormat(
-          "%s[%s] steps %lld/%lld  %.0f steps/s  return %.1f  version %lld  lag 0  ETA %.0fs%s",
+          "%s[%s] steps %lld/%lld  %.0f steps/s  return %s  version %lld  lag 0  ETA %.0fs%s",
           tty ? "\r" : "", config_.env_id, static_cast<long long>(env_steps_),
-          static_cast<long long>(config_.total_steps), row.env_steps_per_second, row.mean_return,
+          static_cast<long long>(config_.total_steps), row.env_steps_per_second,
+          // "-" until an episode has ended, as the cluster's progress line.
+          std::isfinite(row.mean_return) ? absl::StrFormat("%.1f", row.mean_return) : "-",
           static_cast<long long>(update), eta, tty ? "   " : "\n"));
     }
     const bool by_updates = options_.checkpoint_every_updates > 0 &&
