@@ -35,16 +35,6 @@ struct Table {
   std::vector<std::vector<double>> rows;  // every column as a double
 };
 
-// Counts the columns prefix0, prefix1, ... starting at `*col`.
-int CountRun(const std::vector<std::string>& header, int* col, const std::string& prefix) {
-  int n = 0;
-  while (*col < static_cast<int>(header.size()) && header[*col] == absl::StrCat(prefix, n)) {
-    ++n;
-    ++*col;
-  }
-  return n;
-}
-
 absl::StatusOr<Layout> ParseHeader(const std::string& file, absl::string_view line) {
   std::vector<std::string> h = absl::StrSplit(line, ',');
   for (std::string& c : h) absl::StripAsciiWhitespace(&c);
@@ -56,9 +46,9 @@ absl::StatusOr<Layout> ParseHeader(const std::string& file, absl::string_view li
   Layout l;
   int col = 2;
   l.state_col = col;
-  l.num_state = CountRun(h, &col, "s");
+  l.num_state = CountColumnRun(h, &col, "s");
   l.action_col = col;
-  l.num_action = CountRun(h, &col, "a");
+  l.num_action = CountColumnRun(h, &col, "a");
   if (l.num_state == 0 || l.num_action == 0) return bad("needs s0.. and a0.. columns");
   const char* const kFlags[] = {"reward", "terminated", "truncated"};
   for (const char* name : kFlags) {
@@ -71,7 +61,7 @@ absl::StatusOr<Layout> ParseHeader(const std::string& file, absl::string_view li
   l.term_col = col - 2;
   l.trunc_col = col - 1;
   l.obs_col = col;
-  l.num_obs = CountRun(h, &col, "o");
+  l.num_obs = CountColumnRun(h, &col, "o");
   if (l.num_obs == 0) return bad("needs o0.. columns");
   if (col != static_cast<int>(h.size()))
     return bad(absl::StrCat("unexpected column \"", h[col], "\""));
@@ -166,6 +156,15 @@ std::string BaseName(const std::string& path) {
 }
 
 }  // namespace
+
+int CountColumnRun(const std::vector<std::string>& header, int* col, const std::string& prefix) {
+  int n = 0;
+  while (*col < static_cast<int>(header.size()) && header[*col] == absl::StrCat(prefix, n)) {
+    ++n;
+    ++*col;
+  }
+  return n;
+}
 
 std::string GoldenMismatch::ToString() const {
   return absl::StrFormat("%s line %d column %s (%s check): expected %.17g, got %.17g", file, line,

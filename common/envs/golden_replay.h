@@ -83,6 +83,10 @@ struct GoldenEnvReport {
   std::string Summary() const;
 };
 
+// Header parsing shared by both formats: counts the columns prefix0,
+// prefix1, ... starting at header[*col] and advances *col past them.
+int CountColumnRun(const std::vector<std::string>& header, int* col, const std::string& prefix);
+
 // |got - expected| / max(1, |expected|); infinite if exactly one is NaN.
 double GoldenDeviation(double expected, double got);
 

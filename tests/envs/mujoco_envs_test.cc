@@ -56,8 +56,12 @@ TEST(MujocoRegistryTest, AllTwentyTwoIdsAreRegistered) {
 // (build/share/proxima/mujoco), the first place looked after
 // $PROXIMA_MUJOCO_ASSETS; an installed binary finds them the same way.
 TEST(MujocoModelTest, ModelFilesAreFoundBesideTheExecutable) {
-  if (std::getenv("PROXIMA_MUJOCO_ASSETS") != nullptr) GTEST_SKIP() << "overridden";
+  // The search order without an override (restored afterwards).
+  const char* set = std::getenv("PROXIMA_MUJOCO_ASSETS");
+  const std::string saved = set != nullptr ? set : "";
+  unsetenv("PROXIMA_MUJOCO_ASSETS");
   const std::vector<std::string> dirs = MujocoAssetDirs();
+  if (set != nullptr) setenv("PROXIMA_MUJOCO_ASSETS", saved.c_str(), 1);
   ASSERT_GE(dirs.size(), 2u);
   EXPECT_THAT(dirs[0], ::testing::EndsWith("/../share/proxima/mujoco"));
   auto model = LoadMujocoModelFile(dirs[0] + "/humanoid.xml");

@@ -37,15 +37,6 @@ struct Cell {
 };
 using Row = std::vector<Cell>;
 
-int Run(const std::vector<std::string>& h, int* col, const std::string& prefix) {
-  int n = 0;
-  while (*col < static_cast<int>(h.size()) && h[*col] == absl::StrCat(prefix, n)) {
-    ++n;
-    ++*col;
-  }
-  return n;
-}
-
 absl::StatusOr<Columns> ParseHeader(const std::string& file, absl::string_view line,
                                     const MujocoEnv& env) {
   Columns c;
@@ -58,14 +49,18 @@ absl::StatusOr<Columns> ParseHeader(const std::string& file, absl::string_view l
   if (h.size() < 3 || h[0] != "episode" || h[1] != "t") return bad("must start episode,t");
   int col = 2;
   c.qpos = col;
-  c.nq = Run(h, &col, "qpos");
+  c.nq = CountColumnRun(h, &col, "qpos");
   c.qvel = col;
-  c.nv = Run(h, &col, "qvel");
-  if (Run(h, &col, "act") != 0) return bad("act columns: no Gymnasium model has actuator state");
+  c.nv = CountColumnRun(h, &col, "qvel");
+  if (CountColumnRun(h, &col, "act") != 0) {
+    return bad("act columns: no Gymnasium model has actuator state");
+  }
   c.warm = col;
-  if (Run(h, &col, "qacc_warmstart") != c.nv) return bad("needs one qacc_warmstart per qvel");
+  if (CountColumnRun(h, &col, "qacc_warmstart") != c.nv) {
+    return bad("needs one qacc_warmstart per qvel");
+  }
   c.action = col;
-  c.na = Run(h, &col, "a");
+  c.na = CountColumnRun(h, &col, "a");
   for (const char* name : {"reward", "terminated", "truncated"}) {
     if (col >= static_cast<int>(h.size()) || h[col] != name) {
       return bad(absl::StrCat("expected \"", name, "\" at column ", col));
@@ -76,7 +71,7 @@ absl::StatusOr<Columns> ParseHeader(const std::string& file, absl::string_view l
   c.term = col - 2;
   c.trunc = col - 1;
   c.obs = col;
-  c.nobs = Run(h, &col, "o");
+  c.nobs = CountColumnRun(h, &col, "o");
   const mjModel* m = env.model();
   const EnvSpec& spec = env.spec();
   if (c.nq != m->nq || c.nv != m->nv || c.na != spec.action_dim() || c.nobs != spec.obs_dim()) {
