@@ -9,6 +9,9 @@
 #include <csignal>
 #include <cstring>
 
+#include <filesystem>
+#include <system_error>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
@@ -108,6 +111,25 @@ int ExitCodeOf(int wait_status) {
   if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
   if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
   return 1;
+}
+
+absl::StatusOr<std::string> ExecutableDir() {
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot read /proc/self/exe: ", ec.message()));
+  return exe.parent_path().string();
+}
+
+absl::Status ExecBeside(const std::string& name, const std::vector<std::string>& argv) {
+  absl::StatusOr<std::string> dir = ExecutableDir();
+  if (!dir.ok()) return dir.status();
+  const std::string path = *dir + "/" + name;
+  std::vector<char*> c_argv;
+  for (const std::string& a : argv) c_argv.push_back(const_cast<char*>(a.c_str()));
+  c_argv.push_back(nullptr);
+  ::execv(path.c_str(), c_argv.data());
+  return absl::FailedPreconditionError(
+      absl::StrCat("cannot run ", path, " (", std::strerror(errno), "); build it with the others"));
 }
 
 }  // namespace proxima

@@ -1,7 +1,10 @@
 // Child processes: the one place that starts a program (fork + exec, no
 // shell) for `proxima train`'s local cluster, `proxima plot`'s gnuplot,
 // `proxima bench`'s process suites and the tests' ChildProcess
-// (tests/support/child_process.h), and that describes how one ended.
+// (tests/support/child_process.h), and that describes how one ended; and
+// where an executable finds its siblings (ExecutableDir) or hands its
+// command line over to one (ExecBeside: `proxima` runs the commands that
+// need LibTorch in `proxima-torch`).
 //
 // Torch- and gRPC-free; nothing here takes a lock. SpawnChild returns once
 // the child exists (it does not wait for exec); WaitForExit blocks until the
@@ -61,6 +64,15 @@ void WriteAll(int fd, absl::string_view data);
 std::string DescribeWaitStatus(int wait_status);
 // The exit status a shell would report: the code, or 128 + the signal.
 int ExitCodeOf(int wait_status);
+
+// The folder of the running executable (/proc/self/exe): where the other
+// executables and share/ are found.
+absl::StatusOr<std::string> ExecutableDir();
+
+// Replaces this process with the executable `name` of ExecutableDir(),
+// given `argv` as its argv (argv[0] included, so it names itself as this
+// process did). Returns only on failure: FailedPrecondition naming the path.
+absl::Status ExecBeside(const std::string& name, const std::vector<std::string>& argv);
 
 }  // namespace proxima
 

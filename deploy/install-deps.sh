@@ -4,8 +4,9 @@
 # runs only when something is missing and the package lists are absent or stale.
 #
 #   deploy/install-deps.sh               build + test + run dependencies
-#   deploy/install-deps.sh --build-only  only what compiling the binaries needs
-#                                        (the Docker image's build stage)
+#   deploy/install-deps.sh --build-only  only what compiling the executables needs
+#                                        (README command 1, the Docker image's
+#                                        build stage): no test tools, no GoogleTest
 #   deploy/install-deps.sh --runtime     only the shared libraries the binaries need
 #   deploy/install-deps.sh --sanitizers  build + test + clang, compiler-rt and the
 #                                        symbolizer for the ASan/UBSan/TSan suites
@@ -22,7 +23,6 @@ BUILD_PKGS=(
   prometheus-cpp-dev libmicrohttpd-dev  # the learner's /metrics endpoint
   libboost-dev                       # CRC32C for TensorBoard event files (header-only)
   zlib1g-dev                         # checkpoint archive integrity check (inflate + CRC-32)
-  libgtest-dev libgmock-dev
   libbenchmark-dev                   # `proxima bench` micro suites
   libopenblas0-pthread               # fast BLAS behind LibTorch (see below)
   libblas-dev                        # cblas.h + libblas.so for learner/fused (runs on OpenBLAS)
@@ -35,6 +35,7 @@ BUILD_PKGS=(
 # grpcio and numpy loads exported policies, talks to the learner with stubs
 # generated from proto/, and serves remote environments (deploy/python/).
 TEST_PKGS=(
+  libgtest-dev libgmock-dev
   prometheus curl jq
   docker.io docker-compose debootstrap
   gnuplot-nox

@@ -24,36 +24,9 @@ namespace proxima {
 namespace {
 
 constexpr int kFormat = 1;
-constexpr char kPrefix[] = "ckpt-";
-constexpr char kSuffix[] = ".pt";
-
-std::string Basename(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-// Version encoded in a checkpoint file name (ckpt-<digits>[-<tag>].pt), or
-// -1 for other files; `tag` gets the tag ("" when untagged).
-int64_t VersionOf(const std::string& path, std::string* tag = nullptr) {
-  const std::string name = Basename(path);
-  if (!absl::StartsWith(name, kPrefix) || !absl::EndsWith(name, kSuffix)) return -1;
-  std::string digits =
-      name.substr(sizeof(kPrefix) - 1, name.size() - (sizeof(kPrefix) - 1) - (sizeof(kSuffix) - 1));
-  std::string label;
-  if (const size_t dash = digits.find('-'); dash != std::string::npos) {
-    label = digits.substr(dash + 1);
-    digits.resize(dash);
-    if (!CheckCheckpointTag(label).ok()) return -1;
-  }
-  int64_t v = 0;
-  if (digits.empty() || !absl::SimpleAtoi(digits, &v) || v < 0) return -1;
-  if (tag != nullptr) *tag = label;
-  return v;
-}
-
 bool IsTagged(const std::string& path) {
   std::string tag;
-  return VersionOf(path, &tag) >= 0 && !tag.empty();
+  return CheckpointVersion(path, &tag) >= 0 && !tag.empty();
 }
 
 nlohmann::json MetaToJson(const PpoUpdater& updater, const CheckpointCounters& c) {
@@ -121,17 +94,6 @@ absl::Status ReadCount(const nlohmann::json& v, absl::string_view field, int64_t
 
 }  // namespace
 
-absl::Status CheckCheckpointTag(const std::string& tag) {
-  const bool ok = !tag.empty() && tag.size() <= 64 &&
-                  std::all_of(tag.begin(), tag.end(), [](char c) {
-                    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' ||
-                           c == '_';
-                  });
-  if (ok) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(
-      "checkpoint tag '", tag, "' must be 1 to 64 letters, digits, '-' or '_'"));
-}
-
 absl::Status ReadCheckpointCounters(const nlohmann::json& m, CheckpointCounters* c) {
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   int64_t version = 0;
@@ -165,22 +127,6 @@ absl::Status ReadCheckpointCounters(const nlohmann::json& m, CheckpointCounters*
   return absl::OkStatus();
 }
 
-std::vector<std::string> ListCheckpoints(const std::string& dir) {
-  absl::StatusOr<std::vector<std::string>> files = ListFiles(dir, kSuffix);
-  std::vector<std::string> out;
-  if (!files.ok()) return out;
-  for (const std::string& f : *files) {
-    if (VersionOf(f) >= 0) out.push_back(f);
-  }
-  std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
-    std::string tag_a, tag_b;
-    const int64_t va = VersionOf(a, &tag_a), vb = VersionOf(b, &tag_b);
-    if (va != vb) return va > vb;
-    return tag_a < tag_b;  // "" (untagged) first
-  });
-  return out;
-}
-
 absl::StatusOr<SavedCheckpoint> SaveCheckpoint(const std::string& dir, PpoUpdater& updater,
                                                const CheckpointCounters& counters, int keep,
                                                const std::string& trainer_state,
@@ -206,8 +152,7 @@ absl::StatusOr<SavedCheckpoint> SaveCheckpoint(const std::string& dir, PpoUpdate
         absl::StrCat("cannot serialize the checkpoint: ", e.what_without_backtrace()));
   }
   SavedCheckpoint saved;
-  saved.path = absl::StrFormat("%s/%s%012d%s%s", dir, kPrefix, counters.policy_version,
-                               tag.empty() ? "" : absl::StrCat("-", tag), kSuffix);
+  saved.path = CheckpointPath(dir, counters.policy_version, tag);
   saved.size_bytes = static_cast<int64_t>(bytes.size());
   PROXIMA_RETURN_IF_ERROR(WriteFileAtomic(saved.path, bytes, "checkpoint.before_rename"));
   // Only untagged checkpoints are pruned.
@@ -220,7 +165,7 @@ absl::StatusOr<SavedCheckpoint> SaveCheckpoint(const std::string& dir, PpoUpdate
   // One process writes a run's checkpoints, so any temp file left now is
   // such a leftover (never loaded; see FindLatestCheckpoint): remove it.
   absl::StatusOr<std::vector<std::string>> leftovers =
-      ListFiles(dir, absl::StrCat(kSuffix, ".tmp"));
+      ListFiles(dir, absl::StrCat(kCheckpointSuffix, ".tmp"));
   if (leftovers.ok()) {
     for (const std::string& f : *leftovers) std::remove(f.c_str());
   }

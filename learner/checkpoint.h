@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "learner/checkpoint_names.h"
 #include "learner/ppo_config.h"
 #include "learner/ppo_updater.h"
 #include "nlohmann/json_fwd.hpp"
@@ -53,10 +54,6 @@ absl::StatusOr<SavedCheckpoint> SaveCheckpoint(const std::string& dir, PpoUpdate
                                                const std::string& trainer_state = "",
                                                const std::string& tag = "");
 
-// OK for a usable checkpoint tag: 1 to 64 letters, digits, '-' or '_';
-// InvalidArgument naming the tag otherwise.
-absl::Status CheckCheckpointTag(const std::string& tag);
-
 struct LoadedCheckpoint {
   std::string path;
   PpoConfig config;
@@ -80,10 +77,6 @@ absl::Status ReadCheckpointCounters(const nlohmann::json& meta, CheckpointCounte
 // With `trainer_state`, also returns the trainer record ("" when absent).
 absl::Status RestoreCheckpoint(const std::string& path, PpoUpdater& updater,
                                std::string* trainer_state = nullptr);
-
-// Checkpoint file names in `dir` (tagged ones included), newest version
-// first; at one version the untagged file before tagged ones.
-std::vector<std::string> ListCheckpoints(const std::string& dir);
 
 }  // namespace proxima
 

@@ -19,7 +19,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/client_context.h"
-#include "learner/checkpoint.h"
+#include "learner/checkpoint_names.h"
 #include "learner/server/lag_report.h"
 #include "learner/server/time_breakdown.h"
 #include "proxima/v1/admin_service.grpc.pb.h"

@@ -1,6 +1,7 @@
 #include "learner/cli/command_help.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <set>
 
@@ -13,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "common/envs/registry.h"
+#include "common/flags.h"
 #include "learner/ppo_config.h"
 #include "learner/ppo_config_fields.h"
 #include "learner/run_files.h"
@@ -205,6 +207,25 @@ absl::StatusOr<std::string> CommandHelp(const std::string& command, const std::s
   std::string out = absl::StrCat("usage: ", it->second.usage, "\n");
   for (const FlagGroup& g : it->second.groups) AppendGroup(g, nullptr, &out);
   return out;
+}
+
+int PrintCommandHelp(const std::string& command, const std::string& env_id, const char* usage) {
+  absl::StatusOr<std::string> help = CommandHelp(command, env_id);
+  if (absl::IsNotFound(help.status())) {
+    std::printf("%s", usage);
+    return 0;
+  }
+  if (!help.ok()) ExitWithUsageError(absl::StrCat("proxima ", command), help.status());
+  std::printf("%s", help->c_str());
+  return 0;
+}
+
+std::string CommandProgramName(const std::vector<std::string>& positional) {
+  if (positional.empty()) return "proxima";
+  if (positional[0] == "env" && positional.size() == 2) {
+    return absl::StrCat("proxima env ", positional[1]);
+  }
+  return absl::StrCat("proxima ", positional[0]);
 }
 
 int PresetsCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {

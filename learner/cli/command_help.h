@@ -31,6 +31,15 @@ namespace proxima {
 // InvalidArgument for an unknown `env_id` (train only).
 absl::StatusOr<std::string> CommandHelp(const std::string& command, const std::string& env_id);
 
+// `proxima COMMAND --help`: prints CommandHelp(command, env_id), or `usage`
+// (the overall usage) for a command without its own help; exits 2 for an
+// unknown `env_id`. Returns the exit status (0).
+int PrintCommandHelp(const std::string& command, const std::string& env_id, const char* usage);
+
+// What stderr lines start with (SetProcessName): the command, as in
+// "proxima train" or "proxima env replay"; "proxima" without one.
+std::string CommandProgramName(const std::vector<std::string>& positional);
+
 // `proxima presets [ENV]`: exit status 0, or 2 for an unknown env or more
 // than one argument.
 int PresetsCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);

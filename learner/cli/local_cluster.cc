@@ -451,13 +451,6 @@ int ActorNumEnvs(int total_num_envs, int actors) {
   return std::max(1, actors > 0 ? total_num_envs / actors : total_num_envs);
 }
 
-absl::StatusOr<std::string> ExecutableDir() {
-  std::error_code ec;
-  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot read /proc/self/exe: ", ec.message()));
-  return exe.parent_path().string();
-}
-
 int RunLocalCluster(const LocalClusterOptions& options) {
   Launcher launcher(options);
   return launcher.Run();

@@ -93,9 +93,6 @@ std::vector<std::string> LearnerFlagsToForward();
 // Env columns per actor: the run's num_envs split evenly, at least one.
 int ActorNumEnvs(int total_num_envs, int actors);
 
-// Directory of the running executable (/proc/self/exe).
-absl::StatusOr<std::string> ExecutableDir();
-
 }  // namespace proxima
 
 #endif  // PROXIMA_LEARNER_CLI_LOCAL_CLUSTER_H_

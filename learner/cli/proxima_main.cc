@@ -1,27 +1,14 @@
-// `proxima`: the user CLI.
+// `proxima-torch`: the commands of `proxima` that load LibTorch — train,
+// eval, export and bench. Users run them as `proxima COMMAND ...`: the
+// `proxima` executable (proxima_front_main.cc, which loads no LibTorch)
+// replaces itself with this one, argv unchanged, so messages name the
+// command as "proxima train: ..." and the usage is `proxima --help`'s.
 //
-//   proxima train --env ENV [--actors N] [--seed S] [--total-steps N]
-//                 [--run-dir DIR] [--stop-when-solved] [--quiet] [PPO/learner flags...]
-//   proxima train --env ENV --in-process [...]
-//   proxima train ... --print-config       (the resolved config.json; no training)
-//   proxima presets [ENV]
-//   proxima COMMAND --help                 (that command's flags)
-//   proxima status|actors|watch|health|checkpoint|pause|resume --learner ADDR
-//   proxima set KEY=VALUE... --learner ADDR
-//   proxima env list|replay
-//   proxima plot RUN_DIR... --out FILE.png [--title T]
-//   proxima bench [--suite NAME[,NAME...]] [--json OUT] [--quick]
-//   proxima export --checkpoint PATH --out FILE
-//   proxima eval --checkpoint PATH | --policy FILE [--env ENV] [--episodes N] ...
-//
-// Exit status: 0 success, 1 runtime failure (learner unreachable, run
-// failed, not healthy), 2 bad command line or config (and `set` refused).
-#include <chrono>
-#include <cmath>
+// Exit status: 0 success, 1 runtime failure (run failed), 2 bad command
+// line or config.
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
-#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -32,22 +19,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/strip.h"
 #include "absl/time/time.h"
-#include "common/envs/golden_replay.h"
-#include "common/envs/mujoco/mujoco_model.h"
 #include "common/envs/mujoco/mujoco_registry.h"
-#include "common/envs/registry.h"
-#include "common/file_util.h"
 #include "common/flags.h"
 #include "common/logging.h"
 #include "learner/cli/bench/bench_command.h"
-#include "learner/cli/client_commands.h"
 #include "learner/cli/command_help.h"
 #include "learner/cli/eval_command.h"
 #include "learner/cli/export_command.h"
 #include "learner/cli/learner_flags.h"
-#include "learner/cli/plot_command.h"
 #include "learner/cli/local_cluster.h"
 #include "learner/cli/ppo_flags.h"
 #include "learner/cli/train_plan.h"
@@ -65,24 +45,7 @@ ABSL_FLAG(bool, print_config, false,
 ABSL_FLAG(int, actor_threads, 1,
           "train: threads per actor process (proxima-actor --threads): env columns stepped in "
           "parallel");
-ABSL_FLAG(std::string, learner, "",
-          "status, actors, watch, health, checkpoint, pause, resume, set: the learner's "
-          "HOST:PORT [with --run-dir: read from RUN_DIR/learner.addr]");
-ABSL_FLAG(bool, json, false,
-          "status, actors, watch, ...: print protobuf JSON (proto field names; watch: one "
-          "object per line)");
-ABSL_FLAG(double, timeout, 5, "learner commands: deadline of each RPC, seconds");
-ABSL_FLAG(int64_t, count, 0, "watch: stop after this many updates [0: until the run ends]");
-ABSL_FLAG(std::string, tag, "", "checkpoint: label added to the file name (kept from pruning)");
-ABSL_FLAG(bool, include_inactive, false, "actors: also list disconnected and finished actors");
-ABSL_FLAG(bool, validate_only, false, "set: check the values, change nothing");
-ABSL_FLAG(std::string, golden, "", "env replay: directory of <EnvId>.csv reference files");
-ABSL_FLAG(std::string, tls_server_name, "",
-          "learner commands: name expected in the learner's TLS certificate instead of the "
-          "--learner host");
-ABSL_FLAG(std::string, token_file, "",
-          "learner commands: file holding the bearer token (role monitor or admin) [default: "
-          "$PROXIMA_TOKEN]");
+ABSL_FLAG(bool, json, false, "eval: print the result as one JSON object");
 // --run-dir, --stop-when-solved, --quiet and --mode live in learner_flags.cc,
 // --env in ppo_flags.cc.
 ABSL_DECLARE_FLAG(std::string, run_dir);
@@ -90,61 +53,12 @@ ABSL_DECLARE_FLAG(std::string, mode);
 ABSL_DECLARE_FLAG(std::string, env);
 ABSL_DECLARE_FLAG(bool, stop_when_solved);
 ABSL_DECLARE_FLAG(bool, quiet);
-// The TLS flags live in learner_flags.cc too; learner commands use them as a
-// client: --tls-ca verifies the learner, --tls-cert/--tls-key are a client
-// certificate (docs/security.md).
-ABSL_DECLARE_FLAG(std::string, tls_ca);
-ABSL_DECLARE_FLAG(std::string, tls_cert);
-ABSL_DECLARE_FLAG(std::string, tls_key);
-
 namespace proxima {
 namespace {
 
 constexpr char kUsage[] =
-    "usage: proxima <command> [flags]\n"
-    "\n"
-    "training:\n"
-    "  train --env ENV [--actors N]   start a learner and N actor processes on this machine\n"
-    "                                 (local cluster; logs in RUN_DIR/logs) and train PPO\n"
-    "  train --env ENV --in-process   train PPO in this process (no actors, no network)\n"
-    "  train ... --print-config       print the resolved config.json and exit\n"
-    "  presets [ENV]                  each env's preset and where its values come from\n"
-    "\n"
-    "a running learner (--learner HOST:PORT, or --run-dir DIR to read DIR/learner.addr;\n"
-    "--json for machine-readable output, --timeout S per RPC; TLS and bearer token:\n"
-    "--tls-ca, --tls-cert/--tls-key, --tls-server-name, --token-file or $PROXIMA_TOKEN,\n"
-    "see docs/security.md):\n"
-    "  status                         counters, queue, chunk accounting, hyperparameters, actors\n"
-    "  actors [--include-inactive]    registered actors\n"
-    "  watch [--count N]              one line per trainer update until the run ends\n"
-    "  health                         exit 0 only if the learner is SERVING (health checks)\n"
-    "  checkpoint [--tag T]           write a checkpoint now\n"
-    "  pause | resume                 stop / restart training (actors keep connected)\n"
-    "  set KEY=VALUE...               change hyperparameters at the next update (all or\n"
-    "      [--validate-only]          nothing; exit 2 if the learner refuses any key)\n"
-    "\n"
-    "policies (--checkpoint: a checkpoint file, or a run dir for its newest one):\n"
-    "  export --checkpoint PATH --out FILE\n"
-    "                                 write the policy as TorchScript (torch.jit.load)\n"
-    "  eval --checkpoint PATH | --policy FILE [--env ENV] [--episodes N] [--deterministic]\n"
-    "       [--seed S] [--json]       run N episodes; mean ± std of return and length\n"
-    "\n"
-    "environments:\n"
-    "  env list                       list the registered environments\n"
-    "  env replay --golden DIR        replay Gymnasium reference CSVs against our envs\n"
-    "\n"
-    "benchmarks:\n"
-    "  bench [--suite NAME] [--json OUT] [--quick]\n"
-    "                                 the benchmark suite (own flags: 'proxima bench --help')\n"
-    "\n"
-    "runs:\n"
-    "  plot RUN_DIR... --out FILE.png learning curves with gnuplot [--title T] (own flags:\n"
-    "                                 'proxima plot --help')\n"
-    "\n"
-    "exit status: 0 ok, 1 runtime failure (e.g. learner unreachable), 2 bad command line\n"
-    "\n"
-    "'proxima COMMAND --help' lists the flags of one command (train: with the values of\n"
-    "--env's preset).\n";
+    "usage: proxima train|eval|export|bench [flags] (run through `proxima`; see 'proxima "
+    "--help')\n";
 
 // A new run's directory (NewRunDir, learner/run_files.h); exits 2 for a
 // --run-dir that holds a run without --overwrite.
@@ -307,182 +221,23 @@ int Train(const std::set<std::string>& given) {
   return 0;
 }
 
-// A space as `proxima env list` shows it: Gymnasium's short Box form when
-// every dimension has the same bounds.
-std::string SpaceSummary(const Space& s) {
-  if (s.is_discrete() || s.low.empty()) return s.DebugString();
-  for (size_t i = 1; i < s.low.size(); ++i) {
-    if (s.low[i] != s.low[0] || s.high[i] != s.high[0]) return s.DebugString();
-  }
-  return absl::StrCat("Box(", s.low[0], ", ", s.high[0], ", (", s.low.size(), ",), float32)");
-}
-
-int EnvList() {
-  for (const std::string& id : RegisteredEnvIds()) {
-    absl::StatusOr<EnvSpec> spec = GetEnvSpec(id);
-    if (!spec.ok()) {
-      LogError(spec.status().ToString());
-      return 2;
-    }
-    std::printf("%-26s obs %-32s action %-32s max_steps %d\n", id.c_str(),
-                SpaceSummary(spec->observation_space).c_str(),
-                SpaceSummary(spec->action_space).c_str(), spec->max_episode_steps);
-  }
-  // Where the MuJoCo envs above loaded their model files from (the first
-  // folder of the search order that has them; common/envs/mujoco/mujoco_model.h).
-  for (const std::string& dir : MujocoAssetDirs()) {
-    if (ReadFile(dir + "/half_cheetah.xml").ok()) {
-      std::printf("MuJoCo %s model files: %s\n", MujocoVersion().c_str(), dir.c_str());
-      break;
-    }
-  }
-  return 0;
-}
-
-int EnvReplay() {
-  const std::string dir = absl::GetFlag(FLAGS_golden);
-  if (dir.empty()) {
-    ExitWithUsageError("proxima env replay",
-                       absl::InvalidArgumentError("--golden DIR is required"));
-  }
-  auto reports = ReplayGoldenDir(dir);
-  if (!reports.ok()) {
-    LogError(reports.status().ToString());
-    return 1;
-  }
-  bool ok = true;
-  std::printf("%-26s %7s %8s %14s %14s %8s %s\n", "env", "rows", "episodes", "max_dev_row",
-              "max_dev_episode", "max_ulp", "mismatches");
-  for (const GoldenEnvReport& r : *reports) {
-    const int64_t bad = r.row_mismatches + r.episode_mismatches;
-    std::printf("%-26s %7lld %8lld %14.3g %14.3g %8s %lld\n", r.env_id.c_str(),
-                static_cast<long long>(r.rows), static_cast<long long>(r.episodes),
-                r.max_row_deviation, r.max_episode_deviation,
-                r.max_ulp < 0 ? "-" : absl::StrCat(r.max_ulp).c_str(), static_cast<long long>(bad));
-    for (const GoldenMismatch& m : r.first_mismatches) std::printf("    %s\n", m.ToString().c_str());
-    if (bad > 0) ok = false;
-  }
-  if (reports->empty()) {
-    LogError(absl::StrCat("no *.csv in ", dir));
-    return 1;
-  }
-  std::printf("%s\n", ok ? "all environments match" : "MISMATCH");
-  return ok ? 0 : 1;
-}
-
-// Options shared by the commands that talk to a running learner.
-ClientOptions ClientOptionsFromFlags(const std::string& command) {
-  const std::string program = absl::StrCat("proxima ", command);
-  ClientOptions o;
-  o.learner = absl::GetFlag(FLAGS_learner);
-  if (o.learner.empty() && !absl::GetFlag(FLAGS_run_dir).empty()) {
-    // The learner writes its bound address there (DESIGN.md "Run directory").
-    const std::string path = absl::GetFlag(FLAGS_run_dir) + "/learner.addr";
-    absl::StatusOr<std::string> addr = ReadFile(path);
-    if (!addr.ok()) {
-      ExitWithUsageError(program, absl::InvalidArgumentError(absl::StrCat(
-                                      "no --learner given and cannot read ", path)));
-    }
-    o.learner = std::string(absl::StripAsciiWhitespace(*addr));
-  }
-  if (o.learner.empty()) {
-    ExitWithUsageError(program, absl::InvalidArgumentError(
-                                    "--learner HOST:PORT (or --run-dir DIR) is required"));
-  }
-  const double timeout = absl::GetFlag(FLAGS_timeout);
-  if (!(timeout > 0)) {
-    ExitWithUsageError(program, absl::InvalidArgumentError(absl::StrCat(
-                                    "--timeout must be > 0 seconds (got ", timeout, ")")));
-  }
-  o.timeout = absl::Seconds(timeout);
-  o.json = absl::GetFlag(FLAGS_json);
-  ClientSecurityOptions security;
-  security.tls_ca = absl::GetFlag(FLAGS_tls_ca);
-  security.tls_cert = absl::GetFlag(FLAGS_tls_cert);
-  security.tls_key = absl::GetFlag(FLAGS_tls_key);
-  security.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
-  security.token_file = absl::GetFlag(FLAGS_token_file);
-  const char* env_token = std::getenv(kTokenEnvVar);
-  absl::StatusOr<ChannelSecurity> loaded =
-      ChannelSecurity::Load(security, env_token == nullptr ? "" : env_token);
-  if (!loaded.ok()) ExitWithUsageError(program, loaded.status());
-  o.security = *std::move(loaded);
-  return o;
-}
-
-// Runs a learner command; -1 if `pos` names none.
-int RunClientCommand(const std::vector<std::string>& pos) {
-  const std::string& cmd = pos[0];
-  if (cmd == "set") {
-    // Arguments are checked before anything is sent; none at all is a usage
-    // error naming the missing KEY=VALUE, not an unknown command.
-    absl::StatusOr<std::map<std::string, std::string>> values =
-        ParseAssignments(std::vector<std::string>(pos.begin() + 1, pos.end()));
-    if (!values.ok()) ExitWithUsageError("proxima set", values.status());
-    return SetCommand(ClientOptionsFromFlags(cmd), *values, absl::GetFlag(FLAGS_validate_only),
-                      std::cout, std::cerr);
-  }
-  if (pos.size() != 1) return -1;
-  if (cmd == "status") return StatusCommand(ClientOptionsFromFlags(cmd), std::cout, std::cerr);
-  if (cmd == "actors") {
-    return ActorsCommand(ClientOptionsFromFlags(cmd), absl::GetFlag(FLAGS_include_inactive),
-                         std::cout, std::cerr);
-  }
-  if (cmd == "watch") {
-    const int64_t count = absl::GetFlag(FLAGS_count);
-    if (count < 0) {
-      ExitWithUsageError("proxima watch", absl::InvalidArgumentError("--count must be >= 0"));
-    }
-    return WatchCommand(ClientOptionsFromFlags(cmd), count, std::cout, std::cerr);
-  }
-  if (cmd == "health") return HealthCommand(ClientOptionsFromFlags(cmd), std::cout, std::cerr);
-  if (cmd == "checkpoint") {
-    return CheckpointCommand(ClientOptionsFromFlags(cmd), absl::GetFlag(FLAGS_tag), std::cout,
-                             std::cerr);
-  }
-  if (cmd == "pause") return PauseCommand(ClientOptionsFromFlags(cmd), std::cout, std::cerr);
-  if (cmd == "resume") return ResumeCommand(ClientOptionsFromFlags(cmd), std::cout, std::cerr);
-  return -1;
-}
-
-// `proxima COMMAND --help`: that command's flags (train: with --env's
-// preset values; learner/cli/command_help.h), else the overall usage.
-int PrintCommandHelp(const std::string& command) {
-  absl::StatusOr<std::string> help = CommandHelp(command, absl::GetFlag(FLAGS_env));
-  if (absl::IsNotFound(help.status())) {
-    std::printf("%s", kUsage);
-    return 0;
-  }
-  if (!help.ok()) ExitWithUsageError(absl::StrCat("proxima ", command), help.status());
-  std::printf("%s", help->c_str());
-  return 0;
-}
-
-// What stderr lines start with: the command, as in "proxima train: ..." or
-// "proxima env replay: ...".
-std::string ProgramName(const std::vector<std::string>& positional) {
-  if (positional.empty()) return "proxima";
-  if (positional[0] == "env" && positional.size() == 2) {
-    return absl::StrCat("proxima env ", positional[1]);
-  }
-  return absl::StrCat("proxima ", positional[0]);
-}
-
 }  // namespace
 }  // namespace proxima
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  // `plot` and `bench` parse their own flags (learner/cli/plot_command.h,
-  // learner/cli/bench/bench_command.h); the rest are named once parsed.
-  const bool own_flags = !args.empty() && (args[0] == "plot" || args[0] == "bench");
+  // `bench` parses its own flags (learner/cli/bench/bench_command.h); the
+  // rest are named once parsed.
+  if (!args.empty() && args[0] == "bench") {
+    proxima::SetProcessName("proxima bench");
+    return proxima::BenchMain({args.begin() + 1, args.end()});
+  }
   proxima::ParsedArgs parsed;
-  absl::Status s = own_flags ? absl::OkStatus() : proxima::ParseFlags(args, &parsed);
-  proxima::SetProcessName(proxima::ProgramName(own_flags ? args : parsed.positional));
-  if (!args.empty() && args[0] == "plot") return proxima::PlotMain({args.begin() + 1, args.end()});
-  if (!args.empty() && args[0] == "bench") return proxima::BenchMain({args.begin() + 1, args.end()});
+  absl::Status s = proxima::ParseFlags(args, &parsed);
+  proxima::SetProcessName(proxima::CommandProgramName(parsed.positional));
   if (parsed.help && !parsed.positional.empty()) {
-    return proxima::PrintCommandHelp(parsed.positional[0]);
+    return proxima::PrintCommandHelp(parsed.positional[0], absl::GetFlag(FLAGS_env),
+                                     proxima::kUsage);
   }
   if (parsed.help || (s.ok() && parsed.positional.empty())) {
     std::printf("%s", proxima::kUsage);
@@ -492,14 +247,8 @@ int main(int argc, char** argv) {
   const std::vector<std::string>& pos = parsed.positional;
   const std::string& cmd = pos[0];
   if (cmd == "train" && pos.size() == 1) return proxima::Train(parsed.given);
-  if (cmd == "presets") {
-    return proxima::PresetsCommand({pos.begin() + 1, pos.end()}, std::cout, std::cerr);
-  }
-  if (cmd == "env" && pos.size() == 2 && pos[1] == "list") return proxima::EnvList();
-  if (cmd == "env" && pos.size() == 2 && pos[1] == "replay") return proxima::EnvReplay();
   if (cmd == "export" && pos.size() == 1) return proxima::ExportCommand(std::cout, std::cerr);
   if (cmd == "eval" && pos.size() == 1) return proxima::EvalCommand(args, std::cout, std::cerr);
-  if (const int rc = proxima::RunClientCommand(pos); rc >= 0) return rc;
   proxima::ExitWithUsageError(
       "proxima", absl::InvalidArgumentError(absl::StrCat(
                      "unknown command '", absl::StrJoin(pos, " "), "'; see 'proxima --help'")));

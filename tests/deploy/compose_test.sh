@@ -148,7 +148,8 @@ build_args=()
 if [[ "${PROXIMA_CT_COMPILE_IN_IMAGE:-0}" != 1 ]]; then
   PREBUILT="$REPO/.prebuilt"
   rm -rf "$PREBUILT"
-  install -D -m 0755 -t "$PREBUILT" "$BIN_DIR/proxima-learner" "$BIN_DIR/proxima-actor" "$PROXIMA"
+  install -D -m 0755 -t "$PREBUILT" "$BIN_DIR/proxima-learner" "$BIN_DIR/proxima-actor" "$PROXIMA" \
+    "$BIN_DIR/proxima-torch"
   build_args=(--build-arg PROXIMA_PREBUILT_DIR=.prebuilt)
   log "image binaries: prebuilt from $BIN_DIR"
 fi

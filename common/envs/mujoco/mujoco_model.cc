@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "common/subprocess.h"
 
 #ifndef PROXIMA_MUJOCO_SOURCE_ASSETS
 #define PROXIMA_MUJOCO_SOURCE_ASSETS ""
@@ -20,15 +21,6 @@
 
 namespace proxima {
 namespace {
-
-std::string ExecutableDir() {
-  char buf[4096];
-  const ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  if (n <= 0) return "";
-  std::string path(buf, static_cast<size_t>(n));
-  const size_t slash = path.find_last_of('/');
-  return slash == std::string::npos ? "" : path.substr(0, slash);
-}
 
 bool IsReadable(const std::string& path) { return access(path.c_str(), R_OK) == 0; }
 
@@ -49,7 +41,8 @@ std::vector<std::string> MujocoAssetDirs() {
     return {env};
   }
   std::vector<std::string> dirs;
-  const std::string exe_dir = ExecutableDir();
+  const absl::StatusOr<std::string> exe_dir_or = ExecutableDir();
+  const std::string exe_dir = exe_dir_or.ok() ? *exe_dir_or : "";
   if (!exe_dir.empty()) dirs.push_back(exe_dir + "/../share/proxima/mujoco");
   const std::string source = PROXIMA_MUJOCO_SOURCE_ASSETS;
   if (!source.empty()) dirs.push_back(source);

@@ -15,6 +15,7 @@
 #include "common/file_util.h"
 #include "common/flags.h"
 #include "common/logging.h"
+#include "common/subprocess.h"
 #include "common/temp_dir.h"
 #include "learner/cli/bench/bench.h"
 #include "learner/cli/local_cluster.h"
