@@ -58,15 +58,10 @@ double Wrap(double x, double lo, double hi) {
 EnvSpec Acrobot::MakeSpec() {
   const float v1 = static_cast<float>(kMaxVel1);
   const float v2 = static_cast<float>(kMaxVel2);
-  EnvSpec spec;
-  spec.id = "Acrobot-v1";
-  spec.observation_space =
-      Space::Box({-1.0f, -1.0f, -1.0f, -1.0f, -v1, -v2}, {1.0f, 1.0f, 1.0f, 1.0f, v1, v2});
-  spec.action_space = Space::Discrete(3);
-  spec.max_episode_steps = 500;
-  spec.has_reward_threshold = true;
-  spec.reward_threshold = -100.0;
-  return spec;
+  return RegisteredSpec(
+      "Acrobot-v1",
+      Space::Box({-1.0f, -1.0f, -1.0f, -1.0f, -v1, -v2}, {1.0f, 1.0f, 1.0f, 1.0f, v1, v2}),
+      Space::Discrete(3), /*max_episode_steps=*/500, /*reward_threshold=*/-100.0);
 }
 
 void Acrobot::ResetState() {

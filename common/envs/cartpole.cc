@@ -24,15 +24,10 @@ EnvSpec CartPole::MakeSpec() {
   const float fmax = std::numeric_limits<float>::max();
   const float x_high = static_cast<float>(kXThreshold * 2);
   const float theta_high = static_cast<float>(kThetaThreshold * 2);
-  EnvSpec spec;
-  spec.id = "CartPole-v1";
-  spec.observation_space =
-      Space::Box({-x_high, -fmax, -theta_high, -fmax}, {x_high, fmax, theta_high, fmax});
-  spec.action_space = Space::Discrete(2);
-  spec.max_episode_steps = 500;
-  spec.has_reward_threshold = true;
-  spec.reward_threshold = 475.0;
-  return spec;
+  return RegisteredSpec(
+      "CartPole-v1",
+      Space::Box({-x_high, -fmax, -theta_high, -fmax}, {x_high, fmax, theta_high, fmax}),
+      Space::Discrete(2), /*max_episode_steps=*/500, /*reward_threshold=*/475.0);
 }
 
 void CartPole::ResetState() {

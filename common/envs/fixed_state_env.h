@@ -26,7 +26,8 @@
 // state_ out. State values keep the order Gymnasium uses (each env names its
 // indices). Without its own WriteObs() an env observes its state as float32
 // (obs_dim == kStateDim); without OnSetState() a new state needs nothing
-// else.
+// else. MakeSpec() returns RegisteredSpec(...): the env as Gymnasium
+// registers it.
 //
 // Like every local Env: not thread-safe, nothing blocks, Reset()/Step() do
 // not allocate.
@@ -35,6 +36,9 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
+#include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -84,6 +88,20 @@ class FixedStateEnv : public Env {
   void GetState(double* state) const final { std::copy(state_.begin(), state_.end(), state); }
 
  protected:
+  // A spec from Gymnasium's registration of the env: its id, spaces,
+  // TimeLimit and reward threshold (nullopt where it registers none).
+  static EnvSpec RegisteredSpec(std::string id, Space observation_space, Space action_space,
+                                int max_episode_steps, std::optional<double> reward_threshold) {
+    EnvSpec spec;
+    spec.id = std::move(id);
+    spec.observation_space = std::move(observation_space);
+    spec.action_space = std::move(action_space);
+    spec.max_episode_steps = max_episode_steps;
+    spec.has_reward_threshold = reward_threshold.has_value();
+    spec.reward_threshold = reward_threshold.value_or(0.0);
+    return spec;
+  }
+
   // The defaults of the optional hooks (see the file comment).
   void WriteObs(float* obs) const {
     for (int i = 0; i < kStateDim; ++i) obs[i] = static_cast<float>(state_[i]);

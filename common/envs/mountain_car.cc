@@ -12,14 +12,8 @@ constexpr double kGravity = 0.0025;
 }  // namespace
 
 EnvSpec MountainCar::MakeSpec() {
-  EnvSpec spec;
-  spec.id = "MountainCar-v0";
-  spec.observation_space = ObservationSpace();
-  spec.action_space = Space::Discrete(3);
-  spec.max_episode_steps = 200;
-  spec.has_reward_threshold = true;
-  spec.reward_threshold = -110.0;
-  return spec;
+  return RegisteredSpec("MountainCar-v0", ObservationSpace(), Space::Discrete(3),
+                        /*max_episode_steps=*/200, /*reward_threshold=*/-110.0);
 }
 
 StepResult MountainCar::StepState(const float* action) {

@@ -14,15 +14,10 @@ constexpr double kPower = 0.0015;
 }  // namespace
 
 EnvSpec MountainCarContinuous::MakeSpec() {
-  EnvSpec spec;
-  spec.id = "MountainCarContinuous-v0";
-  spec.observation_space = ObservationSpace();
-  spec.action_space =
-      Space::Box({static_cast<float>(kMinAction)}, {static_cast<float>(kMaxAction)});
-  spec.max_episode_steps = 999;
-  spec.has_reward_threshold = true;
-  spec.reward_threshold = 90.0;
-  return spec;
+  return RegisteredSpec(
+      "MountainCarContinuous-v0", ObservationSpace(),
+      Space::Box({static_cast<float>(kMinAction)}, {static_cast<float>(kMaxAction)}),
+      /*max_episode_steps=*/999, /*reward_threshold=*/90.0);
 }
 
 StepResult MountainCarContinuous::StepState(const float* action) {

@@ -30,13 +30,9 @@ double FloorMod(double a, double b) {
 EnvSpec Pendulum::MakeSpec() {
   const float speed = static_cast<float>(kMaxSpeed);
   const float torque = static_cast<float>(kMaxTorque);
-  EnvSpec spec;
-  spec.id = "Pendulum-v1";
-  spec.observation_space = Space::Box({-1.0f, -1.0f, -speed}, {1.0f, 1.0f, speed});
-  spec.action_space = Space::Box({-torque}, {torque});
-  spec.max_episode_steps = 200;
-  spec.has_reward_threshold = false;  // Gymnasium registers none
-  return spec;
+  return RegisteredSpec("Pendulum-v1", Space::Box({-1.0f, -1.0f, -speed}, {1.0f, 1.0f, speed}),
+                        Space::Box({-torque}, {torque}), /*max_episode_steps=*/200,
+                        /*reward_threshold=*/std::nullopt);  // Gymnasium registers none
 }
 
 double PendulumAngleNormalize(double x) { return FloorMod(x + kPi, 2 * kPi) - kPi; }
