@@ -23,6 +23,21 @@ bool Batcher::AssembleAsync(int64_t want, uint64_t version, std::vector<QueuedCh
       queue_->Wait(seen, /*want_chunks=*/false, absl::InfiniteFuture());
       continue;
     }
+    // The first batch also waits for --min-actors (start-up order), up to
+    // the round timeout after a chunk is first there to take. (One actor:
+    // the chunk's own session.)
+    if (!async_started_ && options_.min_actors > 1 &&
+        static_cast<int>(cb_.live_sessions().size()) < options_.min_actors) {
+      if (!async_first_arrival_ && queue_->size() > 0) async_first_arrival_ = absl::Now();
+      const absl::Time deadline = async_first_arrival_
+                                      ? *async_first_arrival_ + options_.round_timeout
+                                      : absl::InfiniteFuture();
+      if (absl::Now() < deadline) {
+        queue_->Wait(seen, /*want_chunks=*/!async_first_arrival_, deadline);
+        continue;
+      }
+    }
+    async_started_ = true;
     std::vector<TrajectoryQueue::Released> released;
     const uint64_t max_lag = static_cast<uint64_t>(cb_.max_policy_lag());
     while (have < want) {

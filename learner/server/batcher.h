@@ -3,7 +3,10 @@
 //   async: chunks in arrival order until the batch holds batch_size
 //          transitions; a chunk whose lag (learner version − chunk version)
 //          is above --max-policy-lag by the time it is taken is dropped
-//          (DROPPED_POLICY_LAG) — the lag cut.
+//          (DROPPED_POLICY_LAG) — the lag cut. The first batch waits, before
+//          it takes a chunk, until --min-actors sessions are live, or
+//          --sync-round-timeout after a chunk was first there (so that a
+//          short local-cluster run is not over before its last actor is in).
 //   sync:  one round: a rollout from every live session at the current
 //          version (anything older is DROPPED_LATE_FOR_ROUND). The first
 //          round also waits for --min-actors. When sessions are missing
@@ -27,6 +30,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -58,8 +62,8 @@ class Batcher {
     std::function<void(const std::vector<uint64_t>&)> missed_round;
   };
   struct Options {
-    int min_actors = 1;                              // sync, first round
-    absl::Duration round_timeout = absl::Seconds(10);  // sync
+    int min_actors = 1;                                // the first round / batch
+    absl::Duration round_timeout = absl::Seconds(10);  // sync; async's first batch
   };
 
   Batcher(TrajectoryQueue* queue, Callbacks callbacks, Options options)
@@ -81,6 +85,9 @@ class Batcher {
   mutable absl::Mutex mu_;
   uint64_t rounds_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t exclusions_ ABSL_GUARDED_BY(mu_) = 0;
+  // Async's wait for --min-actors (the trainer thread's only).
+  bool async_started_ = false;
+  std::optional<absl::Time> async_first_arrival_;
 };
 
 }  // namespace proxima

@@ -154,5 +154,47 @@ TEST_F(BatcherTest, SyncFirstRoundWaitsForMinActors) {
   EXPECT_EQ(parts.size(), 2u);
 }
 
+// A local cluster's short async run is not over before its last actor is
+// in: the first batch waits for --min-actors live sessions ...
+TEST_F(BatcherTest, AsyncFirstBatchWaitsForMinActors) {
+  std::atomic<int> live{1};
+  Batcher::Callbacks cb = Callbacks();
+  cb.live_sessions = [&] { return std::vector<uint64_t>(live.load(), 1); };
+  Batcher b(&queue_, cb, {/*min_actors=*/2, absl::Seconds(60)});
+  queue_.Push(Chunk(1, 0, 0, 10), nullptr);
+  queue_.Push(Chunk(1, 0, 0, 10), nullptr);
+  std::vector<QueuedChunk> parts;
+  absl::Notification done;
+  std::thread trainer([&] {
+    EXPECT_TRUE(b.AssembleAsync(20, 0, &parts));
+    done.Notify();
+  });
+  EXPECT_FALSE(done.WaitForNotificationWithTimeout(absl::Milliseconds(50)));
+  EXPECT_EQ(queue_.size(), 2u);
+  live = 2;
+  queue_.Wake();  // as a registration does
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  trainer.join();
+  EXPECT_EQ(parts.size(), 2u);
+  // ... once: later batches take what is there.
+  live = 1;
+  queue_.Push(Chunk(1, 0, 1, 10), nullptr);
+  parts.clear();
+  ASSERT_TRUE(b.AssembleAsync(10, 1, &parts));
+  EXPECT_EQ(parts.size(), 1u);
+}
+
+// ... and goes ahead without the missing ones after the round timeout.
+TEST_F(BatcherTest, AsyncFirstBatchGoesAheadAfterTheTimeout) {
+  live_ = {1};
+  Batcher b(&queue_, Callbacks(), {/*min_actors=*/2, absl::Milliseconds(100)});
+  queue_.Push(Chunk(1, 0, 0, 10), nullptr);
+  std::vector<QueuedChunk> parts;
+  const absl::Time start = absl::Now();
+  ASSERT_TRUE(b.AssembleAsync(10, 0, &parts));
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(100));
+  EXPECT_EQ(parts.size(), 1u);
+}
+
 }  // namespace
 }  // namespace proxima
