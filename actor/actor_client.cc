@@ -2,17 +2,18 @@
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <optional>
 #include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "common/grpc/backoff.h"
+#include "actor/actor_session.h"
 #include "actor/chunk_sender.h"
+#include "actor/flow_control_wait.h"
 #include "actor/policy_lag_gate.h"
 #include "actor/registration.h"
+#include "actor/registration_retry.h"
 #include "common/policy/cpu_threads.h"
 #include "common/envs/vector_env.h"
 #include "common/grpc/grpc_util.h"
@@ -20,7 +21,6 @@
 #include "common/policy/policy_inference.h"
 #include "common/policy/policy_snapshot.h"
 #include "common/policy/rollout_collector.h"
-#include "actor/weight_watcher.h"
 #include "common/rng.h"
 #include "common/status_macros.h"
 
@@ -31,11 +31,6 @@ std::string Hostname() {
   char buf[256] = {0};
   if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
   return buf;
-}
-
-absl::Duration Hint(const google::protobuf::Duration& d, absl::Duration fallback) {
-  const absl::Duration v = DurationFromProto(d.seconds(), d.nanos());
-  return v > absl::ZeroDuration() ? v : fallback;
 }
 
 }  // namespace
@@ -62,9 +57,15 @@ absl::Status ActorClient::Options::Validate() const {
   return ParseInferenceEngine(engine).status();
 }
 
-ActorClient::ActorClient(Options options) : options_(std::move(options)) {
+ActorClient::ActorClient(Options options)
+    : options_(std::move(options)), throughput_(options_.log_interval) {
   hostname_ = Hostname();
   name_ = options_.name.empty() ? absl::StrCat(hostname_, ":", ::getpid()) : options_.name;
+  RegistrationRetry::Options ro;
+  ro.learner_address = options_.learner_address;
+  ro.actor_name = name_;
+  ro.log = [this](absl::string_view line) { Log(std::string(line)); };
+  registration_ = std::make_unique<RegistrationRetry>(std::move(ro));
 }
 
 ActorClient::~ActorClient() {
@@ -90,17 +91,13 @@ ActorClient::Stats ActorClient::stats() const {
 void ActorClient::Stop() {
   stop_.store(true);
   interrupt_.store(true);
-  {
-    absl::MutexLock lock(&mu_);
-    if (register_context_ != nullptr) register_context_->TryCancel();
-  }
+  registration_->Cancel();
   WakeAll();
 }
 
 void ActorClient::WakeAll() {
   absl::MutexLock lock(&mu_);
-  if (slot_) slot_->Wake();
-  if (sender_) sender_->Wake();
+  if (session_) session_->Wake();
   cv_.SignalAll();
 }
 
@@ -158,7 +155,7 @@ bool ActorClient::LearnerGoneAfterItsRun() {
   bool stopping = false;
   {
     absl::MutexLock lock(&mu_);
-    stopping = sender_ != nullptr && sender_->stats().learner_stopping;
+    stopping = session_ != nullptr && session_->sender()->stats().learner_stopping;
   }
   const absl::Time now = absl::Now();
   if (!stopping) {
@@ -171,52 +168,6 @@ bool ActorClient::LearnerGoneAfterItsRun() {
                    "back for ", absl::FormatDuration(grace),
                    "; exiting (--exit-after-learner-done)"));
   return true;
-}
-
-absl::StatusOr<v1::RegisterResponse> ActorClient::Register() {
-  Backoff backoff = Backoff::FromHints(hints_, JitterSeed());
-  const absl::Duration deadline = Hint(hints_.unary_deadline(), absl::Seconds(5));
-  const v1::RegisterRequest request = MakeRegisterRequest(name_, hostname_, options_.num_envs);
-
-  int attempts = 0;
-  absl::Time last_warning = absl::InfinitePast();
-  while (true) {
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
-    {
-      absl::MutexLock lock(&mu_);
-      if (stop_.load()) return absl::CancelledError("stopped before registering");
-      register_context_ = &context;
-    }
-    v1::RegisterResponse response;
-    const grpc::Status status = stub_->Register(&context, request, &response);
-    {
-      absl::MutexLock lock(&mu_);
-      register_context_ = nullptr;
-    }
-    ++attempts;
-    if (stop_.load()) return absl::CancelledError("stopped while registering");
-    if (status.ok()) {
-      PROXIMA_RETURN_IF_ERROR(CheckRegisterResponse(response, options_.learner_address));
-      if (attempts > 1) Log(absl::StrCat("learner reachable after ", attempts, " attempts"));
-      return response;
-    }
-    if (!RetryableRegisterError(status.error_code())) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "learner at ", options_.learner_address, " refused the registration of '", name_,
-          "': ", GrpcCodeName(status.error_code()), ": ", status.error_message()));
-    }
-    const absl::Duration delay = backoff.Next();
-    if (absl::Now() - last_warning >= absl::Seconds(10)) {
-      last_warning = absl::Now();
-      Log(absl::StrFormat("cannot register with learner at %s (%s: %s); retrying every %.1fs "
-                          "at most (attempt %d)",
-                          options_.learner_address, GrpcCodeName(status.error_code()),
-                          status.error_message(), absl::ToDoubleSeconds(backoff.max()),
-                          attempts));
-    }
-    if (!SleepUnlessStopped(delay)) return absl::CancelledError("stopped while registering");
-  }
 }
 
 absl::Status ActorClient::Setup(const ActorRunConfig& config) {
@@ -264,84 +215,47 @@ void ActorClient::StartSession(const v1::RegisterResponse& response) {
   interrupt_.store(false);
   if (stop_.load()) interrupt_.store(true);
 
-  const absl::Duration backoff_initial =
-      Hint(hints_.reconnect_backoff_initial(), absl::Milliseconds(100));
-  const absl::Duration backoff_max = Hint(hints_.reconnect_backoff_max(), absl::Seconds(5));
-  auto log = [this](absl::string_view line) { Log(std::string(line)); };
-  auto lost = [this](absl::string_view reason) { OnSessionLost(reason); };
-
-  auto slot = std::make_unique<SnapshotSlot>();
-  WeightWatcher::Options wo;
-  wo.actor_id = actor_id_;
-  wo.session_id = session_id_;
-  wo.shape = PolicyShape{config_.env_spec.obs_dim(), config_.env_spec.action_space,
-                         config_.model};
-  wo.backoff_initial = backoff_initial;
-  wo.backoff_max = backoff_max;
-  wo.log = log;
-  wo.on_session_lost = lost;
-  auto watcher = std::make_unique<WeightWatcher>(stub_.get(), slot.get(), std::move(wo));
-
-  ChunkSender::Options so;
+  ActorSession::Options so;
   so.actor_id = actor_id_;
   so.session_id = session_id_;
-  so.window = hints_.max_unacked_chunks() > 0 ? static_cast<int>(hints_.max_unacked_chunks()) : 8;
-  so.ack_timeout = Hint(hints_.ack_timeout(), absl::ZeroDuration());
-  so.backoff_initial = backoff_initial;
-  so.backoff_max = backoff_max;
-  so.log = log;
-  so.on_session_lost = lost;
-  auto sender = std::make_unique<ChunkSender>(stub_.get(), std::move(so));
-  // Only this (the stepping) thread replaces the session components, so the
-  // pointers stay valid after the lock is released.
-  WeightWatcher* const started_watcher = watcher.get();
-  ChunkSender* const started_sender = sender.get();
+  so.shape = PolicyShape{config_.env_spec.obs_dim(), config_.env_spec.action_space, config_.model};
+  so.hints = hints_;
+  so.log = [this](absl::string_view line) { Log(std::string(line)); };
+  so.on_session_lost = [this](absl::string_view reason) { OnSessionLost(reason); };
+  auto session = std::make_unique<ActorSession>(stub_.get(), std::move(so));
+  // Only this (the stepping) thread replaces the session, so the pointer
+  // stays valid after the lock is released.
+  ActorSession* const started = session.get();
   {
     absl::MutexLock lock(&mu_);
-    slot_ = std::move(slot);
-    watcher_ = std::move(watcher);
-    sender_ = std::move(sender);
+    session_ = std::move(session);
     ++stats_.registrations;
     stats_.actor_id = actor_id_;
     stats_.session_id = session_id_;
     lost_reason_.clear();
   }
-  started_watcher->Start();
-  started_sender->Start();
+  started->Start();
 }
 
 void ActorClient::EndSession(bool graceful) {
-  std::unique_ptr<SnapshotSlot> slot;
-  std::unique_ptr<WeightWatcher> watcher;
-  std::unique_ptr<ChunkSender> sender;
+  std::unique_ptr<ActorSession> session;
   {
-    // Taken out under the lock, destroyed outside it: their threads may be
+    // Taken out under the lock, ended outside it: its threads may be
     // calling OnSessionLost, which takes mu_.
     absl::MutexLock lock(&mu_);
-    slot = std::move(slot_);
-    watcher = std::move(watcher_);
-    sender = std::move(sender_);
+    session = std::move(session_);
   }
-  if (graceful && sender != nullptr) {
-    if (!sender->WaitAllAcked(absl::Now() + options_.final_ack_timeout)) {
-      Log(absl::StrCat(sender->unacked(), " chunk(s) left unacknowledged (the learner stopped, ",
-                       "is unreachable, or did not answer within ",
-                       absl::FormatDuration(options_.final_ack_timeout), ")"));
-    }
-    sender->Shutdown(options_.close_grace);
-  }
-  if (sender != nullptr) {
-    sender->Shutdown(absl::ZeroDuration());
-    const ChunkSender::Stats cs = sender->stats();
+  if (session == nullptr) return;
+  const ChunkSender::Stats cs =
+      session->Finish(graceful, options_.final_ack_timeout, options_.close_grace);
+  {
     absl::MutexLock lock(&mu_);
     stats_.chunks_acked += cs.acked;
     stats_.chunks_accepted += cs.accepted;
     stats_.duplicate_acks += cs.duplicates;
     stats_.reconnects += cs.reconnects;
   }
-  watcher.reset();
-  sender.reset();
-  slot.reset();
+  session.reset();
 }
 
 int64_t ActorClient::TotalEnvSteps() const {
@@ -349,72 +263,23 @@ int64_t ActorClient::TotalEnvSteps() const {
 }
 
 void ActorClient::MaybeLogThroughput(bool force) {
-  if (options_.log_interval <= absl::ZeroDuration()) return;
   const absl::Time now = absl::Now();
-  const absl::Duration elapsed = now - last_log_time_;
-  if (!force && elapsed < options_.log_interval) return;
-  const int64_t steps = TotalEnvSteps();
-  Stats s = stats();
+  if (!throughput_.Due(now, force)) return;
+  const Stats s = stats();
   ChunkSender::Stats cs;
   {
     absl::MutexLock lock(&mu_);
-    if (sender_) cs = sender_->stats();
+    if (session_) cs = session_->sender()->stats();
   }
-  const double seconds = std::max(absl::ToDoubleSeconds(elapsed), 1e-9);
-  const double waited = s.flow_control_wait_seconds - last_log_wait_seconds_;
-  Log(absl::StrFormat(
-      "%.0f env steps/s, acting with version %d (learner at %d), %d chunks acked, %d "
-      "unacked, %d episodes, %.0f%% waiting for newer weights%s",
-      static_cast<double>(steps - last_log_steps_) / seconds, s.policy_version,
-      cs.learner_version, s.chunks_acked + cs.acked, cs.unacked,
-      s.episodes - last_log_episodes_, 100.0 * waited / seconds,
-      return_count_ > 0 ? absl::StrFormat(", mean return %.1f",
-                                          return_sum_ / static_cast<double>(return_count_))
-                        : std::string()));
-  last_log_time_ = now;
-  last_log_steps_ = steps;
-  last_log_wait_seconds_ = s.flow_control_wait_seconds;
-  last_log_episodes_ = s.episodes;
-  return_sum_ = 0;
-  return_count_ = 0;
-}
-
-std::shared_ptr<const PolicySnapshot> ActorClient::AwaitFreshEnough(
-    PolicyLagGate* gate, SnapshotSlot* slot, ChunkSender* sender,
-    std::shared_ptr<const PolicySnapshot> snap) {
-  const uint64_t chunk_transitions =
-      static_cast<uint64_t>(config_.rollout_length) * static_cast<uint64_t>(config_.num_envs);
-  const absl::Time start = absl::Now();
-  gate->SawVersion(snap->version, start);
-  const absl::Time deadline = start + gate->MaxWait();
-  bool waited = false;
-  bool gave_up = false;
-  while (!interrupt_.load()) {
-    const ChunkSender::Stats cs = sender->stats();
-    std::optional<PolicyLagGate::AckView> ack;
-    if (cs.acked > 0) ack = PolicyLagGate::AckView{cs.learner_version, cs.learner_queued_transitions};
-    if (!gate->ShouldWait(snap->version, ack, cs.unacked * chunk_transitions)) break;
-    const absl::Time now = absl::Now();
-    if (now >= deadline) {
-      gave_up = true;
-      break;
-    }
-    waited = true;
-    // Acks can change the prediction too: look again every few ms.
-    std::shared_ptr<const PolicySnapshot> newer = slot->WaitNewerUntil(
-        snap->version, interrupt_, std::min(deadline, now + absl::Milliseconds(5)));
-    if (newer != nullptr) {
-      snap = std::move(newer);
-      gate->SawVersion(snap->version, absl::Now());
-    }
-  }
-  if (waited) {
-    absl::MutexLock lock(&mu_);
-    ++stats_.flow_control_waits;
-    stats_.flow_control_wait_seconds += absl::ToDoubleSeconds(absl::Now() - start);
-    if (gave_up) ++stats_.flow_control_timeouts;
-  }
-  return snap;
+  ThroughputLog::Sample sample;
+  sample.env_steps = TotalEnvSteps();
+  sample.policy_version = s.policy_version;
+  sample.learner_version = cs.learner_version;
+  sample.chunks_acked = s.chunks_acked + cs.acked;
+  sample.unacked = cs.unacked;
+  sample.episodes = s.episodes;
+  sample.flow_control_wait_seconds = s.flow_control_wait_seconds;
+  Log(throughput_.Line(now, sample));
 }
 
 absl::StatusOr<ActorClient::LoopEnd> ActorClient::StepLoop() {
@@ -422,9 +287,11 @@ absl::StatusOr<ActorClient::LoopEnd> ActorClient::StepLoop() {
   ChunkSender* sender;
   {
     absl::MutexLock lock(&mu_);
-    slot = slot_.get();
-    sender = sender_.get();
+    slot = session_->slot();
+    sender = session_->sender();
   }
+  const uint64_t chunk_transitions =
+      static_cast<uint64_t>(config_.rollout_length) * static_cast<uint64_t>(config_.num_envs);
   const uint64_t max_bytes = hints_.max_message_bytes();
   PolicyLagGate gate(config_.target_policy_lag, config_.batch_transitions);
   std::shared_ptr<const PolicySnapshot> current;
@@ -446,7 +313,15 @@ absl::StatusOr<ActorClient::LoopEnd> ActorClient::StepLoop() {
     } else {
       next = slot->Latest();
       if (gate.enabled() && next != nullptr) {
-        next = AwaitFreshEnough(&gate, slot, sender, std::move(next));
+        FlowControlWait wait = AwaitFreshEnough(&gate, slot, *sender, chunk_transitions,
+                                                interrupt_, std::move(next));
+        next = std::move(wait.snapshot);
+        if (wait.waited) {
+          absl::MutexLock lock(&mu_);
+          ++stats_.flow_control_waits;
+          stats_.flow_control_wait_seconds += absl::ToDoubleSeconds(wait.duration);
+          if (wait.gave_up) ++stats_.flow_control_timeouts;
+        }
       }
     }
     const double weights_wait_seconds = absl::ToDoubleSeconds(absl::Now() - weights_wait_start);
@@ -504,8 +379,7 @@ absl::StatusOr<ActorClient::LoopEnd> ActorClient::StepLoop() {
       stats_.weights_wait_seconds += weights_wait_seconds;
     }
     for (const EpisodeRecord& ep : collector_->episodes()) {
-      return_sum_ += ep.episode_return;
-      ++return_count_;
+      throughput_.AddEpisodeReturn(ep.episode_return);
     }
 
     if (final) {
@@ -541,9 +415,10 @@ absl::Status ActorClient::RunSessions() {
   ConfigureCpuThreads(options_.threads);
   channel_ = MakeLearnerChannel(options_.learner_address, hints_, options_.security);
   stub_ = v1::Learner::NewStub(channel_);
-  last_log_time_ = absl::Now();
+  throughput_.Start(absl::Now());
   while (true) {
-    absl::StatusOr<v1::RegisterResponse> response = Register();
+    absl::StatusOr<v1::RegisterResponse> response = registration_->Register(
+        stub_.get(), hints_, MakeRegisterRequest(name_, hostname_, options_.num_envs));
     if (!response.ok()) {
       if (stop_.load()) return absl::OkStatus();
       return response.status();

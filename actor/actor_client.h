@@ -1,6 +1,7 @@
 // ActorClient: one actor process's whole life against a learner.
 //
-//   Register (retried with backoff + jitter while the learner is unreachable)
+//   Register (retried with backoff + jitter while the learner is unreachable:
+//     actor/registration_retry.h)
 //     → build num_envs envs (seeded from the RunConfig) and the policy network
 //     → WatchWeights (WeightWatcher thread → SnapshotSlot, latest-wins)
 //     → StreamTrajectories (ChunkSender threads, bounded send window)
@@ -22,8 +23,11 @@
 //
 // Logging (Options::log; by default common/logging.h, as "<time>
 // <process>[<actor name>]: ..."): one line per registration, reconnect and
-// lost session, and a throughput line every log_interval. What Register
-// sends and how its answer is checked: actor/registration.h.
+// lost session, and a throughput line every log_interval
+// (actor/throughput_log.h). What Register sends and how its answer is
+// checked: actor/registration.h; the streams of one session:
+// actor/actor_session.h; the async flow-control wait:
+// actor/flow_control_wait.h.
 #ifndef PROXIMA_ACTOR_ACTOR_CLIENT_H_
 #define PROXIMA_ACTOR_ACTOR_CLIENT_H_
 
@@ -39,21 +43,18 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "actor/throughput_log.h"
 #include "common/wire/run_config.h"
 #include "common/grpc/channel_security.h"
-#include "grpcpp/client_context.h"
 #include "proxima/v1/learner_service.grpc.pb.h"
 
 namespace proxima {
 
-class ChunkSender;
+class ActorSession;
+class RegistrationRetry;
 class PolicyInference;
-class PolicyLagGate;
-struct PolicySnapshot;
 class RolloutCollector;
-class SnapshotSlot;
 class VectorEnv;
-class WeightWatcher;
 class Rng;
 
 class ActorClient {
@@ -143,15 +144,8 @@ class ActorClient {
   // True once the learner has said it is shutting down and no learner has
   // answered for exit_after_learner_done (logged then). Polled by one thread.
   bool LearnerGoneAfterItsRun();
-  absl::StatusOr<v1::RegisterResponse> Register();
   absl::Status Setup(const ActorRunConfig& config);
   absl::StatusOr<LoopEnd> StepLoop();
-  // Async flow control: while a chunk acted with `snap` is predicted to be
-  // trained gate->target() versions stale or more, waits (at most
-  // gate->MaxWait()) for a newer snapshot. Returns the snapshot to act with.
-  std::shared_ptr<const PolicySnapshot> AwaitFreshEnough(
-      PolicyLagGate* gate, SnapshotSlot* slot, ChunkSender* sender,
-      std::shared_ptr<const PolicySnapshot> snap);
   void StartSession(const v1::RegisterResponse& response);
   // Stops the session's threads (graceful: final ack wait and half-close
   // first) and folds its sender's counters into the totals.
@@ -191,23 +185,15 @@ class ActorClient {
   std::unique_ptr<RolloutCollector> collector_;
   int64_t env_steps_before_ = 0;  // by collectors replaced since (new run shape)
 
-  // Session components; replaced on re-registration. Stop() and the
+  // The session's streams; replaced on re-registration. Stop() and the
   // session-lost callbacks reach them under mu_.
   mutable absl::Mutex mu_;
-  absl::CondVar cv_;  // sleeps of the registration backoff
-  std::unique_ptr<SnapshotSlot> slot_ ABSL_GUARDED_BY(mu_);
-  std::unique_ptr<WeightWatcher> watcher_ ABSL_GUARDED_BY(mu_);
-  std::unique_ptr<ChunkSender> sender_ ABSL_GUARDED_BY(mu_);
-  grpc::ClientContext* register_context_ ABSL_GUARDED_BY(mu_) = nullptr;  // Register in flight
+  absl::CondVar cv_;  // SleepUnlessStopped
+  std::unique_ptr<ActorSession> session_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<RegistrationRetry> registration_;  // Stop() cancels it
   Stats stats_ ABSL_GUARDED_BY(mu_);
 
-  // Throughput line state (stepping thread only).
-  absl::Time last_log_time_;
-  int64_t last_log_steps_ = 0;
-  double last_log_wait_seconds_ = 0;
-  uint64_t last_log_episodes_ = 0;
-  double return_sum_ = 0;
-  uint64_t return_count_ = 0;
+  ThroughputLog throughput_;  // stepping thread only
 };
 
 }  // namespace proxima

@@ -3,8 +3,8 @@
 // version), which failures are worth retrying while the learner starts or
 // restarts, and the checks an accepted registration must pass before the
 // actor acts for it (session id, protocol version, the learner's env spec
-// against the one built here). ActorClient::Register() runs the retry loop;
-// these are pure functions that never block.
+// against the one built here). RegistrationRetry (actor/registration_retry.h)
+// runs the retry loop; these are pure functions that never block.
 #ifndef PROXIMA_ACTOR_REGISTRATION_H_
 #define PROXIMA_ACTOR_REGISTRATION_H_
 

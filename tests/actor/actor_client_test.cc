@@ -1,144 +1,37 @@
-// ActorClient end to end against FakeLearner over loopback gRPC: registration,
-// weights, chunk sequence and contents, sync-mode waiting, backpressure,
-// resend after a broken stream, re-registration after a learner restart,
-// shutdown with a final chunk (learner up or gone), refusal and retry.
+// ActorClient end to end against FakeLearner over loopback gRPC, while the
+// learner is up: registration, weights, chunk sequence and contents,
+// sync-mode waiting, backpressure, resend after a broken stream,
+// re-registration after a learner restart, two actors side by side. How a
+// run ends: actor_client_shutdown_test.cc; registering:
+// actor_client_registration_test.cc; async flow control:
+// flow_control_wait_test.cc.
 #include "actor/actor_client.h"
 
-#include <atomic>
-#include <chrono>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/support/fake_learner.h"
+#include "tests/actor/actor_client_test_util.h"
 #include "tests/support/poll.h"
-#include "tests/test_util.h"
 
 namespace proxima {
 namespace {
 
+using ::proxima::testing::Accepted;
+using ::proxima::testing::ActorThread;
+using ::proxima::testing::CountAccepted;
 using ::proxima::testing::FakeLearner;
+using ::proxima::testing::NoShutdownTimeouts;
+using ::proxima::testing::OptionsFor;
+using ::proxima::testing::PollUntil;
+using ::proxima::testing::Received;
+using ::proxima::testing::View;
+using ::proxima::testing::kEventLimit;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using Received = FakeLearner::Received;
-using ::proxima::testing::PollUntil;
-
-// Timing in these tests: no assert depends on how fast the machine is. Waits
-// are for events (a chunk arrived, a line was logged) with generous deadlines;
-// where a test shows that the actor does NOT wait out a timeout, that timeout
-// is set far above kJoinLimit, so only the behaviour under test can make
-// Run() return in time.
-constexpr absl::Duration kJoinLimit = absl::Seconds(30);
-constexpr absl::Duration kLongerThanTheTest = absl::Minutes(2);
-// Bound of each wait for an event (PollUntil).
-constexpr absl::Duration kEventLimit = absl::Seconds(30);
-
-// Runs an ActorClient on its own thread.
-class ActorThread {
- public:
-  explicit ActorThread(ActorClient::Options options) : client_(Quiet(std::move(options))) {
-    thread_ = std::thread([this] {
-      status_ = client_.Run();
-      done_.Notify();
-    });
-  }
-  ~ActorThread() {
-    client_.Stop();
-    if (thread_.joinable()) thread_.join();
-  }
-
-  // Stops the actor and waits for Run() to return; fails after `limit`
-  // (then still joins: Run() returns when its own timeouts expire).
-  absl::Status StopAndJoin(absl::Duration limit = kJoinLimit) {
-    client_.Stop();
-    EXPECT_TRUE(done_.WaitForNotificationWithTimeout(limit))
-        << "Run() did not return within " << limit << " of Stop()";
-    thread_.join();
-    return status_;
-  }
-  absl::Status Join(absl::Duration limit) {
-    EXPECT_TRUE(done_.WaitForNotificationWithTimeout(limit)) << "Run() did not return";
-    thread_.join();
-    return status_;
-  }
-
-  ActorClient& client() { return client_; }
-  bool Returned() const { return done_.HasBeenNotified(); }
-  std::vector<std::string> log() const {
-    std::lock_guard<std::mutex> lock(*log_mu_);
-    return *log_;
-  }
-  bool Logged(absl::string_view part) const {
-    for (const std::string& line : log()) {
-      if (absl::StrContains(line, part)) return true;
-    }
-    return false;
-  }
-
- private:
-  ActorClient::Options Quiet(ActorClient::Options o) {
-    o.log = [mu = log_mu_, log = log_](absl::string_view line) {
-      std::lock_guard<std::mutex> lock(*mu);
-      log->emplace_back(line);
-      std::fprintf(stderr, "  [actor] %s\n", std::string(line).c_str());
-    };
-    o.log_interval = absl::Milliseconds(300);
-    return o;
-  }
-
-  std::shared_ptr<std::mutex> log_mu_ = std::make_shared<std::mutex>();
-  std::shared_ptr<std::vector<std::string>> log_ = std::make_shared<std::vector<std::string>>();
-  ActorClient client_;
-  std::thread thread_;
-  absl::Notification done_;
-  absl::Status status_;
-};
-
-ActorClient::Options OptionsFor(const FakeLearner& learner, const std::string& name = "a0") {
-  ActorClient::Options o;
-  o.learner_address = learner.address();
-  o.name = name;
-  return o;
-}
-
-// As OptionsFor, with shutdown timeouts no test waits out: Run() can return
-// within kJoinLimit of Stop() only if the final ack came (or the actor saw
-// it never will) and, with nothing left unacknowledged, the learner ended
-// the half-closed stream.
-ActorClient::Options NoShutdownTimeouts(const FakeLearner& learner) {
-  ActorClient::Options o = OptionsFor(learner);
-  o.final_ack_timeout = kLongerThanTheTest;
-  o.close_grace = kLongerThanTheTest;
-  return o;
-}
-
-// Chunks the learner accepted (or will count), in arrival order.
-// Pointers into `all`, which must outlive them (hence no temporaries).
-std::vector<const v1::TrajectoryChunk*> Accepted(std::vector<Received>&& all,
-                                                 uint64_t session) = delete;
-std::vector<const v1::TrajectoryChunk*> Accepted(const std::vector<Received>& all,
-                                                 uint64_t session) {
-  std::vector<const v1::TrajectoryChunk*> out;
-  for (const Received& r : all) {
-    if (r.session == session && r.outcome == v1::CHUNK_OUTCOME_ACCEPTED) out.push_back(&r.chunk);
-  }
-  return out;
-}
-
-using View = FakeLearner::View;
-
-auto CountAccepted(size_t n) {
-  return [n](const View& v) {
-    size_t k = 0;
-    for (const Received& r : v.received) k += r.outcome == v1::CHUNK_OUTCOME_ACCEPTED;
-    return k >= n;
-  };
-}
 
 TEST(ActorClientTest, RegistersStreamsChunksAndEndsWithAFinalChunk) {
   FakeLearner learner({});
@@ -311,159 +204,6 @@ TEST(ActorClientTest, RegistersAgainWhenTheLearnerForgetsTheSession) {
   EXPECT_TRUE(named);
 }
 
-TEST(ActorClientTest, StopsWhenTheLearnerIsGone) {
-  // The final chunk can never be acknowledged: the actor waits for its ack
-  // at most final_ack_timeout (default 3 s), then gives it up without the
-  // half-close grace, which is longer than the test waits.
-  auto learner = std::make_unique<FakeLearner>(FakeLearner::Options{});
-  learner->Start();
-  ActorClient::Options o = OptionsFor(*learner);
-  o.close_grace = kLongerThanTheTest;
-  ActorThread actor(o);
-  ASSERT_TRUE(learner->WaitFor(CountAccepted(2)));
-  learner->Kill();
-  // Stop once the actor has seen its stream break.
-  ASSERT_TRUE(PollUntil([&] { return actor.Logged("trajectory stream"); }, kEventLimit));
-  EXPECT_TRUE(actor.StopAndJoin().ok());
-  EXPECT_TRUE(actor.Logged("left unacknowledged"));
-}
-
-TEST(ActorClientTest, StopsAtOnceAfterTheLearnerShutDownInOrder) {
-  // The learner said it stopped (SHUTTING_DOWN acks, streams ended with OK):
-  // waiting for acks of the final chunk would only delay the exit.
-  // Both shutdown timeouts are longer than the test waits.
-  auto learner = std::make_unique<FakeLearner>(FakeLearner::Options{});
-  learner->Start();
-  ActorThread actor(NoShutdownTimeouts(*learner));
-  ASSERT_TRUE(learner->WaitFor(CountAccepted(2)));
-  learner->ShutDownGracefully();
-  // Stop once the actor has been told: a SHUTTING_DOWN ack, or the stream
-  // ended with OK.
-  ASSERT_TRUE(PollUntil([&] {
-    return actor.Logged("learner is shutting down") ||
-           actor.Logged("trajectory stream ended by the learner");
-  }, kEventLimit));
-  EXPECT_TRUE(actor.StopAndJoin().ok());
-  EXPECT_TRUE(actor.Logged("left unacknowledged"));
-}
-
-TEST(ActorClientTest, CollectsNothingMoreOnceTheLearnerIsShuttingDown) {
-  // A learner draining at the end of its step budget refuses every chunk;
-  // an actor that kept collecting would refuse nothing but burn CPU (and
-  // count as data dropped at shutdown).
-  FakeLearner learner({});
-  learner.Start();
-  ActorThread actor(OptionsFor(learner));
-  ASSERT_TRUE(learner.WaitFor(CountAccepted(2)));
-  learner.StartShuttingDown();
-  ASSERT_TRUE(PollUntil([&] { return actor.Logged("learner is shutting down"); }, kEventLimit));
-  const uint64_t chunks = actor.client().stats().chunks;
-  absl::SleepFor(absl::Milliseconds(300));  // hundreds of rollouts' time
-  EXPECT_LE(actor.client().stats().chunks, chunks + 1);
-  actor.client().Stop();
-}
-
-// The end of the learner's run ends an actor started by hand: the learner
-// said it is shutting down, then stayed away for exit_after_learner_done.
-TEST(ActorClientTest, ExitsOnItsOwnOnceTheLearnersRunEndedAndItStaysAway) {
-  auto learner = std::make_unique<FakeLearner>(FakeLearner::Options{});
-  learner->Start();
-  ActorClient::Options o = OptionsFor(*learner);
-  o.exit_after_learner_done = absl::Milliseconds(300);
-  ActorThread actor(o);
-  ASSERT_TRUE(learner->WaitFor(CountAccepted(2)));
-  learner->ShutDownGracefully();
-  EXPECT_TRUE(actor.Join(kJoinLimit).ok());  // no Stop()
-  EXPECT_TRUE(actor.Logged("the learner ended its run"));
-}
-
-// A learner that vanished without saying it is shutting down (a crash) may
-// come back: the actor keeps reconnecting, however long exit_after_learner_done.
-TEST(ActorClientTest, KeepsWaitingForALearnerThatCrashed) {
-  auto learner = std::make_unique<FakeLearner>(FakeLearner::Options{});
-  learner->Start();
-  ActorClient::Options o = OptionsFor(*learner);
-  o.exit_after_learner_done = absl::Milliseconds(100);
-  o.close_grace = absl::ZeroDuration();
-  o.final_ack_timeout = absl::ZeroDuration();
-  ActorThread actor(o);
-  ASSERT_TRUE(learner->WaitFor(CountAccepted(2)));
-  learner->Kill();
-  ASSERT_TRUE(PollUntil([&] { return actor.Logged("trajectory stream"); }, kEventLimit));
-  absl::SleepFor(absl::Seconds(1));  // ten times exit_after_learner_done
-  EXPECT_FALSE(actor.Returned());
-  EXPECT_FALSE(actor.Logged("the learner ended its run"));
-  EXPECT_TRUE(actor.StopAndJoin().ok());
-}
-
-TEST(ActorClientTest, StopWhileWaitingForTheFirstRegistration) {
-  // A port with nothing behind it: the actor keeps retrying until stopped.
-  int free_port;
-  {
-    FakeLearner probe({});
-    probe.Start();
-    free_port = probe.port();
-  }
-  ActorClient::Options o;
-  o.learner_address = "127.0.0.1:" + std::to_string(free_port);
-  ActorThread actor(o);
-  // Stop while it retries: after its first failed attempt was logged.
-  ASSERT_TRUE(PollUntil([&] { return !actor.log().empty(); }, kEventLimit));
-  EXPECT_TRUE(actor.StopAndJoin().ok());
-  EXPECT_EQ(actor.client().stats().registrations, 0);
-}
-
-TEST(ActorClientTest, StopCutsTheRegistrationBackoffShort) {
-  // The learner's hints set a 10-minute reconnect backoff. It forgets the
-  // session and refuses (retryably) to register the actor again: the actor
-  // sleeps at least 5 minutes before its next attempt, unless Stop() ends
-  // that sleep.
-  FakeLearner::Options lo;
-  lo.reconnect_backoff_seconds = 600;
-  FakeLearner learner(lo);
-  learner.Start();
-  ActorThread actor(OptionsFor(learner));
-  ASSERT_TRUE(learner.WaitFor(CountAccepted(2)));
-  learner.RefuseRegistrations(grpc::Status(grpc::StatusCode::UNAVAILABLE, "restarting"));
-  learner.ForgetSessions();
-  // Logged just before the backoff sleep.
-  ASSERT_TRUE(PollUntil([&] { return actor.Logged("cannot register"); }, kEventLimit));
-  EXPECT_TRUE(actor.StopAndJoin().ok());
-  EXPECT_EQ(learner.registrations().size(), 2u);
-}
-
-TEST(ActorClientTest, RetriesRegistrationUntilTheLearnerComesUp) {
-  int port;
-  {
-    FakeLearner probe({});
-    probe.Start();
-    port = probe.port();
-  }
-  ActorClient::Options o;
-  o.learner_address = "127.0.0.1:" + std::to_string(port);
-  o.name = "late";
-  ActorThread actor(o);
-  // The learner comes up only after the actor has failed to register.
-  ASSERT_TRUE(PollUntil([&] { return !actor.log().empty(); }, kEventLimit));
-  FakeLearner learner({});
-  learner.Start(port);
-  ASSERT_TRUE(learner.WaitFor(CountAccepted(2), std::chrono::seconds(30)));
-  EXPECT_TRUE(actor.StopAndJoin().ok());
-  EXPECT_FALSE(actor.log().empty());
-  EXPECT_THAT(actor.log().front(), HasSubstr("cannot register"));
-}
-
-TEST(ActorClientTest, ARefusedRegistrationIsAnError) {
-  FakeLearner learner({});
-  learner.RefuseRegistrations(
-      grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "env Foo-v0 not available"));
-  learner.Start();
-  ActorThread actor(OptionsFor(learner));
-  const absl::Status st = actor.Join(absl::Seconds(10));
-  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition) << st;
-  EXPECT_THAT(std::string(st.message()), HasSubstr("env Foo-v0 not available"));
-}
-
 TEST(ActorClientTest, TwoActorsGetTheirOwnSessionsAndSeeds) {
   FakeLearner learner({});
   learner.Start();
@@ -486,59 +226,6 @@ TEST(ActorClientTest, TwoActorsGetTheirOwnSessionsAndSeeds) {
   EXPECT_NE(first[0]->observations().data(), second[0]->observations().data());
   EXPECT_TRUE(first.back()->final());
   EXPECT_TRUE(second.back()->final());
-}
-
-// Async flow control by policy version. Chunks are 2 envs x 16 steps = 32
-// transitions and a batch is 64, so with a target lag of 1 the actor collects
-// two chunks with a version (the second is predicted to join the next batch
-// at lag 0.5), then waits: a third would be trained a full version stale.
-FakeLearner::Options FlowControlled() {
-  FakeLearner::Options o;
-  o.target_policy_lag = 1;
-  o.batch_transitions = 64;
-  return o;
-}
-
-TEST(FlowControlTest, WaitsForANewerVersionWhileABatchIsQueuedAhead) {
-  FakeLearner learner(FlowControlled());
-  learner.Start();
-  ActorThread actor(OptionsFor(learner));
-  ASSERT_TRUE(learner.WaitFor(CountAccepted(2)));
-  // Well inside the gate's one-second MaxWait: no third chunk.
-  absl::SleepFor(absl::Milliseconds(300));
-  EXPECT_EQ(actor.client().stats().chunks, 2u);
-  learner.Publish();  // version 1 trains the queued batch
-  ASSERT_TRUE(learner.WaitFor(CountAccepted(4)));
-  ASSERT_TRUE(actor.StopAndJoin().ok());
-  const ActorClient::Stats s = actor.client().stats();
-  EXPECT_GE(s.flow_control_waits, 1u);
-  EXPECT_GT(s.flow_control_wait_seconds, 0.25);
-  EXPECT_EQ(s.flow_control_timeouts, 0u);
-  const std::vector<Received> received = learner.received();
-  const auto chunks = Accepted(received, learner.issued_sessions().at(0));
-  ASSERT_GE(chunks.size(), 4u);
-  EXPECT_EQ(chunks[0]->policy_version(), 0u);
-  EXPECT_EQ(chunks[1]->policy_version(), 0u);
-  EXPECT_EQ(chunks[2]->policy_version(), 1u);
-  EXPECT_EQ(chunks[3]->policy_version(), 1u);
-}
-
-// A learner whose queue drained without a new version (chunks dropped for
-// lag, a failed update) must not stall its actors: the wait gives up after
-// MaxWait and the actor collects with the version it has.
-TEST(FlowControlTest, GivesUpWaitingAfterMaxWait) {
-  FakeLearner learner(FlowControlled());
-  learner.Start();
-  ActorThread actor(OptionsFor(learner));
-  ASSERT_TRUE(learner.WaitFor(CountAccepted(3)));
-  ASSERT_TRUE(actor.StopAndJoin().ok());
-  const ActorClient::Stats s = actor.client().stats();
-  EXPECT_GE(s.flow_control_timeouts, 1u);
-  EXPECT_GE(s.flow_control_wait_seconds, 0.9);
-  const std::vector<Received> received = learner.received();
-  const auto chunks = Accepted(received, learner.issued_sessions().at(0));
-  ASSERT_GE(chunks.size(), 3u);
-  EXPECT_EQ(chunks[2]->policy_version(), 0u);
 }
 
 }  // namespace
