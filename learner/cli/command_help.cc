@@ -209,6 +209,47 @@ absl::StatusOr<std::string> CommandHelp(const std::string& command, const std::s
   return out;
 }
 
+std::string TrainStartLines(const PpoConfig& config, const std::set<std::string>& given,
+                            const std::string& run_dir, const std::string& resumed_from) {
+  const nlohmann::json values = ConfigToJson(config);
+  // A resumed run's values are its checkpoint's: no preset to compare with.
+  const absl::StatusOr<Preset> preset =
+      resumed_from.empty() ? ResolvePreset(config.env_id) : absl::NotFoundError("resumed");
+  std::vector<std::string> from_flags, from_launcher;
+  for (const PpoConfigField& row : PpoConfigFields()) {
+    if (std::string(row.key) == "env") continue;
+    const std::string item = absl::StrCat(row.key, "=", ValueText(values[row.key]));
+    const bool by_flag = (row.flag != nullptr && given.count(row.flag) > 0) ||
+                         (row.alias != nullptr && given.count(row.alias) > 0);
+    if (by_flag) {
+      from_flags.push_back(item);
+    } else if (preset.ok() && values[row.key] != preset->values[row.key]) {
+      from_launcher.push_back(item);
+    }
+  }
+  std::string out =
+      resumed_from.empty()
+          ? absl::StrCat("proxima train: ", config.env_id, ", preset from ",
+                         preset.ok() ? preset->sources.at("learning_rate") : "its env")
+          : absl::StrCat("proxima train: resuming ", config.env_id, " from ", resumed_from,
+                         " with its config");
+  absl::StrAppend(&out,
+                  "; from flags: ", from_flags.empty() ? "none" : absl::StrJoin(from_flags, " "));
+  if (!from_launcher.empty()) {
+    absl::StrAppend(&out, "; set by proxima train: ", absl::StrJoin(from_launcher, " "));
+  }
+  absl::StrAppendFormat(&out, "\n  %d env%s x %d steps, %d epochs x %d minibatches, lr %s%s\n",
+                        config.num_envs, config.num_envs == 1 ? "" : "s", config.rollout_length,
+                        config.update_epochs, config.num_minibatches,
+                        ValueText(values["learning_rate"]), config.anneal_lr ? " (annealed)" : "");
+  absl::StrAppendFormat(
+      &out, "  gamma %s, gae-lambda %s, clip-coef %s, ent-coef %s, %d env steps\n",
+      ValueText(values["gamma"]), ValueText(values["gae_lambda"]), ValueText(values["clip_coef"]),
+      ValueText(values["ent_coef"]), config.total_steps);
+  absl::StrAppend(&out, "  run directory: ", run_dir, "\n");
+  return out;
+}
+
 int PrintCommandHelp(const std::string& command, const std::string& env_id, const char* usage) {
   absl::StatusOr<std::string> help = CommandHelp(command, env_id);
   if (absl::IsNotFound(help.status())) {

@@ -13,16 +13,22 @@
 // that differ from PpoConfig's defaults; with ENV, every value of its preset
 // with its source.
 //
+// TrainStartLines: what `proxima train` prints as it starts, from the same
+// preset and sources — which preset, which values flags changed, the key
+// hyperparameters and the run directory.
+//
 // Reads the Abseil flag registry: link only into executables that define the
 // flags (the `proxima` executable).
 #ifndef PROXIMA_LEARNER_CLI_COMMAND_HELP_H_
 #define PROXIMA_LEARNER_CLI_COMMAND_HELP_H_
 
 #include <ostream>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "learner/ppo_config.h"
 
 namespace proxima {
 
@@ -43,6 +49,23 @@ std::string CommandProgramName(const std::vector<std::string>& positional);
 // `proxima presets [ENV]`: exit status 0, or 2 for an unknown env or more
 // than one argument.
 int PresetsCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+// The lines `proxima train` prints on stderr before it trains, e.g.
+//
+//   proxima train: CartPole-v1, preset from CleanRL ppo.py; from flags: seed=3
+//     4 envs x 128 steps, 4 epochs x 4 minibatches, lr 0.00025 (annealed)
+//     gamma 0.99, gae-lambda 0.95, clip-coef 0.2, ent-coef 0.01, 500000 env steps
+//     run directory: runs/CartPole-v1-3
+//
+// `config` is the resolved config, `given` the flags set (ParsedArgs::given,
+// common/flags.h). A value set by a PPO flag is listed under "from flags";
+// one that is neither the preset's nor a flag's (the local cluster splits a
+// MuJoCo preset's env column over its actors) under "set by proxima train".
+// With `resumed_from` (the checkpoint's path) the values are the
+// checkpoint's, and "from flags" lists those given again. Each line ends
+// with a newline.
+std::string TrainStartLines(const PpoConfig& config, const std::set<std::string>& given,
+                            const std::string& run_dir, const std::string& resumed_from);
 
 }  // namespace proxima
 

@@ -3,8 +3,10 @@
 #include <cstdlib>
 #include <string>
 
+#include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "learner/cli/ppo_flags.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051",
           "learner: HOST:PORT to serve on; port 0 picks a free port (written to "
@@ -53,7 +55,8 @@ ABSL_FLAG(double, max_chunks_per_second, 1000,
 ABSL_FLAG(double, sync_round_timeout, 10,
           "sync: seconds to wait for an actor's rollout before leaving it out of a round");
 ABSL_FLAG(int, min_actors, 1,
-          "sync: the first round waits (up to --sync-round-timeout) for this many actors");
+          "the first update waits (up to --sync-round-timeout) for this many actors: sync for "
+          "their rollouts, async until they are connected");
 ABSL_FLAG(double, checkpoint_every_seconds, 300, "learner: checkpoint period, 0 = off");
 ABSL_FLAG(int64_t, checkpoint_every_updates, 0, "learner: checkpoint every N updates, 0 = off");
 ABSL_FLAG(int, keep_checkpoints, 3, "learner: checkpoints kept in RUN_DIR/checkpoints");
@@ -83,7 +86,16 @@ ABSL_FLAG(std::string, auth_tokens_file, "",
           "learner: bearer tokens, one 'ROLE TOKEN' line each (roles actor, monitor, admin); "
           "or set PROXIMA_AUTH_TOKENS=ROLE:TOKEN,...; none = no token checks");
 
+// In ppo_flags.cc.
+ABSL_DECLARE_FLAG(std::string, env);
+
 namespace proxima {
+
+ResumeChanges ResumeChangesGiven(const std::set<std::string>& given) {
+  ResumeChanges changes = ResumeChangesFromFlags();
+  if (given.count("env") > 0) changes["env"] = absl::GetFlag(FLAGS_env);
+  return changes;
+}
 
 absl::StatusOr<LearnerOptions> LearnerOptionsFromFlags() {
   LearnerOptions o;

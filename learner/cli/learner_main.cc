@@ -31,11 +31,12 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/flags.h"
-#include "common/logging.h"
 #include "common/listening_line.h"
+#include "common/logging.h"
 #include "common/stop_signals.h"
 #include "learner/cli/learner_flags.h"
 #include "learner/cli/ppo_flags.h"
+#include "learner/cli/train_plan.h"
 #include "learner/server/learner_server.h"
 
 namespace {
@@ -136,7 +137,9 @@ int main(int argc, char** argv) {
   if (!config.ok()) proxima::ExitWithUsageError("proxima-learner", config.status());
   // Resuming keeps the checkpoint's settings; those given again are applied
   // or refused (learner/resume_config.h).
-  if (!options->resume_dir.empty()) options->resume_changes = proxima::ResumeChangesFromFlags();
+  if (!options->resume_dir.empty()) {
+    options->resume_changes = proxima::ResumeChangesGiven(parsed.given);
+  }
 
   signal(SIGPIPE, SIG_IGN);
 
@@ -149,6 +152,17 @@ int main(int argc, char** argv) {
     }
     proxima::LogError(server.status().ToString());
     return 1;
+  }
+  // config.json says how the run was launched, as `proxima train` writes it
+  // (learner/cli/train_plan.h); before the listening line, after which a
+  // local cluster's launcher sets its own.
+  proxima::TrainPlan plan;
+  plan.learner_only = true;
+  plan.mode = options->mode == proxima::TrainingModeKind::kSync ? "sync" : "async";
+  plan.actor_num_envs = options->actor_num_envs;
+  if (absl::Status added = proxima::AddRunToConfigJson((*server)->run_dir(), plan); !added.ok()) {
+    proxima::LogWarning(
+        absl::StrCat("config.json: cannot add the run's launch: ", added.message()));
   }
   absl::Status started = (*server)->Start();
   if (!started.ok()) {

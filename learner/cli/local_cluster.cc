@@ -172,12 +172,7 @@ absl::StatusOr<std::string> Launcher::ReadAddress() {
 }
 
 void Launcher::StartActor(ActorSlot& slot) {
-  const int num_envs = ActorNumEnvs(options_.num_envs, options_.actors);
-  std::vector<std::string> args = {"--learner", address_, "--name", slot.name, "--num-envs",
-                                   absl::StrCat(num_envs)};
-  if (options_.actor_threads > 1) {
-    args.insert(args.end(), {"--threads", absl::StrCat(options_.actor_threads)});
-  }
+  const std::vector<std::string> args = ActorArgs(options_, address_, slot.name);
   const std::string log_path = absl::StrCat(logs_dir_, "/", slot.name, ".log");
   absl::StatusOr<int> log = OpenAppend(log_path);
   absl::StatusOr<pid_t> pid = absl::InternalError("no log file");
@@ -449,6 +444,20 @@ std::vector<std::string> LearnerFlagsToForward() {
 
 int ActorNumEnvs(int total_num_envs, int actors) {
   return std::max(1, actors > 0 ? total_num_envs / actors : total_num_envs);
+}
+
+std::vector<std::string> ActorArgs(const LocalClusterOptions& options, const std::string& address,
+                                   const std::string& name) {
+  const int num_envs = ActorNumEnvs(options.num_envs, options.actors);
+  std::vector<std::string> args = {"--learner", address, "--name", name, "--num-envs",
+                                   absl::StrCat(num_envs)};
+  if (options.actor_threads > 1) {
+    args.insert(args.end(), {"--threads", absl::StrCat(options.actor_threads)});
+  }
+  if (!options.actor_engine.empty() && options.actor_engine != "auto") {
+    args.insert(args.end(), {"--engine", options.actor_engine});
+  }
+  return args;
 }
 
 int RunLocalCluster(const LocalClusterOptions& options) {

@@ -10,10 +10,10 @@
 //     go to DIR/logs/learner.log.
 //  2. Actor i runs `proxima-actor --learner ADDR --name actor-<i> --num-envs K`
 //     (K = max(1, num_envs / N), so the run's env columns are split among
-//     the actors) with output in DIR/logs/actor-<i>.log. An actor that exits
-//     with a failure while the learner runs is restarted with exponential
-//     backoff (exit status 0 means it finished; 2 means it will never start,
-//     so it is not retried).
+//     the actors; ActorArgs) with output in DIR/logs/actor-<i>.log. An actor
+//     that exits with a failure while the learner runs is restarted with
+//     exponential backoff (exit status 0 means it finished; 2 means it will
+//     never start, so it is not retried).
 //  3. A progress line (from Monitor.GetStatus, ~2×/s) goes to stderr unless
 //     quiet: rewritten in place on a terminal, one line every few seconds
 //     otherwise.
@@ -47,6 +47,10 @@ struct LocalClusterOptions {
   int num_envs = 1;         // env columns of the whole run (PPO --num-envs)
   int actors = 2;
   int actor_threads = 1;    // proxima-actor --threads
+  // proxima-actor --engine (its inference engine): `proxima train` passes
+  // the PPO --engine, as the in-process trainer follows it for its own
+  // inference; "" or "auto" adds no flag (the actor's default is auto).
+  std::string actor_engine;
   std::string run_dir;
   bool quiet = false;
   // When not null: set as "run" in RUN_DIR/config.json once the learner has
@@ -92,6 +96,12 @@ std::vector<std::string> LearnerFlagsToForward();
 
 // Env columns per actor: the run's num_envs split evenly, at least one.
 int ActorNumEnvs(int total_num_envs, int actors);
+
+// The arguments of the actor named `name` (step 2 above): --learner, --name,
+// --num-envs, then --threads and --engine when they differ from the actor's
+// defaults.
+std::vector<std::string> ActorArgs(const LocalClusterOptions& options, const std::string& address,
+                                   const std::string& name);
 
 }  // namespace proxima
 

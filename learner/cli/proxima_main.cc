@@ -80,10 +80,11 @@ std::string NewTrainRunDir(const PpoConfig& config, const LearnerOptions& learne
 // With --resume: the checkpoint to continue and its config with the flags
 // given again applied (learner/resume_config.h); exits 2 for a directory
 // without a checkpoint or a flag that cannot change.
-std::optional<ResumePoint> TrainResumePoint(const LearnerOptions& learner) {
+std::optional<ResumePoint> TrainResumePoint(const LearnerOptions& learner,
+                                            const std::set<std::string>& given) {
   if (learner.resume_dir.empty()) return std::nullopt;
   absl::StatusOr<ResumePoint> point =
-      FindResumePoint(learner.resume_dir, ResumeChangesFromFlags());
+      FindResumePoint(learner.resume_dir, ResumeChangesGiven(given));
   if (absl::IsInvalidArgument(point.status())) ExitWithUsageError("proxima train", point.status());
   if (!point.ok()) {
     LogError(point.status().ToString());
@@ -108,10 +109,10 @@ int TrainCluster(const std::set<std::string>& given) {
                            "for a secure cluster start proxima-learner and proxima-actor "
                            "(docs/security.md)"));
   }
-  const std::optional<ResumePoint> resume = TrainResumePoint(*learner);
+  const std::optional<ResumePoint> resume = TrainResumePoint(*learner, given);
   if (resume) {
     *config = resume->config;
-    if (FlagGiven("actor_num_envs")) {
+    if (given.count("actor_num_envs") > 0) {
       ExitWithUsageError("proxima train",
                          absl::InvalidArgumentError(absl::StrCat(
                              "--actor-num-envs cannot change when resuming: the run's ",
@@ -143,6 +144,7 @@ int TrainCluster(const std::set<std::string>& given) {
   options.total_steps = config->total_steps;
   options.num_envs = config->num_envs;
   options.actors = actors;
+  options.actor_engine = config->engine;
   options.actor_threads = absl::GetFlag(FLAGS_actor_threads);
   if (options.actor_threads < 1 || options.actor_threads > 256) {
     ExitWithUsageError("proxima train",
@@ -167,6 +169,7 @@ int TrainCluster(const std::set<std::string>& given) {
   options.quiet = absl::GetFlag(FLAGS_quiet);
   // The learner's own shutdown budget plus time to flush and exit.
   options.learner_grace = absl::Seconds(learner->grace_period_seconds) + absl::Seconds(10);
+  LogRaw(TrainStartLines(*config, given, options.run_dir, resume ? resume->checkpoint.path : ""));
   return RunLocalCluster(options);
 }
 
@@ -177,7 +180,7 @@ int Train(const std::set<std::string>& given) {
   // --run-dir, --overwrite, --resume and the checkpoint cadence.
   absl::StatusOr<LearnerOptions> learner = LearnerOptionsFromFlags();
   if (!learner.ok()) ExitWithUsageError("proxima train", learner.status());
-  const std::optional<ResumePoint> resume = TrainResumePoint(*learner);
+  const std::optional<ResumePoint> resume = TrainResumePoint(*learner, given);
   TrainPlan plan;
   plan.in_process = true;
   plan.stop_when_solved = absl::GetFlag(FLAGS_stop_when_solved);
@@ -211,6 +214,7 @@ int Train(const std::set<std::string>& given) {
       !added.ok()) {
     LogWarning(absl::StrCat("config.json: cannot add the run's launch: ", added.message()));
   }
+  LogRaw(TrainStartLines(resolved, given, options.run_dir, resume ? resume->checkpoint.path : ""));
   absl::StatusOr<RunSummary> summary = (*trainer)->Run();
   if (!summary.ok()) {
     LogError(summary.status().ToString());

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/envs/registry.h"
@@ -21,6 +23,13 @@ nlohmann::json RunToJson(const TrainPlan& plan, const PpoConfig& config) {
     run["env_columns_per_actor"] = nullptr;
     run["env_columns"] = config.num_envs;
     run["actor_threads"] = nullptr;
+  } else if (plan.learner_only) {
+    run["launch"] = "learner";
+    run["mode"] = plan.mode;
+    run["actors"] = nullptr;
+    run["env_columns_per_actor"] = plan.actor_num_envs > 0 ? plan.actor_num_envs : config.num_envs;
+    run["env_columns"] = nullptr;
+    run["actor_threads"] = nullptr;
   } else {
     const int per_actor = ActorNumEnvs(config.num_envs, plan.actors);
     run["launch"] = "local-cluster";
@@ -39,13 +48,35 @@ nlohmann::json TrainConfigJson(const TrainPlan& plan, const PpoConfig& config) {
   return j;
 }
 
-absl::Status AddRunToConfigJson(const std::string& run_dir, const nlohmann::json& run) {
+namespace {
+
+// Sets "run" in DIR/config.json to run_of(the file's object) and rewrites the
+// file atomically.
+absl::Status SetRunInConfigJson(
+    const std::string& run_dir,
+    const std::function<absl::StatusOr<nlohmann::json>(const nlohmann::json&)>& run_of) {
   const std::string path = run_dir + "/config.json";
   PROXIMA_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return absl::DataLossError(absl::StrCat(path, " is not a JSON object"));
-  j["run"] = run;
+  absl::StatusOr<nlohmann::json> run = run_of(j);
+  if (!run.ok()) return absl::DataLossError(absl::StrCat(path, ": ", run.status().message()));
+  j["run"] = *std::move(run);
   return WriteFileAtomic(path, j.dump(2) + "\n");
+}
+
+}  // namespace
+
+absl::Status AddRunToConfigJson(const std::string& run_dir, const nlohmann::json& run) {
+  return SetRunInConfigJson(run_dir, [&](const nlohmann::json&) { return run; });
+}
+
+absl::Status AddRunToConfigJson(const std::string& run_dir, const TrainPlan& plan) {
+  return SetRunInConfigJson(run_dir,
+                            [&](const nlohmann::json& file) -> absl::StatusOr<nlohmann::json> {
+                              PROXIMA_ASSIGN_OR_RETURN(PpoConfig config, ConfigFromJson(file));
+                              return RunToJson(plan, config);
+                            });
 }
 
 absl::Status CheckTrainFlags(const std::set<std::string>& given, const TrainPlan& plan,

@@ -3,11 +3,18 @@
 // and their env columns. It goes into config.json as one "run" object, so
 // that the file holds everything that defines the run:
 //
-//   "run": {"launch": "in-process" | "local-cluster",
+//   "run": {"launch": "in-process" | "local-cluster" | "learner",
 //           "mode": "in-process" | "sync" | "async",
 //           "actors": N (0 in process), "env_columns_per_actor": K (null in
 //           process), "env_columns": all columns, "actor_threads": T (null
 //           in process)}
+//
+// "learner" is a `proxima-learner` started by itself (docs/cluster.md): it
+// cannot know its actors, which connect and leave as they like, so
+// "actors", "env_columns" and "actor_threads" are null there, and
+// "env_columns_per_actor" is what an actor that does not choose runs (the
+// learner's --actor-num-envs, else --num-envs). summary.json's "actors"
+// counts the actors that took part.
 //
 // The key is additive: ConfigFromJson (learner/run_files.h) reads only the
 // hyperparameters' keys, so files with and without it load alike.
@@ -33,9 +40,11 @@ namespace proxima {
 
 struct TrainPlan {
   bool in_process = false;
-  std::string mode;  // the learner's --mode (cluster only)
+  bool learner_only = false;  // a proxima-learner started by itself
+  std::string mode;           // the learner's --mode (not in process)
   int actors = 0;
   int actor_threads = 1;
+  int actor_num_envs = 0;  // learner_only: its --actor-num-envs (0: none)
   bool stop_when_solved = false;
 };
 
@@ -48,6 +57,10 @@ nlohmann::json TrainConfigJson(const TrainPlan& plan, const PpoConfig& config);
 // Sets "run" in DIR/config.json (rewritten atomically); NotFound if the file
 // is not there.
 absl::Status AddRunToConfigJson(const std::string& run_dir, const nlohmann::json& run);
+// The same with RunToJson(plan, the config the file holds): for a process
+// that did not resolve the config itself (a resumed proxima-learner takes
+// its checkpoint's).
+absl::Status AddRunToConfigJson(const std::string& run_dir, const TrainPlan& plan);
 
 // InvalidArgument naming both flags for: --in-process with --actors,
 // --actor-threads or --mode; --stop-when-solved on an env without a reward

@@ -199,6 +199,24 @@ TEST_F(LocalClusterTest, MissingBinaryIsAClearError) {
   EXPECT_EQ(RunLocalCluster(options_), 1);
 }
 
+// `proxima train --engine E` reaches the actors as their inference engine
+// (as the in-process trainer follows it); auto, the actor's own default, and
+// one thread add nothing.
+TEST(LocalClusterHelpersTest, ActorArgsCarryThreadsAndEngine) {
+  LocalClusterOptions o;
+  o.num_envs = 8;
+  o.actors = 2;
+  EXPECT_THAT(ActorArgs(o, "127.0.0.1:9", "actor-1"),
+              ElementsAre("--learner", "127.0.0.1:9", "--name", "actor-1", "--num-envs", "4"));
+  o.actor_engine = "auto";
+  EXPECT_EQ(ActorArgs(o, "127.0.0.1:9", "actor-1").size(), 6u);
+  o.actor_engine = "torch";
+  o.actor_threads = 2;
+  EXPECT_THAT(ActorArgs(o, "127.0.0.1:9", "actor-0"),
+              ElementsAre("--learner", "127.0.0.1:9", "--name", "actor-0", "--num-envs", "4",
+                          "--threads", "2", "--engine", "torch"));
+}
+
 TEST(LocalClusterHelpersTest, ActorShareAndListeningLine) {
   EXPECT_EQ(ActorNumEnvs(8, 2), 4);
   EXPECT_EQ(ActorNumEnvs(7, 2), 3);

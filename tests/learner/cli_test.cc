@@ -2,6 +2,8 @@
 // 2 and one clear message naming the flag, before any work starts; run
 // directories are never shared by two runs, and --resume continues a run with
 // its history (issue 22).
+#include <signal.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -9,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/file_util.h"
 #include "gtest/gtest.h"
 #include "tests/test_util.h"
 
@@ -136,6 +139,13 @@ TEST(CliTest, ShortInProcessRunWritesRunDirectory) {
                                " train --env CartPole-v1 --in-process --seed 3 --total-steps 2048"
                                " --quiet --run-dir " + dir);
   ASSERT_EQ(r.exit_code, 0) << r.output;
+  // It starts by saying what will run: the preset, what flags changed, the
+  // key values and where results go (learner/cli/command_help.h).
+  EXPECT_THAT(r.output, HasSubstr("proxima train: CartPole-v1, preset from CleanRL ppo.py; "
+                                  "from flags: seed=3 total_steps=2048\n"
+                                  "  4 envs x 128 steps, 4 epochs x 4 minibatches, "
+                                  "lr 0.00025 (annealed)\n"));
+  EXPECT_THAT(r.output, HasSubstr("  run directory: " + dir + "\n"));
   for (const char* f : {"config.json", "metrics.csv", "summary.json"}) {
     EXPECT_TRUE(std::filesystem::exists(dir + "/" + f)) << f;
   }
@@ -176,13 +186,23 @@ TEST(CliTest, ShortInProcessRunWritesRunDirectory) {
   EXPECT_EQ(run["env_columns"], 4);
 }
 
-// A local cluster's config.json names its mode, actors and env columns.
+// A local cluster's config.json names its mode, actors and env columns; its
+// actors run the inference engine --engine names.
 TEST(CliTest, ClusterConfigJsonHoldsModeActorsAndColumns) {
   const std::string dir = MakeTempDir("cli_cluster_config") + "/run";
   CommandResult r = RunCommand(BinPath("proxima") +
                                " train --env CartPole-v1 --actors 2 --mode sync --total-steps 1024"
-                               " --quiet --run-dir " + dir);
+                               " --engine torch --quiet --run-dir " + dir);
   ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("proxima train: CartPole-v1, preset from CleanRL ppo.py; "
+                                  "from flags: total_steps=1024 engine=torch\n"));
+  EXPECT_THAT(r.output, HasSubstr("  run directory: " + dir + "\n"));
+  for (const char* actor : {"actor-0", "actor-1"}) {
+    absl::StatusOr<std::string> log = ReadFile(dir + "/logs/" + actor + ".log");
+    ASSERT_TRUE(log.ok()) << log.status();
+    EXPECT_THAT(*log, HasSubstr(std::string(actor) + " --num-envs 2 --engine torch\n"));
+    EXPECT_THAT(*log, HasSubstr("inference engine: torch (--engine=torch)"));
+  }
   const nlohmann::json config = LoadJsonOrDie(dir + "/config.json");
   const nlohmann::json& run = config["run"];
   EXPECT_EQ(run["launch"], "local-cluster") << config.dump();
@@ -192,6 +212,20 @@ TEST(CliTest, ClusterConfigJsonHoldsModeActorsAndColumns) {
   EXPECT_EQ(run["env_columns"], 4);
   EXPECT_EQ(run["actor_threads"], 1);
   EXPECT_EQ(config["num_envs"], 4);
+}
+
+// summary.json's "actors" counts the actors that took part: in a run too
+// short for the last one to start in time, async mode's first update waits
+// for every actor the local cluster started (--min-actors N).
+TEST(CliTest, ShortAsyncClusterRunHasEveryActorTakePart) {
+  const std::string dir = MakeTempDir("cli_cluster_actors") + "/run";
+  CommandResult r = RunCommand(BinPath("proxima") +
+                               " train --env CartPole-v1 --actors 2 --total-steps 1024 --quiet"
+                               " --run-dir " + dir);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const nlohmann::json s = LoadJsonOrDie(dir + "/summary.json");
+  EXPECT_EQ(s["mode"], "async");
+  EXPECT_EQ(s["actors"], 2) << s.dump();
 }
 
 // The update column of metrics.csv, in file order.
@@ -277,6 +311,51 @@ TEST(CliRunsTest, InProcessRunCheckpointsAndResumesKeepingHistory) {
   EXPECT_EQ(LoadJsonOrDie(dir + "/config.json")["ent_coef"], 0.02);
   EXPECT_EQ(LoadJsonOrDie(dir + "/summary.json")["total_env_steps"], 2048);
   EXPECT_TRUE(std::filesystem::exists(dir + "/checkpoints/ckpt-000000000004.pt"));
+}
+
+// A flag that cannot change is refused when it is given, whatever its value:
+// `--env CartPole-v1`, the flag's default, does not resume an Acrobot-v1 run
+// (in process, on the local cluster or in proxima-learner), nor does
+// `--actor-num-envs 0`.
+TEST(CliRunsTest, ResumeRefusesAGivenEnvEvenWithTheDefaultValue) {
+  const std::string dir = MakeTempDir("cli_resume_env") + "/run";
+  CommandResult r = RunCommand(BinPath("proxima") +
+                               " train --in-process --quiet --env Acrobot-v1 --total-steps 512"
+                               " --run-dir " + dir);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string message =
+      "--env cannot change when resuming: the checkpoint's run has Acrobot-v1, got CartPole-v1";
+  const Case refused[] = {
+      {"proxima train --in-process --env CartPole-v1", message},
+      {"proxima train --env=CartPole-v1", message},
+      {"proxima-learner --listen 127.0.0.1:0 --env CartPole-v1", message},
+      {"proxima train --actor-num-envs 0", "--actor-num-envs cannot change when resuming"},
+  };
+  for (const Case& c : refused) {
+    r = RunCommand(BinPath("") + c.args + " --quiet --resume " + dir);
+    EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.output;
+    EXPECT_THAT(r.output, HasSubstr(c.message)) << c.args;
+  }
+  EXPECT_EQ(MetricsUpdates(dir), std::vector<int>{1});
+}
+
+// A proxima-learner started by itself writes into config.json's "run" what it
+// knows: its mode and the env columns an actor gets; its actors come and go,
+// so "actors" is null (learner/cli/train_plan.h).
+TEST(CliTest, StandaloneLearnerConfigJsonSaysWhatItKnows) {
+  const std::string dir = MakeTempDir("cli_learner_config") + "/run";
+  ChildProcess learner({BinPath("proxima-learner"), "--env", "CartPole-v1", "--mode", "sync",
+                        "--actor-num-envs", "3", "--listen", "127.0.0.1:0", "--run-dir", dir,
+                        "--quiet"});
+  ASSERT_TRUE(learner.ReadListeningAddress("proxima-learner").ok());
+  const nlohmann::json run = LoadJsonOrDie(dir + "/config.json")["run"];
+  EXPECT_EQ(run["launch"], "learner") << run.dump();
+  EXPECT_EQ(run["mode"], "sync");
+  EXPECT_TRUE(run["actors"].is_null());
+  EXPECT_EQ(run["env_columns_per_actor"], 3);
+  EXPECT_TRUE(run["env_columns"].is_null());
+  learner.Signal(SIGTERM);
+  EXPECT_EQ(learner.Wait(), 0);
 }
 
 // Issue 22: a learner resumed by `proxima train --resume` appends to
