@@ -22,39 +22,30 @@ TrajectoryStream* TrajectoryStream::Create(TrajectoryHost* host) {
 }
 
 void TrajectoryStream::Abort(grpc::Status status) {
-  bool finish_now = false;
+  std::optional<grpc::Status> finish;
   {
     absl::MutexLock l(&mu_);
-    if (finish_claimed_ || finish_wanted_) return;
-    finish_wanted_ = true;
-    finish_status_ = status;
-    if (!writing_) finish_now = finish_claimed_ = true;
+    finish = finish_.Request(std::move(status), writing_);
   }
-  if (finish_now) Finish(status);
+  if (finish) Finish(*finish);
 }
 
 void TrajectoryStream::Resume(const v1::ChunkAck& ack) {
   absl::MutexLock l(&mu_);
-  if (finish_claimed_ || finish_wanted_) return;
+  if (finish_.ending()) return;
   QueueAckLocked(ack);
   ReadNextLocked();
 }
 
 void TrajectoryStream::OnReadDone(bool ok) {
-  if (!ok) {
-    bool finish_now = false;
+  if (!ok) {  // the client half-closed or is gone
+    std::optional<grpc::Status> finish;
     {
       absl::MutexLock l(&mu_);
       reads_done_ = true;
-      if (!finish_claimed_) {
-        if (!finish_wanted_) {
-          finish_wanted_ = true;
-          finish_status_ = grpc::Status::OK;
-        }
-        if (!writing_) finish_now = finish_claimed_ = true;
-      }
+      finish = finish_.Request(grpc::Status::OK, writing_);
     }
-    if (finish_now) Finish(finish_status_);
+    if (finish) Finish(*finish);
     return;
   }
   ++messages_;
@@ -76,13 +67,13 @@ void TrajectoryStream::OnReadDone(bool ok) {
   ChunkDecision d = host_->HandleChunk(me, in_, bytes);
   if (d.blocked) return;  // Resume() acks and reads on
   absl::MutexLock l(&mu_);
-  if (finish_claimed_ || finish_wanted_) return;
+  if (finish_.ending()) return;
   QueueAckLocked(d.ack);
   ReadNextLocked();
 }
 
 void TrajectoryStream::OnWriteDone(bool ok) {
-  bool finish_now = false;
+  std::optional<grpc::Status> finish;
   {
     absl::MutexLock l(&mu_);
     writing_ = false;
@@ -90,15 +81,15 @@ void TrajectoryStream::OnWriteDone(bool ok) {
       // The client is gone; the read side will fail too.
       acks_.clear();
     }
-    if (!acks_.empty() && (!finish_wanted_ || flush_acks_)) {
+    if (!acks_.empty() && (!finish_.wanted() || flush_acks_)) {
       writing_ = true;
       WriteLocked(acks_.front());
       acks_.pop_front();
-    } else if (finish_wanted_ && !finish_claimed_) {
-      finish_now = finish_claimed_ = true;
+    } else {
+      finish = finish_.ClaimIfWanted();
     }
   }
-  if (finish_now) Finish(finish_status_);
+  if (finish) Finish(*finish);
 }
 
 void TrajectoryStream::OnDone() {
@@ -107,17 +98,15 @@ void TrajectoryStream::OnDone() {
 }
 
 void TrajectoryStream::EndAfterAcks(grpc::Status status) {
-  bool finish_now = false;
+  std::optional<grpc::Status> finish;
   {
     absl::MutexLock l(&mu_);
     reads_done_ = true;
-    if (finish_claimed_ || finish_wanted_) return;
-    finish_wanted_ = true;
+    if (finish_.ending()) return;
     flush_acks_ = true;
-    finish_status_ = std::move(status);
-    if (!writing_) finish_now = finish_claimed_ = true;
+    finish = finish_.Request(std::move(status), writing_);
   }
-  if (finish_now) Finish(finish_status_);
+  if (finish) Finish(*finish);
 }
 
 void TrajectoryStream::QueueAckLocked(const v1::ChunkAck& ack) {
@@ -156,7 +145,7 @@ void TrajectoryStream::ReadNextLocked() {
 
 void TrajectoryStream::ReadAfterDelay() {
   absl::MutexLock l(&mu_);
-  if (finish_claimed_ || finish_wanted_ || reads_done_) return;
+  if (finish_.ending() || reads_done_) return;
   StartRead(&in_raw_);
 }
 

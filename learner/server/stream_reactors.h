@@ -11,8 +11,8 @@
 // Lifetime: each is owned by a shared_ptr (its `self_` plus any copies the
 // server holds); OnDone drops `self_`. Finish() may run OnDone inline, so it
 // is only ever called with no lock held, by the one caller that claimed it
-// (finish_claimed_) — everyone else checks that flag under the reactor's
-// mutex before StartRead/StartWrite.
+// (FinishOnce below) — everyone else checks FinishOnce::ending() under the
+// reactor's mutex before StartRead/StartWrite.
 //
 // Lock order: a reactor's mutex is taken before the host calls documented
 // "with the stream's mutex held" (which take only leaf locks: the
@@ -29,6 +29,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -43,6 +44,43 @@ namespace proxima {
 class TrajectoryStream;
 class WeightStream;
 class MetricsStream;
+
+// When a server reactor finishes: exactly once, never while a write is in
+// flight (that write's completion finishes instead), and with no lock held
+// (Finish may run OnDone inline). Kept under its reactor's mutex; each call
+// returns the status the caller must pass to Finish() once it has unlocked,
+// or nothing when it must not finish now.
+class FinishOnce {
+ public:
+  // Finishing was asked for (or has begun): start no more reads or writes.
+  bool ending() const { return wanted_ || claimed_; }
+  bool wanted() const { return wanted_; }
+
+  // Asks to finish with `status` (the first status asked for wins); finishes
+  // now unless `writing`.
+  std::optional<grpc::Status> Request(grpc::Status status, bool writing) {
+    if (claimed_) return std::nullopt;
+    if (!wanted_) {
+      wanted_ = true;
+      status_ = std::move(status);
+    }
+    if (writing) return std::nullopt;
+    claimed_ = true;
+    return status_;
+  }
+
+  // No write is in flight any more: finishes now if that was asked for.
+  std::optional<grpc::Status> ClaimIfWanted() {
+    if (!wanted_ || claimed_) return std::nullopt;
+    claimed_ = true;
+    return status_;
+  }
+
+ private:
+  bool wanted_ = false;
+  bool claimed_ = false;
+  grpc::Status status_;
+};
 
 // What chunk intake decided for one chunk.
 struct ChunkDecision {
@@ -133,10 +171,8 @@ class TrajectoryStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::
   std::unique_ptr<grpc::Alarm> alarm_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
-  bool finish_wanted_ ABSL_GUARDED_BY(mu_) = false;
-  bool finish_claimed_ ABSL_GUARDED_BY(mu_) = false;
   bool flush_acks_ ABSL_GUARDED_BY(mu_) = false;  // send queued acks before finishing
-  grpc::Status finish_status_;  // written before finish_claimed_, read after
+  FinishOnce finish_ ABSL_GUARDED_BY(mu_);
 };
 
 // A server stream that pulls its next message when the previous write is
@@ -151,15 +187,12 @@ class PullWriter : public grpc::ServerWriteReactor<Msg> {
   }
 
   void Abort(grpc::Status status) {
-    bool finish_now = false;
+    std::optional<grpc::Status> finish;
     {
       absl::MutexLock l(&mu_);
-      if (finish_claimed_ || finish_wanted_) return;
-      finish_wanted_ = true;
-      finish_status_ = status;
-      if (!writing_) finish_now = finish_claimed_ = true;
+      finish = finish_.Request(std::move(status), writing_);
     }
-    if (finish_now) this->Finish(finish_status_);
+    if (finish) this->Finish(*finish);
   }
 
  protected:
@@ -173,7 +206,7 @@ class PullWriter : public grpc::ServerWriteReactor<Msg> {
 
  private:
   void MaybeWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (writing_ || finish_wanted_ || finish_claimed_) return;
+    if (writing_ || finish_.ending()) return;
     const Msg* next = NextLocked();
     if (next == nullptr) return;
     writing_ = true;
@@ -181,30 +214,23 @@ class PullWriter : public grpc::ServerWriteReactor<Msg> {
   }
 
   void OnWriteDone(bool ok) override {
-    bool finish_now = false;
+    std::optional<grpc::Status> finish;
     {
       absl::MutexLock l(&mu_);
       writing_ = false;
       if (ok) WrittenLocked();
-      if (!ok && !finish_wanted_) {
-        finish_wanted_ = true;
-        finish_status_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed");
-      }
-      if (finish_wanted_) {
-        if (!finish_claimed_) finish_now = finish_claimed_ = true;
-      } else {
-        MaybeWriteLocked();
-      }
+      finish = ok ? finish_.ClaimIfWanted()
+                  : finish_.Request(grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed"),
+                                    /*writing=*/false);
+      MaybeWriteLocked();  // unless finishing
     }
-    if (finish_now) this->Finish(finish_status_);
+    if (finish) this->Finish(*finish);
   }
 
   void OnCancel() override { Abort(grpc::Status::CANCELLED); }
 
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool finish_wanted_ ABSL_GUARDED_BY(mu_) = false;
-  bool finish_claimed_ ABSL_GUARDED_BY(mu_) = false;
-  grpc::Status finish_status_;  // written before finish_claimed_, read after
+  FinishOnce finish_ ABSL_GUARDED_BY(mu_);
 };
 
 // WatchWeights: the newest published version it has not sent yet.
