@@ -25,8 +25,9 @@ namespace {
 
 // Column layout of one golden CSV, from its header.
 struct Layout {
-  int num_state = 0, num_action = 0, num_obs = 0;
-  int state_col = 2, action_col = 0, reward_col = 0, term_col = 0, trunc_col = 0, obs_col = 0;
+  int num_state = 0, num_action = 0;
+  int state_col = 2, action_col = 0;
+  StepColumns step;
   int num_cols = 0;
 };
 
@@ -50,19 +51,10 @@ absl::StatusOr<Layout> ParseHeader(const std::string& file, absl::string_view li
   l.action_col = col;
   l.num_action = CountColumnRun(h, &col, "a");
   if (l.num_state == 0 || l.num_action == 0) return bad("needs s0.. and a0.. columns");
-  const char* const kFlags[] = {"reward", "terminated", "truncated"};
-  for (const char* name : kFlags) {
-    if (col >= static_cast<int>(h.size()) || h[col] != name) {
-      return bad(absl::StrCat("expected column \"", name, "\" at position ", col));
-    }
-    ++col;
-  }
-  l.reward_col = col - 3;
-  l.term_col = col - 2;
-  l.trunc_col = col - 1;
-  l.obs_col = col;
-  l.num_obs = CountColumnRun(h, &col, "o");
-  if (l.num_obs == 0) return bad("needs o0.. columns");
+  absl::StatusOr<StepColumns> step = ParseStepColumns(h, &col);
+  if (!step.ok()) return bad(step.status().message());
+  l.step = *step;
+  if (l.step.num_obs == 0) return bad("needs o0.. columns");
   if (col != static_cast<int>(h.size()))
     return bad(absl::StrCat("unexpected column \"", h[col], "\""));
   l.num_cols = col;
@@ -105,10 +97,10 @@ absl::StatusOr<Table> ParseCsv(const std::string& file, const std::string& text)
 }
 
 std::string ColumnName(const Layout& l, int col) {
-  if (col == l.reward_col) return "reward";
-  if (col == l.term_col) return "terminated";
-  if (col == l.trunc_col) return "truncated";
-  return absl::StrCat("o", col - l.obs_col);
+  if (col == l.step.reward) return "reward";
+  if (col == l.step.terminated) return "terminated";
+  if (col == l.step.truncated) return "truncated";
+  return absl::StrCat("o", col - l.step.obs);
 }
 
 // Applies row `r`'s action to `env` and compares the outcome with the row.
@@ -134,12 +126,14 @@ void StepAndCompare(Env& env, const Table& t, int r, bool episode_check, double 
     max_dev = std::max(max_dev, dev);
     if (!(dev <= tolerance)) record(col, row[col], got);
   };
-  check_value(l.reward_col, res.reward);
-  for (int j = 0; j < l.num_obs; ++j) check_value(l.obs_col + j, obs[j]);
+  check_value(l.step.reward, res.reward);
+  for (int j = 0; j < l.step.num_obs; ++j) check_value(l.step.obs + j, obs[j]);
   const double term = res.terminated ? 1.0 : 0.0;
   const double trunc = res.truncated ? 1.0 : 0.0;
-  if ((row[l.term_col] != 0.0) != res.terminated) record(l.term_col, row[l.term_col], term);
-  if ((row[l.trunc_col] != 0.0) != res.truncated) record(l.trunc_col, row[l.trunc_col], trunc);
+  if ((row[l.step.terminated] != 0.0) != res.terminated)
+    record(l.step.terminated, row[l.step.terminated], term);
+  if ((row[l.step.truncated] != 0.0) != res.truncated)
+    record(l.step.truncated, row[l.step.truncated], trunc);
 }
 
 absl::Status SetRowState(Env& env, const Table& t, int r, std::vector<double>& state) {
@@ -164,6 +158,23 @@ int CountColumnRun(const std::vector<std::string>& header, int* col, const std::
     ++*col;
   }
   return n;
+}
+
+absl::StatusOr<StepColumns> ParseStepColumns(const std::vector<std::string>& header, int* col) {
+  for (const char* name : {"reward", "terminated", "truncated"}) {
+    if (*col >= static_cast<int>(header.size()) || header[*col] != name) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("expected column \"", name, "\" at position ", *col));
+    }
+    ++*col;
+  }
+  StepColumns s;
+  s.reward = *col - 3;
+  s.terminated = *col - 2;
+  s.truncated = *col - 1;
+  s.obs = *col;
+  s.num_obs = CountColumnRun(header, col, "o");
+  return s;
 }
 
 std::string GoldenMismatch::ToString() const {
@@ -210,14 +221,14 @@ absl::StatusOr<GoldenEnvReport> ReplayGoldenFile(const std::string& path,
   PROXIMA_ASSIGN_OR_RETURN(Table t, ParseCsv(file, text));
   const Layout& l = t.layout;
   if (l.num_state != spec.state_dim || l.num_action != spec.action_dim() ||
-      l.num_obs != spec.obs_dim()) {
+      l.step.num_obs != spec.obs_dim()) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s: header has %d state, %d action and %d obs columns; %s needs %d, %d and %d", path,
-        l.num_state, l.num_action, l.num_obs, spec.id, spec.state_dim, spec.action_dim(),
+        l.num_state, l.num_action, l.step.num_obs, spec.id, spec.state_dim, spec.action_dim(),
         spec.obs_dim()));
   }
   std::vector<double> state(l.num_state);
-  std::vector<float> action(l.num_action), obs(l.num_obs);
+  std::vector<float> action(l.num_action), obs(l.step.num_obs);
   const int n = static_cast<int>(t.rows.size());
   report.rows = n;
 

@@ -87,6 +87,18 @@ struct GoldenEnvReport {
 // prefix1, ... starting at header[*col] and advances *col past them.
 int CountColumnRun(const std::vector<std::string>& header, int* col, const std::string& prefix);
 
+// Where both formats keep a step's outcome: the columns reward, terminated
+// and truncated, in that order, then the observation run o0, o1, ...
+struct StepColumns {
+  int reward = 0, terminated = 0, truncated = 0;  // header positions
+  int obs = 0, num_obs = 0;                       // o0's position; how many
+};
+
+// Reads StepColumns starting at header[*col] and advances *col past them.
+// InvalidArgument, naming the column, when a flag column is not where it
+// must be; num_obs may be 0 (the caller decides).
+absl::StatusOr<StepColumns> ParseStepColumns(const std::vector<std::string>& header, int* col);
+
 // |got - expected| / max(1, |expected|); infinite if exactly one is NaN.
 double GoldenDeviation(double expected, double got);
 

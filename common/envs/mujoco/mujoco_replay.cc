@@ -25,7 +25,7 @@ namespace {
 struct Columns {
   std::vector<std::string> names;
   int qpos = 0, nq = 0, qvel = 0, nv = 0, warm = 0, action = 0, na = 0;
-  int reward = 0, term = 0, trunc = 0, obs = 0, nobs = 0;
+  StepColumns step;
   std::vector<int> info_cols;   // header columns info_*
   std::vector<int> info_index;  // the env's info() index of each
 };
@@ -61,23 +61,17 @@ absl::StatusOr<Columns> ParseHeader(const std::string& file, absl::string_view l
   }
   c.action = col;
   c.na = CountColumnRun(h, &col, "a");
-  for (const char* name : {"reward", "terminated", "truncated"}) {
-    if (col >= static_cast<int>(h.size()) || h[col] != name) {
-      return bad(absl::StrCat("expected \"", name, "\" at column ", col));
-    }
-    ++col;
-  }
-  c.reward = col - 3;
-  c.term = col - 2;
-  c.trunc = col - 1;
-  c.obs = col;
-  c.nobs = CountColumnRun(h, &col, "o");
+  absl::StatusOr<StepColumns> step = ParseStepColumns(h, &col);
+  if (!step.ok()) return bad(step.status().message());
+  c.step = *step;
   const mjModel* m = env.model();
   const EnvSpec& spec = env.spec();
-  if (c.nq != m->nq || c.nv != m->nv || c.na != spec.action_dim() || c.nobs != spec.obs_dim()) {
+  if (c.nq != m->nq || c.nv != m->nv || c.na != spec.action_dim() ||
+      c.step.num_obs != spec.obs_dim()) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s: header has %d qpos, %d qvel, %d action and %d obs columns; %s needs %d, %d, %d and %d",
-        file, c.nq, c.nv, c.na, c.nobs, spec.id, m->nq, m->nv, spec.action_dim(), spec.obs_dim()));
+        file, c.nq, c.nv, c.na, c.step.num_obs, spec.id, m->nq, m->nv, spec.action_dim(),
+        spec.obs_dim()));
   }
   for (; col < static_cast<int>(h.size()); ++col) {
     if (!absl::StartsWith(h[col], "info_")) return bad(absl::StrCat("unexpected column ", h[col]));
@@ -132,11 +126,11 @@ absl::StatusOr<std::vector<Row>> ParseRows(const std::string& file,
       return absl::OkStatus();
     };
     PROXIMA_RETURN_IF_ERROR(need(c.qpos, c.nq + c.nv));
-    PROXIMA_RETURN_IF_ERROR(need(c.obs, c.nobs));
+    PROXIMA_RETURN_IF_ERROR(need(c.step.obs, c.step.num_obs));
     if (!reset) {
       PROXIMA_RETURN_IF_ERROR(need(c.warm, c.nv));
       PROXIMA_RETURN_IF_ERROR(need(c.action, c.na));
-      PROXIMA_RETURN_IF_ERROR(need(c.reward, 3));
+      PROXIMA_RETURN_IF_ERROR(need(c.step.reward, 3));
     }
     rows.push_back(std::move(row));
   }
@@ -174,7 +168,7 @@ class Comparer {
   // Observation and info after a reset or step.
   void Outcome(const Row& row, int r, const MujocoEnv& env, bool episode) {
     const absl::Span<const double> obs = env.observation();
-    for (int i = 0; i < c_.nobs; ++i) Value(row, r, c_.obs + i, obs[i], episode);
+    for (int i = 0; i < c_.step.num_obs; ++i) Value(row, r, c_.step.obs + i, obs[i], episode);
     const absl::Span<const double> info = env.info();
     for (size_t k = 0; k < c_.info_cols.size(); ++k) {
       Value(row, r, c_.info_cols[k], info[c_.info_index[k]], episode);
@@ -182,9 +176,9 @@ class Comparer {
   }
 
   void Step(const Row& row, int r, const MujocoEnv& env, const StepResult& res, bool episode) {
-    Value(row, r, c_.reward, res.reward, episode);
-    Flag(row, r, c_.term, res.terminated, episode);
-    Flag(row, r, c_.trunc, res.truncated, episode);
+    Value(row, r, c_.step.reward, res.reward, episode);
+    Flag(row, r, c_.step.terminated, res.terminated, episode);
+    Flag(row, r, c_.step.truncated, res.truncated, episode);
     Outcome(row, r, env, episode);
   }
 
@@ -256,7 +250,7 @@ absl::StatusOr<GoldenEnvReport> ReplayMujocoGolden(const std::string& path,
   const int n = static_cast<int>(rows.size());
   report.rows = n;
   Comparer compare(c, options.mujoco_tolerance, options.max_described_mismatches, report);
-  std::vector<float> action(c.na), obs(c.nobs);
+  std::vector<float> action(c.na), obs(c.step.num_obs);
   std::vector<double> state(c.nq + 2 * c.nv);
   const auto step = [&](const Row& row) {
     for (int j = 0; j < c.na; ++j) action[j] = static_cast<float>(row[c.action + j].v);
