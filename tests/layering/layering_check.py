@@ -2,12 +2,13 @@
 """The include layering of Proxima's source tree, checked.
 
     proto/                     generated messages; includes nothing of ours
-    common/  (bottom)          the shared RL core, in six layers:
+    common/  (bottom)          the shared RL core, in seven layers:
         common/*.h             utilities
         common/grpc/           channels, keepalive, status conversion, security
         common/envs/           environments
         common/wire/           the chunk format, run config
         common/fused/          the fused MLP engines' torch-free shared part
+        common/lm/             sequence policies: tokenizer, tasks, transformer
         common/policy/         actor-critic, sampling, snapshots, rollout loop
       a layer includes only itself and the layers listed above it.
     actor/   learner/          side by side above common/: neither includes
@@ -28,7 +29,7 @@ import tempfile
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 COMMON_LAYERS = ["common", "common/grpc", "common/envs", "common/wire", "common/fused",
-                 "common/policy"]
+                 "common/lm", "common/policy"]
 OURS = ("common/", "actor/", "learner/")
 
 
@@ -95,6 +96,7 @@ def self_test():
         "common/envs/env.cc": '#include "common/wire/run_config.h"\n',
         "common/wire/chunk_codec.cc": '#include "common/policy/actor_critic.h"\n',
         "common/policy/actor_critic.cc": '#include "actor/chunk_sender.h"\n',
+        "common/lm/seq_policy.cc": '#include "common/policy/actor_critic.h"\n',
         "common/file_util.cc": '#include "learner/gae.h"\n',
     }
     fine = {
@@ -102,6 +104,7 @@ def self_test():
         "learner/gae.cc": '#include "common/policy/actor_critic.h"\n#include "learner/gae.h"\n',
         "actor/actor_client.cc": '#include "common/policy/actor_critic.h"\n',
         "common/policy/x.cc": '#include "common/wire/chunk_codec.h"\n#include "common/rng.h"\n',
+        "common/policy/y.cc": '#include "common/lm/seq_policy.h"\n',
     }
     with tempfile.TemporaryDirectory() as root:
         for rel, text in {**plants, **fine}.items():
