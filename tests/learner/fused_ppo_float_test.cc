@@ -55,7 +55,7 @@ FloatSetup MakeFloatSetup(const Case& c, int obs_dim, const Space& head, double 
   EXPECT_TRUE(u.ok()) << u.status();
   s.updater = std::move(*u);
   s.layout = *MakeMlpLayout(obs_dim, head, config.model);
-  s.loss = FusedLoss(PpoLossOptionsFor(config, s.updater->kl_beta()));
+  s.loss = PpoLossOptionsFor(config, s.updater->kl_beta());
   s.adam.lr = config.learning_rate;
   s.adam.eps = config.adam_eps;
   s.adam.max_grad_norm = config.max_grad_norm;

@@ -46,8 +46,9 @@ void CheckDouble(const Case& c, double max_grad_norm) {
 
   const TorchBatch tb = MakeBatch(model, c.n, at::kDouble);
   const HostBatch<double> hb(tb);
+  // One struct for both engines (PpoLossOptions is fused::LossOptions).
   const PpoLossOptions to = TorchLoss(c);
-  const LossOptions fo = FusedLoss(to);
+  const LossOptions& fo = to;
 
   std::vector<double> params = FlatParams<double>(model);
   std::vector<double> grads(layout->total, 0.0);

@@ -62,19 +62,6 @@ inline PpoLossOptions TorchLoss(const Case& c) {
   return o;
 }
 
-// The same coefficients for the kernel.
-inline LossOptions FusedLoss(const PpoLossOptions& t) {
-  LossOptions o;
-  o.clip_coef = t.clip_coef;
-  o.clip_value_loss = t.clip_value_loss;
-  o.value_clip_coef = t.value_clip_coef;
-  o.normalize_advantages = t.normalize_advantages;
-  o.ent_coef = t.ent_coef;
-  o.vf_coef = t.vf_coef;
-  o.kl_beta = t.kl_beta;
-  return o;
-}
-
 // Random parameters (not the orthogonal init: biases, heads and log-std all
 // non-trivial, some ReLU units dead).
 inline void Randomize(ActorCritic& model) {
