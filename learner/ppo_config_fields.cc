@@ -10,6 +10,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "common/status_macros.h"
+#include "learner/ppo_config_field_list.h"
 
 namespace proxima {
 namespace {
@@ -17,85 +18,18 @@ namespace {
 using C = PpoConfig;
 using P = PpoRange;
 
-// {key, flag, alias, field, range, choices, settable while training}
+// The env's row (its flag, --env, picks the preset and is written out in
+// learner/cli/ppo_flags.cc, so the row names none), then one row per entry of
+// learner/ppo_config_field_list.h.
+#define PROXIMA_PPO_FIELD_ROW(key, flag, alias, member, range, choices, settable,            \
+                              optional_in_json, help)                                       \
+  {#key, #flag, alias, [](C& c) -> auto& { return c.member; }, P::range, choices, settable, \
+   optional_in_json},
 constexpr PpoConfigField kFields[] = {
     {"env", nullptr, nullptr, [](C& c) -> std::string& { return c.env_id; }, P::kAny, nullptr,
      false},
-    {"seed", "seed", nullptr, [](C& c) -> uint64_t& { return c.seed; }, P::kAny, nullptr, false},
-    {"total_steps", "total_steps", nullptr, [](C& c) -> int64_t& { return c.total_steps; },
-     P::kCount, nullptr, false},
-    {"num_envs", "num_envs", nullptr, [](C& c) -> int& { return c.num_envs; }, P::kAtLeastOne,
-     nullptr, false},
-    {"rollout_length", "rollout_length", nullptr, [](C& c) -> int& { return c.rollout_length; },
-     P::kAtLeastOne, nullptr, false},
-    {"hidden_sizes", "hidden_sizes", nullptr,
-     [](C& c) -> std::vector<int>& { return c.model.hidden_sizes; }, P::kLayerSizes, nullptr,
-     false},
-    {"activation", "activation", nullptr,
-     [](C& c) -> std::string& { return c.model.activation; }, P::kChoice, "tanh, relu", false},
-    {"shared_trunk", "shared_trunk", nullptr, [](C& c) -> bool& { return c.model.shared_trunk; },
-     P::kAny, nullptr, false},
-    {"init_log_std", "init_log_std", nullptr,
-     [](C& c) -> double& { return c.model.init_log_std; }, P::kFinite, nullptr, false},
-    {"learning_rate", "learning_rate", "lr", [](C& c) -> double& { return c.learning_rate; },
-     P::kPositive, nullptr, true},
-    {"anneal_lr", "anneal_lr", nullptr, [](C& c) -> bool& { return c.anneal_lr; }, P::kAny,
-     nullptr, true},
-    {"adam_eps", "adam_eps", nullptr, [](C& c) -> double& { return c.adam_eps; }, P::kPositive,
-     nullptr, false},
-    {"num_minibatches", "num_minibatches", nullptr,
-     [](C& c) -> int& { return c.num_minibatches; }, P::kMinibatches, nullptr, true},
-    {"update_epochs", "update_epochs", nullptr, [](C& c) -> int& { return c.update_epochs; },
-     P::kAtLeastOne, nullptr, true},
-    {"max_grad_norm", "max_grad_norm", nullptr, [](C& c) -> double& { return c.max_grad_norm; },
-     P::kFinite, nullptr, true},
-    {"gamma", "gamma", nullptr, [](C& c) -> double& { return c.gamma; }, P::kUnit, nullptr,
-     true},
-    {"gae_lambda", "gae_lambda", nullptr, [](C& c) -> double& { return c.gae_lambda; },
-     P::kUnit, nullptr, true},
-    {"normalize_advantages", "norm_adv", nullptr,
-     [](C& c) -> bool& { return c.normalize_advantages; }, P::kAny, nullptr, true},
-    {"clip_coef", "clip_coef", nullptr, [](C& c) -> double& { return c.clip_coef; },
-     P::kPositive, nullptr, true},
-    {"clip_value_loss", "clip_vloss", nullptr, [](C& c) -> bool& { return c.clip_value_loss; },
-     P::kAny, nullptr, false},
-    {"value_clip_coef", "value_clip_coef", nullptr,
-     [](C& c) -> double& { return c.value_clip_coef; }, P::kPositive, nullptr, false},
-    {"ent_coef", "ent_coef", nullptr, [](C& c) -> double& { return c.ent_coef; },
-     P::kNonNegative, nullptr, true},
-    {"vf_coef", "vf_coef", nullptr, [](C& c) -> double& { return c.vf_coef; }, P::kNonNegative,
-     nullptr, true},
-    {"target_kl", "target_kl", nullptr,
-     [](C& c) -> std::optional<double>& { return c.target_kl; }, P::kPositive, nullptr, true},
-    {"adaptive_kl", "adaptive_kl", nullptr, [](C& c) -> bool& { return c.adaptive_kl; },
-     P::kAny, nullptr, false},
-    {"kl_target", "kl_target", nullptr, [](C& c) -> double& { return c.kl_target; },
-     P::kPositive, nullptr, true},
-    {"kl_beta", "kl_beta", nullptr, [](C& c) -> double& { return c.kl_beta; }, P::kNonNegative,
-     nullptr, false},
-    {"advantage", "advantage", nullptr,
-     [](C& c) -> AdvantageEstimator& { return c.advantage; }, P::kAny, nullptr, false},
-    {"vtrace_rho_bar", "vtrace_rho_bar", nullptr,
-     [](C& c) -> double& { return c.vtrace_rho_bar; }, P::kPositive, nullptr, false},
-    {"vtrace_c_bar", "vtrace_c_bar", nullptr, [](C& c) -> double& { return c.vtrace_c_bar; },
-     P::kPositive, nullptr, false},
-    {"normalize_obs", "normalize_obs", nullptr, [](C& c) -> bool& { return c.normalize_obs; },
-     P::kAny, nullptr, false},
-    {"obs_clip", "obs_clip", nullptr, [](C& c) -> double& { return c.obs_clip; }, P::kPositive,
-     nullptr, false},
-    {"normalize_reward", "normalize_reward", nullptr,
-     [](C& c) -> bool& { return c.normalize_reward; }, P::kAny, nullptr, false},
-    {"reward_clip", "reward_clip", nullptr, [](C& c) -> double& { return c.reward_clip; },
-     P::kPositive, nullptr, false},
-    {"clip_action", "clip_action", nullptr, [](C& c) -> bool& { return c.clip_action; },
-     P::kAny, nullptr, false, /*optional_in_json=*/true},
-    {"device", "device", nullptr, [](C& c) -> std::string& { return c.device; }, P::kChoice,
-     "auto, cpu, cuda", false},
-    {"torch_threads", "torch_threads", nullptr, [](C& c) -> int& { return c.torch_threads; },
-     P::kThreads, nullptr, false},
-    {"engine", "engine", nullptr, [](C& c) -> std::string& { return c.engine; }, P::kChoice,
-     "auto, fused, torch", false, /*optional_in_json=*/true},
-};
+    PROXIMA_PPO_CONFIG_FIELDS(PROXIMA_PPO_FIELD_ROW)};
+#undef PROXIMA_PPO_FIELD_ROW
 
 // "--num-minibatches" for the flag num_minibatches.
 std::string FlagName(const PpoConfigField& row) {

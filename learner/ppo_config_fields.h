@@ -7,8 +7,9 @@
 // flag onto its field) and set-by-key (SetHyperparameter below). Defaults are
 // PpoConfig's member initializers; per-env presets are PresetFor().
 //
-// A new hyperparameter is a member of PpoConfig, a row here and its ABSL_FLAG
-// in learner/cli/ppo_flags.cc (flags are defined where mains live).
+// The rows are generated from learner/ppo_config_field_list.h, as are the
+// flags themselves: a new hyperparameter is a member of PpoConfig and one
+// entry in that list.
 //
 // Pure functions over plain data: thread-compatible, nothing blocks.
 #ifndef PROXIMA_LEARNER_PPO_CONFIG_FIELDS_H_

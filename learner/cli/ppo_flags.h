@@ -1,10 +1,12 @@
 // The PPO hyperparameter flags shared by `proxima train` and `proxima-learner`.
 //
 // Every flag is optional: an unset flag keeps the value of the env's preset
-// (learner/ppo_config.h), a set one overrides it. Each flag is mapped onto its
-// field through the field table (learner/ppo_config_fields.h: a row's flag,
-// then its alias). Linked only into executables (flags are defined where mains
-// live).
+// (learner/ppo_config.h), a set one overrides it. The flags are generated
+// from the field list (learner/ppo_config_field_list.h: name, help, and a
+// type that follows the field's), --env and the alias --lr written out; each
+// is mapped onto its field through the field table
+// (learner/ppo_config_fields.h: a row's flag, then its alias). Linked only
+// into executables (flags are defined where mains live).
 #ifndef PROXIMA_LEARNER_CLI_PPO_FLAGS_H_
 #define PROXIMA_LEARNER_CLI_PPO_FLAGS_H_
 

@@ -1,6 +1,7 @@
 // The PpoConfig field table (learner/ppo_config_fields.h) against what it
-// generates: config.json's keys and default values, the flags it maps onto
-// fields, and Admin.SetHyperparameters' set-by-key with its error messages.
+// generates: config.json's keys and default values, the flags generated from
+// it and mapped onto fields, and Admin.SetHyperparameters' set-by-key with
+// its error messages.
 #include "learner/ppo_config_fields.h"
 
 #include <set>
@@ -8,6 +9,7 @@
 
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/reflection.h"
+#include "absl/strings/match.h"
 #include "gtest/gtest.h"
 #include "learner/cli/ppo_flags.h"
 #include "learner/run_files.h"
@@ -108,6 +110,34 @@ TEST(PpoConfigFieldsTest, SetByKeyErrorsAreUnchanged) {
         << key;
   }
   EXPECT_EQ(c.seed, PpoConfig().seed);
+}
+
+// The flags are generated from learner/ppo_config_field_list.h: every row's
+// flag (and alias) exists, is unset by default, is defined in ppo_flags.cc
+// (`proxima train --help` groups and forwards by that file) and keeps its
+// help text.
+TEST(PpoConfigFieldsTest, EveryRowHasItsGeneratedFlag) {
+  (void)PpoConfigFromFlags();  // links ppo_flags.cc's definitions
+  for (const PpoConfigField& row : PpoConfigFields()) {
+    for (const char* name : {row.flag, row.alias}) {
+      if (name == nullptr) continue;
+      const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+      ASSERT_NE(flag, nullptr) << name;
+      EXPECT_EQ(flag->DefaultValue(), "") << name;
+      EXPECT_TRUE(absl::EndsWith(flag->Filename(), "learner/cli/ppo_flags.cc"))
+          << name << ": " << flag->Filename();
+      EXPECT_FALSE(flag->Help().empty()) << name;
+    }
+  }
+  EXPECT_EQ(absl::FindCommandLineFlag("engine")->Help(),
+            "PPO update engine: fused (hand-written CPU kernel), torch (LibTorch) or auto "
+            "(fused on CPU) [auto]");
+  EXPECT_EQ(absl::FindCommandLineFlag("num_minibatches")->Help(),
+            "Minibatches per epoch; must divide num_envs × rollout_length [preset]");
+  EXPECT_EQ(absl::FindCommandLineFlag("lr")->Help(), "Alias of --learning-rate");
+  const absl::CommandLineFlag* env = absl::FindCommandLineFlag("env");
+  ASSERT_NE(env, nullptr);
+  EXPECT_EQ(env->DefaultValue(), "CartPole-v1");
 }
 
 TEST(PpoConfigFieldsTest, EveryRowWithAFlagMapsOntoItsField) {
