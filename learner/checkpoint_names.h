@@ -3,7 +3,7 @@
 // ckpt-<version>-<tag>.pt for a tagged one (`proxima checkpoint --tag T`).
 //
 // Names only — no LibTorch — so that `proxima` (which loads no LibTorch,
-// learner/cli/proxima_front_main.cc) can check a tag before sending it.
+// learner/cli/proxima_main.cc) can check a tag before sending it.
 #ifndef PROXIMA_LEARNER_CHECKPOINT_NAMES_H_
 #define PROXIMA_LEARNER_CHECKPOINT_NAMES_H_
 

@@ -32,18 +32,6 @@ std::string BestJsonPath(const std::string& dir) { return dir + "/best.json"; }
 
 }  // namespace
 
-absl::Status PeriodicEvalOptions::Validate() const {
-  if (every < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--eval-every must be >= 0 updates, 0 = off (got ", every, ")"));
-  }
-  if (episodes < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--eval-episodes must be >= 1 (got ", episodes, ")"));
-  }
-  return absl::OkStatus();
-}
-
 uint64_t EvalSeed(uint64_t run_seed) { return MixSeed(run_seed ^ kEvalSeedSalt); }
 
 std::shared_ptr<const PolicySnapshot> CurrentPolicySnapshot(PpoUpdater& updater,

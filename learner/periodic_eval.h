@@ -37,20 +37,13 @@
 #include "absl/status/statusor.h"
 #include "common/envs/env.h"
 #include "common/policy/policy_snapshot.h"
+#include "learner/periodic_eval_options.h"
 #include "learner/ppo_config.h"
 #include "learner/ppo_updater.h"
 #include "learner/run_files.h"
 #include "learner/update_metrics.h"
 
 namespace proxima {
-
-struct PeriodicEvalOptions {
-  int64_t every = 0;  // updates between evaluations; 0: off
-  int episodes = 10;
-  // InvalidArgument naming --eval-every / --eval-episodes: every < 0,
-  // episodes < 1.
-  absl::Status Validate() const;
-};
 
 // The tag of the best checkpoint (ckpt-<version>-best.pt).
 inline constexpr char kBestCheckpointTag[] = "best";

@@ -20,7 +20,7 @@ ABSL_DECLARE_FLAG(std::string, checkpoint);  // export_command.cc
 ABSL_DECLARE_FLAG(std::string, env);         // ppo_flags.cc
 ABSL_DECLARE_FLAG(std::optional<uint64_t>, seed);
 ABSL_DECLARE_FLAG(std::optional<bool>, clip_action);  // ppo_flags.cc; eval: default the policy's
-ABSL_DECLARE_FLAG(bool, json);               // proxima_main.cc
+ABSL_DECLARE_FLAG(bool, json);               // proxima_torch_main.cc
 
 namespace proxima {
 namespace {

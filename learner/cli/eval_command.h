@@ -7,8 +7,8 @@
 //
 // Defines --policy, --episodes and --deterministic (--checkpoint lives in
 // export_command.cc, --env/--seed/--clip-action in ppo_flags.cc, --json in
-// proxima_main.cc);
-// link only into the `proxima` executable.
+// proxima_torch_main.cc);
+// link only into the `proxima-torch` executable.
 #ifndef PROXIMA_LEARNER_CLI_EVAL_COMMAND_H_
 #define PROXIMA_LEARNER_CLI_EVAL_COMMAND_H_
 

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "learner/periodic_eval.h"
+#include "learner/periodic_eval_options.h"
 
 namespace proxima {
 

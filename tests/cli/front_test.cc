@@ -1,5 +1,5 @@
 // `proxima` loads no LibTorch and hands train/eval/export/bench to
-// `proxima-torch` (learner/cli/proxima_front_main.cc): what the user sees is
+// `proxima-torch` (learner/cli/proxima_main.cc): what the user sees is
 // the same either way — usage, per-command help, error prefixes, exit
 // status — and a `proxima` without its `proxima-torch` says so.
 #include <filesystem>
@@ -67,9 +67,12 @@ TEST(FrontTest, AProximaWithoutItsProximaTorchSaysSo) {
   const std::string dir = MakeTempDir("front_test");
   const std::string copy = dir + "/proxima";
   std::filesystem::copy_file(BinPath("proxima"), copy);
-  const CommandResult r = RunCommand(copy + " train --env CartPole-v1");
-  EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_NE(r.output.find(dir + "/proxima-torch"), std::string::npos) << r.output;
+  for (const std::string& args : {" eval --checkpoint " + dir + "/none",
+                                  " train --in-process --run-dir " + dir + "/run"}) {
+    const CommandResult r = RunCommand(copy + args);
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find(dir + "/proxima-torch"), std::string::npos) << r.output;
+  }
   // The commands it runs itself still work.
   EXPECT_EQ(RunCommand(copy + " env list").exit_code, 0);
 }
