@@ -1,0 +1,39 @@
+// `proxima lm SUBCOMMAND [flags]`: the sequence-policy commands.
+//
+//   proxima lm sft [--task ID] [--steps N] [--batch-size N] [--lr X]
+//                  [--warmup N] [--eval-every N] [--eval-prompts N]
+//                  [--layers N] [--width N] [--heads N] [--max-seq-len N]
+//                  [--seed S] [--threads N]
+//     trains a fresh sequence policy (common/lm/seq_policy.h; --width sets
+//     d_model, the MLP is 4 × width; the model is initialised with --seed)
+//     on the task's demonstrations (learner/lm/sft.h, whose SftOptions give
+//     the defaults), printing the loss every 100 steps and the held-out
+//     exact match at every evaluation, then a summary line. --threads sets
+//     LibTorch's and OpenBLAS's pools (default 1). Not yet: writing a
+//     checkpoint (issue 24).
+//   proxima lm tasks
+//     lists the task ids with their descriptions.
+//
+// Flags are parsed here, not by absl::flags (they are this command's own and
+// must not collide with `proxima train`'s): --name=value or --name value.
+// An unknown flag is named with the closest known one. `--help` prints this
+// usage.
+//
+// RunLmCommand takes main's argc/argv shifted so that argv[0] is "lm" (or any
+// program name; ignored) and argv[1] the subcommand. Exit status: 0 ok, 1 a
+// runtime failure, 2 a bad command line (printed to stderr with the usage).
+#ifndef PROXIMA_LEARNER_LM_LM_COMMAND_H_
+#define PROXIMA_LEARNER_LM_LM_COMMAND_H_
+
+#include <ostream>
+
+namespace proxima {
+
+int RunLmCommand(int argc, char** argv);
+
+// RunLmCommand with its output streams given (tests).
+int RunLmCommand(int argc, char** argv, std::ostream& out, std::ostream& err);
+
+}  // namespace proxima
+
+#endif  // PROXIMA_LEARNER_LM_LM_COMMAND_H_
