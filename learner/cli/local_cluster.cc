@@ -429,13 +429,13 @@ absl::Span<const absl::string_view> ForwardedLearnerFlags() {
   return kFlags;
 }
 
-std::vector<std::string> LearnerFlagsToForward() {
+std::vector<std::string> LearnerFlagsToForward(const std::set<std::string>& given) {
   std::vector<std::string> out;
   for (absl::string_view name : ForwardedLearnerFlags()) {
     const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
     if (flag == nullptr) continue;  // not linked into this binary
     const std::string value = flag->CurrentValue();
-    if (value != flag->DefaultValue()) {
+    if (given.count(std::string(name)) > 0 || value != flag->DefaultValue()) {
       out.push_back(absl::StrCat("--", absl::StrReplaceAll(name, {{"_", "-"}}), "=", value));
     }
   }

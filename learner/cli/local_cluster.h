@@ -30,6 +30,7 @@
 #define PROXIMA_LEARNER_CLI_LOCAL_CLUSTER_H_
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -89,10 +90,12 @@ int RunLocalCluster(const LocalClusterOptions& options);
 // checks it against the flags those two files define.
 absl::Span<const absl::string_view> ForwardedLearnerFlags();
 
-// Every flag of ForwardedLearnerFlags() whose value differs from its default,
-// as "--name=value", sorted by name, whether it came from the command line or
-// a --flagfile.
-std::vector<std::string> LearnerFlagsToForward();
+// Every flag of ForwardedLearnerFlags() that was given (`given`: the names
+// set on the command line, in a --flagfile or the environment,
+// ParsedArgs::given) or whose value differs from its default, as
+// "--name=value", sorted by name. A given flag is forwarded even at its
+// default value: an explicit --min-actors 1 overrides the launcher's own.
+std::vector<std::string> LearnerFlagsToForward(const std::set<std::string>& given);
 
 // Env columns per actor: the run's num_envs split evenly, at least one.
 int ActorNumEnvs(int total_num_envs, int actors);

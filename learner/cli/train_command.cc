@@ -82,7 +82,7 @@ int TrainCluster(const std::set<std::string>& given, const ResumePoint* resume) 
                                             "--actors must be >= 1 (got ", actors, ")")));
   }
   LocalClusterOptions options;
-  options.learner_flags = LearnerFlagsToForward();
+  options.learner_flags = LearnerFlagsToForward(given);
   // A MuJoCo preset collects its batch as one 2,048-step env column
   // (CleanRL's ppo_continuous_action). A cluster of N actors splits it into N
   // columns of 2,048/N steps, one per actor: a sync round (one chunk per

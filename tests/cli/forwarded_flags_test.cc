@@ -54,7 +54,17 @@ TEST(ForwardedFlagsTest, OnlyChangedValuesAreForwarded) {
   std::string err;
   ASSERT_TRUE(gamma->ParseFrom("0.95", &err)) << err;
   ASSERT_TRUE(quiet->ParseFrom("true", &err)) << err;
-  EXPECT_EQ(LearnerFlagsToForward(), std::vector<std::string>{"--gamma=0.95"});
+  EXPECT_EQ(LearnerFlagsToForward({}), std::vector<std::string>{"--gamma=0.95"});
+}
+
+// A flag given at its default value still reaches the learner: an explicit
+// `--min-actors 1` must override the launcher's `--min-actors N`, which
+// comes first on the learner's command line.
+TEST(ForwardedFlagsTest, GivenFlagsAreForwardedAtTheirDefault) {
+  LinkFlagFiles();
+  absl::FlagSaver saver;
+  EXPECT_EQ(LearnerFlagsToForward({"min_actors", "quiet"}),
+            std::vector<std::string>{"--min-actors=1"});
 }
 
 }  // namespace
