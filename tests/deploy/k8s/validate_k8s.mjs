@@ -574,7 +574,10 @@ function checkInvariants(items, flags, report) {
 
 // ---------------------------------------------------------------- flags
 
-// ABSL_FLAG names defined under the given source folders.
+// ABSL_FLAG names defined under the given source folders, and the flags
+// generated from the PpoConfig field list (learner/ppo_config_field_list.h:
+// one X(key, flag, ...) row per flag, expanded into ABSL_FLAGs in
+// learner/cli/ppo_flags.cc).
 function flagsIn(repo, dirs, skipFiles) {
   const names = new Set(["flagfile"]);
   const walk = (d) => {
@@ -582,7 +585,11 @@ function flagsIn(repo, dirs, skipFiles) {
       const p = path.join(d, ent.name);
       if (ent.isDirectory()) walk(p);
       else if (/\.(cc|h)$/.test(ent.name) && !skipFiles.includes(ent.name)) {
-        for (const m of fs.readFileSync(p, "utf8").matchAll(/ABSL_FLAG\(\s*[^,]+,\s*([A-Za-z_][A-Za-z0-9_]*)\s*,/g)) names.add(m[1]);
+        const text = fs.readFileSync(p, "utf8");
+        for (const m of text.matchAll(/ABSL_FLAG\(\s*[^,]+,\s*([A-Za-z_][A-Za-z0-9_]*)\s*,/g)) names.add(m[1]);
+        if (ent.name === "ppo_config_field_list.h") {
+          for (const m of text.matchAll(/^\s*X\(\s*[A-Za-z_]\w*\s*,\s*([A-Za-z_]\w*)\s*,/gm)) names.add(m[1]);
+        }
       }
     }
   };
@@ -593,8 +600,9 @@ function flagsIn(repo, dirs, skipFiles) {
 function loadFlags(repo) {
   if (!repo || !fs.existsSync(path.join(repo, "learner")) || !fs.existsSync(path.join(repo, "actor"))) return null;
   return {
-    // `proxima` (proxima_main.cc) is the CLI, not the learner binary.
-    learner: flagsIn(repo, ["learner", "common"], ["proxima_main.cc"]),
+    // `proxima` (proxima_main.cc, proxima_torch_main.cc and the train
+    // launcher's train_command.cc) is the CLI, not the learner binary.
+    learner: flagsIn(repo, ["learner", "common"], ["proxima_main.cc", "proxima_torch_main.cc", "train_command.cc"]),
     actor: flagsIn(repo, ["actor", "common"], []),
   };
 }
