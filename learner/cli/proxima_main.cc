@@ -13,12 +13,13 @@
 //   proxima bench [--suite NAME[,NAME...]] [--json OUT] [--quick]
 //   proxima export --checkpoint PATH --out FILE
 //   proxima eval --checkpoint PATH | --policy FILE [--env ENV] [--episodes N] ...
+//   proxima lm tasks|sft [...]
 //
 // This executable does not load LibTorch (loading it takes ~0.45 s on the
 // 2-core reference machine): it runs the commands that need none itself —
 // a new local-cluster run of `train` included, whose learner and actors load
 // their own (learner/cli/train_command.h) — and hands `eval`, `export`,
-// `bench` and `train --resume | --in-process` to `proxima-torch` beside it
+// `bench`, `lm` and `train --resume | --in-process` to `proxima-torch` beside it
 // (proxima_torch_main.cc), which replaces this process with the same argv,
 // so exit status, signals and output are that command's. tests/cli/front_test.cc checks that `proxima`
 // needs no LibTorch library.
@@ -87,7 +88,7 @@ namespace {
 // proxima-torch. `train` is decided once its flags are parsed
 // (TrainNeedsTorch: --resume and --in-process).
 const std::set<std::string>& TorchCommands() {
-  static const auto* commands = new std::set<std::string>{"eval", "export", "bench"};
+  static const auto* commands = new std::set<std::string>{"eval", "export", "bench", "lm"};
   return *commands;
 }
 
@@ -136,6 +137,11 @@ constexpr char kUsage[] =
     "benchmarks:\n"
     "  bench [--suite NAME] [--json OUT] [--quick]\n"
     "                                 the benchmark suite (own flags: 'proxima bench --help')\n"
+    "\n"
+    "sequence policies (docs/sequence-policies.md):\n"
+    "  lm tasks                       the language-model tasks (lm/Addition-v0, ...)\n"
+    "  lm sft --task ID [...]         supervised warm start of a small transformer (own\n"
+    "                                 flags: 'proxima lm --help')\n"
     "\n"
     "runs:\n"
     "  plot RUN_DIR... --out FILE.png learning curves with gnuplot [--title T] (own flags:\n"

@@ -1,5 +1,5 @@
-// `proxima-torch`: the commands of `proxima` that load LibTorch — train,
-// eval, export and bench. Users run them as `proxima COMMAND ...`: the
+// `proxima-torch`: the commands of `proxima` that load LibTorch — train
+// (--resume, --in-process), eval, export, bench and lm. Users run them as `proxima COMMAND ...`: the
 // `proxima` executable (proxima_main.cc, which loads no LibTorch)
 // replaces itself with this one, argv unchanged, so messages name the
 // command as "proxima train: ..." and the usage is `proxima --help`'s.
@@ -30,6 +30,7 @@
 #include "learner/cli/train_command.h"
 #include "learner/cli/train_plan.h"
 #include "learner/in_process_trainer.h"
+#include "learner/lm/lm_command.h"
 #include "learner/resume_config.h"
 #include "learner/run_files.h"
 #include "learner/trainer_checkpoint.h"
@@ -44,7 +45,7 @@ namespace proxima {
 namespace {
 
 constexpr char kUsage[] =
-    "usage: proxima train|eval|export|bench [flags] (run through `proxima`; see 'proxima "
+    "usage: proxima train|eval|export|bench|lm [flags] (run through `proxima`; see 'proxima "
     "--help')\n";
 
 // With --resume: the checkpoint to continue and its config with the flags
@@ -132,6 +133,11 @@ int main(int argc, char** argv) {
   if (!args.empty() && args[0] == "bench") {
     proxima::SetProcessName("proxima bench");
     return proxima::BenchMain({args.begin() + 1, args.end()});
+  }
+  // `lm` parses its own flags too (learner/lm/lm_command.h).
+  if (!args.empty() && args[0] == "lm") {
+    proxima::SetProcessName("proxima lm");
+    return proxima::RunLmCommand(argc - 1, argv + 1);
   }
   proxima::ParsedArgs parsed;
   absl::Status s = proxima::ParseFlags(args, &parsed);

@@ -46,6 +46,13 @@ TEST(FrontTest, UsageAndHelpOfEveryKindOfCommand) {
   r = RunCommand(BinPath("proxima") + " export --help");
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.output.find("usage: proxima export"), std::string::npos) << r.output;
+  // `lm` (its own flags) too.
+  r = RunCommand(BinPath("proxima") + " lm tasks");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("lm/Addition-v0"), std::string::npos) << r.output;
+  r = RunCommand(BinPath("proxima") + " lm sft --stesp 5");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--steps"), std::string::npos) << r.output;
 }
 
 TEST(FrontTest, ErrorsNameTheCommandOnBothSides) {
