@@ -6,6 +6,8 @@
 #include <set>
 
 #include "absl/flags/commandlineflag.h"
+#include "absl/flags/declare.h"
+#include "absl/flags/flag.h"
 #include "absl/flags/reflection.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
@@ -15,10 +17,14 @@
 #include "absl/strings/str_replace.h"
 #include "common/envs/registry.h"
 #include "common/flags.h"
+#include "common/logging.h"
 #include "learner/ppo_config.h"
 #include "learner/ppo_config_fields.h"
 #include "learner/run_files.h"
 #include "nlohmann/json.hpp"
+
+// --env (learner/cli/ppo_flags.cc): the preset `train --help` shows.
+ABSL_DECLARE_FLAG(std::string, env);
 
 namespace proxima {
 namespace {
@@ -267,6 +273,21 @@ std::string CommandProgramName(const std::vector<std::string>& positional) {
     return absl::StrCat("proxima env ", positional[1]);
   }
   return absl::StrCat("proxima ", positional[0]);
+}
+
+std::optional<int> ParseCommandLine(const std::vector<std::string>& args, const char* usage,
+                                    ParsedArgs* parsed) {
+  const absl::Status s = ParseFlags(args, parsed);
+  SetProcessName(CommandProgramName(parsed->positional));
+  if (parsed->help && !parsed->positional.empty()) {
+    return PrintCommandHelp(parsed->positional[0], absl::GetFlag(FLAGS_env), usage);
+  }
+  if (parsed->help || (s.ok() && parsed->positional.empty())) {
+    std::printf("%s", usage);
+    return parsed->help ? 0 : 2;
+  }
+  if (!s.ok()) ExitWithUsageError("proxima", s);
+  return std::nullopt;
 }
 
 int PresetsCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {

@@ -22,12 +22,14 @@
 #ifndef PROXIMA_LEARNER_CLI_COMMAND_HELP_H_
 #define PROXIMA_LEARNER_CLI_COMMAND_HELP_H_
 
+#include <optional>
 #include <ostream>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/flags.h"
 #include "learner/ppo_config.h"
 
 namespace proxima {
@@ -45,6 +47,15 @@ int PrintCommandHelp(const std::string& command, const std::string& env_id, cons
 // What stderr lines start with (SetProcessName): the command, as in
 // "proxima train" or "proxima env replay"; "proxima" without one.
 std::string CommandProgramName(const std::vector<std::string>& positional);
+
+// The common start of `proxima` and `proxima-torch`: parses `args`
+// (common/flags.h) into *parsed, names the process after the command,
+// prints the help asked for (`proxima COMMAND --help`: PrintCommandHelp with
+// --env's preset; `--help` or no command: `usage`) and exits 2 naming a bad
+// flag. Returns the exit status when that was all (help: 0, no command: 2),
+// nullopt when parsed->positional[0] is a command to run.
+std::optional<int> ParseCommandLine(const std::vector<std::string>& args, const char* usage,
+                                    ParsedArgs* parsed);
 
 // `proxima presets [ENV]`: exit status 0, or 2 for an unknown env or more
 // than one argument.

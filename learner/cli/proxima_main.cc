@@ -30,6 +30,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -73,13 +74,11 @@ ABSL_FLAG(std::string, token_file, "",
 // --run-dir and the TLS flags live in learner_flags.cc (the learner's own);
 // learner commands use them as a client: --run-dir to find learner.addr,
 // --tls-ca to verify the learner, --tls-cert/--tls-key as a client
-// certificate (docs/security.md). --env (ppo_flags.cc) picks the preset that
-// `train --help` shows.
+// certificate (docs/security.md).
 ABSL_DECLARE_FLAG(std::string, run_dir);
 ABSL_DECLARE_FLAG(std::string, tls_ca);
 ABSL_DECLARE_FLAG(std::string, tls_cert);
 ABSL_DECLARE_FLAG(std::string, tls_key);
-ABSL_DECLARE_FLAG(std::string, env);
 
 namespace proxima {
 namespace {
@@ -305,17 +304,9 @@ int main(int argc, char** argv) {
     return proxima::PlotMain({args.begin() + 1, args.end()});
   }
   proxima::ParsedArgs parsed;
-  absl::Status s = proxima::ParseFlags(args, &parsed);
-  proxima::SetProcessName(proxima::CommandProgramName(parsed.positional));
-  if (parsed.help && !parsed.positional.empty()) {
-    return proxima::PrintCommandHelp(parsed.positional[0], absl::GetFlag(FLAGS_env),
-                                     proxima::kUsage);
+  if (const std::optional<int> done = proxima::ParseCommandLine(args, proxima::kUsage, &parsed)) {
+    return *done;
   }
-  if (parsed.help || (s.ok() && parsed.positional.empty())) {
-    std::printf("%s", proxima::kUsage);
-    return parsed.help ? 0 : 2;
-  }
-  if (!s.ok()) proxima::ExitWithUsageError("proxima", s);
   const std::vector<std::string>& pos = parsed.positional;
   const std::string& cmd = pos[0];
   if (cmd == "train" && pos.size() == 1) {

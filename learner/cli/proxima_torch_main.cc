@@ -36,9 +36,8 @@
 #include "learner/trainer_checkpoint.h"
 
 ABSL_FLAG(bool, json, false, "eval: print the result as one JSON object");
-// --stop-when-solved and --quiet live in learner_flags.cc, --env in
-// ppo_flags.cc, --in-process and --print-config in train_command.cc.
-ABSL_DECLARE_FLAG(std::string, env);
+// --stop-when-solved and --quiet live in learner_flags.cc, --in-process and
+// --print-config in train_command.cc.
 ABSL_DECLARE_FLAG(bool, stop_when_solved);
 ABSL_DECLARE_FLAG(bool, quiet);
 namespace proxima {
@@ -140,17 +139,9 @@ int main(int argc, char** argv) {
     return proxima::RunLmCommand(argc - 1, argv + 1);
   }
   proxima::ParsedArgs parsed;
-  absl::Status s = proxima::ParseFlags(args, &parsed);
-  proxima::SetProcessName(proxima::CommandProgramName(parsed.positional));
-  if (parsed.help && !parsed.positional.empty()) {
-    return proxima::PrintCommandHelp(parsed.positional[0], absl::GetFlag(FLAGS_env),
-                                     proxima::kUsage);
+  if (const std::optional<int> done = proxima::ParseCommandLine(args, proxima::kUsage, &parsed)) {
+    return *done;
   }
-  if (parsed.help || (s.ok() && parsed.positional.empty())) {
-    std::printf("%s", proxima::kUsage);
-    return parsed.help ? 0 : 2;
-  }
-  if (!s.ok()) proxima::ExitWithUsageError("proxima", s);
   const std::vector<std::string>& pos = parsed.positional;
   const std::string& cmd = pos[0];
   if (cmd == "train" && pos.size() == 1) return proxima::Train(parsed.given);
