@@ -3,7 +3,7 @@
 // with --resume on the same address. Proves: only complete checkpoints are
 // loaded (a temp file and a torn ckpt-*.pt are skipped), the version and
 // counters continue from the checkpoint, actors reconnect by themselves
-// within 10 s, and no chunk is trained twice (per session, the learner's
+// within 15 s, and no chunk is trained twice (per session, the learner's
 // count of processed chunks equals the number of distinct chunks the actor
 // sent; sessions of the dead learner are not resumed).
 #include <signal.h>
@@ -25,6 +25,15 @@ namespace fs = std::filesystem;
 std::string CkptName(uint64_t version) {
   return absl::StrFormat("ckpt-%012d.pt", version);
 }
+
+// How long the actors may take to stream to a restarted learner, seconds.
+// Both retry loops an actor passes through back off to 5 s at most (the
+// stream's, then the registration's; ChannelHints.reconnect_backoff_max), and
+// gRPC's own reconnect timer, capped at the same 5 s, can add to either
+// attempt; on an idle machine it takes 2-7 s, but CI's run beside the
+// background sanitizer build saw 10.3 s, so 10 s (two backoff maxima and no
+// slack) was too tight a promise.
+constexpr double kReconnectBound = 15.0;
 
 // Seconds from `start` until every actor in `names` streams to the learner
 // at `client` (a session of this learner that delivered chunks); -1 on
@@ -83,7 +92,7 @@ TEST(LearnerCrashTest, KilledMidUpdateAndMidCheckpointResumesFromLastCompleteChe
   v1::LearnerStatus st;
   const double reconnect2 = WaitAllStreaming(c2, names, t2, 30, &st);
   ASSERT_GE(reconnect2, 0) << st.DebugString();
-  EXPECT_LE(reconnect2, 10.0);
+  EXPECT_LE(reconnect2, kReconnectBound);
   EXPECT_GE(st.policy_version(), 16u);
   EXPECT_GE(st.updates(), 16u);  // counters continue from the checkpoint
   // Actor ids survive the restart (the name → id map is in the checkpoint).
@@ -137,7 +146,7 @@ TEST(LearnerCrashTest, KilledMidUpdateAndMidCheckpointResumesFromLastCompleteChe
   LearnerClient c3(address);
   const double reconnect3 = WaitAllStreaming(c3, names, t3, 30, &st);
   ASSERT_GE(reconnect3, 0) << st.DebugString();
-  EXPECT_LE(reconnect3, 10.0);
+  EXPECT_LE(reconnect3, kReconnectBound);
   EXPECT_GE(st.policy_version(), newest_complete);
   const uint64_t v3 = st.policy_version();
   ASSERT_TRUE(c3.WaitFor([&](const v1::LearnerStatus& s) { return s.policy_version() >= v3 + 5; },
