@@ -379,6 +379,27 @@ def max_difference(a, b, path="$"):
     return 0.0
 
 
+def compare_or_write(out_dir, docs, check):
+    """Writes docs ({file name: document}) into out_dir, or with check compares
+    them with the files there (to 1e-12) and writes nothing. Returns the exit
+    status: 1 when a check found a difference."""
+    failed = False
+    for name, doc in docs.items():
+        path = os.path.join(out_dir, name)
+        if check:
+            with open(path) as f:
+                diff = max_difference(json.load(f), json.loads(json.dumps(doc)))
+            print(f"{path}: max difference {diff:.3g}")
+            failed |= not diff <= 1e-12
+        else:
+            os.makedirs(out_dir, exist_ok=True)
+            with open(path, "w") as f:
+                json.dump(doc, f)
+                f.write("\n")
+            print(f"wrote {path} ({len(doc['cases'])} cases)")
+    return 1 if failed else 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=os.path.join(HERE, "ppo"),
@@ -386,21 +407,7 @@ def main():
     parser.add_argument("--check", action="store_true",
                         help="compare with the files in --out (to 1e-12) instead of writing")
     args = parser.parse_args()
-    failed = False
-    for name, doc in documents().items():
-        path = os.path.join(args.out, name)
-        if args.check:
-            with open(path) as f:
-                diff = max_difference(json.load(f), json.loads(json.dumps(doc)))
-            print(f"{path}: max difference {diff:.3g}")
-            failed |= not diff <= 1e-12
-        else:
-            os.makedirs(args.out, exist_ok=True)
-            with open(path, "w") as f:
-                json.dump(doc, f)
-                f.write("\n")
-            print(f"wrote {path} ({len(doc['cases'])} cases)")
-    return 1 if failed else 0
+    return compare_or_write(args.out, documents(), args.check)
 
 
 if __name__ == "__main__":
