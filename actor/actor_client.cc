@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <optional>
 #include <thread>
 #include <utility>
@@ -44,6 +45,12 @@ absl::Status ActorClient::Options::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("--num-envs must be in [0, 65536], 0 = the learner's default (got ",
                      num_envs, ")"));
+  }
+  if (remote_env_columns < -1 || remote_env_columns > 65536) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--remote-env-columns must be in [-1, 65536]: env columns per batched session of a "
+        "remote env, 0 = all in one, -1 = one single-env session per column (got ",
+        remote_env_columns, ")"));
   }
   if (threads < 1 || threads > 1024) {
     return absl::InvalidArgumentError(
@@ -180,8 +187,11 @@ absl::Status ActorClient::Setup(const ActorRunConfig& config) {
   collector_.reset();
   policy_.reset();
   envs_.reset();
-  PROXIMA_ASSIGN_OR_RETURN(envs_,
-                           VectorEnv::Create(config.env_id, config.num_envs, config.env_seed_base));
+  VectorEnvOptions env_options;
+  env_options.remote_batched = options_.remote_env_columns >= 0;
+  env_options.remote_columns_per_session = std::max(options_.remote_env_columns, 0);
+  PROXIMA_ASSIGN_OR_RETURN(envs_, VectorEnv::Create(config.env_id, config.num_envs,
+                                                    config.env_seed_base, env_options));
   envs_->set_clip_actions(config.clip_actions);
   PROXIMA_RETURN_IF_ERROR(envs_->SetThreads(options_.threads));
   rng_ = std::make_unique<Rng>(config.action_seed);

@@ -63,6 +63,9 @@ class ActorClient {
     std::string learner_address;  // HOST:PORT
     std::string name;             // empty: "<hostname>:<pid>"
     int num_envs = 0;             // 0: the learner's default
+    // A remote:// env: columns per batched session (one round trip steps
+    // them; 0: all in one session); -1: one single-env session per column.
+    int remote_env_columns = 0;
     int threads = 1;              // env-stepping threads (VectorEnv::SetThreads) and
                                   // LibTorch intra-op + OpenBLAS threads
     // Inference engine (ParseInferenceEngine, common/policy/policy_inference.h):

@@ -42,6 +42,10 @@ ABSL_FLAG(std::string, name, "",
           "Stable actor name; the learner maps it to the same actor id and seeds. "
           "Default: <hostname>:<pid>.");
 ABSL_FLAG(int32_t, num_envs, 0, "Env columns to run; 0 = the learner's default.");
+ABSL_FLAG(int32_t, remote_env_columns, 0,
+          "For a remote:// env: env columns per batched session, each stepped in one round "
+          "trip (0 = all of this actor's columns in one session; -1 = one single-env session "
+          "per column, as with servers from before batched sessions).");
 ABSL_FLAG(int32_t, threads, 1,
           "Threads of this actor: env columns are stepped on N threads, and LibTorch/OpenBLAS "
           "inference uses N intra-op threads.");
@@ -114,6 +118,7 @@ int main(int argc, char** argv) {
   options.learner_address = absl::GetFlag(FLAGS_learner);
   options.name = absl::GetFlag(FLAGS_name);
   options.num_envs = absl::GetFlag(FLAGS_num_envs);
+  options.remote_env_columns = absl::GetFlag(FLAGS_remote_env_columns);
   options.threads = absl::GetFlag(FLAGS_threads);
   options.engine = absl::GetFlag(FLAGS_engine);
   // Negative values are refused by options.Validate() below.

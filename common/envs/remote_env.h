@@ -14,7 +14,9 @@
 //              '%' can be sent as %26, %3D and %25).
 //
 // Semantics, on top of env.h:
-//  * One RemoteEnv is one Session stream (one env instance on the server),
+//  * One RemoteEnv is one single-env Session stream (one env instance on the
+//    server; VectorEnv steps a remote id's columns through batched sessions
+//    instead, remote_env_batch.h, where the server serves them),
 //    opened by Connect() and closed by the destructor (half-close, then wait
 //    briefly for the server's OK). Requests are lockstep: Reset() and Step()
 //    send one request and block until its reply or request_timeout.
@@ -68,6 +70,7 @@ namespace proxima {
 namespace v1 {
 class TensorProto;
 }  // namespace v1
+class RemoteSession;
 
 inline constexpr absl::string_view kRemoteEnvScheme = "remote://";
 
@@ -121,8 +124,6 @@ class RemoteEnv final : public Env {
   const std::string& server_env_id() const { return server_env_id_; }
 
  private:
-  class Session;
-
   RemoteEnv(std::string id, std::string target, std::shared_ptr<grpc::Channel> channel,
             const RemoteEnvOptions& options);
 
@@ -139,7 +140,7 @@ class RemoteEnv final : public Env {
   const std::string target_;
   const RemoteEnvOptions options_;
   std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<Session> session_;
+  std::unique_ptr<RemoteSession> session_;
   EnvSpec spec_;
   std::string server_name_;
   std::string server_env_id_;

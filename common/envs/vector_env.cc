@@ -6,35 +6,81 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/envs/registry.h"
+#include "common/envs/remote_env_batch.h"
 #include "common/status_macros.h"
 
 namespace proxima {
 
+namespace {
+
+int TotalColumns(const std::vector<std::unique_ptr<RemoteEnvBatch>>& batches) {
+  int n = 0;
+  for (const std::unique_ptr<RemoteEnvBatch>& b : batches) n += b->num_envs();
+  return n;
+}
+
+// Batched sessions of `per_session` columns (0: one) for a remote id, seeded
+// so that column i gets seed + i; an empty vector if the server has no
+// batched sessions (UNIMPLEMENTED from the first Connect).
+absl::StatusOr<std::vector<std::unique_ptr<RemoteEnvBatch>>> ConnectBatches(
+    absl::string_view env_id, int num_envs, uint64_t seed, int per_session) {
+  std::vector<std::unique_ptr<RemoteEnvBatch>> batches;
+  if (per_session == 0) per_session = num_envs;
+  for (int begin = 0; begin < num_envs; begin += per_session) {
+    absl::StatusOr<std::unique_ptr<RemoteEnvBatch>> batch =
+        RemoteEnvBatch::Connect(env_id, std::min(per_session, num_envs - begin));
+    if (begin == 0 && batch.status().code() == absl::StatusCode::kUnimplemented) {
+      return batches;
+    }
+    if (!batch.ok()) return batch.status();
+    (*batch)->Seed(seed + static_cast<uint64_t>(begin));
+    batches.push_back(*std::move(batch));
+  }
+  return batches;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<VectorEnv>> VectorEnv::Create(absl::string_view env_id, int num_envs,
-                                                             uint64_t seed) {
+                                                             uint64_t seed,
+                                                             const VectorEnvOptions& options) {
   if (num_envs < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("VectorEnv for ", env_id, ": num_envs must be >= 1, got ", num_envs));
   }
-  std::vector<std::unique_ptr<Env>> envs;
-  envs.reserve(num_envs);
-  for (int i = 0; i < num_envs; ++i) {
-    PROXIMA_ASSIGN_OR_RETURN(std::unique_ptr<Env> env, MakeEnv(env_id));
-    env->Seed(seed + static_cast<uint64_t>(i));
-    envs.push_back(std::move(env));
+  if (options.remote_columns_per_session < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("VectorEnv for ", env_id, ": remote columns per session must be >= 0, got ",
+                     options.remote_columns_per_session));
   }
-  std::unique_ptr<VectorEnv> v(new VectorEnv(std::move(envs)));
+  std::vector<std::unique_ptr<Env>> envs;
+  std::vector<std::unique_ptr<RemoteEnvBatch>> batches;
+  if (IsRemoteEnvId(env_id) && options.remote_batched) {
+    PROXIMA_ASSIGN_OR_RETURN(
+        batches, ConnectBatches(env_id, num_envs, seed, options.remote_columns_per_session));
+  }
+  if (batches.empty()) {
+    envs.reserve(num_envs);
+    for (int i = 0; i < num_envs; ++i) {
+      PROXIMA_ASSIGN_OR_RETURN(std::unique_ptr<Env> env, MakeEnv(env_id));
+      env->Seed(seed + static_cast<uint64_t>(i));
+      envs.push_back(std::move(env));
+    }
+  }
+  std::unique_ptr<VectorEnv> v(new VectorEnv(std::move(envs), std::move(batches)));
   v->Reset();
   PROXIMA_RETURN_IF_ERROR(v->status());
   return v;
 }
 
-VectorEnv::VectorEnv(std::vector<std::unique_ptr<Env>> envs)
-    : spec_(&envs.front()->spec()),
-      num_envs_(static_cast<int>(envs.size())),
+VectorEnv::VectorEnv(std::vector<std::unique_ptr<Env>> envs,
+                     std::vector<std::unique_ptr<RemoteEnvBatch>> batches)
+    : spec_(envs.empty() ? &batches.front()->spec() : &envs.front()->spec()),
+      num_envs_(envs.empty() ? TotalColumns(batches) : static_cast<int>(envs.size())),
       obs_dim_(spec_->obs_dim()),
       action_dim_(spec_->action_dim()),
       envs_(std::move(envs)),
+      batches_(std::move(batches)),
       obs_(static_cast<size_t>(num_envs_) * obs_dim_, 0.0f),
       final_obs_(static_cast<size_t>(num_envs_) * obs_dim_, 0.0f),
       rewards_(num_envs_, 0.0f),
@@ -44,13 +90,24 @@ VectorEnv::VectorEnv(std::vector<std::unique_ptr<Env>> envs)
       episode_lengths_(num_envs_, 0),
       ended_(num_envs_, 0),
       clipped_(static_cast<size_t>(num_envs_) * action_dim_, 0.0f) {
+  int begin = 0;
+  for (const std::unique_ptr<RemoteEnvBatch>& b : batches_) {
+    batch_begin_.push_back(begin);
+    begin += b->num_envs();
+  }
+  if (!batches_.empty()) results_.resize(num_envs_);
   finished_.reserve(4 * static_cast<size_t>(num_envs_));
 }
 
+VectorEnv::~VectorEnv() = default;
+
 void VectorEnv::Reset() {
+  for (size_t k = 0; k < batches_.size(); ++k) {
+    batches_[k]->Reset(obs_.data() + static_cast<size_t>(batch_begin_[k]) * obs_dim_);
+  }
   for (int i = 0; i < num_envs_; ++i) {
     float* row = obs_.data() + static_cast<size_t>(i) * obs_dim_;
-    envs_[i]->Reset(row);
+    if (batches_.empty()) envs_[i]->Reset(row);
     std::copy(row, row + obs_dim_, final_obs_.data() + static_cast<size_t>(i) * obs_dim_);
     episode_returns_[i] = 0.0;
     episode_lengths_[i] = 0;
@@ -73,7 +130,14 @@ void VectorEnv::Step(const float* actions) {
     }
     actions = clipped_.data();
   }
-  if (team_ == nullptr) {
+  if (!batches_.empty()) {
+    const int n = static_cast<int>(batches_.size());
+    if (team_ == nullptr) {
+      StepBatches(actions, 0, n);
+    } else {
+      team_->Run(n, [&](int begin, int end) { StepBatches(actions, begin, end); });
+    }
+  } else if (team_ == nullptr) {
     StepColumns(actions, 0, num_envs_);
   } else {
     team_->Run(num_envs_, [&](int begin, int end) { StepColumns(actions, begin, end); });
@@ -89,19 +153,34 @@ void VectorEnv::Step(const float* actions) {
 void VectorEnv::StepColumns(const float* actions, int begin, int end) {
   for (int i = begin; i < end; ++i) {
     float* final_row = final_obs_.data() + static_cast<size_t>(i) * obs_dim_;
-    float* obs_row = obs_.data() + static_cast<size_t>(i) * obs_dim_;
-    const StepResult r = envs_[i]->Step(actions + static_cast<size_t>(i) * action_dim_, final_row);
-    rewards_[i] = static_cast<float>(r.reward);
-    terminated_[i] = r.terminated ? 1 : 0;
-    truncated_[i] = r.truncated ? 1 : 0;
-    episode_returns_[i] += r.reward;
-    episode_lengths_[i] += 1;
-    ended_[i] = (r.terminated || r.truncated) ? 1 : 0;
-    if (ended_[i]) {
-      envs_[i]->Reset(obs_row);
-    } else {
-      std::copy(final_row, final_row + obs_dim_, obs_row);
-    }
+    RecordStep(i, envs_[i]->Step(actions + static_cast<size_t>(i) * action_dim_, final_row));
+  }
+}
+
+void VectorEnv::StepBatches(const float* actions, int begin, int end) {
+  for (int k = begin; k < end; ++k) {
+    const size_t first = static_cast<size_t>(batch_begin_[k]);
+    batches_[k]->Step(actions + first * action_dim_, obs_.data() + first * obs_dim_,
+                      final_obs_.data() + first * obs_dim_, results_.data() + first);
+    const int n = batches_[k]->num_envs();
+    for (int i = batch_begin_[k]; i < batch_begin_[k] + n; ++i) RecordStep(i, results_[i]);
+  }
+}
+
+void VectorEnv::RecordStep(int i, const StepResult& r) {
+  rewards_[i] = static_cast<float>(r.reward);
+  terminated_[i] = r.terminated ? 1 : 0;
+  truncated_[i] = r.truncated ? 1 : 0;
+  episode_returns_[i] += r.reward;
+  episode_lengths_[i] += 1;
+  ended_[i] = (r.terminated || r.truncated) ? 1 : 0;
+  if (!batches_.empty()) return;  // the server auto-reset; obs_ is written
+  const float* final_row = final_obs_.data() + static_cast<size_t>(i) * obs_dim_;
+  float* obs_row = obs_.data() + static_cast<size_t>(i) * obs_dim_;
+  if (ended_[i]) {
+    envs_[i]->Reset(obs_row);
+  } else {
+    std::copy(final_row, final_row + obs_dim_, obs_row);
   }
 }
 
@@ -120,6 +199,10 @@ int VectorEnv::threads() const { return team_ == nullptr ? 1 : team_->size(); }
 absl::Status VectorEnv::status() const {
   for (const std::unique_ptr<Env>& env : envs_) {
     absl::Status s = env->status();
+    if (!s.ok()) return s;
+  }
+  for (const std::unique_ptr<RemoteEnvBatch>& batch : batches_) {
+    absl::Status s = batch->status();
     if (!s.ok()) return s;
   }
   return absl::OkStatus();
@@ -146,6 +229,10 @@ absl::StatusOr<std::vector<VectorEnv::EnvState>> VectorEnv::SaveState() const {
 }
 
 absl::Status VectorEnv::RestoreState(const std::vector<EnvState>& states) {
+  if (!batches_.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        spec_->id, ": the env's state lives in its server, so it cannot be restored"));
+  }
   if (static_cast<int>(states.size()) != num_envs_) {
     return absl::InvalidArgumentError(
         absl::StrCat("env state: ", states.size(), " envs saved, ", num_envs_, " here"));

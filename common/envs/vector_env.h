@@ -22,6 +22,15 @@
 // caller's action array is left as it is (the rollout keeps the unclipped
 // sample for its log-prob). Discrete actions are never touched.
 //
+// A remote env id (remote://..., common/envs/remote_env.h) is stepped in
+// batched sessions (common/envs/remote_env_batch.h): all columns in one
+// session, or sessions of VectorEnvOptions::remote_columns_per_session
+// columns, each stepped in one round trip with the server auto-resetting in
+// the same step (the contract above holds unchanged). A server without
+// batched sessions (or VectorEnvOptions::remote_batched false) gets one
+// single-env session per column (RemoteEnv), as before batches existed. With threads, the sessions (not the columns) are
+// spread over the team.
+//
 // After Create() nothing allocates per Step() as long as the finished-episode
 // queue is drained at least every few steps (it is reserved for 4 * num_envs
 // entries and grows only if left undrained). Not thread-safe.
@@ -47,12 +56,25 @@ struct EpisodeStat {
   int length = 0;
 };
 
+class RemoteEnvBatch;
+
+struct VectorEnvOptions {
+  // Remote ids: step the columns in batched sessions (false: one single-env
+  // session per column, the exchange from before batches).
+  bool remote_batched = true;
+  // Remote ids, batched: env columns per session; 0: all in one session.
+  int remote_columns_per_session = 0;
+};
+
 class VectorEnv {
  public:
-  // InvalidArgument for an unknown id or num_envs < 1; a remote env's error
-  // (unreachable server, failed first reset).
+  // InvalidArgument for an unknown id, num_envs < 1 or a negative
+  // remote_columns_per_session; a remote env's error (unreachable server,
+  // failed first reset).
   static absl::StatusOr<std::unique_ptr<VectorEnv>> Create(absl::string_view env_id, int num_envs,
-                                                           uint64_t seed);
+                                                           uint64_t seed,
+                                                           const VectorEnvOptions& options = {});
+  ~VectorEnv();
 
   VectorEnv(const VectorEnv&) = delete;
   VectorEnv& operator=(const VectorEnv&) = delete;
@@ -73,7 +95,11 @@ class VectorEnv {
 
   int num_envs() const { return num_envs_; }
   const EnvSpec& spec() const { return *spec_; }
+  // Column i's env; only where each column has its own (batched_sessions()
+  // is 0).
   Env& env(int i) { return *envs_[i]; }
+  // Batched remote sessions stepping the columns (0: one Env per column).
+  int batched_sessions() const { return static_cast<int>(batches_.size()); }
 
   // num_envs * obs_dim floats, env-major.
   absl::Span<const float> obs() const { return obs_; }
@@ -113,15 +139,24 @@ class VectorEnv {
   absl::Status RestoreState(const std::vector<EnvState>& states);
 
  private:
-  explicit VectorEnv(std::vector<std::unique_ptr<Env>> envs);
+  VectorEnv(std::vector<std::unique_ptr<Env>> envs,
+            std::vector<std::unique_ptr<RemoteEnvBatch>> batches);
   // Steps columns [begin, end); marks ended_[i] for finished episodes.
   void StepColumns(const float* actions, int begin, int end);
+  // Steps batched sessions [begin, end).
+  void StepBatches(const float* actions, int begin, int end);
+  // Records column i's step (its final_obs row written), auto-resetting
+  // per-column envs whose episode ended.
+  void RecordStep(int i, const StepResult& r);
 
   const EnvSpec* spec_;
   int num_envs_;
   int obs_dim_;
   int action_dim_;
-  std::vector<std::unique_ptr<Env>> envs_;
+  std::vector<std::unique_ptr<Env>> envs_;                // per column, or
+  std::vector<std::unique_ptr<RemoteEnvBatch>> batches_;  // batched sessions
+  std::vector<int> batch_begin_;                          // first column of each
+  std::vector<StepResult> results_;                       // batches: per column
   std::vector<float> obs_, final_obs_, rewards_;
   std::vector<uint8_t> terminated_, truncated_;
   std::vector<double> episode_returns_;

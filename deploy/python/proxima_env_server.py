@@ -33,11 +33,15 @@ remote://HOST:PORT/ID. ID defaults to FACTORY's `id` attribute (a class
 may carry one), else FACTORY's name. With
 --gymnasium, any other id is built with gymnasium.make(id, **options).
 
-Each session (one gRPC stream, one env column of an actor) calls
-FACTORY(**options) once, where options are the remote id's ?KEY=VALUE pairs:
-a value that is a Python literal is passed as that literal ("500" -> 500,
-"0.1,0.2" -> (0.1, 0.2), "True" -> True), anything else as a string.
-Sessions run concurrently, each in its own thread (at most --max-sessions).
+Each session (one gRPC stream) calls FACTORY(**options) once per env it
+serves, where options are the remote id's ?KEY=VALUE pairs: a value that is
+a Python literal is passed as that literal ("500" -> 500, "0.1,0.2" ->
+(0.1, 0.2), "True" -> True), anything else as a string. A single-env session
+is one env column of an actor; a batched session (hello.num_envs = N, what
+Proxima's actors ask for) builds N envs and steps all of them per request,
+auto-resetting a column whose episode ended in the same step
+(proxima_env_batch.EnvBatch, usable on its own). Sessions run concurrently,
+each in its own thread (at most --max-sessions).
 
 The protocol is documented in proto/proxima/v1/env_service.proto. The gRPC
 stubs are generated from proto/ at start-up into a cache directory (see
@@ -53,7 +57,6 @@ import concurrent.futures
 import importlib
 import importlib.util
 import logging
-import math
 import os
 import platform
 import signal
@@ -61,12 +64,14 @@ import sys
 import threading
 
 import grpc
-import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import proxima_stubs  # noqa: E402
+from proxima_env_session import (PROTOCOL_VERSION, _Abort, _BatchSession,  # noqa: E402
+                                 _lookup, _Session)
 
-PROTOCOL_VERSION = 1
+# Env columns one batched session may ask for (EnvHandshakeRequest.num_envs).
+MAX_BATCH_ENVS = 65536
 _MAX_MESSAGE_BYTES = 64 << 20
 # Actors ping every 30 s on open sessions; permit that even when idle.
 _SERVER_OPTIONS = [
@@ -79,15 +84,6 @@ _SERVER_OPTIONS = [
 ]
 
 log = logging.getLogger("proxima-env-server")
-
-
-class _Abort(Exception):
-    """Ends a session with a gRPC status."""
-
-    def __init__(self, code, message):
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def parse_option(value):
@@ -120,163 +116,6 @@ def load_factory(spec):
     if not callable(factory):
         raise ValueError("%s has no callable %r" % (module_name, attr))
     return factory
-
-
-def _lookup(env, name):
-    """env.spec.<name>, else env.<name>, else None."""
-    spec = getattr(env, "spec", None)
-    value = getattr(spec, name, None) if spec is not None else None
-    if value is None:
-        value = getattr(env, name, None)
-    return value
-
-
-class _Session:
-    """One env instance and its episode state, driven by one stream."""
-
-    def __init__(self, pb, env, env_id):
-        self.pb = pb
-        self.env = env
-        self.id = env_id
-        self.obs_shape, self.obs_space_proto = self._describe(env.observation_space, "observation")
-        self.action_kind = None
-        self.action_shape, self.action_space_proto = self._describe(env.action_space, "action")
-        self.action_dtype = getattr(env.action_space, "dtype", np.float32)
-        max_steps = _lookup(env, "max_episode_steps")
-        self.max_steps = int(max_steps) if max_steps else 0
-        self.reward_threshold = _lookup(env, "reward_threshold")
-        self.steps = 0
-        self.episode_open = False
-
-    def _describe(self, space, what):
-        """(shape, Space proto) of a Discrete- or Box-like space."""
-        pb = self.pb
-        if hasattr(space, "n"):
-            start = int(getattr(space, "start", 0))
-            if start != 0:
-                raise _Abort(grpc.StatusCode.INVALID_ARGUMENT,
-                             "%s space: Discrete with start=%d; v1 needs start 0" % (what, start))
-            if what == "action":
-                self.action_kind = "discrete"
-            return (), pb.space_pb2.Space(discrete=pb.space_pb2.DiscreteSpace(n=int(space.n)))
-        if hasattr(space, "low") and hasattr(space, "high"):
-            shape = tuple(int(d) for d in getattr(space, "shape", np.shape(space.low)))
-            low = np.broadcast_to(np.asarray(space.low, dtype=np.float64), shape).astype(np.float32)
-            high = np.broadcast_to(np.asarray(space.high, dtype=np.float64), shape).astype(np.float32)
-            if what == "action":
-                self.action_kind = "box"
-            box = pb.space_pb2.BoxSpace(shape=list(shape), dtype=pb.tensor_pb2.DTYPE_FLOAT32,
-                                        low=low.ravel().tolist(), high=high.ravel().tolist())
-            return shape, pb.space_pb2.Space(box=box)
-        raise _Abort(grpc.StatusCode.INVALID_ARGUMENT,
-                     "%s space %r is neither Discrete-like (n) nor Box-like (low, high, shape)"
-                     % (what, space))
-
-    def hello(self, server_name):
-        pb = self.pb
-        spec = pb.space_pb2.EnvSpec(id=self.id, observation_space=self.obs_space_proto,
-                                    action_space=self.action_space_proto,
-                                    max_episode_steps=self.max_steps)
-        if self.reward_threshold is not None:
-            spec.reward_threshold = float(self.reward_threshold)
-        return pb.env_service_pb2.EnvResponse(hello=pb.env_service_pb2.EnvHandshakeResponse(
-            protocol_version=PROTOCOL_VERSION, spec=spec, server_name=server_name))
-
-    def _observation(self, obs, what):
-        arr = np.asarray(obs, dtype=np.float32)
-        if arr.shape != self.obs_shape:
-            if arr.size == int(np.prod(self.obs_shape)):
-                arr = arr.reshape(self.obs_shape)
-            else:
-                raise _Abort(grpc.StatusCode.INTERNAL,
-                             "env %s returned an observation of shape %s from %s; its space has "
-                             "shape %s" % (self.id, arr.shape, what, self.obs_shape))
-        return self.pb.tensor_pb2.TensorProto(
-            dtype=self.pb.tensor_pb2.DTYPE_FLOAT32, shape=list(self.obs_shape),
-            data=np.ascontiguousarray(arr, dtype="<f4").tobytes())
-
-    def reset(self, request):
-        try:
-            if request.HasField("seed"):
-                result = self.env.reset(seed=int(request.seed))
-            else:
-                result = self.env.reset()
-        except Exception as e:  # the env's own failure
-            raise _Abort(grpc.StatusCode.INTERNAL, "env %s raised in reset: %s: %s"
-                         % (self.id, type(e).__name__, e)) from e
-        if not (isinstance(result, tuple) and len(result) == 2):
-            raise _Abort(grpc.StatusCode.INTERNAL, "env %s: reset must return (obs, info) "
-                         "(Gymnasium API)" % self.id)
-        self.steps = 0
-        self.episode_open = True
-        pb = self.pb
-        return pb.env_service_pb2.EnvResponse(reset=pb.env_service_pb2.EnvResetResponse(
-            observation=self._observation(result[0], "reset")))
-
-    def _action(self, tensor):
-        t = self.pb.tensor_pb2
-        shape = tuple(tensor.shape)
-        if self.action_kind == "discrete":
-            if tensor.dtype != t.DTYPE_INT64 or shape != () or len(tensor.data) != 8:
-                raise _Abort(grpc.StatusCode.INVALID_ARGUMENT,
-                             "a Discrete action must be a DTYPE_INT64 scalar (shape [], 8 bytes); "
-                             "got dtype %d, shape %s, %d bytes" % (tensor.dtype, list(shape),
-                                                                   len(tensor.data)))
-            a = int.from_bytes(tensor.data, "little", signed=True)
-            n = self.action_space_proto.discrete.n
-            if not 0 <= a < n:
-                raise _Abort(grpc.StatusCode.INVALID_ARGUMENT,
-                             "action %d is outside Discrete(%d)" % (a, n))
-            return a
-        count = int(np.prod(self.action_shape))
-        if tensor.dtype != t.DTYPE_FLOAT32 or shape != self.action_shape or \
-                len(tensor.data) != 4 * count:
-            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT,
-                         "a Box action must be a DTYPE_FLOAT32 tensor of shape %s (%d bytes); got "
-                         "dtype %d, shape %s, %d bytes" % (list(self.action_shape), 4 * count,
-                                                           tensor.dtype, list(shape),
-                                                           len(tensor.data)))
-        a = np.frombuffer(tensor.data, dtype="<f4").reshape(self.action_shape)
-        if not np.all(np.isfinite(a)):
-            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, "the action has non-finite values")
-        return a.astype(self.action_dtype, copy=True)
-
-    def step(self, request):
-        if not self.episode_open:
-            raise _Abort(grpc.StatusCode.FAILED_PRECONDITION,
-                         "step before the first reset or after the episode ended; send reset")
-        action = self._action(request.action)
-        try:
-            result = self.env.step(action)
-        except Exception as e:
-            raise _Abort(grpc.StatusCode.INTERNAL, "env %s raised in step: %s: %s"
-                         % (self.id, type(e).__name__, e)) from e
-        if not (isinstance(result, tuple) and len(result) == 5):
-            raise _Abort(grpc.StatusCode.INTERNAL,
-                         "env %s: step must return (obs, reward, terminated, truncated, info) "
-                         "(Gymnasium API; %s values is the old Gym API?)"
-                         % (self.id, len(result) if isinstance(result, tuple) else "not a tuple"))
-        obs, reward, terminated, truncated, _ = result
-        reward = float(reward)
-        if not math.isfinite(reward):
-            raise _Abort(grpc.StatusCode.INTERNAL, "env %s returned reward %r" % (self.id, reward))
-        self.steps += 1
-        truncated = bool(truncated) or (self.max_steps > 0 and self.steps >= self.max_steps)
-        terminated = bool(terminated)
-        if terminated or truncated:
-            self.episode_open = False
-        pb = self.pb
-        return pb.env_service_pb2.EnvResponse(step=pb.env_service_pb2.EnvStepResponse(
-            observation=self._observation(obs, "step"), reward=reward, terminated=terminated,
-            truncated=truncated))
-
-    def close(self):
-        close = getattr(self.env, "close", None)
-        if callable(close):
-            try:
-                close()
-            except Exception:  # closing must not hide the session's outcome
-                log.exception("env %s raised in close()", self.id)
 
 
 class _Stubs:
@@ -329,6 +168,18 @@ class EnvServer:
                                      % (kind or "an empty request"))
                     session = self._open(request.hello, peer)
                     yield session.hello(self.server_name)
+                elif kind in ("reset", "step") and session.num_envs:
+                    raise _Abort(grpc.StatusCode.FAILED_PRECONDITION,
+                                 "%s in a batched session of %d env columns; send batch_%s"
+                                 % (kind, session.num_envs, kind))
+                elif kind in ("batch_reset", "batch_step") and not session.num_envs:
+                    raise _Abort(grpc.StatusCode.FAILED_PRECONDITION,
+                                 "%s in a single-env session; ask for num_envs >= 1 in hello"
+                                 % kind)
+                elif kind == "batch_step":
+                    yield session.batch_step(request.batch_step)
+                elif kind == "batch_reset":
+                    yield session.batch_reset(request.batch_reset)
                 elif kind == "reset":
                     yield session.reset(request.reset)
                 elif kind == "step":
@@ -361,23 +212,35 @@ class EnvServer:
         if factory is None:
             raise _Abort(grpc.StatusCode.NOT_FOUND, "unknown env_id %r; this server has %s" % (
                 hello.env_id, ", ".join(repr(k) for k in self._envs if k) or "only its default"))
+        num_envs = hello.num_envs
+        if num_envs > MAX_BATCH_ENVS:
+            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, "num_envs %d is over this server's "
+                         "limit of %d env columns per session" % (num_envs, MAX_BATCH_ENVS))
+        envs = []
         try:
-            env = factory(**options)
-        except Exception as e:
-            raise _Abort(grpc.StatusCode.INTERNAL, "building env %r with options %r raised %s: %s"
-                         % (env_id, options, type(e).__name__, e)) from e
-        spec_id = _lookup(env, "id")
-        try:
-            session = _Session(self._pb, env, env_id or (str(spec_id) if spec_id else "env"))
+            for _ in range(max(num_envs, 1)):
+                try:
+                    envs.append(factory(**options))
+                except Exception as e:
+                    raise _Abort(grpc.StatusCode.INTERNAL,
+                                 "building env %r with options %r raised %s: %s"
+                                 % (env_id, options, type(e).__name__, e)) from e
+            spec_id = _lookup(envs[0], "id")
+            name = env_id or (str(spec_id) if spec_id else "env")
+            if num_envs:
+                session = _BatchSession(self._pb, envs, name)
+            else:
+                session = _Session(self._pb, envs[0], name)
         except BaseException:
-            close = getattr(env, "close", None)
-            if callable(close):
-                close()
+            for env in envs:
+                close = getattr(env, "close", None)
+                if callable(close):
+                    close()
             raise
         with self._lock:
             self._sessions += 1
-        log.info("session from %s (%s): %s %s", peer, hello.client_name or "unnamed",
-                 session.id, options or "")
+        log.info("session from %s (%s): %s%s %s", peer, hello.client_name or "unnamed",
+                 session.id, " x %d" % num_envs if num_envs else "", options or "")
         return session
 
     def start(self, listen="127.0.0.1:0"):

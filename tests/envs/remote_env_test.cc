@@ -14,7 +14,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "actor/actor_client.h"
 #include "common/envs/registry.h"
+#include "common/envs/remote_env_batch.h"
 #include "common/envs/vector_env.h"
 #include "common/wire/run_config.h"
 #include "common/rng.h"
@@ -245,6 +247,9 @@ TEST_F(RemoteEnvTest, VectorEnvOverRemoteEnvsMatchesLocalVectorEnv) {
   ASSERT_TRUE(remote.ok()) << remote.status();
   auto local = *VectorEnv::Create("CartPole-v1", 3, 5);
   EXPECT_EQ((*remote)->spec().id, Id("CartPole-v1"));
+  // The fake server predates batched sessions: one single-env session per
+  // column, found without being told.
+  EXPECT_EQ((*remote)->batched_sessions(), 0);
   Rng rng(1);
   std::vector<float> actions(3);
   for (int t = 0; t < 300; ++t) {
@@ -258,6 +263,23 @@ TEST_F(RemoteEnvTest, VectorEnvOverRemoteEnvsMatchesLocalVectorEnv) {
                            (*remote)->terminated().begin()));
   }
   EXPECT_TRUE((*remote)->status().ok());
+}
+
+TEST_F(RemoteEnvTest, ABatchFromAServerWithoutBatchesIsUnimplemented) {
+  EXPECT_THAT(RemoteEnvBatch::Connect(Id("CartPole-v1"), 4).status(),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       HasSubstr("does not serve batched sessions (asked for 4 env columns")));
+  EXPECT_THAT(RemoteEnvBatch::Connect(Id("CartPole-v1"), 0).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("num_envs in [1, 65536]")));
+  VectorEnvOptions bad;
+  bad.remote_columns_per_session = -1;
+  EXPECT_THAT(VectorEnv::Create(Id("CartPole-v1"), 2, 1, bad).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("must be >= 0, got -1")));
+  ActorClient::Options options;
+  options.learner_address = "127.0.0.1:1";
+  options.remote_env_columns = -2;
+  EXPECT_THAT(options.Validate(), StatusIs(absl::StatusCode::kInvalidArgument,
+                                           HasSubstr("--remote-env-columns must be in [-1")));
 }
 
 TEST_F(RemoteEnvTest, DestroyingTheEnvClosesTheSessionCleanly) {

@@ -170,6 +170,26 @@ class Broken:
         return np.zeros(1, dtype=np.float32), 0.5, False, False, {}
 
 
+class NoOp:
+    """The cheapest env: a constant observation, no arithmetic (measures what
+    the server and the protocol cost per step). Episodes last 50 steps (the
+    server's time limit)."""
+
+    id = "NoOp-v0"
+    max_episode_steps = 50
+
+    def __init__(self):
+        self.observation_space = Box([-1.0] * 4, [1.0] * 4)
+        self.action_space = Discrete(2)
+        self._obs = np.zeros(4, dtype=np.float32)
+
+    def reset(self, seed=None, options=None):
+        return self._obs, {}
+
+    def step(self, action):
+        return self._obs, 0.0, False, False, {}
+
+
 def make_cartpole(**options):
     return CartPole(**options)
 
@@ -180,3 +200,7 @@ def make_pendulum(**options):
 
 def make_broken(**options):
     return Broken(**options)
+
+
+def make_noop(**options):
+    return NoOp(**options)

@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -59,6 +60,7 @@ struct PythonServer {
                                  "--env", "CartPole-v1=" + envs + ":make_cartpole",
                                  "--env", "Pendulum-v1=" + envs + ":make_pendulum",
                                  "--env", "Broken-v0=" + envs + ":make_broken",
+                                 "--env", "NoOp-v0=" + envs + ":make_noop",
                                  "--stubs-dir", dir + "/stubs",
                                  "--log-level", "WARNING"},
         s->log);
@@ -237,6 +239,157 @@ TEST_F(RemotePythonEnvTest, AKilledServerIsUnavailable) {
                                                       HasSubstr(other->address)));
 }
 
+// Batched sessions: a VectorEnv over a remote id steps all its columns in one
+// round trip, the server auto-resetting in the same step. Checked column by
+// column against the C++ env, which is put back to `state` whenever an
+// episode ends (every remote reset starts there through initial_state):
+// final_obs holds the step's observation, obs the next episode's first, and
+// rewards and flags are the C++ env's. Returns {terminations, truncations}.
+std::pair<int, int> CompareBatchedColumns(
+    VectorEnv& remote, const std::function<std::unique_ptr<Env>()>& make_local,
+    const std::vector<double>& state, int steps,
+    const std::function<float(const float* obs, int column)>& policy) {
+  const int n = remote.num_envs();
+  const int dim = remote.spec().obs_dim();
+  std::vector<std::unique_ptr<Env>> local;
+  std::vector<float> start(dim), lo(dim);
+  for (int i = 0; i < n; ++i) {
+    local.push_back(make_local());
+    EXPECT_TRUE(local.back()->SetState(state).ok());
+  }
+  // Every column starts at `state`: its observation is row 0 of the first.
+  for (int i = 0; i < n * dim; ++i) EXPECT_EQ(remote.obs()[i], remote.obs()[i % dim]);
+  std::copy(remote.obs().begin(), remote.obs().begin() + dim, start.begin());
+  std::pair<int, int> ended{0, 0};
+  std::vector<float> actions(static_cast<size_t>(n) * remote.spec().action_dim());
+  for (int t = 1; t <= steps; ++t) {
+    for (int i = 0; i < n; ++i) {
+      std::fill_n(actions.begin() + i * remote.spec().action_dim(), remote.spec().action_dim(),
+                  policy(remote.obs().data() + i * dim, i));
+    }
+    remote.Step(actions.data());
+    EXPECT_TRUE(remote.status().ok()) << remote.status();
+    for (int i = 0; i < n; ++i) {
+      const StepResult l =
+          local[i]->Step(actions.data() + i * remote.spec().action_dim(), lo.data());
+      for (int j = 0; j < dim; ++j) {
+        EXPECT_NEAR(lo[j], remote.final_obs()[i * dim + j], 1e-5) << "t=" << t << " i=" << i;
+      }
+      EXPECT_NEAR(remote.rewards()[i], static_cast<float>(l.reward), 1e-6) << "t=" << t;
+      EXPECT_EQ(remote.terminated()[i], l.terminated ? 1 : 0) << "t=" << t << " i=" << i;
+      EXPECT_EQ(remote.truncated()[i], l.truncated ? 1 : 0) << "t=" << t << " i=" << i;
+      const float* next = remote.obs().data() + i * dim;
+      if (l.terminated || l.truncated) {
+        (l.truncated && !l.terminated ? ended.second : ended.first) += 1;
+        EXPECT_TRUE(local[i]->SetState(state).ok());
+        local[i]->set_elapsed_steps(0);
+        for (int j = 0; j < dim; ++j) EXPECT_EQ(next[j], start[j]) << "t=" << t << " i=" << i;
+      } else {
+        for (int j = 0; j < dim; ++j) EXPECT_EQ(next[j], lo[j]) << "t=" << t << " i=" << i;
+      }
+    }
+    if (::testing::Test::HasFailure()) break;
+  }
+  return ended;
+}
+
+TEST_F(RemotePythonEnvTest, BatchedCartPoleColumnsMatchTheCppCartPole) {
+  const std::vector<double> state = {0.01, -0.02, 0.03, 0.04};
+  auto remote = VectorEnv::Create(Id("CartPole-v1", StateOption(state)), 16, 1);
+  ASSERT_TRUE(remote.ok()) << remote.status() << "\n" << server_->Log();
+  EXPECT_EQ((*remote)->batched_sessions(), 1);
+  Rng rng(9);
+  // Even columns balance (the 500-step time limit truncates), odd ones act
+  // at random (the pole falls).
+  const std::pair<int, int> ended = CompareBatchedColumns(
+      **remote, [] { return std::make_unique<CartPole>(); }, state, 520,
+      [&rng](const float* o, int i) {
+        if (i % 2 == 1) return static_cast<float>(rng.UniformInt(2));
+        return o[2] + 0.5f * o[3] > 0 ? 1.0f : 0.0f;
+      });
+  EXPECT_GT(ended.first, 8 * 10);  // random episodes last ~20 steps
+  EXPECT_EQ(ended.second, 8);      // each balancing column once, at t = 500
+}
+
+TEST_F(RemotePythonEnvTest, BatchedPendulumColumnsMatchTheCppPendulum) {
+  const std::vector<double> state = {2.5, -0.7};
+  VectorEnvOptions two_sessions;
+  two_sessions.remote_columns_per_session = 2;
+  auto remote = VectorEnv::Create(Id("Pendulum-v1", StateOption(state)), 3, 1, two_sessions);
+  ASSERT_TRUE(remote.ok()) << remote.status();
+  EXPECT_EQ((*remote)->batched_sessions(), 2);  // columns {0, 1} and {2}
+  Rng rng(2);
+  // Actions up to ±3 on a ±2 Box: both envs clip.
+  const std::pair<int, int> ended = CompareBatchedColumns(
+      **remote, [] { return std::make_unique<Pendulum>(); }, state, 410,
+      [&rng](const float*, int) { return static_cast<float>(rng.Uniform(-3.0, 3.0)); });
+  EXPECT_EQ(ended, std::make_pair(0, 6));  // the 200-step limit, twice per column
+}
+
+// Seeded RNG resets: one batched session gives exactly what one single-env
+// session per column gives (column i seeded env_seed_base + i, auto-resets
+// continuing each column's RNG), episode statistics included.
+TEST_F(RemotePythonEnvTest, BatchedSessionEqualsOneSessionPerColumn) {
+  VectorEnvOptions unbatched;
+  unbatched.remote_batched = false;
+  auto batched = VectorEnv::Create(Id("CartPole-v1"), 8, 5);
+  auto single = VectorEnv::Create(Id("CartPole-v1"), 8, 5, unbatched);
+  ASSERT_TRUE(batched.ok() && single.ok());
+  EXPECT_EQ((*batched)->batched_sessions(), 1);
+  EXPECT_EQ((*single)->batched_sessions(), 0);
+  auto same = [&](absl::Span<const float> a, absl::Span<const float> b) {
+    return std::vector<float>(a.begin(), a.end()) == std::vector<float>(b.begin(), b.end());
+  };
+  EXPECT_TRUE(same((*batched)->obs(), (*single)->obs()));
+  Rng rng(4);
+  std::vector<float> actions(8);
+  std::vector<EpisodeStat> a, b;
+  for (int t = 0; t < 200; ++t) {
+    for (float& x : actions) x = static_cast<float>(rng.UniformInt(2));
+    (*batched)->Step(actions.data());
+    (*single)->Step(actions.data());
+    ASSERT_TRUE(same((*batched)->obs(), (*single)->obs())) << "t=" << t;
+    ASSERT_TRUE(same((*batched)->final_obs(), (*single)->final_obs())) << "t=" << t;
+    ASSERT_TRUE(same((*batched)->rewards(), (*single)->rewards())) << "t=" << t;
+    ASSERT_EQ(std::vector<uint8_t>((*batched)->terminated().begin(),
+                                   (*batched)->terminated().end()),
+              std::vector<uint8_t>((*single)->terminated().begin(),
+                                   (*single)->terminated().end()));
+  }
+  (*batched)->TakeFinishedEpisodes(&a);
+  (*single)->TakeFinishedEpisodes(&b);
+  ASSERT_EQ(a.size(), b.size());
+  EXPECT_GT(a.size(), 40u);
+  for (size_t k = 0; k < a.size(); ++k) {
+    EXPECT_EQ(a[k].env_index, b[k].env_index);
+    EXPECT_EQ(a[k].length, b[k].length);
+  }
+}
+
+TEST_F(RemotePythonEnvTest, BatchedErrorsReachTheCppSideNamingTheColumn) {
+  auto broken = VectorEnv::Create(Id("Broken-v0", "fail_after=2"), 4, 1);
+  ASSERT_TRUE(broken.ok()) << broken.status();
+  const std::vector<float> actions(4, 1.0f);
+  (*broken)->Step(actions.data());
+  (*broken)->Step(actions.data());
+  EXPECT_TRUE((*broken)->status().ok()) << (*broken)->status();
+  (*broken)->Step(actions.data());
+  EXPECT_THAT((*broken)->status(),
+              StatusIs(absl::StatusCode::kInternal,
+                       HasSubstr("column 0: raised in step: RuntimeError: the simulator crashed "
+                                 "at step 3")));
+  EXPECT_THAT((*broken)->status().message(), HasSubstr(server_->address));
+  for (int i = 0; i < 4; ++i) EXPECT_EQ((*broken)->terminated()[i], 1);
+
+  auto pendulum = VectorEnv::Create(Id("Pendulum-v1"), 2, 1);
+  ASSERT_TRUE(pendulum.ok()) << pendulum.status();
+  const std::vector<float> nan_action = {0.5f, std::nanf("")};
+  (*pendulum)->Step(nan_action.data());
+  EXPECT_THAT((*pendulum)->status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("column 1: the action has non-finite values")));
+}
+
 // Env steps per second, single thread, random actions, resets included.
 // Expects the envs to stay healthy and to finish episodes (a random CartPole
 // policy ends one every ~20 steps).
@@ -264,21 +417,45 @@ double StepsPerSecond(VectorEnv& envs, int64_t vector_steps) {
 // suite starts the Python server, so they are measured here and only
 // reported.
 TEST_F(RemotePythonEnvTest, MeasuresARemoteEnvAgainstTheLocalOne) {
+  VectorEnvOptions unbatched;
+  unbatched.remote_batched = false;
   auto local = VectorEnv::Create("CartPole-v1", 1, 1);
-  auto remote1 = VectorEnv::Create(Id("CartPole-v1"), 1, 1);
-  auto remote8 = VectorEnv::Create(Id("CartPole-v1"), 8, 1);
-  ASSERT_TRUE(local.ok() && remote1.ok() && remote8.ok());
+  auto remote1 = VectorEnv::Create(Id("CartPole-v1"), 1, 1, unbatched);
+  auto remote8 = VectorEnv::Create(Id("CartPole-v1"), 8, 1, unbatched);
+  auto batched16 = VectorEnv::Create(Id("CartPole-v1"), 16, 1);
+  auto batched64 = VectorEnv::Create(Id("CartPole-v1"), 64, 1);
+  auto noop1 = VectorEnv::Create(Id("NoOp-v0"), 1, 1);
+  auto noop16 = VectorEnv::Create(Id("NoOp-v0"), 16, 1);
+  ASSERT_TRUE(local.ok() && remote1.ok() && remote8.ok() && batched16.ok() && batched64.ok() &&
+              noop1.ok() && noop16.ok());
   const double local_sps = StepsPerSecond(**local, 2000000);
   const double remote1_sps = StepsPerSecond(**remote1, 5000);
   const double remote8_sps = StepsPerSecond(**remote8, 1000);
+  const double batched16_sps = StepsPerSecond(**batched16, 3000);
+  const double batched64_sps = StepsPerSecond(**batched64, 1000);
+  const double noop1_sps = StepsPerSecond(**noop1, 5000);
+  const double noop16_sps = StepsPerSecond(**noop16, 3000);
+  // Microseconds per batched round trip with 1 and 16 no-op columns: the
+  // difference is what one more column costs the server and the protocol.
+  const double noop1_us = 1e6 / noop1_sps;
+  const double noop16_us = 16e6 / noop16_sps;
+  const double per_column_us = (noop16_us - noop1_us) / 15;
   const std::string report = absl::StrFormat(
       "CartPole-v1 env steps/s (1 thread, random actions): local C++ %.0f; remote Python "
-      "server, 1 env %.0f (%.0f us/step); 8 envs stepped in turn %.0f; local/remote %.0fx",
-      local_sps, remote1_sps, 1e6 / remote1_sps, remote8_sps, local_sps / remote1_sps);
+      "server, 1 env %.0f (%.0f us/step); 8 envs stepped in turn %.0f; local/remote %.0fx; "
+      "batched session of 16 columns %.0f (%.1fx the 8 envs in turn), of 64 columns %.0f. "
+      "NoOp-v0 batched: 1 column %.0f us per round trip, 16 columns %.0f us (%.1f us per "
+      "extra column)",
+      local_sps, remote1_sps, 1e6 / remote1_sps, remote8_sps, local_sps / remote1_sps,
+      batched16_sps, batched16_sps / remote8_sps, batched64_sps, noop1_us, noop16_us,
+      per_column_us);
   std::printf("%s\n", report.c_str());
   RecordProperty("local_cpp_steps_per_second", static_cast<int>(local_sps));
   RecordProperty("remote_python_steps_per_second", static_cast<int>(remote1_sps));
   RecordProperty("remote_python_8envs_steps_per_second", static_cast<int>(remote8_sps));
+  RecordProperty("remote_python_batched16_steps_per_second", static_cast<int>(batched16_sps));
+  RecordProperty("remote_python_batched64_steps_per_second", static_cast<int>(batched64_sps));
+  RecordProperty("noop_batched_us_per_extra_column", static_cast<int>(per_column_us * 1000));
 }
 
 // `proxima train` on a remote env, as a user runs it; returns summary.json.
