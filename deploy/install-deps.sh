@@ -27,6 +27,7 @@ BUILD_PKGS=(
   libopenblas0-pthread               # fast BLAS behind LibTorch (see below)
   libblas-dev                        # cblas.h + libblas.so for learner/fused (runs on OpenBLAS)
   libmujoco-dev                      # MuJoCo 2.2.2 physics for the locomotion envs (common/envs/mujoco)
+  libsentencepiece-dev               # SentencePiece tokenizers and their trainer (common/lm)
 )
 # What the test suites drive for real: promtool (prometheus) checks /metrics,
 # the compose test builds images (debootstrap + docker import for the base
@@ -54,6 +55,7 @@ RUNTIME_PKGS=(
   libbenchmark1debian                # `proxima bench`
   libopenblas0-pthread
   libmujoco2.2.2
+  libsentencepiece0                  # SentencePiece tokenizers (common/lm)
 )
 
 pkgs=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")

@@ -66,15 +66,6 @@ absl::StatusOr<std::vector<int>> CharTokenizer::Encode(absl::string_view text) c
   return ids;
 }
 
-absl::StatusOr<std::vector<int>> CharTokenizer::EncodePrompt(absl::string_view text) const {
-  PROXIMA_ASSIGN_OR_RETURN(const std::vector<int> body, Encode(text));
-  std::vector<int> ids;
-  ids.reserve(body.size() + 1);
-  ids.push_back(kBos);
-  ids.insert(ids.end(), body.begin(), body.end());
-  return ids;
-}
-
 absl::StatusOr<std::string> CharTokenizer::Decode(absl::Span<const int> ids) const {
   std::string text;
   text.reserve(ids.size());
@@ -92,31 +83,7 @@ absl::StatusOr<std::string> CharTokenizer::Decode(absl::Span<const int> ids) con
   return text;
 }
 
-absl::StatusOr<std::string> CharTokenizer::DecodeCompletion(absl::Span<const int> ids) const {
-  size_t end = 0;
-  while (end < ids.size() && ids[end] != kEos) ++end;
-  for (size_t i = end + 1; i < ids.size(); ++i) {
-    if (ids[i] != kPad) {
-      return absl::InvalidArgumentError(absl::StrCat("token id ", ids[i], " (", TokenName(ids[i]),
-                                                     ") at position ", i,
-                                                     " follows <eos>; only <pad> may"));
-    }
-  }
-  return Decode(ids.subspan(0, end));
-}
-
-std::string CharTokenizer::TokenName(int id) const {
-  switch (id) {
-    case kPad:
-      return "<pad>";
-    case kBos:
-      return "<bos>";
-    case kEos:
-      return "<eos>";
-    default:
-      break;
-  }
-  if (id < 0 || id >= vocab_size()) return absl::StrCat("<id ", id, "?>");
+std::string CharTokenizer::PieceName(int id) const {
   return std::string(1, alphabet_[id - kNumSpecial]);
 }
 

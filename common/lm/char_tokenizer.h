@@ -7,11 +7,11 @@
 // model's meaning (it fixes the rows of the embedding and the LM head), so a
 // changed alphabet is a different vocabulary, never a compatible one.
 //
-// Encode() maps text to ids with no special tokens; EncodePrompt() puts <bos>
-// first. Decode() renders ids back to text and refuses special tokens;
-// DecodeCompletion() stops at the first <eos> (a completion's stop token) and
-// ignores <pad> after it. Every error is InvalidArgument naming the offending
-// character or id and its position. Immutable once made: thread-safe.
+// It implements Tokenizer (common/lm/tokenizer.h: Encode, Decode,
+// EncodePrompt, DecodeCompletion and their errors); its TokenizerSpec is kind
+// "char" with the alphabet as data. Every error is InvalidArgument naming the
+// offending character or id and its position. Immutable once made:
+// thread-safe.
 #ifndef PROXIMA_COMMON_LM_CHAR_TOKENIZER_H_
 #define PROXIMA_COMMON_LM_CHAR_TOKENIZER_H_
 
@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "common/lm/tokenizer.h"
 
 namespace proxima::lm {
 
@@ -29,12 +30,9 @@ namespace proxima::lm {
 // that name the string tasks ('r' reverse, 's' sort).
 inline constexpr absl::string_view kDefaultAlphabet = "0123456789+-*=rs";
 
-class CharTokenizer {
+class CharTokenizer : public Tokenizer {
  public:
-  static constexpr int kPad = 0;
-  static constexpr int kBos = 1;
-  static constexpr int kEos = 2;
-  static constexpr int kNumSpecial = 3;
+  static constexpr int kNumSpecial = 3;  // <pad>, <bos>, <eos>
 
   // The tokenizer of kDefaultAlphabet.
   CharTokenizer();
@@ -45,24 +43,16 @@ class CharTokenizer {
   static absl::StatusOr<CharTokenizer> Create(absl::string_view alphabet);
 
   // Number of ids: kNumSpecial + alphabet size.
-  int vocab_size() const { return kNumSpecial + static_cast<int>(alphabet_.size()); }
+  int vocab_size() const override { return kNumSpecial + static_cast<int>(alphabet_.size()); }
   const std::string& alphabet() const { return alphabet_; }
+  TokenizerSpec spec() const override { return {kCharTokenizerKind, alphabet_}; }
 
   // Ids of `text`'s characters, no special tokens.
-  absl::StatusOr<std::vector<int>> Encode(absl::string_view text) const;
-  // <bos> followed by Encode(text).
-  absl::StatusOr<std::vector<int>> EncodePrompt(absl::string_view text) const;
+  absl::StatusOr<std::vector<int>> Encode(absl::string_view text) const override;
+  absl::StatusOr<std::string> Decode(absl::Span<const int> ids) const override;
 
-  // The text of `ids`; an id that is special or out of [0, vocab_size()) is
-  // an error naming it and its position.
-  absl::StatusOr<std::string> Decode(absl::Span<const int> ids) const;
-  // The text of `ids` up to the first <eos> (not included); after an <eos>
-  // only <pad> may follow. Without an <eos> the whole span is decoded.
-  absl::StatusOr<std::string> DecodeCompletion(absl::Span<const int> ids) const;
-
-  // "<pad>", "<bos>", "<eos>", the character, or "<id N?>" out of range:
-  // for messages.
-  std::string TokenName(int id) const;
+ protected:
+  std::string PieceName(int id) const override;
 
  private:
   explicit CharTokenizer(std::string alphabet);

@@ -14,7 +14,7 @@
 namespace proxima::lm {
 
 absl::StatusOr<TaskEvalResult> EvaluateTask(SeqPolicyImpl& model, const Task& task,
-                                            const CharTokenizer& tokenizer, TaskSplit split,
+                                            const Tokenizer& tokenizer, TaskSplit split,
                                             int num_prompts, uint64_t seed) {
   if (num_prompts < 1) {
     return absl::InvalidArgumentError(

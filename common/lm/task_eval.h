@@ -30,7 +30,7 @@ struct TaskEvalResult {
 };
 
 absl::StatusOr<TaskEvalResult> EvaluateTask(SeqPolicyImpl& model, const Task& task,
-                                            const CharTokenizer& tokenizer, TaskSplit split,
+                                            const Tokenizer& tokenizer, TaskSplit split,
                                             int num_prompts, uint64_t seed);
 
 }  // namespace proxima::lm

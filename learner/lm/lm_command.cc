@@ -15,11 +15,14 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "common/flags.h"
+#include "common/file_util.h"
 #include "common/lm/char_tokenizer.h"
+#include "common/lm/sentencepiece_tokenizer.h"
 #include "common/lm/seq_policy.h"
 #include "common/lm/task_registry.h"
 #include "common/policy/cpu_threads.h"
 #include "common/status_macros.h"
+#include "learner/lm/seq_checkpoint.h"
 #include "learner/lm/sft.h"
 
 namespace proxima {
@@ -29,6 +32,8 @@ constexpr char kUsage[] =
     "usage: proxima lm sft [--task ID] [--steps N] [--batch-size N] [--lr X] [--warmup N]\n"
     "                      [--eval-every N] [--eval-prompts N] [--layers N] [--width N]\n"
     "                      [--heads N] [--max-seq-len N] [--seed S] [--threads N]\n"
+    "                      [--tokenizer MODEL] [--run-dir DIR]\n"
+    "       proxima lm tokenizer --corpus FILE --vocab-size N --out MODEL\n"
     "       proxima lm tasks\n";
 
 struct SftCommandConfig {
@@ -36,7 +41,15 @@ struct SftCommandConfig {
   lm::SftOptions sft;
   lm::SeqPolicyConfig model;
   int threads = 1;
+  std::string run_dir;    // "": no checkpoint
+  std::string tokenizer;  // a SentencePiece model file; "": the character tokenizer
 };
+
+absl::Status SetString(const char* name, absl::string_view value, std::string* out) {
+  if (value.empty()) return absl::InvalidArgumentError(absl::StrCat("--", name, " is empty"));
+  *out = std::string(value);
+  return absl::OkStatus();
+}
 
 struct FlagSpec {
   const char* name;
@@ -120,6 +133,9 @@ int SftCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
       {"max-seq-len", Number("max-seq-len", &c.model.max_seq_len)},
       {"seed", Number("seed", &c.sft.seed)},
       {"threads", Number("threads", &c.threads)},
+      {"run-dir", [&c](absl::string_view v) { return SetString("run-dir", v, &c.run_dir); }},
+      {"tokenizer",
+       [&c](absl::string_view v) { return SetString("tokenizer", v, &c.tokenizer); }},
   };
   if (absl::Status s = ParseLmFlags(args, specs); !s.ok()) return UsageError(s, err);
   if (c.threads < 1) {
@@ -128,8 +144,14 @@ int SftCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
   }
   absl::StatusOr<std::unique_ptr<lm::Task>> task = lm::MakeTask(c.task);
   if (!task.ok()) return UsageError(task.status(), err);
-  const lm::CharTokenizer tokenizer;
-  c.model.vocab_size = tokenizer.vocab_size();
+  std::unique_ptr<lm::Tokenizer> tokenizer = std::make_unique<lm::CharTokenizer>();
+  if (!c.tokenizer.empty()) {
+    absl::StatusOr<std::unique_ptr<lm::SentencePieceTokenizer>> spm =
+        lm::SentencePieceTokenizer::FromFile(c.tokenizer);
+    if (!spm.ok()) return UsageError(spm.status(), err);
+    tokenizer = *std::move(spm);
+  }
+  c.model.vocab_size = tokenizer->vocab_size();
   c.model.d_ff = 4 * c.model.d_model;
   if (absl::Status s = c.model.Validate(); !s.ok()) return UsageError(s, err);
   if (absl::Status s = c.sft.Validate(); !s.ok()) return UsageError(s, err);
@@ -148,7 +170,7 @@ int SftCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
     }
     out << std::endl;
   };
-  absl::StatusOr<lm::SftResult> result = lm::RunSft(*model, **task, tokenizer, c.sft, report);
+  absl::StatusOr<lm::SftResult> result = lm::RunSft(*model, **task, *tokenizer, c.sft, report);
   if (!result.ok()) {
     if (result.status().code() == absl::StatusCode::kInvalidArgument) {
       return UsageError(result.status(), err);
@@ -159,6 +181,51 @@ int SftCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
   out << absl::StrFormat("done: %d steps in %.1f s; held-out exact match %.1f%% (%d/%d) on %s\n",
                          result->steps, result->seconds, 100.0 * result->held_out.accuracy,
                          result->held_out.exact, result->held_out.prompts, c.task);
+  if (c.run_dir.empty()) return 0;
+  lm::SeqCheckpointInfo info;
+  info.config = c.model;
+  info.tokenizer = tokenizer->spec();
+  info.task_id = c.task;
+  info.policy_version = 0;  // the start of an LM run
+  info.sft.steps = result->steps;
+  info.sft.eval_prompts = result->held_out.prompts;
+  info.sft.held_out_accuracy = result->held_out.accuracy;
+  info.sft.mean_partial_credit = result->held_out.mean_partial_credit;
+  info.sft.seed = c.sft.seed;
+  absl::StatusOr<std::string> saved = lm::SaveSeqCheckpoint(
+      absl::StrCat(c.run_dir, "/checkpoints"), *model, info, lm::kSftCheckpointTag);
+  if (!saved.ok()) {
+    err << "proxima lm sft: cannot write the checkpoint: " << saved.status().message() << "\n";
+    return 1;
+  }
+  out << "checkpoint: " << *saved << "\n";
+  return 0;
+}
+
+int TokenizerCommand(const std::vector<std::string>& args, std::ostream& out,
+                     std::ostream& err) {
+  std::string corpus, model_path;
+  int vocab_size = 0;
+  const std::vector<FlagSpec> specs = {
+      {"corpus", [&corpus](absl::string_view v) { return SetString("corpus", v, &corpus); }},
+      {"vocab-size", Number("vocab-size", &vocab_size)},
+      {"out", [&model_path](absl::string_view v) { return SetString("out", v, &model_path); }},
+  };
+  if (absl::Status s = ParseLmFlags(args, specs); !s.ok()) return UsageError(s, err);
+  if (corpus.empty() || model_path.empty() || vocab_size == 0) {
+    return UsageError(absl::InvalidArgumentError("`proxima lm tokenizer` needs --corpus FILE, "
+                                                 "--vocab-size N and --out MODEL"),
+                      err);
+  }
+  absl::StatusOr<std::string> model = lm::TrainSentencePieceModel(corpus, vocab_size);
+  if (!model.ok()) return UsageError(model.status(), err);
+  if (absl::Status s = WriteFileAtomic(model_path, *model); !s.ok()) {
+    err << "proxima lm tokenizer: " << s.message() << "\n";
+    return 1;
+  }
+  out << absl::StrFormat("wrote %s (%d bytes): SentencePiece unigram model of %d pieces "
+                         "(<pad> 0, <bos> 1, <eos> 2, <unk> 3) trained on %s\n",
+                         model_path, model->size(), vocab_size, corpus);
   return 0;
 }
 
@@ -191,13 +258,14 @@ int RunLmCommand(int argc, char** argv, std::ostream& out, std::ostream& err) {
     return 0;
   }
   if (sub == "sft") return SftCommand(args, out, err);
+  if (sub == "tokenizer") return TokenizerCommand(args, out, err);
   if (sub == "tasks") {
     if (!args.empty()) {
       return UsageError(absl::InvalidArgumentError("`proxima lm tasks` takes no arguments"), err);
     }
     return TasksCommand(out);
   }
-  const std::string closest = ClosestName(sub, {"sft", "tasks"});
+  const std::string closest = ClosestName(sub, {"sft", "tokenizer", "tasks"});
   return UsageError(absl::InvalidArgumentError(absl::StrCat(
                         "unknown subcommand \"", sub, "\"",
                         closest.empty() ? "" : absl::StrCat("; did you mean \"", closest, "\"?"))),

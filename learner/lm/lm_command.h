@@ -3,14 +3,21 @@
 //   proxima lm sft [--task ID] [--steps N] [--batch-size N] [--lr X]
 //                  [--warmup N] [--eval-every N] [--eval-prompts N]
 //                  [--layers N] [--width N] [--heads N] [--max-seq-len N]
-//                  [--seed S] [--threads N]
+//                  [--seed S] [--threads N] [--tokenizer MODEL] [--run-dir DIR]
 //     trains a fresh sequence policy (common/lm/seq_policy.h; --width sets
 //     d_model, the MLP is 4 × width; the model is initialised with --seed)
 //     on the task's demonstrations (learner/lm/sft.h, whose SftOptions give
 //     the defaults), printing the loss every 100 steps and the held-out
 //     exact match at every evaluation, then a summary line. --threads sets
-//     LibTorch's and OpenBLAS's pools (default 1). Not yet: writing a
-//     checkpoint (issue 24).
+//     LibTorch's and OpenBLAS's pools (default 1). With --run-dir, writes the
+//     trained policy to DIR/checkpoints/ckpt-000000000000-sft.pt
+//     (learner/lm/seq_checkpoint.h: policy version 0, the start of an LM run)
+//     and prints its path. --tokenizer MODEL uses a SentencePiece model
+//     (common/lm/sentencepiece_tokenizer.h) instead of the character
+//     tokenizer; the checkpoint carries the model's bytes.
+//   proxima lm tokenizer --corpus FILE --vocab-size N --out MODEL
+//     trains a SentencePiece unigram model of N pieces on FILE's lines
+//     (<pad> 0, <bos> 1, <eos> 2, <unk> 3) and writes it to MODEL.
 //   proxima lm tasks
 //     lists the task ids with their descriptions.
 //

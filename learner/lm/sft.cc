@@ -57,7 +57,7 @@ absl::Status SftOptions::Validate() const {
 }
 
 absl::StatusOr<SftBatch> MakeSftBatch(const std::vector<TaskExample>& examples,
-                                      const CharTokenizer& tokenizer) {
+                                      const Tokenizer& tokenizer) {
   if (examples.empty()) return absl::InvalidArgumentError("sft batch has no examples");
   std::vector<std::vector<int>> seqs;
   std::vector<size_t> prompt_lens;
@@ -67,14 +67,14 @@ absl::StatusOr<SftBatch> MakeSftBatch(const std::vector<TaskExample>& examples,
     PROXIMA_ASSIGN_OR_RETURN(const std::vector<int> answer, tokenizer.Encode(ex.answer));
     prompt_lens.push_back(seq.size());
     seq.insert(seq.end(), answer.begin(), answer.end());
-    seq.push_back(CharTokenizer::kEos);
+    seq.push_back(Tokenizer::kEos);
     longest = std::max(longest, seq.size());
     seqs.push_back(std::move(seq));
   }
   const int64_t batch = static_cast<int64_t>(seqs.size());
   const int64_t width = static_cast<int64_t>(longest) - 1;
-  std::vector<int64_t> inputs(static_cast<size_t>(batch * width), CharTokenizer::kPad);
-  std::vector<int64_t> targets(inputs.size(), CharTokenizer::kPad);
+  std::vector<int64_t> inputs(static_cast<size_t>(batch * width), Tokenizer::kPad);
+  std::vector<int64_t> targets(inputs.size(), Tokenizer::kPad);
   std::vector<float> mask(inputs.size(), 0.0f);
   for (int64_t b = 0; b < batch; ++b) {
     const std::vector<int>& seq = seqs[b];
@@ -100,7 +100,7 @@ at::Tensor SftLoss(SeqPolicyImpl& model, const SftBatch& batch) {
 }
 
 absl::StatusOr<SftResult> RunSft(SeqPolicyImpl& model, const Task& task,
-                                 const CharTokenizer& tokenizer, const SftOptions& options,
+                                 const Tokenizer& tokenizer, const SftOptions& options,
                                  const std::function<void(const SftProgress&)>& on_progress) {
   PROXIMA_RETURN_IF_ERROR(options.Validate());
   const SeqPolicyConfig& config = model.config();

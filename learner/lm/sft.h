@@ -58,7 +58,7 @@ struct SftBatch {
 };
 
 absl::StatusOr<SftBatch> MakeSftBatch(const std::vector<TaskExample>& examples,
-                                      const CharTokenizer& tokenizer);
+                                      const Tokenizer& tokenizer);
 
 // The masked mean cross-entropy of `batch` under `model` (a scalar with grad).
 at::Tensor SftLoss(SeqPolicyImpl& model, const SftBatch& batch);
@@ -80,7 +80,7 @@ struct SftResult {
 // Trains `model` in place. `on_progress` (may be empty) is called on every
 // evaluation step and every 100 steps.
 absl::StatusOr<SftResult> RunSft(SeqPolicyImpl& model, const Task& task,
-                                 const CharTokenizer& tokenizer, const SftOptions& options,
+                                 const Tokenizer& tokenizer, const SftOptions& options,
                                  const std::function<void(const SftProgress&)>& on_progress);
 
 }  // namespace proxima::lm
