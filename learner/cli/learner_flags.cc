@@ -14,6 +14,10 @@ ABSL_FLAG(std::string, listen, "0.0.0.0:50051",
 ABSL_FLAG(std::string, metrics_listen, "",
           "learner: HOST:PORT to serve Prometheus metrics on (/metrics); port 0 picks a "
           "free port (written to RUN_DIR/metrics.addr); empty = off");
+ABSL_FLAG(std::string, dashboard_listen, "",
+          "learner: HOST:PORT to serve the live web dashboard on (/, /api/status, "
+          "/api/metrics); port 0 picks a free port (written to RUN_DIR/dashboard.addr); empty = "
+          "off [train: 127.0.0.1:0]");
 ABSL_FLAG(std::string, run_dir, "",
           "Run directory of a new run [runs/<env>-<seed>, or runs/<env>-<seed>-2, -3, ... when "
           "that holds a run]; one that holds a run is refused unless --overwrite");
@@ -102,6 +106,7 @@ absl::StatusOr<LearnerOptions> LearnerOptionsFromFlags() {
   o.listen = absl::GetFlag(FLAGS_listen);
   o.run_dir = absl::GetFlag(FLAGS_run_dir);
   o.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  o.dashboard_listen = absl::GetFlag(FLAGS_dashboard_listen);
   o.overwrite = absl::GetFlag(FLAGS_overwrite);
   o.resume_dir = absl::GetFlag(FLAGS_resume);
   o.resume_or_start = absl::GetFlag(FLAGS_resume_or_start);

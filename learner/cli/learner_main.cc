@@ -175,6 +175,10 @@ int main(int argc, char** argv) {
     std::printf("proxima-learner: metrics on http://%s/metrics\n",
                 (*server)->metrics_address().c_str());
   }
+  if (!(*server)->dashboard_address().empty()) {
+    std::printf("proxima-learner: dashboard on http://%s/\n",
+                (*server)->dashboard_address().c_str());
+  }
   std::fflush(stdout);
   proxima::LogInfo(absl::StrCat("run directory ", (*server)->run_dir()));
 

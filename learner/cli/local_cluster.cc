@@ -387,6 +387,12 @@ int Launcher::Run() {
       Note(absl::StrFormat("proxima train: learner at %s, %d actors x %d envs, logs in %s",
                            address_, options_.actors,
                            ActorNumEnvs(options_.num_envs, options_.actors), logs_dir_));
+      // Written by the learner before its listening line (--dashboard-listen).
+      absl::StatusOr<std::string> dashboard = ReadFile(options_.run_dir + "/dashboard.addr");
+      if (dashboard.ok()) {
+        Note(absl::StrCat("proxima train: dashboard at http://",
+                          absl::StripTrailingAsciiWhitespace(*dashboard), "/"));
+      }
     }
   } else if (!absl::IsCancelled(addr.status())) {
     Note(absl::StrCat("proxima train: ", addr.status().message()));
@@ -414,7 +420,8 @@ absl::Span<const absl::string_view> ForwardedLearnerFlags() {
       "activation", "actor_num_envs", "adam_eps", "adaptive_kl", "advantage", "anneal_lr",
       "auth_tokens_file", "checkpoint_every_seconds", "checkpoint_every_updates", "clip_action",
       "clip_coef",
-      "clip_vloss", "device", "engine", "ent_coef", "env", "eval_episodes", "eval_every",
+      "clip_vloss", "dashboard_listen", "device", "engine", "ent_coef", "env", "eval_episodes",
+      "eval_every",
       "gae_lambda", "gamma", "grace_period",
       "hidden_sizes", "init_log_std", "keep_checkpoints", "keepalive_seconds",
       "keepalive_timeout_seconds", "kl_beta", "kl_target", "learning_rate", "listen", "lr",

@@ -7,7 +7,9 @@
 //     `--listen 127.0.0.1:0 --run-dir DIR --quiet`; its bound address comes
 //     from its stdout line "proxima-learner: listening on HOST:PORT"
 //     (common/listening_line.h; local_learner.h). Its stdout and stderr
-//     go to DIR/logs/learner.log.
+//     go to DIR/logs/learner.log. With a dashboard (`proxima train` turns
+//     it on), its URL, from DIR/dashboard.addr, is printed with the
+//     learner's address.
 //  2. Actor i runs `proxima-actor --learner ADDR --name actor-<i> --num-envs K`
 //     (K = max(1, num_envs / N), so the run's env columns are split among
 //     the actors; ActorArgs) with output in DIR/logs/actor-<i>.log. An actor

@@ -83,6 +83,11 @@ int TrainCluster(const std::set<std::string>& given, const ResumePoint* resume) 
   }
   LocalClusterOptions options;
   options.learner_flags = LearnerFlagsToForward(given);
+  // The dashboard is on by default in the local cluster, on loopback
+  // (docs/monitoring.md): --dashboard-listen= turns it off, HOST:PORT moves it.
+  if (given.count("dashboard_listen") == 0) {
+    options.learner_flags.push_back("--dashboard-listen=127.0.0.1:0");
+  }
   // A MuJoCo preset collects its batch as one 2,048-step env column
   // (CleanRL's ppo_continuous_action). A cluster of N actors splits it into N
   // columns of 2,048/N steps, one per actor: a sync round (one chunk per

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -18,15 +19,18 @@ absl::Status LearnerOptions::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("--listen must be HOST:PORT (got '", listen, "')"));
   }
-  if (!metrics_listen.empty()) {
-    const size_t colon = metrics_listen.rfind(':');
+  // An HTTP listen flag: empty (off) or HOST:PORT.
+  for (const auto& [flag, value] : {std::pair<const char*, const std::string*>{
+                                        "metrics-listen", &metrics_listen},
+                                    {"dashboard-listen", &dashboard_listen}}) {
+    if (value->empty()) continue;
+    const size_t colon = value->rfind(':');
     int port = -1;
     if (colon == std::string::npos || colon == 0 ||
-        !absl::SimpleAtoi(absl::string_view(metrics_listen).substr(colon + 1), &port) ||
-        port < 0 || port > 65535) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--metrics-listen must be HOST:PORT with a port in 0..65535 (got '",
-                       metrics_listen, "')"));
+        !absl::SimpleAtoi(absl::string_view(*value).substr(colon + 1), &port) || port < 0 ||
+        port > 65535) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--", flag, " must be HOST:PORT with a port in 0..65535 (got '", *value, "')"));
     }
   }
   if (resume_or_start && resume_dir.empty()) {

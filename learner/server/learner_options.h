@@ -31,6 +31,10 @@ struct LearnerOptions {
   // Non-empty: serve Prometheus metrics on http://HOST:PORT/metrics (port 0
   // picks a free port; the bound address is written to RUN_DIR/metrics.addr).
   std::string metrics_listen;
+  // Non-empty: serve the live web dashboard on http://HOST:PORT/ (port 0
+  // picks a free port; the bound address is written to
+  // RUN_DIR/dashboard.addr; learner/server/dashboard.h).
+  std::string dashboard_listen;
   // Non-empty: continue the run in this directory from its newest complete
   // checkpoint (config, weights, optimizer, normalizer, version, counters).
   // A directory without a checkpoint is an error, unless resume_or_start

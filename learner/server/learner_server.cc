@@ -42,6 +42,7 @@
 #include "learner/periodic_eval.h"
 #include "learner/server/actor_registration.h"
 #include "learner/server/chunk_intake.h"
+#include "learner/server/dashboard.h"
 #include "learner/server/lag_report.h"
 #include "learner/server/learner_status.h"
 #include "learner/server/metrics_feed.h"
@@ -170,6 +171,7 @@ class LearnerServer::Impl final : public WeightHost, public ServiceHost {
   // Set in Start() before anything serves; declared last so that it stops
   // scraping Status() before any other member goes away.
   std::unique_ptr<PrometheusExporter> metrics_;
+  std::unique_ptr<Dashboard> dashboard_;  // the same, for the dashboard's Status(true)
 };
 
 absl::Status LearnerServer::Impl::Init() {
@@ -243,6 +245,14 @@ absl::Status LearnerServer::Impl::Start() {
                              }));
     PROXIMA_RETURN_IF_ERROR(
         WriteFileAtomic(run_dir_ + "/metrics.addr", metrics_->address() + "\n"));
+  }
+  if (!options_.dashboard_listen.empty()) {
+    PROXIMA_ASSIGN_OR_RETURN(
+        dashboard_, Dashboard::Start(options_.dashboard_listen,
+                                     {[this] { return Status(true); }, progress_.get(),
+                                      security_.auth.get()}));
+    PROXIMA_RETURN_IF_ERROR(
+        WriteFileAtomic(run_dir_ + "/dashboard.addr", dashboard_->address() + "\n"));
   }
   services_ = std::make_unique<LearnerServices>(this);
   int port = 0;
@@ -411,6 +421,9 @@ absl::Status LearnerServer::Start() { return impl_->Start(); }
 std::string LearnerServer::address() const { return impl_->address_; }
 std::string LearnerServer::metrics_address() const {
   return impl_->metrics_ ? impl_->metrics_->address() : std::string();
+}
+std::string LearnerServer::dashboard_address() const {
+  return impl_->dashboard_ ? impl_->dashboard_->address() : std::string();
 }
 const std::string& LearnerServer::run_dir() const { return impl_->run_dir_; }
 absl::StatusOr<RunSummary> LearnerServer::Wait() { return impl_->Wait(); }

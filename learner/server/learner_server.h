@@ -81,6 +81,9 @@ class LearnerServer {
   std::string address() const;
   // Where /metrics is served (HOST:PORT), or empty without --metrics-listen.
   std::string metrics_address() const;
+  // Where the dashboard is served (HOST:PORT), or empty without
+  // --dashboard-listen.
+  std::string dashboard_address() const;
   const std::string& run_dir() const;
 
   // Blocks until the run ends (step budget, solved with stop_when_solved,

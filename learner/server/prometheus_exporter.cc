@@ -1,18 +1,11 @@
 #include "learner/server/prometheus_exporter.h"
 
-#include <arpa/inet.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
-#include <cstring>
 #include <map>
 #include <sstream>
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "common/grpc/grpc_util.h"
+#include "common/status_macros.h"
 #include "learner/server/lag_report.h"
 #include "learner/server/time_breakdown.h"
 #include "learner/update_metrics.h"
@@ -72,70 +65,6 @@ std::string ModeLabel(v1::TrainingMode mode) {
 }
 
 constexpr char kContentType[] = "text/plain; version=0.0.4; charset=utf-8";
-
-MHD_Result Reply(MHD_Connection* connection, unsigned int code, const std::string& body,
-                 const char* content_type) {
-  MHD_Response* response = MHD_create_response_from_buffer(
-      body.size(), const_cast<char*>(body.data()), MHD_RESPMEM_MUST_COPY);
-  if (response == nullptr) return MHD_NO;
-  MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-  const MHD_Result r = MHD_queue_response(connection, code, response);
-  MHD_destroy_response(response);
-  return r;
-}
-
-// Parses "A.B.C.D:PORT" or "[IPV6]:PORT" into a socket address.
-absl::Status ParseBindAddress(const std::string& listen, sockaddr_storage* out, bool* ipv6) {
-  std::memset(out, 0, sizeof(*out));
-  const size_t colon = listen.rfind(':');
-  int port = -1;
-  if (colon == std::string::npos ||
-      !absl::SimpleAtoi(absl::string_view(listen).substr(colon + 1), &port) || port < 0 ||
-      port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("bad HOST:PORT '", listen, "'"));
-  }
-  std::string host = listen.substr(0, colon);
-  *ipv6 = host.size() >= 2 && host.front() == '[' && host.back() == ']';
-  if (*ipv6) {
-    auto* a = reinterpret_cast<sockaddr_in6*>(out);
-    a->sin6_family = AF_INET6;
-    a->sin6_port = htons(static_cast<uint16_t>(port));
-    if (inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), &a->sin6_addr) != 1) {
-      return absl::InvalidArgumentError(absl::StrCat("bad IPv6 address in '", listen, "'"));
-    }
-  } else {
-    auto* a = reinterpret_cast<sockaddr_in*>(out);
-    a->sin_family = AF_INET;
-    a->sin_port = htons(static_cast<uint16_t>(port));
-    if (host == "localhost") host = "127.0.0.1";
-    if (inet_pton(AF_INET, host.c_str(), &a->sin_addr) != 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the host in '", listen, "' must be a numeric IPv4 address, [IPv6] or localhost"));
-    }
-  }
-  return absl::OkStatus();
-}
-
-MHD_Result HandleRequest(void* cls, MHD_Connection* connection, const char* url,
-                         const char* method, const char* /*version*/,
-                         const char* /*upload_data*/, size_t* upload_data_size,
-                         void** /*req_cls*/) {
-  auto* self = static_cast<PrometheusExporter*>(cls);
-  const bool get = std::strcmp(method, MHD_HTTP_METHOD_GET) == 0;
-  const bool head = std::strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
-  if (!get && !head) {
-    return Reply(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET /metrics\n", "text/plain");
-  }
-  if (*upload_data_size != 0) {
-    *upload_data_size = 0;  // a GET with a body: ignore the body
-    return MHD_YES;
-  }
-  if (std::strcmp(url, "/metrics") != 0) {
-    return Reply(connection, MHD_HTTP_NOT_FOUND, "not found; metrics are at /metrics\n",
-                 "text/plain");
-  }
-  return Reply(connection, MHD_HTTP_OK, self->Scrape(), kContentType);
-}
 
 }  // namespace
 
@@ -245,12 +174,6 @@ std::vector<MetricFamily> StatusMetricFamilies(const v1::LearnerStatus& st) {
 
 absl::StatusOr<std::unique_ptr<PrometheusExporter>> PrometheusExporter::Start(
     const std::string& listen, StatusFn status) {
-  sockaddr_storage addr;
-  bool ipv6 = false;
-  absl::Status parsed = ParseBindAddress(listen, &addr, &ipv6);
-  if (!parsed.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("--metrics-listen: ", parsed.message()));
-  }
   std::unique_ptr<PrometheusExporter> e(new PrometheusExporter());
   e->status_ = std::move(status);
   e->registry_ = std::make_shared<prometheus::Registry>();
@@ -269,33 +192,26 @@ absl::StatusOr<std::unique_ptr<PrometheusExporter>> PrometheusExporter::Start(
            .Register(*e->registry_)
            .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01,
                                                             0.025, 0.05, 0.1, 0.25, 0.5, 1, 5});
-  // One internal thread with the default stack size; a request is a few KiB.
-  unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD;  // errors are returned, not logged
-  if (ipv6) flags |= MHD_USE_IPv6;
-  e->daemon_ = MHD_start_daemon(flags, 0, nullptr, nullptr, &HandleRequest, e.get(),
-                                MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&addr),
-                                MHD_OPTION_CONNECTION_TIMEOUT, 30U, MHD_OPTION_END);
-  if (e->daemon_ == nullptr) {
-    return absl::UnavailableError(absl::StrCat("--metrics-listen: cannot serve on ", listen,
-                                               " (address in use or not local?)"));
-  }
-  const MHD_DaemonInfo* info = MHD_get_daemon_info(e->daemon_, MHD_DAEMON_INFO_LISTEN_FD);
-  sockaddr_storage bound;
-  socklen_t len = sizeof(bound);
-  if (info == nullptr ||
-      getsockname(info->listen_fd, reinterpret_cast<sockaddr*>(&bound), &len) != 0) {
-    return absl::InternalError("--metrics-listen: cannot read the bound port");
-  }
-  const int port = ntohs(bound.ss_family == AF_INET6
-                             ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                             : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-  e->address_ = DialableAddress(listen, port);
+  PrometheusExporter* self = e.get();
+  PROXIMA_ASSIGN_OR_RETURN(
+      e->http_, HttpServer::Start(listen, "--metrics-listen", [self](const HttpRequest& r) {
+        HttpResponse reply;
+        if (r.method != "GET" && r.method != "HEAD") {
+          reply.code = 405;
+          reply.body = "only GET /metrics\n";
+        } else if (r.path != "/metrics") {
+          reply.code = 404;
+          reply.body = "not found; metrics are at /metrics\n";
+        } else {
+          reply.content_type = kContentType;
+          reply.body = self->Scrape();
+        }
+        return reply;
+      }));
   return e;
 }
 
-PrometheusExporter::~PrometheusExporter() {
-  if (daemon_ != nullptr) MHD_stop_daemon(daemon_);
-}
+PrometheusExporter::~PrometheusExporter() = default;
 
 std::string PrometheusExporter::Scrape() const {
   std::vector<MetricFamily> families = registry_->Collect();

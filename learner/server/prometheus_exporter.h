@@ -1,9 +1,7 @@
 // PrometheusExporter: the learner's numbers on http://HOST:PORT/metrics in the
 // Prometheus text format. prometheus-cpp (core) holds the histograms and
-// writes the text format; GNU libmicrohttpd serves it. (prometheus-cpp's own
-// civetweb exposer cannot start its threads in a LibTorch process: civetweb
-// asks for 100 KiB thread stacks, smaller than the static TLS of LibTorch's
-// dependencies, so pthread_create fails with EINVAL.)
+// writes the text format; learner/server/http_server.h (GNU libmicrohttpd)
+// serves it.
 //
 // Two sources, one endpoint:
 //   * at every scrape the exporter calls the status function it was given
@@ -36,10 +34,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "learner/server/http_server.h"
 #include "prometheus/metric_family.h"
 #include "proxima/v1/status.pb.h"
-
-struct MHD_Daemon;
 
 namespace prometheus {
 class Histogram;
@@ -61,7 +58,7 @@ class PrometheusExporter {
   ~PrometheusExporter();
 
   // HOST:PORT a scraper can dial (a wildcard host becomes 127.0.0.1).
-  const std::string& address() const { return address_; }
+  const std::string& address() const { return http_->address(); }
 
   void ObserveUpdateSeconds(double seconds);
   void ObserveBroadcastSeconds(double seconds);
@@ -72,12 +69,11 @@ class PrometheusExporter {
  private:
   PrometheusExporter() = default;
 
-  std::string address_;
   StatusFn status_;
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Histogram* update_seconds_ = nullptr;
   prometheus::Histogram* broadcast_seconds_ = nullptr;
-  MHD_Daemon* daemon_ = nullptr;
+  std::unique_ptr<HttpServer> http_;  // last: stops serving before the rest goes
 };
 
 // The metric families for one LearnerStatus (what a scrape serves besides the

@@ -78,6 +78,7 @@ absl::StatusOr<SessionRegistry::Registered> SessionRegistry::Register(NewSession
   }
   sessions_[s->id] = s;
   latest_session_[id] = s->id;
+  ++registrations_[id];
   out.actor_id = id;
   out.session_id = s->id;
   return out;
@@ -202,6 +203,8 @@ void SessionRegistry::FillStatus(bool include_actors, v1::LearnerStatus* st) con
     a->set_pid(s.pid);
     a->set_build_version(s.build_version);
     a->set_chunks_rate_limited(s.chunks_rate_limited);
+    auto regs = registrations_.find(s.actor_id);
+    a->set_registrations(regs == registrations_.end() ? 0 : regs->second);
     s.time.ToProto(a->mutable_time_total());
   }
   st->set_actors_connected(connected);

@@ -143,6 +143,8 @@ class SessionRegistry {
   std::map<uint32_t, uint64_t> latest_session_ ABSL_GUARDED_BY(mu_);  // actor id → session
   // One bucket per actor id, so that re-registering does not refill it.
   std::map<uint32_t, TokenBucket> rate_buckets_ ABSL_GUARDED_BY(mu_);
+  // Registrations per actor id in this process (ActorInfo.registrations).
+  std::map<uint32_t, uint32_t> registrations_ ABSL_GUARDED_BY(mu_);
   std::map<const TrajectoryStream*, std::shared_ptr<TrajectoryStream>> streams_
       ABSL_GUARDED_BY(mu_);
 };
