@@ -58,11 +58,14 @@ uint64_t CanonicalChecksum(const v1::WeightSnapshot& s) {
   return h.value();
 }
 
-void EncodeWeights(ActorCritic& model, const NormalizerState& normalizer, uint64_t version,
-                   v1::WeightSnapshot* out) {
+namespace {
+
+// The version and every named parameter of `module` (float32, in
+// registration order).
+void AddParameters(torch::nn::Module& module, uint64_t version, v1::WeightSnapshot* out) {
   out->Clear();
   out->set_version(version);
-  for (const auto& item : model->named_parameters()) {
+  for (const auto& item : module.named_parameters()) {
     at::Tensor p = item.value().detach().to(at::kCPU).to(at::kFloat).contiguous();
     v1::NamedTensor* t = out->add_tensors();
     t->set_name(item.key());
@@ -71,6 +74,13 @@ void EncodeWeights(ActorCritic& model, const NormalizerState& normalizer, uint64
     for (int64_t d : p.sizes()) tp->add_shape(d);
     tp->set_data(p.data_ptr(), p.nbytes());
   }
+}
+
+}  // namespace
+
+void EncodeWeights(ActorCritic& model, const NormalizerState& normalizer, uint64_t version,
+                   v1::WeightSnapshot* out) {
+  AddParameters(*model, version, out);
   v1::ObservationNormalizer* n = out->mutable_obs_normalizer();
   n->set_enabled(normalizer.enabled);
   for (double m : normalizer.stats.mean()) n->add_mean(m);
@@ -82,8 +92,11 @@ void EncodeWeights(ActorCritic& model, const NormalizerState& normalizer, uint64
   out->set_checksum(CanonicalChecksum(*out));
 }
 
-absl::Status ApplyWeights(const v1::WeightSnapshot& s, ActorCritic& model,
-                          NormalizerState* normalizer) {
+namespace {
+
+// The checksum and every tensor's name, dtype, shape and values against
+// `module`'s parameters; nothing is copied.
+absl::Status CheckParameters(const v1::WeightSnapshot& s, torch::nn::Module& module) {
   if (s.checksum_algorithm() != v1::CHECKSUM_ALGORITHM_FNV1A64_CANONICAL) {
     return absl::InvalidArgumentError(absl::StrCat(
         "weights version ", s.version(), ": unsupported checksum algorithm ",
@@ -95,7 +108,7 @@ absl::Status ApplyWeights(const v1::WeightSnapshot& s, ActorCritic& model,
                                             ": checksum mismatch (got ", s.checksum(),
                                             ", computed ", want, ")"));
   }
-  auto params = model->named_parameters();
+  auto params = module.named_parameters();
   if (static_cast<size_t>(s.tensors_size()) != params.size()) {
     return absl::InvalidArgumentError(absl::StrCat("weights version ", s.version(), ": ",
                                                    s.tensors_size(), " tensors, model has ",
@@ -129,24 +142,54 @@ absl::Status ApplyWeights(const v1::WeightSnapshot& s, ActorCritic& model,
       }
     }
   }
+  return absl::OkStatus();
+}
+
+// Copies the tensors of a checked snapshot into `module`'s parameters.
+void CopyParameters(const v1::WeightSnapshot& s, torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  auto params = module.named_parameters();
+  for (int i = 0; i < s.tensors_size(); ++i) {
+    at::Tensor p = params.begin()[i].value();
+    at::Tensor src = at::from_blob(const_cast<char*>(s.tensors(i).tensor().data().data()),
+                                   p.sizes(), at::kFloat);
+    p.copy_(src);
+  }
+}
+
+}  // namespace
+
+absl::Status ApplyWeights(const v1::WeightSnapshot& s, ActorCritic& model,
+                          NormalizerState* normalizer) {
+  if (absl::Status st = CheckParameters(s, *model); !st.ok()) return st;
   const v1::ObservationNormalizer& n = s.obs_normalizer();
   RunningMeanStd stats(normalizer->stats.dim());
   absl::Status st = stats.Restore(std::vector<double>(n.mean().begin(), n.mean().end()),
                                   std::vector<double>(n.var().begin(), n.var().end()),
                                   n.count() > 0 ? n.count() : RunningMeanStd::kInitialCount);
   if (!st.ok()) return absl::InvalidArgumentError(absl::StrCat("weights: ", st.message()));
-  {
-    torch::NoGradGuard no_grad;
-    for (int i = 0; i < s.tensors_size(); ++i) {
-      at::Tensor p = params.begin()[i].value();
-      at::Tensor src = at::from_blob(const_cast<char*>(s.tensors(i).tensor().data().data()),
-                                     p.sizes(), at::kFloat);
-      p.copy_(src);
-    }
-  }
+  CopyParameters(s, *model);
   normalizer->enabled = n.enabled();
   normalizer->clip = n.clip() > 0 ? n.clip() : normalizer->clip;
   normalizer->stats = std::move(stats);
+  return absl::OkStatus();
+}
+
+void EncodeModuleWeights(torch::nn::Module& module, uint64_t version, v1::WeightSnapshot* out) {
+  AddParameters(module, version, out);
+  out->mutable_obs_normalizer()->set_enabled(false);
+  out->set_checksum_algorithm(v1::CHECKSUM_ALGORITHM_FNV1A64_CANONICAL);
+  out->set_checksum(CanonicalChecksum(*out));
+}
+
+absl::Status ApplyModuleWeights(const v1::WeightSnapshot& s, torch::nn::Module& module) {
+  if (absl::Status st = CheckParameters(s, module); !st.ok()) return st;
+  if (s.obs_normalizer().enabled()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "weights version ", s.version(),
+        ": obs_normalizer is enabled, but this model reads tokens, not observations"));
+  }
+  CopyParameters(s, module);
   return absl::OkStatus();
 }
 

@@ -56,6 +56,13 @@ void EncodeWeights(ActorCritic& model, const NormalizerState& normalizer, uint64
 absl::Status ApplyWeights(const v1::WeightSnapshot& s, ActorCritic& model,
                           NormalizerState* normalizer);
 
+// The same for a model without an observation normalizer (a sequence
+// policy, common/lm/seq_policy.h): every named parameter of `module`, the
+// normalizer disabled, the checksum; and the checked load, which also
+// refuses a snapshot whose normalizer is enabled.
+void EncodeModuleWeights(torch::nn::Module& module, uint64_t version, v1::WeightSnapshot* out);
+absl::Status ApplyModuleWeights(const v1::WeightSnapshot& s, torch::nn::Module& module);
+
 }  // namespace proxima
 
 #endif  // PROXIMA_COMMON_POLICY_WEIGHT_CODEC_H_

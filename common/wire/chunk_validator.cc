@@ -25,9 +25,11 @@ absl::Status Invalid(absl::string_view field, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
 }
 
+}  // namespace
+
 // dtype, shape and byte length of one tensor.
-absl::Status CheckTensor(const v1::TensorProto& t, absl::string_view field, v1::DType dtype,
-                         const std::vector<int64_t>& shape) {
+absl::Status CheckWireTensor(const v1::TensorProto& t, absl::string_view field, v1::DType dtype,
+                             const std::vector<int64_t>& shape) {
   if (t.dtype() != dtype) {
     return Invalid(field, absl::StrCat("dtype ", v1::DType_Name(t.dtype()), ", want ",
                                        v1::DType_Name(dtype)));
@@ -42,6 +44,8 @@ absl::Status CheckTensor(const v1::TensorProto& t, absl::string_view field, v1::
   }
   return absl::OkStatus();
 }
+
+namespace {
 
 absl::Status CheckFinite(const v1::TensorProto& t, absl::string_view field) {
   const size_t n = t.data().size() / sizeof(float);
@@ -67,9 +71,11 @@ absl::Status CheckFlags(const v1::TensorProto& t, absl::string_view field) {
   return absl::OkStatus();
 }
 
+}  // namespace
+
 // The actor's timings (rollout_seconds and the issue-18 breakdown): seconds,
 // so finite and >= 0.
-absl::Status CheckTimings(const v1::TrajectoryChunk& c) {
+absl::Status CheckChunkTimings(const v1::TrajectoryChunk& c) {
   const struct {
     const char* field;
     float value;
@@ -86,11 +92,13 @@ absl::Status CheckTimings(const v1::TrajectoryChunk& c) {
   return absl::OkStatus();
 }
 
-}  // namespace
-
 absl::Status ValidateChunkPayload(const v1::TrajectoryChunk& c, const ChunkSpec& spec) {
   const int64_t T = c.num_steps(), E = c.num_envs(), D = spec.obs_dim;
-  if (absl::Status st = CheckTimings(c); !st.ok()) return st;
+  if (absl::Status st = CheckChunkTimings(c); !st.ok()) return st;
+  if (c.has_sequences()) {
+    return Invalid("sequences", "this run steps an env and takes step chunks only (sequence "
+                                "chunks belong to a sequence run, protocol revision 2)");
+  }
   if (E != spec.num_envs) {
     return Invalid("num_envs", absl::StrCat(E, ", want ", spec.num_envs));
   }
@@ -100,20 +108,20 @@ absl::Status ValidateChunkPayload(const v1::TrajectoryChunk& c, const ChunkSpec&
                                              " (a final chunk may have 0..",
                                              spec.rollout_length, ")"));
   }
-  PROXIMA_RETURN_IF_ERROR(CheckTensor(c.observations(), "observations", v1::DTYPE_FLOAT32, {T, E, D}));
+  PROXIMA_RETURN_IF_ERROR(CheckWireTensor(c.observations(), "observations", v1::DTYPE_FLOAT32, {T, E, D}));
   const bool discrete = spec.action_space.is_discrete();
   if (discrete) {
-    PROXIMA_RETURN_IF_ERROR(CheckTensor(c.actions(), "actions", v1::DTYPE_INT64, {T, E}));
+    PROXIMA_RETURN_IF_ERROR(CheckWireTensor(c.actions(), "actions", v1::DTYPE_INT64, {T, E}));
   } else {
-    PROXIMA_RETURN_IF_ERROR(CheckTensor(c.actions(), "actions", v1::DTYPE_FLOAT32,
+    PROXIMA_RETURN_IF_ERROR(CheckWireTensor(c.actions(), "actions", v1::DTYPE_FLOAT32,
                                         {T, E, spec.action_space.flat_dim()}));
   }
   PROXIMA_RETURN_IF_ERROR(
-      CheckTensor(c.behaviour_log_probs(), "behaviour_log_probs", v1::DTYPE_FLOAT32, {T, E}));
-  PROXIMA_RETURN_IF_ERROR(CheckTensor(c.rewards(), "rewards", v1::DTYPE_FLOAT32, {T, E}));
-  PROXIMA_RETURN_IF_ERROR(CheckTensor(c.terminated(), "terminated", v1::DTYPE_UINT8, {T, E}));
-  PROXIMA_RETURN_IF_ERROR(CheckTensor(c.truncated(), "truncated", v1::DTYPE_UINT8, {T, E}));
-  PROXIMA_RETURN_IF_ERROR(CheckTensor(c.bootstrap_observations(), "bootstrap_observations",
+      CheckWireTensor(c.behaviour_log_probs(), "behaviour_log_probs", v1::DTYPE_FLOAT32, {T, E}));
+  PROXIMA_RETURN_IF_ERROR(CheckWireTensor(c.rewards(), "rewards", v1::DTYPE_FLOAT32, {T, E}));
+  PROXIMA_RETURN_IF_ERROR(CheckWireTensor(c.terminated(), "terminated", v1::DTYPE_UINT8, {T, E}));
+  PROXIMA_RETURN_IF_ERROR(CheckWireTensor(c.truncated(), "truncated", v1::DTYPE_UINT8, {T, E}));
+  PROXIMA_RETURN_IF_ERROR(CheckWireTensor(c.bootstrap_observations(), "bootstrap_observations",
                                       v1::DTYPE_FLOAT32, {E, D}));
   PROXIMA_RETURN_IF_ERROR(CheckFinite(c.observations(), "observations"));
   PROXIMA_RETURN_IF_ERROR(CheckFinite(c.behaviour_log_probs(), "behaviour_log_probs"));

@@ -41,7 +41,12 @@ void FillRunConfig(const RegistrationContext& ctx, uint32_t actor_id, int num_en
     rc->set_target_policy_lag(static_cast<uint32_t>(o.target_policy_lag));
     rc->set_batch_transitions(static_cast<uint64_t>(c.batch_size()));
   }
-  v1::ChannelHints* ch = rc->mutable_channel();
+  FillChannelHints(o, rc->mutable_channel());
+}
+
+}  // namespace
+
+void FillChannelHints(const LearnerOptions& o, v1::ChannelHints* ch) {
   ch->set_max_message_bytes(static_cast<uint64_t>(o.max_message_bytes));
   SetDuration(o.keepalive_seconds, ch->mutable_keepalive_time());
   SetDuration(o.keepalive_timeout_seconds, ch->mutable_keepalive_timeout());
@@ -51,8 +56,6 @@ void FillRunConfig(const RegistrationContext& ctx, uint32_t actor_id, int num_en
   ch->set_max_unacked_chunks(static_cast<uint32_t>(o.max_unacked_chunks));
   SetDuration(o.sync_round_timeout_seconds, ch->mutable_sync_round_timeout());
 }
-
-}  // namespace
 
 std::string NewLearnerInstanceId(const std::string& env_id) {
   Rng rng(MixSeed(static_cast<uint64_t>(absl::ToUnixNanos(absl::Now())) ^ ::getpid()));
@@ -67,10 +70,12 @@ grpc::Status RegisterActor(const v1::RegisterRequest& req, const RegistrationCon
   if (req.actor_name().empty()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "actor_name: must not be empty");
   }
-  if (req.protocol_version() != v1::PROTOCOL_VERSION_1) {
+  // Revision 2 adds sequence runs only; step chunks mean the same in both.
+  if (req.protocol_version() != v1::PROTOCOL_VERSION_1 &&
+      req.protocol_version() != v1::PROTOCOL_VERSION_2) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                         absl::StrCat("protocol_version ", req.protocol_version(),
-                                     " is not supported; this learner speaks 1"));
+                                     " is not supported; this learner speaks 1 and 2"));
   }
   // A remote env (remote://HOST:PORT) is built by connecting to its server,
   // which any actor can try: it is never in an actor's list.
@@ -105,7 +110,7 @@ grpc::Status RegisterActor(const v1::RegisterRequest& req, const RegistrationCon
   if (!r.ok()) return ToGrpcStatus(r.status());
   resp->set_actor_id(r->actor_id);
   resp->set_session_id(r->session_id);
-  resp->set_protocol_version(v1::PROTOCOL_VERSION_1);
+  resp->set_protocol_version(req.protocol_version());
   FillRunConfig(ctx, r->actor_id, num_envs, resp->mutable_config());
   resp->set_policy_version(ctx.version);
   resp->set_learner_instance_id(ctx.instance_id);

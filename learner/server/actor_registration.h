@@ -35,6 +35,9 @@ struct RegistrationContext {
 // tell a restarted learner from the one they registered with.
 std::string NewLearnerInstanceId(const std::string& env_id);
 
+// The channel hints of `options` (RunConfig.channel).
+void FillChannelHints(const LearnerOptions& options, v1::ChannelHints* out);
+
 // Registers the actor in `sessions` and ends the streams of the session it
 // supersedes (ABORTED).
 grpc::Status RegisterActor(const v1::RegisterRequest& req, const RegistrationContext& ctx,

@@ -200,19 +200,28 @@ ChunkDecision ChunkIntake::Ingest(const std::shared_ptr<TrajectoryStream>& strea
   // Payload checks and decoding, outside every lock.
   ChunkSpec cs = options_.spec;
   cs.num_envs = v.num_envs;
-  absl::Status valid = ValidateChunkPayload(chunk, cs);
   QueuedChunk q;
   std::vector<EpisodeRecord> episodes;
+  absl::Status valid = options_.sequence_payload ? options_.sequence_payload(chunk, &q)
+                                                 : ValidateChunkPayload(chunk, cs);
   if (valid.ok()) {
     q.session_id = chunk.session_id();
     q.actor_id = chunk.actor_id();
     q.seq = seq;
     q.policy_version = chunk.policy_version();
-    q.batch = DecodeChunk(chunk, cs.action_space.is_discrete());
-    q.transitions = static_cast<int64_t>(q.batch.num_steps) * q.batch.num_envs;
-    episodes = ChunkEpisodes(chunk);
+    if (!options_.sequence_payload) {
+      q.batch = DecodeChunk(chunk, cs.action_space.is_discrete());
+      q.transitions = static_cast<int64_t>(q.batch.num_steps) * q.batch.num_envs;
+      episodes = ChunkEpisodes(chunk);
+    }
   }
-  return Admit(stream, chunk, claimed, std::move(valid), std::move(q), episodes);
+  const absl::Status error = valid;
+  ChunkDecision d = Admit(stream, chunk, claimed, std::move(valid), std::move(q), episodes);
+  if (!error.ok() && options_.sequence_rejected &&
+      d.ack.outcome() == v1::CHUNK_OUTCOME_REJECTED_INVALID) {
+    options_.sequence_rejected(error);
+  }
+  return d;
 }
 
 ChunkDecision ChunkIntake::Admit(const std::shared_ptr<TrajectoryStream>& stream,

@@ -54,6 +54,13 @@ class ChunkIntake final : public TrajectoryHost {
     ChunkSpec spec;  // num_envs is each session's
     bool sync = false;
     int64_t max_message_bytes = 0;
+    // Sequence runs (protocol revision 2): checks and decodes a chunk's
+    // payload in place of ValidateChunkPayload / DecodeChunk, filling the
+    // QueuedChunk's sequences and transitions (completion tokens) when it is
+    // valid; `sequence_rejected` hears the error of every chunk that made
+    // REJECTED_INVALID. Both unset in an Env run.
+    std::function<absl::Status(const v1::TrajectoryChunk&, QueuedChunk*)> sequence_payload;
+    std::function<void(const absl::Status&)> sequence_rejected;
     // A run's: its env's spaces, rollout length, mode and message limit.
     static Options Of(const EnvSpec& env, const PpoConfig& config, const LearnerOptions& options);
   };

@@ -16,7 +16,7 @@ v1::LearnerStatus BuildStatus(const StatusSources& src, bool include_actors) {
   st.set_queue_transitions(static_cast<uint64_t>(src.queue->transitions()));
   st.set_queue_capacity(static_cast<uint64_t>(src.queue->capacity()));
   src.accounting->FillStatus(&st);
-  src.trainer->FillStatus(&st);
+  if (src.trainer != nullptr) src.trainer->FillStatus(&st);
   st.set_serving_state(src.serving);
   SetTimestamp(src.started_at, st.mutable_started_at());
   st.set_env_id(src.env_id);

@@ -29,7 +29,7 @@ struct StatusSources {
   const SessionRegistry* sessions;
   const TrajectoryQueue* queue;
   const ChunkAccounting* accounting;
-  const TrainerLoop* trainer;
+  const TrainerLoop* trainer;  // null: no trainer (a sequence run, for now)
   v1::ServingState serving;
   absl::Time started_at;
   std::string env_id, run_dir, instance_id;

@@ -37,6 +37,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/wire/rollout_batch.h"
+#include "common/wire/seq_chunk_codec.h"
 
 namespace proxima {
 
@@ -51,8 +52,10 @@ struct QueuedChunk {
   std::string actor_name;
   uint64_t seq = 0;
   uint64_t policy_version = 0;
-  int64_t transitions = 0;
-  RolloutBatch batch;
+  int64_t transitions = 0;  // a sequence chunk's: its completion tokens
+  RolloutBatch batch;       // a step chunk's data
+  // A sequence chunk's data (protocol revision 2); null for a step chunk.
+  std::shared_ptr<const SequenceChunk> sequences;
 };
 
 // Whoever sent a chunk the queue had to hold (a trajectory stream). The

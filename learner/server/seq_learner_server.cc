@@ -1,0 +1,379 @@
+// SeqLearnerServer: the wiring of a sequence run's learner
+// (seq_learner_server.h has the contract). Lock order as in
+// learner_server.cc; the evaluator's mutex and Impl's lifecycle mutex are
+// leaves.
+#include "learner/server/seq_learner_server.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <limits>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "common/grpc/channel_security.h"
+#include "common/grpc/grpc_util.h"
+#include "common/logging.h"
+#include "common/policy/weight_codec.h"
+#include "common/rng.h"
+#include "common/status_macros.h"
+#include "common/wire/seq_chunk_validator.h"
+#include "learner/server/actor_registration.h"
+#include "learner/server/chunk_intake.h"
+#include "learner/server/learner_status.h"
+#include "learner/server/metrics_feed.h"
+#include "learner/server/run_progress.h"
+#include "learner/server/seq_evaluator.h"
+#include "learner/server/services.h"
+#include "learner/server/session_registry.h"
+#include "learner/server/weight_publisher.h"
+
+namespace proxima {
+
+class SeqLearnerServer::Impl final : public WeightHost, public ServiceHost {
+ public:
+  Impl(const SeqLearnerConfig& config, const LearnerOptions& options)
+      : config_(config), options_(options) {}
+
+  absl::Status Init();
+  absl::Status Start();
+  void Wait();
+  void RequestStop(const std::string& reason);
+
+  // WeightHost.
+  std::shared_ptr<const PublishedWeights> LatestWeights() const override {
+    return publisher_.Latest();
+  }
+  void WeightsDelivered(ServerClock::time_point) override {}
+  void WatchDone(WeightStream* w, uint64_t session_id) override {
+    sessions_->WatchDone(w, session_id);
+    publisher_.RemoveListener(w);
+  }
+  // ServiceHost.
+  grpc::Status Authorize(grpc::CallbackServerContext* ctx, Access access) const override {
+    return security_.auth->Check(ctx->client_metadata(), access);
+  }
+  TrajectoryHost* trajectory_host() override { return intake_.get(); }
+  WeightHost* weight_host() override { return this; }
+  MetricsHost* metrics_host() override { return feed_.get(); }
+  grpc::Status Register(const v1::RegisterRequest& req, v1::RegisterResponse* resp) override;
+  grpc::Status AttachWatch(const v1::WatchWeightsRequest& req,
+                           const std::shared_ptr<WeightStream>& w) override;
+  v1::LearnerStatus Status(bool include_actors) const override;
+  void AttachMetricsWatch(const std::shared_ptr<MetricsStream>& m) override { feed_->Attach(m); }
+  void RequestCheckpoint(const std::string&,
+                         std::function<void(absl::StatusOr<v1::CheckpointInfo>)> done) override {
+    done(absl::UnimplementedError("a sequence run writes no checkpoints yet (issue 25)"));
+  }
+  bool paused() const override { return false; }
+  void SetPaused(bool) override {}
+  uint64_t version() const override { return progress_->version(); }
+  v1::SetHyperparametersResponse SetHyperparameters(
+      const v1::SetHyperparametersRequest& req) override {
+    v1::SetHyperparametersResponse resp;
+    for (const auto& kv : req.values()) {
+      v1::HyperparameterError* e = resp.add_errors();
+      e->set_key(kv.first);
+      e->set_message("a sequence run has no trainer hyperparameters yet");
+    }
+    return resp;
+  }
+  void RequestShutdown(bool, std::function<void(v1::ShutdownResponse)> done) override {
+    RequestStop("Admin.Shutdown");
+    v1::ShutdownResponse resp;
+    resp.set_policy_version(version());
+    done(resp);
+  }
+
+  bool serving() const {
+    absl::MutexLock l(&life_mu_);
+    return serving_ == v1::SERVING_STATE_SERVING;
+  }
+  std::shared_ptr<grpc::Channel> InProcessChannel() {
+    return server_->experimental().InProcessChannelWithInterceptors(
+        grpc::ChannelArguments(),
+        ChannelSecurity::TokenOnly(security_.internal_token).Interceptors());
+  }
+
+ private:
+  friend class SeqLearnerServer;
+  // The evaluator thread: takes accepted chunks off the queue until it closes.
+  void EvaluateLoop();
+  absl::Status CheckAndDecode(const v1::TrajectoryChunk& chunk, QueuedChunk* q) const;
+
+  SeqLearnerConfig config_;
+  LearnerOptions options_;
+  CallSecurity security_;
+  std::string address_, instance_id_;
+  absl::Time started_at_;
+  lm::SeqPolicy model_{nullptr};
+
+  ChunkAccounting accounting_;
+  WeightPublisher publisher_;
+  std::unique_ptr<RunProgress> progress_;
+  std::unique_ptr<SessionRegistry> sessions_;
+  std::unique_ptr<TrajectoryQueue> queue_;
+  std::unique_ptr<SequenceEvaluator> evaluator_;
+  std::unique_ptr<ChunkIntake> intake_;
+  std::unique_ptr<MetricsFeed> feed_;
+  std::unique_ptr<LearnerServices> services_;
+  std::unique_ptr<grpc::Server> server_;
+  std::thread evaluator_thread_;
+
+  mutable absl::Mutex life_mu_;  // a leaf
+  v1::ServingState serving_ ABSL_GUARDED_BY(life_mu_) = v1::SERVING_STATE_STARTING;
+  bool stop_requested_ ABSL_GUARDED_BY(life_mu_) = false;
+  bool shut_down_ = false;  // Wait() completed (main thread only)
+};
+
+absl::Status SeqLearnerServer::Impl::Init() {
+  started_at_ = absl::Now();
+  PROXIMA_RETURN_IF_ERROR(options_.Validate());
+  PROXIMA_RETURN_IF_ERROR(config_.run.Finish());
+  if (config_.held_out_every < 0 || config_.held_out_prompts < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "held-out evaluation: every ", config_.held_out_every, " chunks on ",
+        config_.held_out_prompts, " prompts; want every >= 0 and prompts >= 1"));
+  }
+  PROXIMA_ASSIGN_OR_RETURN(security_, LoadCallSecurity(&options_));
+  model_ = lm::SeqPolicy(config_.run.model, config_.seed);
+  model_->eval();
+  PROXIMA_ASSIGN_OR_RETURN(evaluator_, SequenceEvaluator::Create(config_.run, model_));
+  progress_ = std::make_unique<RunProgress>(std::nullopt);
+  sessions_ = std::make_unique<SessionRegistry>(options_.max_actors,
+                                                options_.max_chunks_per_second);
+  if (options_.queue_capacity == 0) {
+    // Completion tokens: a few chunks of the largest size.
+    options_.queue_capacity = 4 * static_cast<int64_t>(config_.run.group_size) *
+                              config_.run.prompts_per_chunk * config_.run.max_new_tokens;
+  }
+  queue_ = std::make_unique<TrajectoryQueue>(options_.queue_capacity);
+  instance_id_ = NewLearnerInstanceId(config_.run.task_id);
+  ChunkIntake::Deps in{sessions_.get(), queue_.get(), &accounting_, progress_.get(),
+                       [this] { return serving(); }, [] { return false; },
+                       [] { return std::numeric_limits<int>::max(); }};
+  ChunkIntake::Options o;
+  o.max_message_bytes = options_.max_message_bytes;
+  o.sequence_payload = [this](const v1::TrajectoryChunk& c, QueuedChunk* q) {
+    return CheckAndDecode(c, q);
+  };
+  o.sequence_rejected = [this](const absl::Status& error) {
+    const std::string m(error.message());
+    evaluator_->CountRejected(m.substr(0, m.find(':')));
+  };
+  intake_ = std::make_unique<ChunkIntake>(std::move(in), std::move(o));
+  feed_ = std::make_unique<MetricsFeed>(progress_.get());
+  LogInfo(absl::StrFormat("sequence run %s: %s, %lld parameters", config_.run.task_id,
+                          config_.run.model.DebugString(),
+                          static_cast<long long>(model_->NumParameters())));
+  return absl::OkStatus();
+}
+
+absl::Status SeqLearnerServer::Impl::CheckAndDecode(const v1::TrajectoryChunk& chunk,
+                                                    QueuedChunk* q) const {
+  const SequenceChunkSpec spec{config_.run.model.vocab_size, config_.run.model.max_seq_len,
+                               config_.run.group_size};
+  if (std::optional<SeqRejection> r = ValidateSequenceChunk(chunk, spec)) {
+    return absl::InvalidArgumentError(r->reason());
+  }
+  auto decoded = std::make_shared<SequenceChunk>(DecodeSequenceBatch(chunk.sequences()));
+  q->transitions = decoded->completion_tokens();
+  q->sequences = std::move(decoded);
+  return absl::OkStatus();
+}
+
+absl::Status SeqLearnerServer::Impl::Start() {
+  services_ = std::make_unique<LearnerServices>(this);
+  int port = 0;
+  server_ = StartGrpcServer(options_, security_.credentials, services_.get(), &port);
+  if (!server_ || port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.listen,
+                                               " (address in use or invalid?)"));
+  }
+  address_ = DialableAddress(options_.listen, port);
+  v1::WeightSnapshot snap;
+  EncodeModuleWeights(*model_, progress_->version(), &snap);
+  publisher_.Publish(snap, progress_->version(), ServerClock::now());
+  {
+    absl::MutexLock l(&life_mu_);
+    serving_ = v1::SERVING_STATE_SERVING;
+  }
+  server_->GetHealthCheckService()->SetServingStatus(true);
+  evaluator_thread_ = std::thread([this] { EvaluateLoop(); });
+  return absl::OkStatus();
+}
+
+void SeqLearnerServer::Impl::EvaluateLoop() {
+  uint64_t evaluated = 0;
+  for (;;) {
+    const uint64_t seen = queue_->generation();
+    std::vector<TrajectoryQueue::Released> released;
+    std::optional<QueuedChunk> c = queue_->TryPop(&released);
+    intake_->ResumeHeld(std::move(released));
+    if (!c) {
+      if (queue_->closed()) return;
+      queue_->Wait(seen, /*want_chunks=*/true, absl::InfiniteFuture());
+      continue;
+    }
+    if (c->sequences) evaluator_->Evaluate(*c->sequences);
+    accounting_.Trained(c->actor_name, c->seq, c->transitions);
+    ++evaluated;
+    if (config_.held_out_every > 0 && evaluated % config_.held_out_every == 0) {
+      absl::StatusOr<double> acc =
+          evaluator_->HeldOutAccuracy(config_.held_out_prompts, progress_->version());
+      if (!acc.ok()) LogWarning(absl::StrCat("held-out evaluation: ", acc.status().message()));
+    }
+  }
+}
+
+grpc::Status SeqLearnerServer::Impl::Register(const v1::RegisterRequest& req,
+                                              v1::RegisterResponse* resp) {
+  const std::string& task = config_.run.task_id;
+  if (req.actor_name().empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "actor_name: must not be empty");
+  }
+  if (req.protocol_version() < v1::PROTOCOL_VERSION_2) {
+    return grpc::Status(
+        grpc::StatusCode::FAILED_PRECONDITION,
+        absl::StrCat("protocol_version ", req.protocol_version(), " is not supported: this run (",
+                     task, ") streams sequence chunks, protocol revision 2"));
+  }
+  if (req.available_env_ids_size() > 0 &&
+      std::find(req.available_env_ids().begin(), req.available_env_ids().end(), task) ==
+          req.available_env_ids().end()) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        absl::StrCat("this run generates for ", task,
+                                     ", which the actor cannot run"));
+  }
+  if (!serving()) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the learner is not serving");
+  SessionRegistry::NewSession n;
+  n.name = req.actor_name();
+  n.hostname = req.hostname();
+  n.pid = req.pid();
+  n.build_version = req.build_version();
+  n.num_envs = 1;
+  absl::StatusOr<SessionRegistry::Registered> r = sessions_->Register(std::move(n));
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  resp->set_actor_id(r->actor_id);
+  resp->set_session_id(r->session_id);
+  resp->set_protocol_version(v1::PROTOCOL_VERSION_2);
+  v1::RunConfig* rc = resp->mutable_config();
+  rc->set_env_id(task);
+  SeqRunToProto(config_.run, rc->mutable_sequence());
+  v1::SeedConfig* seeds = rc->mutable_seeds();
+  seeds->set_run_seed(config_.seed);
+  seeds->set_action_seed(MixSeed(config_.seed ^ (0x5e9ac7042ULL + r->actor_id)));
+  rc->set_mode(v1::TRAINING_MODE_ASYNC);
+  FillChannelHints(options_, rc->mutable_channel());
+  resp->set_policy_version(progress_->version());
+  resp->set_learner_instance_id(instance_id_);
+  LogInfo(absl::StrFormat("actor %u '%s' registered for %s (session %016llx)", r->actor_id,
+                          req.actor_name(), task,
+                          static_cast<unsigned long long>(r->session_id)));
+  const grpc::Status superseded(grpc::StatusCode::ABORTED,
+                                "the session was superseded by a newer registration");
+  if (r->superseded_stream) r->superseded_stream->Abort(superseded);
+  if (r->superseded_watch) r->superseded_watch->Abort(superseded);
+  return grpc::Status::OK;
+}
+
+grpc::Status SeqLearnerServer::Impl::AttachWatch(const v1::WatchWeightsRequest& req,
+                                                 const std::shared_ptr<WeightStream>& w) {
+  absl::StatusOr<std::shared_ptr<WeightStream>> old =
+      sessions_->AttachWatch(req.session_id(), w, serving());
+  if (!old.ok()) return ToGrpcStatus(old.status());
+  if (*old) {
+    (*old)->Abort(grpc::Status(grpc::StatusCode::ABORTED, "a newer WatchWeights replaced this one"));
+  }
+  if (!publisher_.AddListener(w)) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the learner is stopping");
+  }
+  return grpc::Status::OK;
+}
+
+v1::LearnerStatus SeqLearnerServer::Impl::Status(bool include_actors) const {
+  v1::ServingState state;
+  {
+    absl::MutexLock l(&life_mu_);
+    state = serving_;
+  }
+  v1::LearnerStatus st =
+      BuildStatus({progress_.get(), sessions_.get(), queue_.get(), &accounting_, nullptr, state,
+                   started_at_, config_.run.task_id, "", instance_id_, nullptr},
+                  include_actors);
+  st.set_mode(v1::TRAINING_MODE_ASYNC);
+  st.set_device("cpu");
+  evaluator_->FillStatus(st.mutable_sequences());
+  return st;
+}
+
+void SeqLearnerServer::Impl::RequestStop(const std::string& reason) {
+  {
+    absl::MutexLock l(&life_mu_);
+    if (stop_requested_) return;
+    stop_requested_ = true;
+    if (serving_ == v1::SERVING_STATE_SERVING) serving_ = v1::SERVING_STATE_DRAINING;
+  }
+  LogInfo(absl::StrCat("stopping (", reason, ")"));
+  if (server_) server_->GetHealthCheckService()->SetServingStatus(false);
+  queue_->Close();
+}
+
+void SeqLearnerServer::Impl::Wait() {
+  {
+    absl::MutexLock l(&life_mu_);
+    life_mu_.Await(absl::Condition(&stop_requested_));
+  }
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (evaluator_thread_.joinable()) evaluator_thread_.join();
+  intake_->DropAllAtShutdown();
+  {
+    absl::MutexLock l(&life_mu_);
+    serving_ = v1::SERVING_STATE_STOPPED;
+  }
+  for (auto& s : sessions_->OpenStreams()) s->Abort(grpc::Status::OK);
+  publisher_.Close();
+  feed_->Close();
+  if (server_) {
+    server_->Shutdown(std::chrono::system_clock::now() +
+                      std::chrono::milliseconds(
+                          static_cast<int64_t>(options_.grace_period_seconds * 250)));
+    server_->Wait();
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+SeqLearnerServer::SeqLearnerServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+SeqLearnerServer::~SeqLearnerServer() {
+  if (impl_ && impl_->server_ && !impl_->shut_down_) {
+    impl_->RequestStop("destroyed");
+    impl_->Wait();
+  }
+}
+
+absl::StatusOr<std::unique_ptr<SeqLearnerServer>> SeqLearnerServer::Create(
+    const SeqLearnerConfig& config, const LearnerOptions& options) {
+  auto impl = std::make_unique<Impl>(config, options);
+  PROXIMA_RETURN_IF_ERROR(impl->Init());
+  return std::unique_ptr<SeqLearnerServer>(new SeqLearnerServer(std::move(impl)));
+}
+
+absl::Status SeqLearnerServer::Start() { return impl_->Start(); }
+std::string SeqLearnerServer::address() const { return impl_->address_; }
+void SeqLearnerServer::Wait() { impl_->Wait(); }
+void SeqLearnerServer::RequestStop(const std::string& reason) { impl_->RequestStop(reason); }
+v1::LearnerStatus SeqLearnerServer::Status(bool include_actors) const {
+  return impl_->Status(include_actors);
+}
+std::shared_ptr<grpc::Channel> SeqLearnerServer::InProcessChannel() {
+  return impl_->InProcessChannel();
+}
+
+}  // namespace proxima

@@ -1,0 +1,80 @@
+// SeqLearnerServer: the learner process of a sequence run (protocol revision
+// 2: an `lm/...` task as env, docs/sequence-policies.md "On the wire").
+//
+// It serves the same proxima.v1 services as LearnerServer — Register,
+// StreamTrajectories, WatchWeights, Monitor, Admin — and reuses its parts
+// (SessionRegistry, ChunkIntake's decision table, TrajectoryQueue,
+// ChunkAccounting, WeightPublisher), with a SeqPolicy in place of the PPO
+// trainer:
+//   * Register refuses actors below protocol revision 2 (FAILED_PRECONDITION)
+//     and answers with RunConfig.sequence (the model, the sampling);
+//   * version 0 is the seeded initial SeqPolicy, published through
+//     WatchWeights as named tensors with the usual checksum
+//     (EncodeModuleWeights);
+//   * a chunk must be a valid sequence chunk (ValidateSequenceChunk); a
+//     rejected one is REJECTED_INVALID, its reason starting with the rule
+//     class, and counted by class in LearnerStatus.sequences.rejected;
+//   * one evaluator thread takes accepted chunks from the queue, counts them
+//     and recomputes the completion tokens' log-probs
+//     (learner/server/seq_evaluator.h); that is the chunk's "trained" fate in
+//     the accounting (received = trained + dropped + queued), until issue 25
+//     trains on them.
+// No run directory, checkpoints or training yet: Admin.SaveCheckpoint
+// answers UNIMPLEMENTED, SetHyperparameters changes nothing.
+//
+// Threads and locks as in LearnerServer (learner_server.h); the evaluator
+// thread is the trainer thread's counterpart and the only user of the model.
+#ifndef PROXIMA_LEARNER_SERVER_SEQ_LEARNER_SERVER_H_
+#define PROXIMA_LEARNER_SERVER_SEQ_LEARNER_SERVER_H_
+
+#include <grpcpp/channel.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/policy/seq_run_config.h"
+#include "learner/server/learner_options.h"
+#include "proxima/v1/status.pb.h"
+
+namespace proxima {
+
+struct SeqLearnerConfig {
+  SeqRunSettings run;    // task, model, sampling (Finish() is called)
+  uint64_t seed = 1;     // the initial weights' seed; actors' seeds derive from it
+  // Held-out greedy exact match measured every this many evaluated chunks
+  // (0: never), on this many prompts.
+  int held_out_every = 0;
+  int held_out_prompts = 200;
+};
+
+class SeqLearnerServer {
+ public:
+  static absl::StatusOr<std::unique_ptr<SeqLearnerServer>> Create(const SeqLearnerConfig& config,
+                                                                  const LearnerOptions& options);
+  ~SeqLearnerServer();
+
+  // Binds options.listen, publishes version 0, starts the evaluator.
+  absl::Status Start();
+  // Address clients can dial.
+  std::string address() const;
+  // Blocks until RequestStop (or Admin.Shutdown), then stops: queued chunks
+  // are dropped (counted), streams closed.
+  void Wait();
+  void RequestStop(const std::string& reason);
+
+  v1::LearnerStatus Status(bool include_actors) const;
+  std::shared_ptr<grpc::Channel> InProcessChannel();
+
+  class Impl;
+
+ private:
+  explicit SeqLearnerServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace proxima
+
+#endif  // PROXIMA_LEARNER_SERVER_SEQ_LEARNER_SERVER_H_

@@ -1,0 +1,284 @@
+// A sequence run's learner (learner/server/seq_learner_server.h) over real
+// loopback gRPC: registration needs protocol revision 2, the snapshot loads
+// into an actor-side SeqPolicy, every malformed sequence-chunk class is
+// rejected with its reason and counted by class, and chunks generated with
+// the published weights are accepted, counted, and recomputed by the
+// learner to within 1e-4 of the behaviour log-probs (the ratio-1 check).
+#include <grpcpp/grpcpp.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <memory>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "actor/seq_generator.h"
+#include "common/policy/seq_run_config.h"
+#include "common/policy/weight_codec.h"
+#include "common/wire/seq_chunk_codec.h"
+#include "learner/server/seq_learner_server.h"
+#include "proxima/v1/learner_service.grpc.pb.h"
+#include "tests/lm/seq_chunk_cases.h"
+#include "tests/support/learner_status.h"
+#include "tests/support/poll.h"
+
+namespace proxima {
+namespace {
+
+using ::proxima::testing::ChunkOf;
+using ::proxima::testing::MalformedSequenceCases;
+using ::proxima::testing::PollUntil;
+using ::proxima::testing::SeqCase;
+using ::proxima::testing::ValidSequences;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+// A small model so the test is quick: 1 layer of width 32.
+SeqLearnerConfig SmallRun() {
+  SeqLearnerConfig c;
+  c.run.task_id = "lm/Addition-v0";
+  c.run.model.max_seq_len = 16;
+  c.run.model.d_model = 32;
+  c.run.model.num_layers = 1;
+  c.run.model.num_heads = 2;
+  c.run.model.d_ff = 64;
+  c.run.group_size = 2;
+  c.run.prompts_per_chunk = 2;
+  c.run.max_new_tokens = 5;
+  c.seed = 7;
+  return c;
+}
+
+LearnerOptions LoopbackOptions() {
+  LearnerOptions o;
+  o.listen = "127.0.0.1:0";
+  return o;
+}
+
+class SeqLearnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<SeqLearnerServer>> s =
+        SeqLearnerServer::Create(SmallRun(), LoopbackOptions());
+    ASSERT_TRUE(s.ok()) << s.status();
+    server_ = std::move(*s);
+    ASSERT_TRUE(server_->Start().ok());
+    channel_ = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
+    stub_ = v1::Learner::NewStub(channel_);
+  }
+
+  grpc::Status Register(uint32_t protocol, v1::RegisterResponse* resp) {
+    grpc::ClientContext ctx;
+    v1::RegisterRequest req;
+    req.set_actor_name("seq-actor");
+    req.set_protocol_version(protocol);
+    return stub_->Register(&ctx, req, resp);
+  }
+
+  // The first snapshot of the registered session.
+  v1::WeightSnapshot FirstSnapshot(const v1::RegisterResponse& reg) {
+    grpc::ClientContext ctx;
+    v1::WatchWeightsRequest req;
+    req.set_actor_id(reg.actor_id());
+    req.set_session_id(reg.session_id());
+    std::unique_ptr<grpc::ClientReader<v1::WeightSnapshot>> r = stub_->WatchWeights(&ctx, req);
+    v1::WeightSnapshot snap;
+    EXPECT_TRUE(r->Read(&snap));
+    ctx.TryCancel();
+    r->Finish();
+    return snap;
+  }
+
+  std::unique_ptr<SeqLearnerServer> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Learner::Stub> stub_;
+};
+
+// One trajectory stream: send a chunk, read its ack.
+class Stream {
+ public:
+  Stream(v1::Learner::Stub* stub, const v1::RegisterResponse& reg) : reg_(reg) {
+    rw_ = stub->StreamTrajectories(&ctx_);
+  }
+  v1::ChunkAck Send(v1::TrajectoryChunk chunk) {
+    chunk.set_actor_id(reg_.actor_id());
+    chunk.set_session_id(reg_.session_id());
+    chunk.set_seq(seq_++);
+    v1::ChunkAck ack;
+    EXPECT_TRUE(rw_->Write(chunk));
+    EXPECT_TRUE(rw_->Read(&ack));
+    return ack;
+  }
+  ~Stream() {
+    rw_->WritesDone();
+    rw_->Finish();
+  }
+
+ private:
+  v1::RegisterResponse reg_;
+  grpc::ClientContext ctx_;
+  std::unique_ptr<grpc::ClientReaderWriter<v1::TrajectoryChunk, v1::ChunkAck>> rw_;
+  uint64_t seq_ = 0;
+};
+
+uint64_t RejectedInvalid(const v1::LearnerStatus& st) {
+  return testing::Dropped(st, v1::CHUNK_OUTCOME_REJECTED_INVALID);
+}
+
+TEST_F(SeqLearnerTest, RegistrationNeedsRevisionTwoAndCarriesTheSequenceConfig) {
+  v1::RegisterResponse resp;
+  grpc::Status old = Register(v1::PROTOCOL_VERSION_1, &resp);
+  EXPECT_EQ(old.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(old.error_message(), HasSubstr("protocol revision 2"));
+
+  ASSERT_TRUE(Register(v1::PROTOCOL_VERSION_2, &resp).ok());
+  EXPECT_EQ(resp.protocol_version(), static_cast<uint32_t>(v1::PROTOCOL_VERSION_2));
+  EXPECT_EQ(resp.config().env_id(), "lm/Addition-v0");
+  absl::StatusOr<SeqRunSettings> run = SeqRunFromProto(resp.config());
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_EQ(run->model.d_model, 32);
+  EXPECT_EQ(run->model.vocab_size, 19);
+  EXPECT_EQ(run->group_size, 2);
+
+  // The snapshot fills a model built from the config, checksum verified.
+  v1::WeightSnapshot snap = FirstSnapshot(resp);
+  EXPECT_EQ(snap.version(), 0u);
+  lm::SeqPolicy actor_model(run->model, /*init_seed=*/99);
+  EXPECT_TRUE(ApplyModuleWeights(snap, *actor_model).ok());
+  snap.mutable_tensors(0)->mutable_tensor()->mutable_data()->at(0) ^= 1;
+  EXPECT_EQ(ApplyModuleWeights(snap, *actor_model).code(), absl::StatusCode::kDataLoss);
+}
+
+TEST_F(SeqLearnerTest, EveryMalformedClassIsRejectedWithItsReasonAndCounted) {
+  v1::RegisterResponse reg;
+  ASSERT_TRUE(Register(v1::PROTOCOL_VERSION_2, &reg).ok());
+  std::map<std::string, uint64_t> want;
+  const std::vector<SeqCase> cases = MalformedSequenceCases();
+  {
+    Stream stream(stub_.get(), reg);
+    for (const SeqCase& c : cases) {
+      v1::TrajectoryChunk chunk = ChunkOf(ValidSequences());
+      c.spoil(&chunk);
+      v1::ChunkAck ack = stream.Send(chunk);
+      EXPECT_EQ(ack.outcome(), v1::CHUNK_OUTCOME_REJECTED_INVALID) << c.name;
+      EXPECT_THAT(ack.reason(), StartsWith(c.rule + ": ")) << c.name;
+      ++want[c.rule];
+    }
+    // The valid chunk itself is accepted on the same stream afterwards.
+    EXPECT_EQ(stream.Send(ChunkOf(ValidSequences())).outcome(), v1::CHUNK_OUTCOME_ACCEPTED);
+  }
+  ASSERT_TRUE(PollUntil([&] { return server_->Status(false).sequences().chunks() == 1; },
+                        absl::Seconds(30)));
+  const v1::LearnerStatus st = server_->Status(false);
+  std::map<std::string, uint64_t> got(st.sequences().rejected().begin(),
+                                      st.sequences().rejected().end());
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(RejectedInvalid(st), cases.size());
+  EXPECT_EQ(st.chunks_received(), cases.size() + 1);
+  EXPECT_EQ(st.chunks_received(), st.chunks_trained() + RejectedInvalid(st) + st.chunks_queued());
+  EXPECT_EQ(st.sequences().sequences(), 4u);
+  EXPECT_EQ(st.sequences().tokens(), 8u);
+  EXPECT_DOUBLE_EQ(st.sequences().mean_reward(), 0.5);
+  EXPECT_DOUBLE_EQ(st.sequences().mean_completion_length(), 2.0);
+}
+
+// What an actor does (actor/seq_generator.h): load the published weights,
+// generate G completions of train prompts, score them, send them.
+TEST_F(SeqLearnerTest, GeneratedChunksAreAcceptedAndTheLogProbGapIsZero) {
+  v1::RegisterResponse reg;
+  ASSERT_TRUE(Register(v1::PROTOCOL_VERSION_2, &reg).ok());
+  absl::StatusOr<SeqRunSettings> run = SeqRunFromProto(reg.config());
+  ASSERT_TRUE(run.ok()) << run.status();
+  // A second generator samples at another temperature with top-k: the
+  // learner recomputes at what each chunk records.
+  SeqRunSettings topk = *run;
+  topk.temperature = 0.7;
+  topk.top_k = 5;
+  const v1::WeightSnapshot snap = FirstSnapshot(reg);
+  std::vector<std::unique_ptr<SequenceGenerator>> gens;
+  for (const SeqRunSettings& s : {*run, topk}) {
+    absl::StatusOr<std::unique_ptr<SequenceGenerator>> g =
+        SequenceGenerator::Create(s, reg.config().seeds().action_seed());
+    ASSERT_TRUE(g.ok()) << g.status();
+    EXPECT_EQ((*g)->Next().status().code(), absl::StatusCode::kFailedPrecondition);
+    ASSERT_TRUE((*g)->SetWeights(snap).ok());
+    gens.push_back(std::move(*g));
+  }
+  constexpr int kChunks = 4;
+  double reward_sum = 0;
+  int64_t tokens = 0;
+  {
+    Stream stream(stub_.get(), reg);
+    for (int k = 0; k < kChunks; ++k) {
+      absl::StatusOr<SequenceChunk> chunk = gens[k % 2]->Next();
+      ASSERT_TRUE(chunk.ok()) << chunk.status();
+      ASSERT_EQ(chunk->sequences.size(),
+                static_cast<size_t>(run->prompts_per_chunk * run->group_size));
+      for (const SequenceRecord& r : chunk->sequences) reward_sum += r.reward;
+      tokens += chunk->completion_tokens();
+      v1::TrajectoryChunk wire = ChunkOf(*chunk);
+      wire.set_policy_version(gens[k % 2]->version());
+      v1::ChunkAck ack = stream.Send(wire);
+      EXPECT_EQ(ack.outcome(), v1::CHUNK_OUTCOME_ACCEPTED) << ack.reason();
+    }
+  }
+  ASSERT_TRUE(PollUntil([&] { return server_->Status(false).sequences().chunks() == kChunks; },
+                        absl::Seconds(30)));
+  const v1::LearnerStatus st = server_->Status(false);
+  const v1::SequenceStatus& s = st.sequences();
+  const int n = kChunks * run->prompts_per_chunk * run->group_size;
+  EXPECT_EQ(s.sequences(), static_cast<uint64_t>(n));
+  EXPECT_EQ(s.tokens(), static_cast<uint64_t>(tokens));
+  EXPECT_NEAR(s.mean_reward(), reward_sum / n, 1e-6);
+  EXPECT_TRUE(s.rejected().empty());
+  EXPECT_EQ(RejectedInvalid(st), 0u);
+  EXPECT_EQ(st.chunks_trained(), static_cast<uint64_t>(kChunks));
+  // The ratio-1 check: same weights, same temperature and top-k.
+  EXPECT_LT(s.max_abs_log_prob_gap(), 1e-4);
+  EXPECT_LT(s.mean_abs_log_prob_gap(), 1e-4);
+}
+
+// The gap measures something: chunks sampled from other weights (another
+// seed) are accepted but far from the learner's log-probs.
+TEST_F(SeqLearnerTest, ChunksFromOtherWeightsShowAGap) {
+  v1::RegisterResponse reg;
+  ASSERT_TRUE(Register(v1::PROTOCOL_VERSION_2, &reg).ok());
+  absl::StatusOr<SeqRunSettings> run = SeqRunFromProto(reg.config());
+  ASSERT_TRUE(run.ok()) << run.status();
+  lm::SeqPolicy other(run->model, /*init_seed=*/12345);
+  v1::WeightSnapshot snap;
+  EncodeModuleWeights(*other, 0, &snap);
+  absl::StatusOr<std::unique_ptr<SequenceGenerator>> gen = SequenceGenerator::Create(*run, 3);
+  ASSERT_TRUE(gen.ok()) << gen.status();
+  ASSERT_TRUE((*gen)->SetWeights(snap).ok());
+  absl::StatusOr<SequenceChunk> chunk = (*gen)->Next();
+  ASSERT_TRUE(chunk.ok()) << chunk.status();
+  {
+    Stream stream(stub_.get(), reg);
+    EXPECT_EQ(stream.Send(ChunkOf(*chunk)).outcome(), v1::CHUNK_OUTCOME_ACCEPTED);
+  }
+  ASSERT_TRUE(PollUntil([&] { return server_->Status(false).sequences().chunks() == 1; },
+                        absl::Seconds(30)));
+  EXPECT_GT(server_->Status(false).sequences().max_abs_log_prob_gap(), 1e-3);
+}
+
+TEST(SeqLearnerConfigTest, BadSettingsNameTheField) {
+  SeqLearnerConfig c = SmallRun();
+  c.run.max_new_tokens = 9;  // 1 + 7 prompt chars + 9 > 16 positions
+  absl::StatusOr<std::unique_ptr<SeqLearnerServer>> s =
+      SeqLearnerServer::Create(c, LoopbackOptions());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.status().message()), HasSubstr("max_new_tokens"));
+  c = SmallRun();
+  c.run.task_id = "lm/Nope-v0";
+  EXPECT_EQ(SeqLearnerServer::Create(c, LoopbackOptions()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  c = SmallRun();
+  c.run.temperature = 0;
+  s = SeqLearnerServer::Create(c, LoopbackOptions());
+  EXPECT_THAT(std::string(s.status().message()), HasSubstr("temperature"));
+}
+
+}  // namespace
+}  // namespace proxima
