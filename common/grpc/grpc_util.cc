@@ -13,6 +13,10 @@
 namespace proxima {
 namespace {
 
+// The shortest wait between two DNS resolutions of a learner's name (gRPC's
+// default: 30 s). A resolution happens only when a connection fails.
+constexpr int kDnsMinMillisBetweenResolutions = 1000;
+
 int ClampMillis(absl::Duration d) {
   const int64_t ms = absl::ToInt64Milliseconds(d);
   return static_cast<int>(std::clamp<int64_t>(ms, 1, INT_MAX));
@@ -56,6 +60,11 @@ std::shared_ptr<grpc::Channel> MakeLearnerChannel(const std::string& address,
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, ClampMillis(backoff.initial()));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, ClampMillis(backoff.max()));
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  // A learner that comes back at a new address under the same DNS name (a
+  // Swarm service with endpoint_mode dnsrr, a headless Kubernetes Service) is
+  // found at the next reconnect: gRPC's default of 30 s between resolutions
+  // kept actors dialling the dead address that long (docs/deploy.md, Swarm).
+  args.SetInt(GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS, kDnsMinMillisBetweenResolutions);
   return security.CreateChannel(address, args);
 }
 
