@@ -1,8 +1,28 @@
-# Helpers of tests/deploy/compose_test.sh, sourced by it after it has set its
-# globals (DOCKER, DOCKER_COMPOSE, PROJECT, FILES, WORK, ...): step timing
-# and failure output, cleanup, and reading the learner's status and
-# Prometheus. Not a script of its own.
+# Helpers of tests/deploy/compose_test.sh and tests/deploy/swarm_test.sh,
+# sourced by them first: the paths (REPO, DEPLOY, BIN_DIR, PROXIMA) and the
+# docker client (DOCKER), step timing and failure output, starting a Docker
+# engine when none runs, cleanup, and reading the learner's status and
+# Prometheus. The scripts then set WORK (their scratch directory, removed at
+# exit) and their own globals (the compose test: DOCKER_COMPOSE, PROJECT,
+# FILES, ...). Not a script of its own.
+#
+# Cleanup (on every exit) calls "$TEARDOWN" to remove what the test created,
+# then stops the dockerd the test started; a failure first calls
+# "$DIAGNOSTICS". Both default to the compose test's functions below; the
+# swarm test names its own.
 # shellcheck shell=bash
+
+# --- paths and the docker client -----------------------------------------------
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+DEPLOY="$REPO/deploy"
+BIN_DIR="${PROXIMA_BIN_DIR:-$REPO/build/bin}"
+PROXIMA="$BIN_DIR/proxima"
+if [[ -z "${DOCKER:-}" ]]; then
+  if [[ -x /usr/bin/docker ]]; then DOCKER=/usr/bin/docker; else DOCKER=docker; fi
+fi
+export DOCKER
+WORK=""
 
 # --- output, timing, failure -------------------------------------------------
 
@@ -31,8 +51,13 @@ step() {
 compose() { "$DOCKER_COMPOSE" --ansi never -p "$PROJECT" "${FILES[@]}" "$@"; }
 
 DIAGNOSED=0
+DIAGNOSTICS=compose_diagnostics
+TEARDOWN=compose_teardown
 diagnostics() {
   DIAGNOSED=1
+  "$DIAGNOSTICS"
+}
+compose_diagnostics() {
   ((STACK_UP)) || return 0
   local FILES=("${PROM_FILES[@]}")
   echo "----- diagnostics: docker-compose ps -----"
@@ -64,27 +89,70 @@ cleanup() {
     log "FAIL: exit status $rc"
     diagnostics
   fi
-  if ((STACK_UP)); then
-    if ((!SUCCESS)) && [[ "${PROXIMA_CT_KEEP:-0}" == 1 ]]; then
-      log "PROXIMA_CT_KEEP=1: leaving project $PROJECT running (remove it with:" \
-          "$DOCKER_COMPOSE -p $PROJECT ${PROM_FILES[*]} down -v)"
-    else
-      log "cleanup: removing project $PROJECT (containers, network, volumes)"
-      FILES=("${PROM_FILES[@]}")
-      compose down -v --remove-orphans -t 60 >"$WORK/cleanup.log" 2>&1 || cat "$WORK/cleanup.log"
-    fi
-  fi
+  "$TEARDOWN"
   if [[ -n "$STARTED_DOCKERD_PID" ]]; then
     log "cleanup: stopping the dockerd this test started (pid $STARTED_DOCKERD_PID)"
     kill -TERM "$STARTED_DOCKERD_PID" 2>/dev/null
     for _ in $(seq 1 60); do kill -0 "$STARTED_DOCKERD_PID" 2>/dev/null || break; sleep 0.5; done
   fi
-  rm -rf "$WORK" "${PREBUILT:-}"
+  [[ -z "$WORK" ]] || rm -rf "$WORK"
+  [[ -z "${PREBUILT:-}" ]] || rm -rf "$PREBUILT"
   exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+compose_teardown() {
+  ((STACK_UP)) || return 0
+  if ((!SUCCESS)) && [[ "${PROXIMA_CT_KEEP:-0}" == 1 ]]; then
+    log "PROXIMA_CT_KEEP=1: leaving project $PROJECT running (remove it with:" \
+        "$DOCKER_COMPOSE -p $PROJECT ${PROM_FILES[*]} down -v)"
+  else
+    log "cleanup: removing project $PROJECT (containers, network, volumes)"
+    FILES=("${PROM_FILES[@]}")
+    compose down -v --remove-orphans -t 60 >"$WORK/cleanup.log" 2>&1 || cat "$WORK/cleanup.log"
+  fi
+}
+
+# --- the engine and the run's settings -------------------------------------------
+
+# start_engine_if_needed: uses the Docker engine that answers; with none, starts
+# dockerd (root only) and records its pid, so cleanup stops it again. Fails the
+# test when no engine can be had: a missing engine is never a skip.
+start_engine_if_needed() {
+  "$DOCKER" info >/dev/null 2>&1 && return 0
+  command -v dockerd >/dev/null ||
+    fail "no Docker engine answers and dockerd is not installed (apt-get install docker.io)"
+  [[ $(id -u) -eq 0 ]] || fail "no Docker engine answers, and starting dockerd needs root"
+  log "no Docker engine answers; starting dockerd (log: $WORK/dockerd.log)"
+  dockerd >"$WORK/dockerd.log" 2>&1 &
+  STARTED_DOCKERD_PID=$!
+  local deadline=$(($(now_ms) + 60000))
+  until "$DOCKER" info >/dev/null 2>&1; do
+    if ! kill -0 "$STARTED_DOCKERD_PID" 2>/dev/null || (($(now_ms) > deadline)); then
+      tail -n 30 "$WORK/dockerd.log" >&2
+      STARTED_DOCKERD_PID=""
+      DIAGNOSED=1
+      log "FAIL: could not start a Docker engine (dockerd log above); this test needs one"
+      exit 1
+    fi
+    sleep 0.5
+  done
+  log "dockerd is up (pid $STARTED_DOCKERD_PID)"
+}
+
+# export_run_settings: the variables deploy/docker-compose.yml reads, for a
+# CartPole run that never finishes during a test and checkpoints often.
+# Port 0: Docker picks a free port (read back afterwards), so parallel runs
+# and busy machines do not collide.
+export_run_settings() {
+  export PROXIMA_IMAGE="${PROXIMA_IMAGE:-proxima:compose-test}"
+  export PROXIMA_PORT=0
+  export PROXIMA_ENV=CartPole-v1 PROXIMA_SEED=1 PROXIMA_MODE=async PROXIMA_DEVICE=cpu
+  export PROXIMA_TOTAL_STEPS=1000000000
+  export PROXIMA_CHECKPOINT_EVERY_SECONDS=10
+  export PROXIMA_ACTOR_NUM_ENVS=0 PROXIMA_ACTOR_THREADS=1
+}
 
 # wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND until it succeeds;
 # fails the test with DESCRIPTION after SECONDS.

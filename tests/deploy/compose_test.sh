@@ -69,37 +69,25 @@
 #                              host's PROXIMA_BIN_DIR build into it (default)
 set -euo pipefail
 
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-DEPLOY="$REPO/deploy"
-BIN_DIR="${PROXIMA_BIN_DIR:-$REPO/build/bin}"
-PROXIMA="$BIN_DIR/proxima"
-if [[ -z "${DOCKER:-}" ]]; then
-  if [[ -x /usr/bin/docker ]]; then DOCKER=/usr/bin/docker; else DOCKER=docker; fi
-fi
+# shellcheck source=tests/deploy/compose_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/compose_lib.sh"   # REPO, DEPLOY, PROXIMA, DOCKER, ...
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/proxima-compose-test.XXXXXX")
 DOCKER_COMPOSE="${DOCKER_COMPOSE:-docker-compose}"
-export DOCKER
 # The classic builder, as Debian's docker.io 20.10 and docker-compose 1.29 use.
 export DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0
 
 PROJECT="proxima-ct-$$"
 SCALE_DEADLINE="${PROXIMA_CT_SCALE_DEADLINE:-30}"
-export PROXIMA_IMAGE="${PROXIMA_IMAGE:-proxima:compose-test}"
-export PROXIMA_PROMETHEUS_IMAGE="${PROXIMA_PROMETHEUS_IMAGE:-proxima-prometheus:compose-test}"
-# Publish on 127.0.0.1 only; port 0: Docker picks free ports (read back with
-# `docker-compose port`), so parallel runs and busy machines do not collide.
-export PROXIMA_BIND=127.0.0.1 PROXIMA_PORT=0 PROXIMA_PROMETHEUS_PORT=0
-export PROXIMA_ENV=CartPole-v1 PROXIMA_SEED=1 PROXIMA_MODE=async PROXIMA_DEVICE=cpu
-export PROXIMA_TOTAL_STEPS=1000000000          # never finishes during the test
-export PROXIMA_CHECKPOINT_EVERY_SECONDS=10
-export PROXIMA_ACTOR_NUM_ENVS=0 PROXIMA_ACTOR_THREADS=1
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/proxima-compose-test.XXXXXX")
 BASE_FILES=(-f "$DEPLOY/docker-compose.yml")
 PROM_FILES=(-f "$DEPLOY/docker-compose.yml" -f "$DEPLOY/docker-compose.prometheus.yml")
 FILES=("${BASE_FILES[@]}")     # the files of the running stack (step 4 adds Prometheus)
 
-# shellcheck source=tests/deploy/compose_lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/compose_lib.sh"
+export_run_settings
+export PROXIMA_PROMETHEUS_IMAGE="${PROXIMA_PROMETHEUS_IMAGE:-proxima-prometheus:compose-test}"
+# Publish on 127.0.0.1 only; port 0 (export_run_settings): Docker picks free
+# ports, read back with `docker-compose port`.
+export PROXIMA_BIND=127.0.0.1 PROXIMA_PROMETHEUS_PORT=0
 
 # --- 0. prerequisites ----------------------------------------------------------
 
@@ -110,26 +98,7 @@ for tool in "$DOCKER" "$DOCKER_COMPOSE" jq curl; do
 done
 [[ -x "$PROXIMA" ]] || fail "$PROXIMA not found: build the project first (cmake --build build) or set PROXIMA_BIN_DIR"
 
-if ! "$DOCKER" info >/dev/null 2>&1; then
-  command -v dockerd >/dev/null ||
-    fail "no Docker engine answers and dockerd is not installed (apt-get install docker.io)"
-  [[ $(id -u) -eq 0 ]] || fail "no Docker engine answers, and starting dockerd needs root"
-  log "no Docker engine answers; starting dockerd (log: $WORK/dockerd.log)"
-  dockerd >"$WORK/dockerd.log" 2>&1 &
-  STARTED_DOCKERD_PID=$!
-  deadline=$(($(now_ms) + 60000))
-  until "$DOCKER" info >/dev/null 2>&1; do
-    if ! kill -0 "$STARTED_DOCKERD_PID" 2>/dev/null || (($(now_ms) > deadline)); then
-      tail -n 30 "$WORK/dockerd.log" >&2
-      STARTED_DOCKERD_PID=""
-      DIAGNOSED=1
-      log "FAIL: could not start a Docker engine (dockerd log above); this test needs one"
-      exit 1
-    fi
-    sleep 0.5
-  done
-  log "dockerd is up (pid $STARTED_DOCKERD_PID)"
-fi
+start_engine_if_needed
 log "engine: $("$DOCKER" version -f 'server {{.Server.Version}}, client {{.Client.Version}}' 2>/dev/null);" \
     "$("$DOCKER_COMPOSE" version --short 2>/dev/null || "$DOCKER_COMPOSE" --version)"
 bash "$DEPLOY/base-images.sh" || fail "deploy/base-images.sh could not provide the Debian base images"
