@@ -19,6 +19,8 @@
 //              and CleanRL-preset learning on HalfCheetah/Hopper/Walker2d-v4,
 //              3 seeds, against CleanRL's figures (mujoco_suite.h)
 //   memory     peak RSS of learner and actor processes
+//   seqwire    sequence chunks: bytes per sequence, and sequences/s and
+//              tokens/s a sequence run's learner ingests (seq_wire_suite.cc)
 // Figures are medians where a suite repeats. Only `learn` judges its figures
 // (a `pass` per target, printed as PASS/FAIL), and `mujoco` its mean return
 // against CleanRL's (`met`); no test asserts a timed target
@@ -104,6 +106,7 @@ absl::Status RunSolveSuite(const BenchOptions& options, BenchReport* report);
 absl::Status RunLearnSuite(const BenchOptions& options, BenchReport* report);
 absl::Status RunMujocoSuite(const BenchOptions& options, BenchReport* report);
 absl::Status RunMemorySuite(const BenchOptions& options, BenchReport* report);
+absl::Status RunSeqWireSuite(const BenchOptions& options, BenchReport* report);
 
 // Median of `values` (NaN when empty).
 double Median(std::vector<double> values);

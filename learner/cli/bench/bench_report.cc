@@ -126,6 +126,8 @@ const std::vector<Suite>& AllSuites() {
       {"mujoco", "MuJoCo throughput (HalfCheetah-v4) and learning vs CleanRL, 3 envs x 3 seeds",
        RunMujocoSuite},
       {"memory", "peak RSS of learner and actor processes", RunMemorySuite},
+      {"seqwire", "sequence chunks: bytes per sequence, learner ingest sequences/s and tokens/s",
+       RunSeqWireSuite},
   };
   return suites;
 }
