@@ -37,7 +37,10 @@ RemoteEnvBatch::RemoteEnvBatch(std::string id, std::string target, int num_envs,
       num_envs_(num_envs),
       options_(options),
       elapsed_(num_envs, 0),
-      discrete_(num_envs, 0) {}
+      discrete_(num_envs, 0),
+      rewards_(num_envs, 0.0),
+      terminated_(num_envs, 0),
+      truncated_(num_envs, 0) {}
 
 RemoteEnvBatch::~RemoteEnvBatch() {
   if (session_ != nullptr) session_->Close(options_.close_timeout).IgnoreError();
@@ -66,6 +69,7 @@ absl::StatusOr<std::unique_ptr<RemoteEnvBatch>> RemoteEnvBatch::Connect(
   batch->session_ = std::move(opened->session);
   batch->spec_ = std::move(opened->spec);
   batch->server_name_ = std::move(opened->server_name);
+  batch->finals_.resize(static_cast<size_t>(num_envs) * batch->spec_.obs_dim());
   return batch;
 }
 
@@ -133,8 +137,9 @@ absl::Status RemoteEnvBatch::ReadStep(float* obs, float* final_obs, StepResult* 
   const v1::EnvBatchStepResponse& reply = session_->response.batch_step();
   const int n = num_envs_;
   const int dim = spec_.obs_dim();
-  std::vector<double> rewards(n);
-  std::vector<uint8_t> terminated(n), truncated(n);
+  std::vector<double>& rewards = rewards_;
+  std::vector<uint8_t>& terminated = terminated_;
+  std::vector<uint8_t>& truncated = truncated_;
   absl::Status s = ReadFloatRows(reply.observations(), n, dim, "batch_step observations", obs);
   if (s.ok()) s = ReadVector(reply.rewards(), v1::DTYPE_FLOAT64, 8, n, "rewards", rewards.data());
   if (s.ok()) {
@@ -168,7 +173,7 @@ absl::Status RemoteEnvBatch::ReadStep(float* obs, float* final_obs, StepResult* 
   // the same as obs.
   std::memcpy(final_obs, obs, sizeof(float) * static_cast<size_t>(n) * dim);
   if (ended == 0 && !reply.has_final_observations()) return absl::OkStatus();
-  std::vector<float> finals(static_cast<size_t>(ended) * dim);
+  std::vector<float>& finals = finals_;  // num_envs rows: never grows
   s = ReadFloatRows(reply.final_observations(), ended, dim, "batch_step final_observations",
                     finals.data());
   if (!s.ok()) return s;

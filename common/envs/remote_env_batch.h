@@ -93,7 +93,12 @@ class RemoteEnvBatch {
   std::string server_name_;
   std::optional<uint64_t> pending_seed_ = 0;
   std::vector<int> elapsed_;
-  std::vector<int64_t> discrete_;  // scratch for Discrete actions
+  // Scratch of one step: Discrete actions, the reply's rewards and flags,
+  // its final_observations rows.
+  std::vector<int64_t> discrete_;
+  std::vector<double> rewards_;
+  std::vector<uint8_t> terminated_, truncated_;
+  std::vector<float> finals_;
   absl::Status status_;
 };
 
