@@ -32,7 +32,8 @@ BUILD_PKGS=(
 # What the test suites drive for real: promtool (prometheus) checks /metrics,
 # the compose test builds images (debootstrap + docker import for the base
 # images, docker.io + docker-compose), curl and jq read Prometheus' HTTP API
-# and `proxima status --json`. gnuplot draws `proxima plot`; Python with torch,
+# and `proxima status --json`. chromium (headless) loads the learner's
+# dashboard in dashboard_browser_test. gnuplot draws `proxima plot`; Python with torch,
 # grpcio and numpy loads exported policies, talks to the learner with stubs
 # generated from proto/, and serves remote environments (deploy/python/).
 TEST_PKGS=(
@@ -40,6 +41,7 @@ TEST_PKGS=(
   prometheus curl jq
   docker.io docker-compose debootstrap
   gnuplot-nox
+  chromium                           # dashboard_browser_test (headless)
   python3-torch python3-grpcio python3-protobuf python3-numpy
 )
 # clang 14 and its compiler-rt (libFuzzer, the ASan/UBSan/TSan runtimes);
