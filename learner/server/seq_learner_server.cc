@@ -22,6 +22,7 @@
 #include "common/rng.h"
 #include "common/status_macros.h"
 #include "common/wire/seq_chunk_validator.h"
+#include "learner/lm/seq_checkpoint.h"
 #include "learner/server/actor_registration.h"
 #include "learner/server/chunk_intake.h"
 #include "learner/server/learner_status.h"
@@ -130,6 +131,33 @@ class SeqLearnerServer::Impl final : public WeightHost, public ServiceHost {
   bool shut_down_ = false;  // Wait() completed (main thread only)
 };
 
+namespace {
+
+// The model of the checkpoint at `path`, with its shape and alphabet written
+// into `run` (checked against run->task_id).
+absl::StatusOr<lm::SeqPolicy> StartFromCheckpoint(const std::string& path, SeqRunSettings* run) {
+  PROXIMA_ASSIGN_OR_RETURN(lm::LoadedSeqCheckpoint ckpt, lm::LoadSeqCheckpoint(path));
+  const lm::SeqCheckpointInfo& info = ckpt.info;
+  if (info.task_id != run->task_id) {
+    return absl::InvalidArgumentError(absl::StrCat("--init-checkpoint ", ckpt.path, " was trained on ",
+                                                   info.task_id, ", this run is ", run->task_id));
+  }
+  if (info.tokenizer.kind != lm::kCharTokenizerKind) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--init-checkpoint ", ckpt.path, " has a ", info.tokenizer.kind,
+                     " tokenizer; a sequence run's actors take character tokenizers only"));
+  }
+  run->alphabet = info.tokenizer.data;
+  run->model = info.config;
+  PROXIMA_RETURN_IF_ERROR(run->Finish());
+  LogInfo(absl::StrFormat("starting from %s (version %llu, SFT held-out exact match %.1f%%)",
+                          ckpt.path, static_cast<unsigned long long>(info.policy_version),
+                          100 * info.sft.held_out_accuracy));
+  return ckpt.model;
+}
+
+}  // namespace
+
 absl::Status SeqLearnerServer::Impl::Init() {
   started_at_ = absl::Now();
   PROXIMA_RETURN_IF_ERROR(options_.Validate());
@@ -140,7 +168,11 @@ absl::Status SeqLearnerServer::Impl::Init() {
         config_.held_out_prompts, " prompts; want every >= 0 and prompts >= 1"));
   }
   PROXIMA_ASSIGN_OR_RETURN(security_, LoadCallSecurity(&options_));
-  model_ = lm::SeqPolicy(config_.run.model, config_.seed);
+  if (config_.init_checkpoint.empty()) {
+    model_ = lm::SeqPolicy(config_.run.model, config_.seed);
+  } else {
+    PROXIMA_ASSIGN_OR_RETURN(model_, StartFromCheckpoint(config_.init_checkpoint, &config_.run));
+  }
   model_->eval();
   PROXIMA_ASSIGN_OR_RETURN(evaluator_, SequenceEvaluator::Create(config_.run, model_));
   progress_ = std::make_unique<RunProgress>(std::nullopt);

@@ -8,7 +8,8 @@
 // trainer:
 //   * Register refuses actors below protocol revision 2 (FAILED_PRECONDITION)
 //     and answers with RunConfig.sequence (the model, the sampling);
-//   * version 0 is the seeded initial SeqPolicy, published through
+//   * version 0 is the seeded initial SeqPolicy (or a checkpoint's, with
+//     init_checkpoint), published through
 //     WatchWeights as named tensors with the usual checksum
 //     (EncodeModuleWeights);
 //   * a chunk must be a valid sequence chunk (ValidateSequenceChunk); a
@@ -44,6 +45,13 @@ namespace proxima {
 struct SeqLearnerConfig {
   SeqRunSettings run;    // task, model, sampling (Finish() is called)
   uint64_t seed = 1;     // the initial weights' seed; actors' seeds derive from it
+  // A sequence-policy checkpoint (learner/lm/seq_checkpoint.h: a file, or a
+  // run directory's newest) to start from instead of the seeded init, e.g.
+  // what `proxima lm sft` wrote. Its model shape and character alphabet
+  // replace run.model and run.alphabet; its task must be run.task_id, its
+  // tokenizer a character one (RunConfig carries no other). The run still
+  // starts at version 0.
+  std::string init_checkpoint;
   // Held-out greedy exact match measured every this many evaluated chunks
   // (0: never), on this many prompts.
   int held_out_every = 0;

@@ -17,11 +17,14 @@
 #include "common/policy/seq_run_config.h"
 #include "common/policy/weight_codec.h"
 #include "common/wire/seq_chunk_codec.h"
+#include "common/lm/char_tokenizer.h"
+#include "learner/lm/seq_checkpoint.h"
 #include "learner/server/seq_learner_server.h"
 #include "proxima/v1/learner_service.grpc.pb.h"
 #include "tests/lm/seq_chunk_cases.h"
 #include "tests/support/learner_status.h"
 #include "tests/support/poll.h"
+#include "tests/test_util.h"
 
 namespace proxima {
 namespace {
@@ -56,6 +59,29 @@ LearnerOptions LoopbackOptions() {
   return o;
 }
 
+grpc::Status RegisterSeqActor(v1::Learner::Stub* stub, uint32_t protocol,
+                           v1::RegisterResponse* resp) {
+  grpc::ClientContext ctx;
+  v1::RegisterRequest req;
+  req.set_actor_name("seq-actor");
+  req.set_protocol_version(protocol);
+  return stub->Register(&ctx, req, resp);
+}
+
+// The first snapshot of the registered session.
+v1::WeightSnapshot FirstSnapshotOf(v1::Learner::Stub* stub, const v1::RegisterResponse& reg) {
+  grpc::ClientContext ctx;
+  v1::WatchWeightsRequest req;
+  req.set_actor_id(reg.actor_id());
+  req.set_session_id(reg.session_id());
+  std::unique_ptr<grpc::ClientReader<v1::WeightSnapshot>> r = stub->WatchWeights(&ctx, req);
+  v1::WeightSnapshot snap;
+  EXPECT_TRUE(r->Read(&snap));
+  ctx.TryCancel();
+  r->Finish();
+  return snap;
+}
+
 class SeqLearnerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -69,25 +95,10 @@ class SeqLearnerTest : public ::testing::Test {
   }
 
   grpc::Status Register(uint32_t protocol, v1::RegisterResponse* resp) {
-    grpc::ClientContext ctx;
-    v1::RegisterRequest req;
-    req.set_actor_name("seq-actor");
-    req.set_protocol_version(protocol);
-    return stub_->Register(&ctx, req, resp);
+    return RegisterSeqActor(stub_.get(), protocol, resp);
   }
-
-  // The first snapshot of the registered session.
   v1::WeightSnapshot FirstSnapshot(const v1::RegisterResponse& reg) {
-    grpc::ClientContext ctx;
-    v1::WatchWeightsRequest req;
-    req.set_actor_id(reg.actor_id());
-    req.set_session_id(reg.session_id());
-    std::unique_ptr<grpc::ClientReader<v1::WeightSnapshot>> r = stub_->WatchWeights(&ctx, req);
-    v1::WeightSnapshot snap;
-    EXPECT_TRUE(r->Read(&snap));
-    ctx.TryCancel();
-    r->Finish();
-    return snap;
+    return FirstSnapshotOf(stub_.get(), reg);
   }
 
   std::unique_ptr<SeqLearnerServer> server_;
@@ -261,6 +272,57 @@ TEST_F(SeqLearnerTest, ChunksFromOtherWeightsShowAGap) {
   ASSERT_TRUE(PollUntil([&] { return server_->Status(false).sequences().chunks() == 1; },
                         absl::Seconds(30)));
   EXPECT_GT(server_->Status(false).sequences().max_abs_log_prob_gap(), 1e-3);
+}
+
+// --init-checkpoint: the published version 0 is the checkpoint's model
+// (same checksum as encoding it here), and its shape reaches the actors.
+TEST(SeqLearnerCheckpointTest, StartsFromASequenceCheckpoint) {
+  SeqLearnerConfig c = SmallRun();
+  lm::SeqPolicyConfig shape = c.run.model;
+  shape.vocab_size = 19;
+  shape.d_model = 16;  // differs from the run's flags: the checkpoint wins
+  shape.d_ff = 32;
+  lm::SeqPolicy saved(shape, /*init_seed=*/4242);
+  lm::SeqCheckpointInfo info;
+  info.config = shape;
+  info.tokenizer = lm::CharTokenizer().spec();
+  info.task_id = "lm/Addition-v0";
+  const std::string dir = MakeTempDir("seq_init_ckpt");
+  absl::StatusOr<std::string> path = lm::SaveSeqCheckpoint(dir, *saved, info, "sft");
+  ASSERT_TRUE(path.ok()) << path.status();
+  v1::WeightSnapshot want;
+  EncodeModuleWeights(*saved, 0, &want);
+
+  c.init_checkpoint = dir;
+  c.held_out_every = 1;  // and the held-out accuracy after each chunk
+  c.held_out_prompts = 20;
+  absl::StatusOr<std::unique_ptr<SeqLearnerServer>> s = SeqLearnerServer::Create(c, LoopbackOptions());
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_TRUE((*s)->Start().ok());
+  auto stub = v1::Learner::NewStub(
+      grpc::CreateChannel((*s)->address(), grpc::InsecureChannelCredentials()));
+  v1::RegisterResponse reg;
+  ASSERT_TRUE(RegisterSeqActor(stub.get(), v1::PROTOCOL_VERSION_2, &reg).ok());
+  EXPECT_EQ(reg.config().sequence().model().d_model(), 16u);
+  const v1::WeightSnapshot got = FirstSnapshotOf(stub.get(), reg);
+  EXPECT_EQ(got.checksum(), want.checksum());
+  EXPECT_TRUE(std::isnan((*s)->Status(false).sequences().held_out_accuracy()));
+  {
+    Stream stream(stub.get(), reg);
+    EXPECT_EQ(stream.Send(ChunkOf(ValidSequences())).outcome(), v1::CHUNK_OUTCOME_ACCEPTED);
+  }
+  ASSERT_TRUE(PollUntil([&] { return !std::isnan((*s)->Status(false).sequences().held_out_accuracy()); },
+                        absl::Seconds(60)));
+  const double acc = (*s)->Status(false).sequences().held_out_accuracy();
+  EXPECT_GE(acc, 0.0);
+  EXPECT_LE(acc, 1.0);
+
+  // A checkpoint of another task is refused, naming both.
+  c.run.task_id = "lm/Reverse-v0";
+  absl::StatusOr<std::unique_ptr<SeqLearnerServer>> other =
+      SeqLearnerServer::Create(c, LoopbackOptions());
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(other.status().message()), HasSubstr("lm/Addition-v0"));
 }
 
 TEST(SeqLearnerConfigTest, BadSettingsNameTheField) {
