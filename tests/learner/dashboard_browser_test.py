@@ -12,7 +12,9 @@ and both actors are connected, then loads the page in headless Chromium
     must hold no console message (the page writes none of its own);
   * --screenshot: a PNG of the page (to a temporary file, or to --screenshot
     PATH, e.g. docs/images/dashboard.png).
-`proxima train` must also have printed the dashboard's URL.
+`proxima train` must also have printed the dashboard's URL. Then a
+`proxima-learner` with bearer tokens: the page opened as /#token=TOKEN (a
+monitor token) reads its data, and opened without shows the learner's 401.
 
 Exit status 0: pass; 1: fail; 77: skipped because chromium is not installed
 (ctest SKIP_RETURN_CODE) -- except with CI=true, where that is a failure.
@@ -98,6 +100,47 @@ def check_dom(dom, status):
     return attrs, len(rows)
 
 
+def stop(process):
+    """SIGINT (`proxima train` then stops its learner and actors in order),
+    SIGKILL to the process group after 30 s."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def check_token_fragment(bin_dir, tmp):
+    """A learner with bearer tokens: the page opened as /#token=MONITOR_TOKEN
+    reads its data; opened without, it shows the 401 in its banner."""
+    run_dir = os.path.join(tmp, "token-run")
+    env = dict(os.environ, PROXIMA_AUTH_TOKENS="monitor:dash-monitor-token,actor:dash-actor-token")
+    learner = subprocess.Popen(
+        [os.path.join(bin_dir, "proxima-learner"), "--env", "CartPole-v1", "--listen",
+         "127.0.0.1:0", "--dashboard-listen", "127.0.0.1:0", "--run-dir", run_dir, "--quiet",
+         "--checkpoint-every-seconds", "0"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        addr_file = os.path.join(run_dir, "learner.addr")  # written after dashboard.addr
+        deadline = time.time() + 30
+        while not os.path.exists(addr_file):
+            if learner.poll() is not None or time.time() > deadline:
+                fail("the learner with tokens did not start")
+            time.sleep(0.2)
+        url = "http://%s/" % open(os.path.join(run_dir, "dashboard.addr")).read().strip()
+        ok = chromium(["--virtual-time-budget=2000", "--dump-dom", url + "#token=dash-monitor-token"])
+        body = re.search(r"<body([^>]*)>", ok.stdout)
+        if not body or 'data-status-polls="0"' in body.group(1) or 'data-errors="0"' not in body.group(1):
+            fail("with #token= the page did not read the learner: %s" % (body and body.group(1)))
+        refused = chromium(["--virtual-time-budget=2000", "--dump-dom", url])
+        if 'data-status-polls="0"' not in refused.stdout or "HTTP 401" not in refused.stdout:
+            fail("without a token the page should show the learner's 401")
+    finally:
+        stop(learner)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bin", required=True, help="the build's bin/ (proxima, proxima-learner, ...)")
@@ -146,19 +189,16 @@ def main():
             png = f.read()
         if not png.startswith(b"\x89PNG\r\n\x1a\n") or len(png) < 20000:
             fail("the screenshot is not a plausible PNG (%d bytes)" % len(png))
+        stop(train)  # before the next learner: two would share this machine's cores
+        browsed = time.time() - started
+        check_token_fragment(args.bin, tmp)
         print("dashboard_browser_test: PASS: %s polls=%s updates=%s actor rows=%d, screenshot "
-              "%s (%d bytes); cluster ready after %.1f s, done after %.1f s"
-              % (url, attrs["status-polls"], attrs["updates"], rows, shot, len(png), ready,
-                 time.time() - started), flush=True)
+              "%s (%d bytes); cluster ready after %.1f s, page checked after %.1f s, tokens checked "
+              "after %.1f s" % (url, attrs["status-polls"], attrs["updates"], rows, shot, len(png),
+                                ready, browsed, time.time() - started), flush=True)
         return 0
     finally:
-        if train.poll() is None:
-            train.send_signal(signal.SIGINT)  # the launcher stops learner and actors in order
-            try:
-                train.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(train.pid, signal.SIGKILL)
-                train.wait()
+        stop(train)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
