@@ -426,29 +426,32 @@ TEST_F(RemotePythonEnvTest, MeasuresARemoteEnvAgainstTheLocalOne) {
   auto batched64 = VectorEnv::Create(Id("CartPole-v1"), 64, 1);
   auto noop1 = VectorEnv::Create(Id("NoOp-v0"), 1, 1);
   auto noop16 = VectorEnv::Create(Id("NoOp-v0"), 16, 1);
+  auto noop256 = VectorEnv::Create(Id("NoOp-v0"), 256, 1);
   ASSERT_TRUE(local.ok() && remote1.ok() && remote8.ok() && batched16.ok() && batched64.ok() &&
-              noop1.ok() && noop16.ok());
+              noop1.ok() && noop16.ok() && noop256.ok());
   const double local_sps = StepsPerSecond(**local, 2000000);
   const double remote1_sps = StepsPerSecond(**remote1, 5000);
   const double remote8_sps = StepsPerSecond(**remote8, 1000);
-  const double batched16_sps = StepsPerSecond(**batched16, 3000);
+  const double batched16_sps = StepsPerSecond(**batched16, 2000);
   const double batched64_sps = StepsPerSecond(**batched64, 1000);
-  const double noop1_sps = StepsPerSecond(**noop1, 5000);
-  const double noop16_sps = StepsPerSecond(**noop16, 3000);
-  // Microseconds per batched round trip with 1 and 16 no-op columns: the
-  // difference is what one more column costs the server and the protocol.
+  const double noop1_sps = StepsPerSecond(**noop1, 2000);
+  const double noop16_sps = StepsPerSecond(**noop16, 2000);
+  const double noop256_sps = StepsPerSecond(**noop256, 500);
+  // Microseconds per batched round trip with 1, 16 and 256 no-op columns:
+  // the slope is what one more column costs the server and the protocol.
   const double noop1_us = 1e6 / noop1_sps;
   const double noop16_us = 16e6 / noop16_sps;
-  const double per_column_us = (noop16_us - noop1_us) / 15;
+  const double noop256_us = 256e6 / noop256_sps;
+  const double per_column_us = (noop256_us - noop1_us) / 255;
   const std::string report = absl::StrFormat(
       "CartPole-v1 env steps/s (1 thread, random actions): local C++ %.0f; remote Python "
       "server, 1 env %.0f (%.0f us/step); 8 envs stepped in turn %.0f; local/remote %.0fx; "
       "batched session of 16 columns %.0f (%.1fx the 8 envs in turn), of 64 columns %.0f. "
-      "NoOp-v0 batched: 1 column %.0f us per round trip, 16 columns %.0f us (%.1f us per "
-      "extra column)",
+      "NoOp-v0 batched: 1 column %.0f us per round trip, 16 columns %.0f us, 256 columns %.0f "
+      "us (%.2f us per extra column)",
       local_sps, remote1_sps, 1e6 / remote1_sps, remote8_sps, local_sps / remote1_sps,
       batched16_sps, batched16_sps / remote8_sps, batched64_sps, noop1_us, noop16_us,
-      per_column_us);
+      noop256_us, per_column_us);
   std::printf("%s\n", report.c_str());
   RecordProperty("local_cpp_steps_per_second", static_cast<int>(local_sps));
   RecordProperty("remote_python_steps_per_second", static_cast<int>(remote1_sps));
