@@ -22,6 +22,8 @@
 #include "common/lm/task_registry.h"
 #include "common/policy/cpu_threads.h"
 #include "common/status_macros.h"
+#include "learner/lm/lm_flags.h"
+#include "learner/lm/rl_command.h"
 #include "learner/lm/seq_checkpoint.h"
 #include "learner/lm/sft.h"
 
@@ -36,6 +38,8 @@ constexpr char kUsage[] =
     "       proxima lm tokenizer --corpus FILE --vocab-size N --out MODEL\n"
     "       proxima lm tasks\n";
 
+std::string Usage() { return std::string(kUsage) + kLmRlUsage; }
+
 struct SftCommandConfig {
   std::string task = "lm/Addition-v0";
   lm::SftOptions sft;
@@ -45,97 +49,34 @@ struct SftCommandConfig {
   std::string tokenizer;  // a SentencePiece model file; "": the character tokenizer
 };
 
-absl::Status SetString(const char* name, absl::string_view value, std::string* out) {
-  if (value.empty()) return absl::InvalidArgumentError(absl::StrCat("--", name, " is empty"));
-  *out = std::string(value);
-  return absl::OkStatus();
-}
-
-struct FlagSpec {
-  const char* name;
-  std::function<absl::Status(absl::string_view)> set;
-};
-
-template <typename T>
-std::function<absl::Status(absl::string_view)> Number(const char* name, T* out) {
-  return [name, out](absl::string_view text) -> absl::Status {
-    bool ok = false;
-    if constexpr (std::is_floating_point_v<T>) {
-      ok = absl::SimpleAtod(text, out);
-    } else {
-      ok = absl::SimpleAtoi(text, out);
-    }
-    if (!ok) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--", name, "=", text, " is not a valid number"));
-    }
-    return absl::OkStatus();
-  };
-}
-
-// --name=value or --name value, for the flags in `specs`.
-absl::Status ParseLmFlags(const std::vector<std::string>& args,
-                          const std::vector<FlagSpec>& specs) {
-  std::vector<std::string> names;
-  for (const FlagSpec& s : specs) names.push_back(s.name);
-  for (size_t i = 0; i < args.size(); ++i) {
-    absl::string_view arg = args[i];
-    if (arg.substr(0, 2) != "--") {
-      return absl::InvalidArgumentError(absl::StrCat("unexpected argument \"", arg, "\""));
-    }
-    arg.remove_prefix(2);
-    std::string name(arg.substr(0, arg.find('=')));
-    std::string value;
-    if (arg.find('=') != absl::string_view::npos) {
-      value = std::string(arg.substr(arg.find('=') + 1));
-    } else if (i + 1 < args.size()) {
-      value = args[++i];
-    } else {
-      return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));
-    }
-    const FlagSpec* spec = nullptr;
-    for (const FlagSpec& s : specs) {
-      if (name == s.name) spec = &s;
-    }
-    if (spec == nullptr) {
-      const std::string closest = ClosestName(name, names);
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown flag --", name,
-                       closest.empty() ? "" : absl::StrCat("; did you mean --", closest, "?")));
-    }
-    PROXIMA_RETURN_IF_ERROR(spec->set(value));
-  }
-  return absl::OkStatus();
-}
-
 int UsageError(const absl::Status& s, std::ostream& err) {
-  err << "proxima lm: " << s.message() << "\n" << kUsage;
+  err << "proxima lm: " << s.message() << "\n" << Usage();
   return 2;
 }
 
 int SftCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   SftCommandConfig c;
-  const std::vector<FlagSpec> specs = {
+  const std::vector<LmFlag> specs = {
       {"task",
        [&c](absl::string_view v) {
          c.task = std::string(v);
          return absl::OkStatus();
        }},
-      {"steps", Number("steps", &c.sft.steps)},
-      {"batch-size", Number("batch-size", &c.sft.batch_size)},
-      {"lr", Number("lr", &c.sft.learning_rate)},
-      {"warmup", Number("warmup", &c.sft.warmup_steps)},
-      {"eval-every", Number("eval-every", &c.sft.eval_every)},
-      {"eval-prompts", Number("eval-prompts", &c.sft.eval_prompts)},
-      {"layers", Number("layers", &c.model.num_layers)},
-      {"width", Number("width", &c.model.d_model)},
-      {"heads", Number("heads", &c.model.num_heads)},
-      {"max-seq-len", Number("max-seq-len", &c.model.max_seq_len)},
-      {"seed", Number("seed", &c.sft.seed)},
-      {"threads", Number("threads", &c.threads)},
-      {"run-dir", [&c](absl::string_view v) { return SetString("run-dir", v, &c.run_dir); }},
+      {"steps", LmNumber("steps", &c.sft.steps)},
+      {"batch-size", LmNumber("batch-size", &c.sft.batch_size)},
+      {"lr", LmNumber("lr", &c.sft.learning_rate)},
+      {"warmup", LmNumber("warmup", &c.sft.warmup_steps)},
+      {"eval-every", LmNumber("eval-every", &c.sft.eval_every)},
+      {"eval-prompts", LmNumber("eval-prompts", &c.sft.eval_prompts)},
+      {"layers", LmNumber("layers", &c.model.num_layers)},
+      {"width", LmNumber("width", &c.model.d_model)},
+      {"heads", LmNumber("heads", &c.model.num_heads)},
+      {"max-seq-len", LmNumber("max-seq-len", &c.model.max_seq_len)},
+      {"seed", LmNumber("seed", &c.sft.seed)},
+      {"threads", LmNumber("threads", &c.threads)},
+      {"run-dir", LmString("run-dir", &c.run_dir)},
       {"tokenizer",
-       [&c](absl::string_view v) { return SetString("tokenizer", v, &c.tokenizer); }},
+       LmString("tokenizer", &c.tokenizer)},
   };
   if (absl::Status s = ParseLmFlags(args, specs); !s.ok()) return UsageError(s, err);
   if (c.threads < 1) {
@@ -206,10 +147,10 @@ int TokenizerCommand(const std::vector<std::string>& args, std::ostream& out,
                      std::ostream& err) {
   std::string corpus, model_path;
   int vocab_size = 0;
-  const std::vector<FlagSpec> specs = {
-      {"corpus", [&corpus](absl::string_view v) { return SetString("corpus", v, &corpus); }},
-      {"vocab-size", Number("vocab-size", &vocab_size)},
-      {"out", [&model_path](absl::string_view v) { return SetString("out", v, &model_path); }},
+  const std::vector<LmFlag> specs = {
+      {"corpus", LmString("corpus", &corpus)},
+      {"vocab-size", LmNumber("vocab-size", &vocab_size)},
+      {"out", LmString("out", &model_path)},
   };
   if (absl::Status s = ParseLmFlags(args, specs); !s.ok()) return UsageError(s, err);
   if (corpus.empty() || model_path.empty() || vocab_size == 0) {
@@ -249,23 +190,28 @@ int RunLmCommand(int argc, char** argv, std::ostream& out, std::ostream& err) {
   args.erase(args.begin());
   for (const std::string& a : args) {
     if (a == "--help" || a == "-h") {
-      out << kUsage;
+      out << Usage();
       return 0;
     }
   }
   if (sub == "--help" || sub == "-h" || sub == "help") {
-    out << kUsage;
+    out << Usage();
     return 0;
   }
   if (sub == "sft") return SftCommand(args, out, err);
   if (sub == "tokenizer") return TokenizerCommand(args, out, err);
+  if (sub == "rl") {
+    int code = 2;
+    if (absl::Status s = RunLmRl(args, out, err, &code); !s.ok()) return UsageError(s, err);
+    return code;
+  }
   if (sub == "tasks") {
     if (!args.empty()) {
       return UsageError(absl::InvalidArgumentError("`proxima lm tasks` takes no arguments"), err);
     }
     return TasksCommand(out);
   }
-  const std::string closest = ClosestName(sub, {"sft", "tokenizer", "tasks"});
+  const std::string closest = ClosestName(sub, {"sft", "rl", "tokenizer", "tasks"});
   return UsageError(absl::InvalidArgumentError(absl::StrCat(
                         "unknown subcommand \"", sub, "\"",
                         closest.empty() ? "" : absl::StrCat("; did you mean \"", closest, "\"?"))),

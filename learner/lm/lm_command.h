@@ -18,12 +18,14 @@
 //   proxima lm tokenizer --corpus FILE --vocab-size N --out MODEL
 //     trains a SentencePiece unigram model of N pieces on FILE's lines
 //     (<pad> 0, <bos> 1, <eos> 2, <unk> 3) and writes it to MODEL.
+//   proxima lm rl --init CKPT [--algo grpo|ppo] [flags]
+//     GRPO or sequence PPO in one process from a sequence checkpoint
+//     (learner/lm/rl_command.h lists the flags).
 //   proxima lm tasks
 //     lists the task ids with their descriptions.
 //
-// Flags are parsed here, not by absl::flags (they are this command's own and
-// must not collide with `proxima train`'s): --name=value or --name value.
-// An unknown flag is named with the closest known one. `--help` prints this
+// Flags are parsed by learner/lm/lm_flags.h, not by absl::flags (they are
+// this command's own and must not collide with `proxima train`'s). `--help` prints this
 // usage.
 //
 // RunLmCommand takes main's argc/argv shifted so that argv[0] is "lm" (or any
