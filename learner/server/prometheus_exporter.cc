@@ -66,6 +66,35 @@ std::string ModeLabel(v1::TrainingMode mode) {
 
 constexpr char kContentType[] = "text/plain; version=0.0.4; charset=utf-8";
 
+// A sequence run's counters (LearnerStatus.sequences, protocol revision 2).
+void AddSequenceFamilies(const v1::SequenceStatus& s, std::vector<MetricFamily>* out) {
+  out->push_back(Counter("proxima_sequence_chunks_total", "Sequence chunks evaluated.",
+                         s.chunks()));
+  out->push_back(Counter("proxima_sequences_total", "Sequences in evaluated chunks.",
+                         s.sequences()));
+  out->push_back(Counter("proxima_sequence_tokens_total",
+                         "Completion tokens in evaluated chunks.", s.tokens()));
+  MetricFamily rejected =
+      Family("proxima_sequence_chunks_rejected_total",
+             "Sequence chunks rejected, by the rule they broke (SequenceBatch's classes).",
+             MetricType::Counter);
+  for (const auto& [rule, n] : s.rejected()) {
+    AddValue(&rejected, static_cast<double>(n), {{"rule", rule}});
+  }
+  out->push_back(std::move(rejected));
+  out->push_back(Gauge("proxima_sequence_mean_reward", "Mean reward of evaluated sequences.",
+                       s.mean_reward()));
+  out->push_back(Gauge("proxima_sequence_mean_completion_length",
+                       "Mean completion length of evaluated sequences, in tokens.",
+                       s.mean_completion_length()));
+  out->push_back(Gauge("proxima_sequence_log_prob_gap_mean",
+                       "Mean |log pi_learner - log mu_behaviour| over evaluated tokens.",
+                       s.mean_abs_log_prob_gap()));
+  out->push_back(Gauge("proxima_sequence_held_out_accuracy",
+                       "Greedy exact match on the task's held-out prompts (NaN before the first).",
+                       s.held_out_accuracy()));
+}
+
 }  // namespace
 
 std::vector<MetricFamily> StatusMetricFamilies(const v1::LearnerStatus& st) {
@@ -161,6 +190,7 @@ std::vector<MetricFamily> StatusMetricFamilies(const v1::LearnerStatus& st) {
                         "Policy version of the newest checkpoint.",
                         st.last_checkpoint().policy_version()));
   }
+  if (st.has_sequences()) AddSequenceFamilies(st.sequences(), &out);
   MetricFamily info = Family("proxima_learner_info",
                              "Constant 1, labelled with the run's identity.", MetricType::Gauge);
   AddValue(&info, 1,

@@ -27,6 +27,7 @@
 #include "learner/server/chunk_intake.h"
 #include "learner/server/learner_status.h"
 #include "learner/server/metrics_feed.h"
+#include "learner/server/prometheus_exporter.h"
 #include "learner/server/run_progress.h"
 #include "learner/server/seq_evaluator.h"
 #include "learner/server/services.h"
@@ -129,6 +130,10 @@ class SeqLearnerServer::Impl final : public WeightHost, public ServiceHost {
   v1::ServingState serving_ ABSL_GUARDED_BY(life_mu_) = v1::SERVING_STATE_STARTING;
   bool stop_requested_ ABSL_GUARDED_BY(life_mu_) = false;
   bool shut_down_ = false;  // Wait() completed (main thread only)
+
+  // --metrics-listen; declared last so that it stops scraping Status()
+  // before any other member goes away.
+  std::unique_ptr<PrometheusExporter> metrics_;
 };
 
 namespace {
@@ -219,6 +224,11 @@ absl::Status SeqLearnerServer::Impl::CheckAndDecode(const v1::TrajectoryChunk& c
 }
 
 absl::Status SeqLearnerServer::Impl::Start() {
+  if (!options_.metrics_listen.empty()) {
+    PROXIMA_ASSIGN_OR_RETURN(metrics_, PrometheusExporter::Start(options_.metrics_listen, [this] {
+                               return Status(false);
+                             }));
+  }
   services_ = std::make_unique<LearnerServices>(this);
   int port = 0;
   server_ = StartGrpcServer(options_, security_.credentials, services_.get(), &port);

@@ -20,8 +20,10 @@
 //     (learner/server/seq_evaluator.h); that is the chunk's "trained" fate in
 //     the accounting (received = trained + dropped + queued), until issue 25
 //     trains on them.
-// No run directory, checkpoints or training yet: Admin.SaveCheckpoint
-// answers UNIMPLEMENTED, SetHyperparameters changes nothing.
+// /metrics (options.metrics_listen) exports the sequence counters too
+// (proxima_sequence_*, rejections by rule). No run directory, checkpoints or
+// training yet: Admin.SaveCheckpoint answers UNIMPLEMENTED,
+// SetHyperparameters changes nothing.
 //
 // Threads and locks as in LearnerServer (learner_server.h); the evaluator
 // thread is the trainer thread's counterpart and the only user of the model.

@@ -19,6 +19,7 @@
 #include "common/wire/seq_chunk_codec.h"
 #include "common/lm/char_tokenizer.h"
 #include "learner/lm/seq_checkpoint.h"
+#include "learner/server/prometheus_exporter.h"
 #include "learner/server/seq_learner_server.h"
 #include "proxima/v1/learner_service.grpc.pb.h"
 #include "tests/lm/seq_chunk_cases.h"
@@ -185,6 +186,16 @@ TEST_F(SeqLearnerTest, EveryMalformedClassIsRejectedWithItsReasonAndCounted) {
   std::map<std::string, uint64_t> got(st.sequences().rejected().begin(),
                                       st.sequences().rejected().end());
   EXPECT_EQ(got, want);
+  // The same counts on /metrics, labelled by rule.
+  std::map<std::string, uint64_t> exported;
+  for (const prometheus::MetricFamily& f : StatusMetricFamilies(st)) {
+    if (f.name != "proxima_sequence_chunks_rejected_total") continue;
+    for (const prometheus::ClientMetric& m : f.metric) {
+      ASSERT_EQ(m.label.size(), 1u);
+      exported[m.label[0].value] = static_cast<uint64_t>(m.counter.value);
+    }
+  }
+  EXPECT_EQ(exported, want);
   EXPECT_EQ(RejectedInvalid(st), cases.size());
   EXPECT_EQ(st.chunks_received(), cases.size() + 1);
   EXPECT_EQ(st.chunks_received(), st.chunks_trained() + RejectedInvalid(st) + st.chunks_queued());
