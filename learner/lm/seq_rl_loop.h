@@ -11,7 +11,8 @@
 // by the task's rule (`reward_mode`), packs them as one SequenceChunk per
 // prompt group and runs one SeqTrainer::Update. Every `eval_every`
 // iterations, and after the last, EvaluateTask measures greedy exact match
-// on `eval_prompts` held-out prompts (the same prompts each time).
+// on `eval_prompts` held-out prompts (the same prompts each time, and the
+// same as `proxima lm sft` with this seed and count evaluates).
 //
 // Deterministic for fixed seeds and thread count. Errors: InvalidArgument
 // for bad options (naming the field) or a task the model cannot hold;
