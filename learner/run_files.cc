@@ -312,7 +312,7 @@ absl::Status ClearRun(const std::string& dir) {
   std::vector<std::filesystem::path> doomed;
   std::error_code ec;
   for (const char* name : {"config.json", "metrics.csv", "summary.json", "learner.addr",
-                           "metrics.addr", "checkpoints", "logs"}) {
+                           "metrics.addr", "dashboard.addr", "checkpoints", "logs"}) {
     doomed.push_back(std::filesystem::path(dir) / name);
   }
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {

@@ -124,8 +124,8 @@ absl::StatusOr<std::string> NewRunDir(const std::string& explicit_dir,
                                       const std::string& default_dir, bool overwrite);
 
 // Removes the files a run writes from `dir`: config.json, metrics.csv,
-// summary.json, learner.addr, metrics.addr, checkpoints/, logs/ and
-// TensorBoard event files. Other files stay.
+// summary.json, learner.addr, metrics.addr, dashboard.addr, checkpoints/,
+// logs/ and TensorBoard event files. Other files stay.
 absl::Status ClearRun(const std::string& dir);
 
 // Creates the run directory and writes config.json.
