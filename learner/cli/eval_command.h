@@ -5,7 +5,13 @@
 // length; with --json one object with the per-episode values. Box actions are
 // clipped as the run clipped them in training unless --clip-action says.
 //
-// Defines --policy, --episodes and --deterministic (--checkpoint lives in
+// A sequence-policy checkpoint (`proxima lm sft --run-dir`, learner/lm/
+// seq_checkpoint.h) is evaluated on its task instead: `proxima eval
+// --checkpoint PATH [--prompts N] [--seed S] [--json]` completes N held-out
+// prompts greedily (common/lm/task_eval.h) and prints the exact-match
+// accuracy and mean partial credit.
+//
+// Defines --policy, --episodes, --deterministic and --prompts (--checkpoint lives in
 // export_command.cc, --env/--seed/--clip-action in ppo_flags.cc, --json in
 // proxima_torch_main.cc);
 // link only into the `proxima-torch` executable.

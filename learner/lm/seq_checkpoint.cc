@@ -106,7 +106,8 @@ absl::Status ParseFile(const std::string& path, torch::serialize::InputArchive* 
                        nlohmann::json* meta) {
   PROXIMA_ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
   if (absl::Status intact = CheckArchiveIntegrity(bytes); !intact.ok()) {
-    return absl::DataLossError(absl::StrCat(path, ": ", intact.message()));
+    return absl::DataLossError(
+        absl::StrCat(path, ": not a readable checkpoint: ", intact.message()));
   }
   try {
     std::istringstream in(bytes);
@@ -303,6 +304,18 @@ bool IsSeqCheckpoint(const std::string& path) {
   torch::serialize::InputArchive archive;
   nlohmann::json meta;
   return ParseFile(*file, &archive, &meta).ok();
+}
+
+absl::StatusOr<bool> DetectSeqCheckpoint(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return false;
+  if (S_ISDIR(st.st_mode)) return ResolveSeqCheckpointPath(path).ok();
+  torch::serialize::InputArchive archive;
+  nlohmann::json meta;
+  const absl::Status s = ParseFile(path, &archive, &meta);
+  if (s.ok()) return true;
+  if (s.code() == absl::StatusCode::kFailedPrecondition) return false;  // another kind
+  return s;
 }
 
 }  // namespace proxima::lm

@@ -93,6 +93,14 @@ absl::StatusOr<LoadedSeqCheckpoint> LoadSeqCheckpoint(const std::string& path);
 // or unreadable path is false (the MLP loader then reports the error).
 bool IsSeqCheckpoint(const std::string& path);
 
+// The same for a command that must also report a damaged file: true for a
+// sequence-policy checkpoint; false for what the MLP loader should judge (a
+// readable checkpoint of another kind, a directory without sequence
+// checkpoints, a path that does not exist — e.g. RUN_DIR/best); the load
+// error (DataLoss naming the file) for an existing file that is no readable
+// checkpoint at all, whose kind cannot be told.
+absl::StatusOr<bool> DetectSeqCheckpoint(const std::string& path);
+
 }  // namespace proxima::lm
 
 #endif  // PROXIMA_LEARNER_LM_SEQ_CHECKPOINT_H_

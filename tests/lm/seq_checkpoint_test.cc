@@ -125,6 +125,8 @@ TEST_F(SeqCheckpointTest, DirectoriesResolveToTheNewestSequenceCheckpoint) {
             dir_ + "/checkpoints/ckpt-000000000009.pt");
   EXPECT_TRUE(IsSeqCheckpoint(dir_));
   EXPECT_TRUE(IsSeqCheckpoint(path_));
+  EXPECT_TRUE(DetectSeqCheckpoint(dir_).value());
+  EXPECT_FALSE(DetectSeqCheckpoint(dir_ + "/best").value());  // absent: the MLP loader's call
   // A damaged newest file is skipped for the next one.
   ASSERT_TRUE(WriteFileAtomic(dir_ + "/checkpoints/ckpt-000000000011.pt", "junk").ok());
   EXPECT_EQ(LoadSeqCheckpoint(dir_).value().info.policy_version, 9u);
@@ -143,6 +145,8 @@ TEST_F(SeqCheckpointTest, TruncatedAndBitFlippedFilesAreDataLoss) {
   EXPECT_THAT(LoadSeqCheckpoint(path_).status(),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("corrupted archive")));
   EXPECT_FALSE(IsSeqCheckpoint(path_));
+  EXPECT_THAT(DetectSeqCheckpoint(path_).status(),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("corrupted archive")));
   // Flip one byte inside the stored parameter data: the record's CRC catches it.
   std::string flipped = bytes;
   flipped[bytes.size() / 3] ^= 0x10;
@@ -165,6 +169,7 @@ TEST_F(SeqCheckpointTest, OtherVersionsAndKindsAreRefusedByName) {
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("an MLP policy's, written by `proxima train`")));
   EXPECT_FALSE(IsSeqCheckpoint(path_));
+  EXPECT_FALSE(DetectSeqCheckpoint(path_).value());
 }
 
 TEST_F(SeqCheckpointTest, ParametersMustFitTheConfig) {

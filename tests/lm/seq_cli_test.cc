@@ -1,0 +1,81 @@
+// `proxima eval` and `proxima export` on a sequence-policy checkpoint, through
+// the real `proxima` binary: a tiny `proxima lm sft --run-dir` run (in
+// process), then eval (text and --json) and export of its run directory,
+// and the errors for a bad --prompts and a damaged checkpoint.
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/file_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "learner/lm/lm_command.h"
+#include "nlohmann/json.hpp"
+#include "tests/test_util.h"
+
+namespace proxima {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string Proxima(const std::string& args) { return absl::StrCat(BinPath("proxima"), " ", args); }
+
+class SeqCliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    run_ = new std::string(MakeTempDir("seq_cli"));
+    std::vector<std::string> args = {"lm",          "sft",           "--task=lm/Addition-v0",
+                                     "--steps=10",  "--warmup=2",    "--eval-prompts=10",
+                                     "--layers=1",  "--width=32",    "--heads=2",
+                                     "--batch-size=8", "--run-dir", *run_};
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    std::ostringstream out, err;
+    ASSERT_EQ(RunLmCommand(static_cast<int>(argv.size()), argv.data(), out, err), 0) << err.str();
+  }
+  static void TearDownTestSuite() { delete run_; }
+  static std::string* run_;
+};
+std::string* SeqCliTest::run_ = nullptr;
+
+TEST_F(SeqCliTest, EvalReportsHeldOutExactMatch) {
+  const CommandResult text = RunCommand(Proxima("eval --checkpoint " + *run_ + " --prompts 20"));
+  ASSERT_EQ(text.exit_code, 0) << text.output;
+  EXPECT_THAT(text.output, HasSubstr("lm/Addition-v0: 20 held-out prompts (greedy, seed 1): "
+                                     "exact match "));
+  const CommandResult json =
+      RunCommand(Proxima("eval --json --checkpoint " + *run_ + " --prompts 20 --seed 3"));
+  ASSERT_EQ(json.exit_code, 0) << json.output;
+  const nlohmann::json j = nlohmann::json::parse(json.output.substr(json.output.find('{')));
+  EXPECT_EQ(j["prompts"], 20);
+  EXPECT_EQ(j["seed"], 3);
+  EXPECT_EQ(j["task"], "lm/Addition-v0");
+  EXPECT_GE(j["accuracy"].get<double>(), 0.0);
+  EXPECT_LE(j["mean_partial_credit"].get<double>(), 1.0);
+
+  const CommandResult bad = RunCommand(Proxima("eval --checkpoint " + *run_ + " --prompts 0"));
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_THAT(bad.output, HasSubstr("--prompts must be >= 1"));
+}
+
+TEST_F(SeqCliTest, ExportWritesATorchScriptModule) {
+  const std::string pt = *run_ + "/policy.pt";
+  const CommandResult r = RunCommand(Proxima("export --checkpoint " + *run_ + " --out " + pt));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("sequence policy for lm/Addition-v0, vocab 19"));
+  EXPECT_TRUE(ReadFile(pt).ok());
+}
+
+TEST_F(SeqCliTest, DamagedCheckpointExits2NamingIt) {
+  const std::string dir = MakeTempDir("seq_cli_bad");
+  const std::string bytes = ReadFile(*run_ + "/checkpoints/ckpt-000000000000-sft.pt").value();
+  const std::string path = dir + "/ckpt-000000000000.pt";
+  ASSERT_TRUE(WriteFileAtomic(path, bytes.substr(0, bytes.size() - 100)).ok());
+  const CommandResult r = RunCommand(Proxima("eval --checkpoint " + path));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("corrupted archive"));
+}
+
+}  // namespace
+}  // namespace proxima
