@@ -21,6 +21,8 @@
 //   memory     peak RSS of learner and actor processes
 //   seqwire    sequence chunks: bytes per sequence, and sequences/s and
 //              tokens/s a sequence run's learner ingests (seq_wire_suite.cc)
+//   generation sequence-policy generation tokens/s on one core, with and
+//              without the KV cache, batch 1/8/64 (generation_suite.cc)
 // Figures are medians where a suite repeats. Only `learn` judges its figures
 // (a `pass` per target, printed as PASS/FAIL), and `mujoco` its mean return
 // against CleanRL's (`met`); no test asserts a timed target
@@ -107,6 +109,7 @@ absl::Status RunLearnSuite(const BenchOptions& options, BenchReport* report);
 absl::Status RunMujocoSuite(const BenchOptions& options, BenchReport* report);
 absl::Status RunMemorySuite(const BenchOptions& options, BenchReport* report);
 absl::Status RunSeqWireSuite(const BenchOptions& options, BenchReport* report);
+absl::Status RunGenerationSuite(const BenchOptions& options, BenchReport* report);
 
 // Median of `values` (NaN when empty).
 double Median(std::vector<double> values);

@@ -128,6 +128,8 @@ const std::vector<Suite>& AllSuites() {
       {"memory", "peak RSS of learner and actor processes", RunMemorySuite},
       {"seqwire", "sequence chunks: bytes per sequence, learner ingest sequences/s and tokens/s",
        RunSeqWireSuite},
+      {"generation", "sequence-policy generation tokens/s, KV cache on/off, batch 1/8/64",
+       RunGenerationSuite},
   };
   return suites;
 }
