@@ -72,6 +72,10 @@ ActorClient::ActorClient(Options options)
   ro.learner_address = options_.learner_address;
   ro.actor_name = name_;
   ro.log = [this](absl::string_view line) { Log(std::string(line)); };
+  // Runs on the stepping thread, the only one that uses hints_.
+  ro.new_channel = [this] {
+    return MakeLearnerChannel(options_.learner_address, hints_, options_.security);
+  };
   registration_ = std::make_unique<RegistrationRetry>(std::move(ro));
 }
 
@@ -428,7 +432,8 @@ absl::Status ActorClient::RunSessions() {
   throughput_.Start(absl::Now());
   while (true) {
     absl::StatusOr<v1::RegisterResponse> response = registration_->Register(
-        stub_.get(), hints_, MakeRegisterRequest(name_, hostname_, options_.num_envs));
+        &channel_, hints_, MakeRegisterRequest(name_, hostname_, options_.num_envs));
+    stub_ = v1::Learner::NewStub(channel_);  // the channel may be a new one
     if (!response.ok()) {
       if (stop_.load()) return absl::OkStatus();
       return response.status();

@@ -8,6 +8,7 @@
 #include "actor/channel_hints.h"
 #include "actor/registration.h"
 #include "common/grpc/backoff.h"
+#include "common/grpc/grpc_util.h"
 #include "common/status_macros.h"
 
 namespace proxima {
@@ -19,7 +20,7 @@ void RegistrationRetry::Cancel() {
 }
 
 absl::StatusOr<v1::RegisterResponse> RegistrationRetry::Register(
-    v1::Learner::StubInterface* stub, const v1::ChannelHints& hints,
+    std::shared_ptr<grpc::Channel>* channel, const v1::ChannelHints& hints,
     const v1::RegisterRequest& request) {
   auto log = [this](const std::string& line) {
     if (options_.log) options_.log(line);
@@ -29,6 +30,8 @@ absl::StatusOr<v1::RegisterResponse> RegistrationRetry::Register(
 
   int attempts = 0;
   absl::Time last_warning = absl::InfinitePast();
+  absl::Time channel_made = absl::Now();
+  std::unique_ptr<v1::Learner::Stub> stub = v1::Learner::NewStub(*channel);
   while (true) {
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
@@ -55,6 +58,18 @@ absl::StatusOr<v1::RegisterResponse> RegistrationRetry::Register(
           "learner at ", options_.learner_address, " refused the registration of '",
           options_.actor_name, "': ", GrpcCodeName(status.error_code()), ": ",
           status.error_message()));
+    }
+    // UNAVAILABLE on a connected channel is the learner's own answer (e.g.
+    // still starting): the connection is fine and stays.
+    if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+        (*channel)->GetState(false) != GRPC_CHANNEL_READY) {
+      if (options_.new_channel && absl::Now() - channel_made >= backoff.max()) {
+        *channel = options_.new_channel();
+        stub = v1::Learner::NewStub(*channel);
+        channel_made = absl::Now();
+      } else {
+        ReconnectNow(channel->get());
+      }
     }
     const absl::Duration delay = backoff.Next();
     if (absl::Now() - last_warning >= absl::Seconds(10)) {

@@ -68,6 +68,10 @@ std::shared_ptr<grpc::Channel> MakeLearnerChannel(const std::string& address,
   return security.CreateChannel(address, args);
 }
 
+void ReconnectNow(grpc::Channel* channel) {
+  if (channel != nullptr) grpc::experimental::ChannelResetConnectionBackoff(channel);
+}
+
 absl::Status ToAbslStatus(const grpc::Status& status) {
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
 }

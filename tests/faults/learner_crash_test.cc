@@ -27,12 +27,16 @@ std::string CkptName(uint64_t version) {
 }
 
 // How long the actors may take to stream to a restarted learner, seconds.
-// Both retry loops an actor passes through back off to 5 s at most (the
-// stream's, then the registration's; ChannelHints.reconnect_backoff_max), and
-// gRPC's own reconnect timer, capped at the same 5 s, can add to either
-// attempt; on an idle machine it takes 2-7 s, but CI's run beside the
-// background sanitizer build saw 10.3 s, so 10 s (two backoff maxima and no
-// slack) was too tight a promise.
+// An actor's two streams retry with a backoff of up to 5 s
+// (ChannelHints.reconnect_backoff_max), and a retry can also meet gRPC's own
+// reconnect timer (same cap) or, on a loaded machine, a connection attempt
+// that times out; once a stream reaches the new learner the session is
+// unknown there, and the registration that follows goes through at once on
+// the now-connected channel (1-2 ms in the actors' logs). On an idle machine
+// it takes 2-7 s; on this 2-core box beside other builds 1.8-8.0 s over 8
+// restarts (2026-12-07), and CI's run beside the sanitizer build saw 10.3 s.
+// Capping gRPC's reconnect timer at 1 s did not lower the worst case there
+// (6.5-8.7 s), so 15 s stays: two backoff maxima and some slack.
 constexpr double kReconnectBound = 15.0;
 
 // Seconds from `start` until every actor in `names` streams to the learner
