@@ -1,7 +1,8 @@
 // `proxima eval` and `proxima export` on a sequence-policy checkpoint, through
 // the real `proxima` binary: a tiny `proxima lm sft --run-dir` run (in
 // process), then eval (text and --json) and export of its run directory,
-// and the errors for a bad --prompts and a damaged checkpoint.
+// and the errors for a bad --prompts and a damaged checkpoint; and the
+// `generation` bench suite's rows (never how fast).
 #include <sstream>
 #include <string>
 #include <vector>
@@ -75,6 +76,24 @@ TEST_F(SeqCliTest, DamagedCheckpointExits2NamingIt) {
   const CommandResult r = RunCommand(Proxima("eval --checkpoint " + path));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_THAT(r.output, HasSubstr("corrupted archive"));
+}
+
+TEST(SeqBenchTest, GenerationSuiteReportsEveryCase) {
+  const std::string json = MakeTempDir("seq_bench") + "/bench.json";
+  const CommandResult r =
+      RunCommand(Proxima("bench --suite generation --quick --json " + json));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const nlohmann::json report = nlohmann::json::parse(ReadFile(json).value());
+  std::vector<std::string> names;
+  for (const nlohmann::json& row : report.at("rows")) {
+    if (row.at("suite") != "generation") continue;
+    names.push_back(row.at("name").get<std::string>());
+    EXPECT_GT(row.at("metrics").at("tokens_per_second").get<double>(), 0.0) << row;
+    EXPECT_EQ(row.at("params").at("new_tokens"), 23) << row;
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"batch=1/kv-cache", "batch=1/no-cache",
+                                             "batch=8/kv-cache", "batch=8/no-cache",
+                                             "batch=64/kv-cache", "batch=64/no-cache"}));
 }
 
 }  // namespace
