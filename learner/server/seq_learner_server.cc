@@ -105,6 +105,8 @@ class SeqLearnerServer::Impl final : public WeightHost, public ServiceHost {
   friend class SeqLearnerServer;
   // The evaluator thread: takes accepted chunks off the queue until it closes.
   void EvaluateLoop();
+  // With training: adds `c` to the batch and trains when it is full.
+  void TrainOn(QueuedChunk c);
   absl::Status CheckAndDecode(const v1::TrajectoryChunk& chunk, QueuedChunk* q) const;
 
   SeqLearnerConfig config_;
@@ -120,6 +122,7 @@ class SeqLearnerServer::Impl final : public WeightHost, public ServiceHost {
   std::unique_ptr<SessionRegistry> sessions_;
   std::unique_ptr<TrajectoryQueue> queue_;
   std::unique_ptr<SequenceEvaluator> evaluator_;
+  std::unique_ptr<SeqTraining> training_;  // null: evaluate only
   std::unique_ptr<ChunkIntake> intake_;
   std::unique_ptr<MetricsFeed> feed_;
   std::unique_ptr<LearnerServices> services_;
@@ -180,6 +183,19 @@ absl::Status SeqLearnerServer::Impl::Init() {
   }
   model_->eval();
   PROXIMA_ASSIGN_OR_RETURN(evaluator_, SequenceEvaluator::Create(config_.run, model_));
+  if (config_.training.has_value()) {
+    // The frozen reference is the policy's start: the same checkpoint
+    // loaded again, or the same seeded initialization.
+    lm::SeqPolicy reference{nullptr};
+    if (config_.init_checkpoint.empty()) {
+      reference = lm::SeqPolicy(config_.run.model, config_.seed);
+    } else {
+      PROXIMA_ASSIGN_OR_RETURN(lm::LoadedSeqCheckpoint ref,
+                               lm::LoadSeqCheckpoint(config_.init_checkpoint));
+      reference = ref.model;
+    }
+    PROXIMA_ASSIGN_OR_RETURN(training_, SeqTraining::Create(model_, reference, *config_.training));
+  }
   progress_ = std::make_unique<RunProgress>(std::nullopt);
   sessions_ = std::make_unique<SessionRegistry>(options_.max_actors,
                                                 options_.max_chunks_per_second);
@@ -262,13 +278,51 @@ void SeqLearnerServer::Impl::EvaluateLoop() {
       continue;
     }
     if (c->sequences) evaluator_->Evaluate(*c->sequences);
-    accounting_.Trained(c->actor_name, c->seq, c->transitions);
+    if (training_) {
+      TrainOn(*std::move(c));
+    } else {
+      accounting_.Trained(c->actor_name, c->seq, c->transitions);
+    }
     ++evaluated;
     if (config_.held_out_every > 0 && evaluated % config_.held_out_every == 0) {
       absl::StatusOr<double> acc =
           evaluator_->HeldOutAccuracy(config_.held_out_prompts, progress_->version());
       if (!acc.ok()) LogWarning(absl::StrCat("held-out evaluation: ", acc.status().message()));
     }
+  }
+}
+
+void SeqLearnerServer::Impl::TrainOn(QueuedChunk c) {
+  const uint64_t version = progress_->version();
+  const std::string actor_name = c.actor_name;
+  const uint64_t session_id = c.session_id, seq = c.seq;
+  const int64_t transitions = c.transitions;
+  if (!training_->Add(std::move(c), version)) {
+    accounting_.Dropped(actor_name, seq, transitions, v1::CHUNK_OUTCOME_DROPPED_POLICY_LAG);
+    sessions_->CountDropped(session_id);
+    return;
+  }
+  if (!training_->ready()) return;
+  RunProgress::Update u = training_->Update(version);
+  u.dropped_total = accounting_.transitions_dropped() + (u.ok ? 0 : u.transitions);
+  // As in the MLP trainer loop: the version moves, then it is published,
+  // then the chunks count as trained.
+  progress_->RecordUpdate(u);
+  const uint64_t now = progress_->version();
+  if (u.ok) {
+    v1::WeightSnapshot snap;
+    EncodeModuleWeights(*model_, now, &snap);
+    publisher_.Publish(snap, now, ServerClock::now());
+  }
+  for (const QueuedChunk& q : training_->Taken()) {
+    if (u.ok) {
+      accounting_.Trained(q.actor_name, q.seq, q.transitions);
+    } else {
+      accounting_.Dropped(q.actor_name, q.seq, q.transitions,
+                          v1::CHUNK_OUTCOME_DROPPED_UPDATE_FAILED);
+      sessions_->CountDropped(q.session_id);
+    }
+    sessions_->SetLag(q.session_id, now - std::min(now, q.policy_version));
   }
 }
 
@@ -350,6 +404,7 @@ v1::LearnerStatus SeqLearnerServer::Impl::Status(bool include_actors) const {
   st.set_mode(v1::TRAINING_MODE_ASYNC);
   st.set_device("cpu");
   evaluator_->FillStatus(st.mutable_sequences());
+  if (training_) training_->FillStatus(st.mutable_sequences());
   return st;
 }
 
@@ -373,6 +428,13 @@ void SeqLearnerServer::Impl::Wait() {
   if (shut_down_) return;
   shut_down_ = true;
   if (evaluator_thread_.joinable()) evaluator_thread_.join();
+  if (training_) {  // a batch not yet full when the run stopped
+    for (const QueuedChunk& q : training_->Taken()) {
+      accounting_.Dropped(q.actor_name, q.seq, q.transitions,
+                          v1::CHUNK_OUTCOME_DROPPED_AT_SHUTDOWN);
+      sessions_->CountDropped(q.session_id);
+    }
+  }
   intake_->DropAllAtShutdown();
   {
     absl::MutexLock l(&life_mu_);

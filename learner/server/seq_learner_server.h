@@ -15,15 +15,20 @@
 //   * a chunk must be a valid sequence chunk (ValidateSequenceChunk); a
 //     rejected one is REJECTED_INVALID, its reason starting with the rule
 //     class, and counted by class in LearnerStatus.sequences.rejected;
-//   * one evaluator thread takes accepted chunks from the queue, counts them
+//   * one chunk thread takes accepted chunks from the queue, counts them
 //     and recomputes the completion tokens' log-probs
-//     (learner/server/seq_evaluator.h); that is the chunk's "trained" fate in
-//     the accounting (received = trained + dropped + queued), until issue 25
-//     trains on them.
+//     (learner/server/seq_evaluator.h). Without `training` that is the
+//     chunk's "trained" fate in the accounting (received = trained +
+//     dropped + queued). With it (issue 25) the thread gathers chunks into
+//     batches and trains (learner/server/seq_training.h: GRPO or sequence
+//     PPO against a frozen reference, the initial model: init_checkpoint
+//     loaded again, or the same seeded init); each update is a new version,
+//     published to the actors, after which its chunks count as trained (or
+//     dropped: policy lag, a failed update, shutdown).
 // /metrics (options.metrics_listen) exports the sequence counters too
-// (proxima_sequence_*, rejections by rule). No run directory, checkpoints or
-// training yet: Admin.SaveCheckpoint answers UNIMPLEMENTED,
-// SetHyperparameters changes nothing.
+// (proxima_sequence_*, rejections by rule). No run directory or checkpoints
+// yet: Admin.SaveCheckpoint answers UNIMPLEMENTED, SetHyperparameters
+// changes nothing.
 //
 // Threads and locks as in LearnerServer (learner_server.h); the evaluator
 // thread is the trainer thread's counterpart and the only user of the model.
@@ -34,12 +39,14 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/policy/seq_run_config.h"
 #include "learner/server/learner_options.h"
+#include "learner/server/seq_training.h"
 #include "proxima/v1/status.pb.h"
 
 namespace proxima {
@@ -58,6 +65,8 @@ struct SeqLearnerConfig {
   // (0: never), on this many prompts.
   int held_out_every = 0;
   int held_out_prompts = 200;
+  // Train on the chunks (issue 25); unset: evaluate only.
+  std::optional<SeqTrainingOptions> training;
 };
 
 class SeqLearnerServer {

@@ -336,6 +336,74 @@ TEST(SeqLearnerCheckpointTest, StartsFromASequenceCheckpoint) {
   EXPECT_THAT(std::string(other.status().message()), HasSubstr("lm/Addition-v0"));
 }
 
+// Training (issue 25): every 2 accepted chunks are one GRPO update, a new
+// version published to WatchWeights; the chunks count as trained only then,
+// and a chunk more than max_policy_lag versions old is dropped for lag.
+TEST(SeqLearnerTrainingTest, UpdatesPublishVersionsAndSettleTheirChunks) {
+  SeqLearnerConfig c = SmallRun();
+  SeqTrainingOptions t;
+  t.trainer.learning_rate = 1e-3;
+  t.chunks_per_update = 2;
+  t.max_policy_lag = 1;
+  c.training = t;
+  absl::StatusOr<std::unique_ptr<SeqLearnerServer>> s = SeqLearnerServer::Create(c, LoopbackOptions());
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_TRUE((*s)->Start().ok());
+  auto stub = v1::Learner::NewStub(
+      grpc::CreateChannel((*s)->address(), grpc::InsecureChannelCredentials()));
+  v1::RegisterResponse reg;
+  ASSERT_TRUE(RegisterSeqActor(stub.get(), v1::PROTOCOL_VERSION_2, &reg).ok());
+  absl::StatusOr<SeqRunSettings> run = SeqRunFromProto(reg.config());
+  ASSERT_TRUE(run.ok()) << run.status();
+  absl::StatusOr<std::unique_ptr<SequenceGenerator>> gen =
+      SequenceGenerator::Create(*run, reg.config().seeds().action_seed());
+  ASSERT_TRUE(gen.ok()) << gen.status();
+  const v1::WeightSnapshot v0 = FirstSnapshotOf(stub.get(), reg);
+  ASSERT_TRUE((*gen)->SetWeights(v0).ok());
+  auto version = [&] { return (*s)->Status(false).policy_version(); };
+  Stream stream(stub.get(), reg);
+  auto send = [&](uint64_t behaviour_version) {
+    absl::StatusOr<SequenceChunk> chunk = (*gen)->Next();
+    ASSERT_TRUE(chunk.ok()) << chunk.status();
+    v1::TrajectoryChunk wire = ChunkOf(*chunk);
+    wire.set_policy_version(behaviour_version);
+    EXPECT_EQ(stream.Send(wire).outcome(), v1::CHUNK_OUTCOME_ACCEPTED);
+  };
+  send(0);
+  // One chunk of a batch of two: taken off the queue, not trained yet.
+  ASSERT_TRUE(PollUntil([&] { return (*s)->Status(false).sequences().chunks() == 1; },
+                        absl::Seconds(30)));
+  EXPECT_EQ(version(), 0u);
+  EXPECT_EQ((*s)->Status(false).chunks_trained(), 0u);
+  send(0);
+  ASSERT_TRUE(PollUntil([&] { return version() == 1; }, absl::Seconds(30)));
+  const v1::WeightSnapshot v1w = FirstSnapshotOf(stub.get(), reg);
+  EXPECT_EQ(v1w.version(), 1u);
+  EXPECT_NE(v1w.checksum(), v0.checksum());  // the update changed the weights
+  ASSERT_TRUE((*gen)->SetWeights(v1w).ok());
+  send(1);
+  send(0);  // within the lag limit (1 version behind): trained
+  ASSERT_TRUE(PollUntil([&] { return version() == 2; }, absl::Seconds(30)));
+  send(0);  // 2 versions behind: dropped for lag
+  ASSERT_TRUE(PollUntil(
+      [&] { return testing::Dropped((*s)->Status(false), v1::CHUNK_OUTCOME_DROPPED_POLICY_LAG) == 1; },
+      absl::Seconds(30)));
+  const v1::LearnerStatus st = (*s)->Status(false);
+  EXPECT_EQ(st.chunks_trained(), 4u);
+  EXPECT_EQ(st.chunks_received(), 5u);
+  EXPECT_EQ(st.sequences().algorithm(), "grpo");
+  EXPECT_EQ(st.sequences().updates(), 2u);
+  EXPECT_GT(st.sequences().last_groups(), 0u);
+  EXPECT_GE(st.sequences().last_kl_to_ref(), 0.0);
+  EXPECT_EQ(st.updates(), 2u);
+
+  // Bad training options are refused at creation, naming the option.
+  c.training->chunks_per_update = 0;
+  absl::StatusOr<std::unique_ptr<SeqLearnerServer>> bad = SeqLearnerServer::Create(c, LoopbackOptions());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("chunks per update"));
+}
+
 TEST(SeqLearnerConfigTest, BadSettingsNameTheField) {
   SeqLearnerConfig c = SmallRun();
   c.run.max_new_tokens = 9;  // 1 + 7 prompt chars + 9 > 16 positions
