@@ -2,6 +2,15 @@
 //
 //   proxima-learner --env ENV [--run-dir DIR] [--listen HOST:PORT]
 //                   [--mode sync|async] [--resume RUN_DIR] [--overwrite] [PPO flags...]
+//   proxima-learner --env lm/TASK [--init-checkpoint CKPT] [--listen HOST:PORT]
+//                   [--group-size G] [--prompts-per-chunk N] [--temperature T]
+//                   [--top-k K] [--max-new-tokens M] [--seed S]
+//
+// With a sequence task as --env (lm::IsTaskId) it serves a sequence run
+// (learner/server/seq_learner_server.h, docs/sequence-policies.md) until
+// SIGTERM/SIGINT or Admin.Shutdown, then exits 0; an MLP-only flag, a bad
+// sampling value or an --init-checkpoint that is not a sequence checkpoint of
+// that task exits 2 naming the flag.
 //
 // Prints "proxima-learner: listening on HOST:PORT" (common/listening_line.h)
 // on stdout once serving (and writes the same address to
@@ -20,11 +29,14 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/flags/reflection.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
@@ -35,15 +47,20 @@
 #include "common/logging.h"
 #include "common/stop_signals.h"
 #include "learner/cli/learner_flags.h"
+#include "common/lm/task_registry.h"
 #include "learner/cli/ppo_flags.h"
+#include "learner/cli/seq_learner_flags.h"
 #include "learner/cli/train_plan.h"
 #include "learner/server/learner_server.h"
+#include "learner/server/seq_learner_server.h"
 
 namespace {
 
 constexpr char kUsage[] =
     "usage: proxima-learner --env ENV [--listen HOST:PORT] [--run-dir DIR] [--mode sync|async]\n"
     "                       [--resume RUN_DIR] [PPO flags...]\n"
+    "       proxima-learner --env lm/TASK [--init-checkpoint CKPT] [--group-size G]\n"
+    "                       [--temperature T] [--top-k K] [--max-new-tokens M] ...\n"
     "\n"
     "Serves proxima.v1.Learner, Monitor and Admin (plus grpc.health.v1 and reflection)\n"
     "and trains PPO on the trajectories actors stream to it.\n"
@@ -58,13 +75,15 @@ constexpr char kUsage[] =
     "flags:\n";
 
 // The thread that turns the first SIGTERM/SIGINT into a stop request to the
-// server and then watches the shutdown: unless main is done within
+// server (`request_stop(signal name)`) and then watches the shutdown: unless main is done within
 // --grace-period seconds, it exits the process with status 1. Later signals
 // are not read (they stay pending). Owned by main; its destructor joins it.
 class StopSignalThread {
  public:
-  StopSignalThread(proxima::LearnerServer* server, double grace_seconds)
-      : server_(server), grace_seconds_(grace_seconds), thread_([this] { Run(); }) {}
+  StopSignalThread(std::function<void(const std::string&)> request_stop, double grace_seconds)
+      : request_stop_(std::move(request_stop)),
+        grace_seconds_(grace_seconds),
+        thread_([this] { Run(); }) {}
 
   // Stands the watchdog down, wakes the thread if no signal came, joins it.
   ~StopSignalThread() {
@@ -80,7 +99,7 @@ class StopSignalThread {
   // it (under the watchdog). Blocks while a stop request is being made.
   void ForgetServer() {
     absl::MutexLock lock(&mu_);
-    server_ = nullptr;
+    request_stop_ = nullptr;
   }
 
  private:
@@ -91,7 +110,7 @@ class StopSignalThread {
     proxima::LogInfo(absl::StrCat(name, " received; shutting down"));
     {
       absl::MutexLock lock(&mu_);
-      if (server_ != nullptr) server_->RequestStop(name);
+      if (request_stop_) request_stop_(name);
     }
     // Watchdog: a clean shutdown must fit in the grace period.
     if (done_.WaitForNotificationWithTimeout(absl::Seconds(grace_seconds_))) return;
@@ -101,11 +120,64 @@ class StopSignalThread {
   }
 
   absl::Mutex mu_;
-  proxima::LearnerServer* server_ ABSL_GUARDED_BY(mu_);
+  std::function<void(const std::string&)> request_stop_ ABSL_GUARDED_BY(mu_);
   const double grace_seconds_;
   absl::Notification done_;
   std::thread thread_;  // last: starts once the members above exist
 };
+
+// A sequence run's learner (--env lm/...): serves until a stop signal or
+// Admin.Shutdown. Returns the exit status.
+int RunSequenceLearner(const proxima::ParsedArgs& parsed, const std::string& task_id) {
+  if (absl::Status s = proxima::CheckNoMlpOnlyFlags(parsed.given); !s.ok()) {
+    proxima::ExitWithUsageError("proxima-learner", s);
+  }
+  absl::StatusOr<proxima::LearnerOptions> options = proxima::LearnerOptionsFromFlags();
+  if (!options.ok()) proxima::ExitWithUsageError("proxima-learner", options.status());
+  absl::StatusOr<proxima::SeqLearnerConfig> config = proxima::SeqLearnerConfigFromFlags(task_id);
+  if (!config.ok()) proxima::ExitWithUsageError("proxima-learner", config.status());
+  signal(SIGPIPE, SIG_IGN);
+  auto server = proxima::SeqLearnerServer::Create(*config, *options);
+  if (!server.ok()) {
+    const absl::StatusCode code = server.status().code();
+    if (code == absl::StatusCode::kInvalidArgument) {
+      proxima::ExitWithUsageError("proxima-learner", server.status());
+    }
+    // LoadSeqCheckpoint's errors (no file, not readable, an MLP checkpoint)
+    // name the file, not the flag.
+    if (!config->init_checkpoint.empty() &&
+        (code == absl::StatusCode::kNotFound || code == absl::StatusCode::kDataLoss ||
+         code == absl::StatusCode::kFailedPrecondition)) {
+      proxima::ExitWithUsageError(
+          "proxima-learner",
+          absl::InvalidArgumentError(absl::StrCat("--init-checkpoint: ", server.status().message())));
+    }
+    proxima::LogError(server.status().ToString());
+    return 1;
+  }
+  if (absl::Status started = (*server)->Start(); !started.ok()) {
+    proxima::LogError(started.ToString());
+    return 1;
+  }
+  std::printf("%s\n",
+              proxima::FormatListeningLine(proxima::kLearnerProgram, (*server)->address()).c_str());
+  std::fflush(stdout);
+  proxima::LogInfo(absl::StrCat("sequence run of ", task_id,
+                                config->init_checkpoint.empty()
+                                    ? std::string(" from seeded weights")
+                                    : absl::StrCat(" from ", config->init_checkpoint)));
+  proxima::SeqLearnerServer* const raw = server->get();
+  StopSignalThread signals([raw](const std::string& why) { raw->RequestStop(why); },
+                           options->grace_period_seconds);
+  raw->Wait();
+  proxima::WakeStopSignalWaiter();
+  const proxima::v1::LearnerStatus st = raw->Status(false);
+  proxima::LogInfo(absl::StrFormat("done: %d sequence chunks accepted",
+                                   st.sequences().chunks()));
+  signals.ForgetServer();
+  server->reset();
+  return 0;
+}
 
 }  // namespace
 
@@ -130,6 +202,12 @@ int main(int argc, char** argv) {
     proxima::ExitWithUsageError(
         "proxima-learner",
         absl::InvalidArgumentError(absl::StrCat("unexpected argument '", parsed.positional[0], "'")));
+  }
+  // --env is a PPO flag (learner/cli/ppo_flags.cc); a sequence task's run is
+  // another server.
+  if (const std::string env = absl::FindCommandLineFlag("env")->CurrentValue();
+      proxima::lm::IsTaskId(env)) {
+    return RunSequenceLearner(parsed, env);
   }
   absl::StatusOr<proxima::LearnerOptions> options = proxima::LearnerOptionsFromFlags();
   if (!options.ok()) proxima::ExitWithUsageError("proxima-learner", options.status());
@@ -182,7 +260,9 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   proxima::LogInfo(absl::StrCat("run directory ", (*server)->run_dir()));
 
-  StopSignalThread signals(server->get(), options->grace_period_seconds);
+  proxima::LearnerServer* const raw = server->get();
+  StopSignalThread signals([raw](const std::string& why) { raw->RequestStop(why); },
+                           options->grace_period_seconds);
   absl::StatusOr<proxima::RunSummary> summary = (*server)->Wait();
   // Ends the signal thread if no signal came; after one it stays the
   // watchdog of the shutdown until main returns.

@@ -1,0 +1,92 @@
+#include "learner/cli/seq_learner_flags.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "common/lm/task_registry.h"
+#include "learner/ppo_config_fields.h"
+
+ABSL_FLAG(int, group_size, 8, "sequence run (--env lm/...): completions per prompt (G)");
+ABSL_FLAG(int, prompts_per_chunk, 4,
+          "sequence run: prompts per chunk (a chunk holds G x this many sequences)");
+ABSL_FLAG(double, temperature, 1.0, "sequence run: sampling temperature, > 0");
+ABSL_FLAG(int, top_k, 0, "sequence run: sample among the k likeliest tokens; 0 = all");
+ABSL_FLAG(int, max_new_tokens, 6,
+          "sequence run: most tokens of a completion (<eos> included)");
+ABSL_FLAG(std::string, init_checkpoint, "",
+          "sequence run: start from this sequence checkpoint (a file, or a run directory's "
+          "newest; what `proxima lm sft --run-dir` writes) instead of seeded weights");
+
+namespace proxima {
+
+absl::StatusOr<SeqLearnerConfig> SeqLearnerConfigFromFlags(const std::string& task_id) {
+  if (absl::StatusOr<std::unique_ptr<lm::Task>> task = lm::MakeTask(task_id); !task.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--env: ", task.status().message()));
+  }
+  SeqLearnerConfig c;
+  c.run.task_id = task_id;
+  c.run.group_size = absl::GetFlag(FLAGS_group_size);
+  c.run.prompts_per_chunk = absl::GetFlag(FLAGS_prompts_per_chunk);
+  c.run.temperature = absl::GetFlag(FLAGS_temperature);
+  c.run.top_k = absl::GetFlag(FLAGS_top_k);
+  c.run.max_new_tokens = absl::GetFlag(FLAGS_max_new_tokens);
+  c.init_checkpoint = absl::GetFlag(FLAGS_init_checkpoint);
+  // --seed is a PPO flag (learner/cli/ppo_flags.cc), unset by default.
+  if (const absl::CommandLineFlag* seed = absl::FindCommandLineFlag("seed");
+      seed != nullptr && seed->CurrentValue() != seed->DefaultValue()) {
+    if (!absl::SimpleAtoi(seed->CurrentValue(), &c.seed)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--seed: '", seed->CurrentValue(), "' is not a seed"));
+    }
+  }
+  // Without a checkpoint the default model must fit the sampling; with one,
+  // SeqLearnerServer::Create checks against the checkpoint's model.
+  if (c.init_checkpoint.empty()) {
+    SeqRunSettings check = c.run;
+    if (absl::Status s = check.Finish(); !s.ok()) {
+      // "sequence run: group_size 0 must be >= 1" -> "--group-size: ..."
+      std::string message(s.message());
+      for (const char* field :
+           {"group_size", "prompts_per_chunk", "temperature", "top_k", "max_new_tokens"}) {
+        const std::string prefix = absl::StrCat("sequence run: ", field, " ");
+        if (message.rfind(prefix, 0) == 0) {
+          message = absl::StrCat("--", absl::StrReplaceAll(field, {{"_", "-"}}), ": ",
+                                 message.substr(prefix.size()));
+          break;
+        }
+      }
+      return absl::InvalidArgumentError(message);
+    }
+  }
+  return c;
+}
+
+absl::Status CheckNoMlpOnlyFlags(const std::set<std::string>& given) {
+  for (const PpoConfigField& row : PpoConfigFields()) {
+    for (const char* name : {row.flag, row.alias}) {
+      if (name == nullptr || std::string(name) == "seed" || given.count(name) == 0) continue;
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", absl::StrReplaceAll(name, {{"_", "-"}}),
+                       " is a PPO setting of an MLP run; a sequence run (--env lm/...) has none"));
+    }
+  }
+  for (const char* name :
+       {"resume", "resume_or_start", "run_dir", "overwrite", "mode", "eval_every",
+        "eval_episodes", "actor_num_envs", "stop_when_solved", "checkpoint_every_seconds",
+        "checkpoint_every_updates", "keep_checkpoints", "min_actors", "sync_round_timeout",
+        "target_policy_lag", "max_policy_lag"}) {
+    if (given.count(name) == 0) continue;
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", absl::StrReplaceAll(name, {{"_", "-"}}),
+                     " applies to MLP runs only; a sequence run (--env lm/...) does not use it"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace proxima

@@ -1,0 +1,33 @@
+// Flags of a sequence run's learner (`proxima-learner --env lm/...`,
+// learner/server/seq_learner_server.h): the sampling the actors generate
+// with (--group-size, --prompts-per-chunk, --temperature, --top-k,
+// --max-new-tokens) and --init-checkpoint, plus which of the MLP learner's
+// flags mean nothing for such a run and are refused.
+//
+// Linked only into executables (flags are defined where mains live).
+#ifndef PROXIMA_LEARNER_CLI_SEQ_LEARNER_FLAGS_H_
+#define PROXIMA_LEARNER_CLI_SEQ_LEARNER_FLAGS_H_
+
+#include <set>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "learner/server/seq_learner_server.h"
+
+namespace proxima {
+
+// The sequence learner's config for task `task_id` from the flags (and
+// --seed when given). Errors name the flag: a sampling value out of range
+// (SeqRunSettings::Finish, checked again against the checkpoint's model by
+// SeqLearnerServer::Create).
+absl::StatusOr<SeqLearnerConfig> SeqLearnerConfigFromFlags(const std::string& task_id);
+
+// InvalidArgument naming the first flag in `given` (ParsedArgs::given) that
+// only an MLP run uses (a PPO hyperparameter other than --seed, --resume,
+// --mode sync, --eval-every, --actor-num-envs, checkpoint periods, ...).
+absl::Status CheckNoMlpOnlyFlags(const std::set<std::string>& given);
+
+}  // namespace proxima
+
+#endif  // PROXIMA_LEARNER_CLI_SEQ_LEARNER_FLAGS_H_
