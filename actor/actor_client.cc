@@ -15,6 +15,7 @@
 #include "actor/policy_lag_gate.h"
 #include "actor/registration.h"
 #include "actor/registration_retry.h"
+#include "actor/seq_generator.h"
 #include "common/policy/cpu_threads.h"
 #include "common/envs/vector_env.h"
 #include "common/grpc/grpc_util.h"
@@ -22,6 +23,8 @@
 #include "common/policy/policy_inference.h"
 #include "common/policy/policy_snapshot.h"
 #include "common/policy/rollout_collector.h"
+#include "common/policy/seq_run_config.h"
+#include "common/wire/seq_chunk_codec.h"
 #include "common/rng.h"
 #include "common/status_macros.h"
 
@@ -234,6 +237,16 @@ void ActorClient::StartSession(const v1::RegisterResponse& response) {
   so.session_id = session_id_;
   so.shape = PolicyShape{config_.env_spec.obs_dim(), config_.env_spec.action_space, config_.model};
   so.hints = hints_;
+  if (generator_ != nullptr) {
+    // The generator verifies and loads the snapshot at a chunk boundary.
+    so.decode = [](const v1::WeightSnapshot& proto)
+        -> absl::StatusOr<std::shared_ptr<const PolicySnapshot>> {
+      auto snapshot = std::make_shared<PolicySnapshot>();
+      snapshot->version = proto.version();
+      snapshot->sequence = std::make_shared<const v1::WeightSnapshot>(proto);
+      return std::shared_ptr<const PolicySnapshot>(std::move(snapshot));
+    };
+  }
   so.log = [this](absl::string_view line) { Log(std::string(line)); };
   so.on_session_lost = [this](absl::string_view reason) { OnSessionLost(reason); };
   auto session = std::make_unique<ActorSession>(stub_.get(), std::move(so));
@@ -273,7 +286,8 @@ void ActorClient::EndSession(bool graceful) {
 }
 
 int64_t ActorClient::TotalEnvSteps() const {
-  return env_steps_before_ + (collector_ != nullptr ? collector_->total_env_steps() : 0);
+  return env_steps_before_ + generated_tokens_ +
+         (collector_ != nullptr ? collector_->total_env_steps() : 0);
 }
 
 void ActorClient::MaybeLogThroughput(bool force) {
@@ -294,6 +308,31 @@ void ActorClient::MaybeLogThroughput(bool force) {
   sample.episodes = s.episodes;
   sample.flow_control_wait_seconds = s.flow_control_wait_seconds;
   Log(throughput_.Line(now, sample));
+}
+
+std::optional<ActorClient::LoopEnd> ActorClient::PushOrEnd(
+    ChunkSender* sender, std::unique_ptr<v1::TrajectoryChunk>* chunk,
+    double* send_wait_seconds) {
+  const absl::Time push_start = absl::Now();
+  absl::Status st = sender->Push(chunk, interrupt_);
+  *send_wait_seconds = absl::ToDoubleSeconds(absl::Now() - push_start);
+  if (absl::IsCancelled(st)) {
+    if (session_lost_.load() && !stop_.load()) return LoopEnd::kSessionLost;
+    // Stopped while the window was full: this complete rollout becomes the
+    // final chunk.
+    (*chunk)->set_final(true);
+    st = sender->PushFinal(chunk);
+    if (!st.ok()) Log(absl::StrCat("final chunk not sent: ", st.message()));
+    return LoopEnd::kStopped;
+  }
+  if (!st.ok()) {
+    if (stop_.load()) return LoopEnd::kStopped;
+    // The sender's message names why; its on_session_lost may not have run
+    // yet, and Run() logs the reason recorded first.
+    OnSessionLost(st.message());
+    return LoopEnd::kSessionLost;
+  }
+  return std::nullopt;
 }
 
 absl::StatusOr<ActorClient::LoopEnd> ActorClient::StepLoop() {
@@ -401,25 +440,97 @@ absl::StatusOr<ActorClient::LoopEnd> ActorClient::StepLoop() {
       if (!st.ok()) Log(absl::StrCat("final chunk not sent: ", st.message()));
       return LoopEnd::kStopped;
     }
-    const absl::Time push_start = absl::Now();
-    absl::Status st = sender->Push(&chunk, interrupt_);
-    send_wait_seconds = absl::ToDoubleSeconds(absl::Now() - push_start);
-    if (absl::IsCancelled(st)) {
-      if (session_lost_.load() && !stop_.load()) return LoopEnd::kSessionLost;
-      // Stopped while the window was full: this complete rollout becomes the
-      // final chunk.
-      chunk->set_final(true);
-      st = sender->PushFinal(&chunk);
-      if (!st.ok()) Log(absl::StrCat("final chunk not sent: ", st.message()));
-      return LoopEnd::kStopped;
+    if (std::optional<LoopEnd> end = PushOrEnd(sender, &chunk, &send_wait_seconds)) return *end;
+    MaybeLogThroughput(false);
+  }
+}
+
+absl::Status ActorClient::SetupSequence(const v1::RunConfig& config) {
+  absl::StatusOr<SeqRunSettings> run = SeqRunFromProto(config);
+  if (!run.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot serve the learner's sequence run config: ", run.status().message()));
+  }
+  env_steps_before_ = TotalEnvSteps() - generated_tokens_;
+  collector_.reset();
+  policy_.reset();
+  envs_.reset();
+  have_config_ = false;
+  PROXIMA_ASSIGN_OR_RETURN(generator_,
+                           SequenceGenerator::Create(*run, config.seeds().action_seed()));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ActorClient::LoopEnd> ActorClient::GenerateLoop() {
+  SnapshotSlot* slot;
+  ChunkSender* sender;
+  {
+    absl::MutexLock lock(&mu_);
+    slot = session_->slot();
+    sender = session_->sender();
+  }
+  const uint64_t max_bytes = hints_.max_message_bytes();
+  std::shared_ptr<const PolicySnapshot> current;
+  double send_wait_seconds = 0;
+  while (true) {
+    // Chunk boundary: the only place the policy changes.
+    const absl::Time weights_wait_start = absl::Now();
+    std::shared_ptr<const PolicySnapshot> next =
+        current == nullptr ? slot->WaitNewer(std::nullopt, interrupt_) : slot->Latest();
+    const double weights_wait_seconds = absl::ToDoubleSeconds(absl::Now() - weights_wait_start);
+    if (session_lost_.load() && !stop_.load()) return LoopEnd::kSessionLost;
+    if (stop_.load()) return LoopEnd::kStopped;  // no generation in progress to send
+    if (next != nullptr && next != current) {
+      if (next->sequence == nullptr) {
+        return absl::InternalError("sequence run: a snapshot without its weights");
+      }
+      if (absl::Status s = generator_->SetWeights(*next->sequence); !s.ok()) {
+        // The learner's weights do not fit the model its own config builds.
+        return absl::FailedPreconditionError(absl::StrCat(
+            "sequence run: cannot load weights version ", next->version, ": ", s.message()));
+      }
+      current = next;
     }
-    if (!st.ok()) {
-      if (stop_.load()) return LoopEnd::kStopped;
-      // The sender's message names why; its on_session_lost may not have run
-      // yet, and Run() logs the reason recorded first.
-      OnSessionLost(st.message());
-      return LoopEnd::kSessionLost;
+    // A learner that is shutting down refuses every chunk (see StepLoop).
+    while (!interrupt_.load() && sender->stats().learner_stopping) {
+      SleepUnlessStopped(absl::Milliseconds(20));
     }
+    if (interrupt_.load()) continue;  // the checks at the top end the loop
+
+    const absl::Time start = absl::Now();
+    SequenceGenerator::Timing timing;
+    PROXIMA_ASSIGN_OR_RETURN(SequenceChunk generated, generator_->Next(&timing));
+    auto chunk = std::make_unique<v1::TrajectoryChunk>();
+    EncodeSequenceBatch(generated, chunk->mutable_sequences());
+    chunk->set_actor_id(actor_id_);
+    chunk->set_session_id(session_id_);
+    chunk->set_seq(next_seq_);
+    chunk->set_policy_version(generator_->version());
+    chunk->set_rollout_seconds(static_cast<float>(absl::ToDoubleSeconds(absl::Now() - start)));
+    // Generation is the actor's inference, scoring its env time
+    // (trajectory.proto).
+    chunk->set_inference_seconds(static_cast<float>(timing.generate_seconds));
+    chunk->set_env_seconds(static_cast<float>(timing.score_seconds));
+    chunk->set_send_wait_seconds(static_cast<float>(send_wait_seconds));
+    chunk->set_weights_wait_seconds(static_cast<float>(weights_wait_seconds));
+    if (max_bytes > 0 && chunk->ByteSizeLong() > max_bytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "a sequence chunk of ", generated.sequences.size(), " sequences is ",
+          chunk->ByteSizeLong(), " bytes, above the learner's max_message_bytes ", max_bytes));
+    }
+    ++next_seq_;
+    generated_tokens_ += generated.completion_tokens();
+    {
+      absl::MutexLock lock(&mu_);
+      ++stats_.chunks;
+      stats_.env_steps = TotalEnvSteps();
+      stats_.policy_version = generator_->version();
+      stats_.env_seconds += timing.score_seconds;
+      stats_.inference_seconds += timing.generate_seconds;
+      stats_.send_wait_seconds += send_wait_seconds;
+      stats_.weights_wait_seconds += weights_wait_seconds;
+    }
+    if (std::optional<LoopEnd> end = PushOrEnd(sender, &chunk, &send_wait_seconds)) return *end;
     MaybeLogThroughput(false);
   }
 }
@@ -438,21 +549,34 @@ absl::Status ActorClient::RunSessions() {
       if (stop_.load()) return absl::OkStatus();
       return response.status();
     }
-    absl::StatusOr<ActorRunConfig> config = ActorRunConfigFromProto(response->config());
-    if (!config.ok()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("cannot serve the learner's run config: ", config.status().message()));
+    const bool sequence = response->config().has_sequence();
+    if (sequence) {
+      PROXIMA_RETURN_IF_ERROR(SetupSequence(response->config()));
+      StartSession(*response);
+      const v1::SequenceRunConfig& sc = response->config().sequence();
+      Log(absl::StrFormat(
+          "registered with %s as actor %d, session %016x: sequence run of %s, %d prompts x %d "
+          "completions per chunk, learner version %d",
+          options_.learner_address, actor_id_, session_id_, response->config().env_id(),
+          sc.prompts_per_chunk(), sc.group_size(), response->policy_version()));
+    } else {
+      generator_.reset();
+      absl::StatusOr<ActorRunConfig> config = ActorRunConfigFromProto(response->config());
+      if (!config.ok()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("cannot serve the learner's run config: ", config.status().message()));
+      }
+      PROXIMA_RETURN_IF_ERROR(CheckEnvSpec(response->config(), config->env_spec));
+      PROXIMA_RETURN_IF_ERROR(Setup(*config));
+      StartSession(*response);
+      Log(absl::StrFormat(
+          "registered with %s as actor %d, session %016x: %s, %d envs x %d steps per chunk, %s "
+          "mode, learner version %d",
+          options_.learner_address, actor_id_, session_id_, config_.env_id, config_.num_envs,
+          config_.rollout_length, config_.sync ? "sync" : "async", response->policy_version()));
     }
-    PROXIMA_RETURN_IF_ERROR(CheckEnvSpec(response->config(), config->env_spec));
-    PROXIMA_RETURN_IF_ERROR(Setup(*config));
-    StartSession(*response);
-    Log(absl::StrFormat(
-        "registered with %s as actor %d, session %016x: %s, %d envs x %d steps per chunk, %s "
-        "mode, learner version %d",
-        options_.learner_address, actor_id_, session_id_, config_.env_id, config_.num_envs,
-        config_.rollout_length, config_.sync ? "sync" : "async", response->policy_version()));
 
-    absl::StatusOr<LoopEnd> end = StepLoop();
+    absl::StatusOr<LoopEnd> end = sequence ? GenerateLoop() : StepLoop();
     if (!end.ok()) {
       EndSession(false);
       return end.status();

@@ -8,6 +8,13 @@
 //     → stepping loop on the calling thread: take the newest snapshot at the
 //       rollout boundary (sync mode: wait for a version newer than the one
 //       the last chunk was acted with), collect T × E steps, encode, push.
+//   A sequence run (RunConfig.sequence set, protocol revision 2,
+//     docs/sequence-policies.md "Actors generating"): no envs or MLP; a
+//     SequenceGenerator (actor/seq_generator.h) built from the config loads
+//     each snapshot the watcher keeps (at a chunk boundary), generates one
+//     chunk of G completions per prompt and streams it as
+//     TrajectoryChunk.sequences through the same sender (window, acks,
+//     reconnects); Stats::env_steps then counts completion tokens.
 //   Session lost (UNKNOWN/STALE session, NOT_FOUND/ABORTED streams) → drop
 //   the session's unacknowledged chunks and in-progress rollout, register
 //   again, continue (envs kept when the RunConfig is unchanged).
@@ -35,6 +42,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -51,11 +59,13 @@
 namespace proxima {
 
 class ActorSession;
+class ChunkSender;
 class RegistrationRetry;
 class PolicyInference;
 class RolloutCollector;
 class VectorEnv;
 class Rng;
+class SequenceGenerator;
 
 class ActorClient {
  public:
@@ -149,6 +159,16 @@ class ActorClient {
   bool LearnerGoneAfterItsRun();
   absl::Status Setup(const ActorRunConfig& config);
   absl::StatusOr<LoopEnd> StepLoop();
+  // Pushes a chunk that is not final (blocking while the send window is
+  // full; *send_wait_seconds gets the time). The loop's end when it must
+  // end — stopped meanwhile (the chunk went as the final one), the session
+  // lost — or nullopt to go on.
+  std::optional<LoopEnd> PushOrEnd(ChunkSender* sender,
+                                   std::unique_ptr<v1::TrajectoryChunk>* chunk,
+                                   double* send_wait_seconds);
+  // A sequence run's counterparts of Setup and StepLoop.
+  absl::Status SetupSequence(const v1::RunConfig& config);
+  absl::StatusOr<LoopEnd> GenerateLoop();
   void StartSession(const v1::RegisterResponse& response);
   // Stops the session's threads (graceful: final ack wait and half-close
   // first) and folds its sender's counters into the totals.
@@ -187,6 +207,9 @@ class ActorClient {
   std::unique_ptr<Rng> rng_;
   std::unique_ptr<RolloutCollector> collector_;
   int64_t env_steps_before_ = 0;  // by collectors replaced since (new run shape)
+  // A sequence run's generator (null otherwise); rebuilt at each registration.
+  std::unique_ptr<SequenceGenerator> generator_;
+  int64_t generated_tokens_ = 0;  // completion tokens, all sequence sessions
 
   // The session's streams; replaced on re-registration. Stop() and the
   // session-lost callbacks reach them under mu_.

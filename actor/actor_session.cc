@@ -20,6 +20,7 @@ ActorSession::ActorSession(v1::Learner::StubInterface* stub, Options options)
   wo.actor_id = options_.actor_id;
   wo.session_id = options_.session_id;
   wo.shape = options_.shape;
+  wo.decode = options_.decode;
   wo.backoff_initial = backoff_initial;
   wo.backoff_max = backoff_max;
   wo.log = options_.log;

@@ -39,6 +39,10 @@ class ActorSession {
     uint32_t actor_id = 0;
     uint64_t session_id = 0;
     PolicyShape shape;         // what the weight snapshots must fit
+    // How a snapshot is decoded (WeightWatcher::Options::decode; null: by shape).
+    std::function<absl::StatusOr<std::shared_ptr<const PolicySnapshot>>(
+        const v1::WeightSnapshot&)>
+        decode;
     v1::ChannelHints hints;    // of the Register answer
     std::function<void(absl::string_view)> log;  // one line per stream event
     // Called at most once per stream, from a stream thread (see the file

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/envs/registry.h"
+#include "common/lm/task_registry.h"
 
 #ifndef PROXIMA_VERSION_STRING
 #define PROXIMA_VERSION_STRING "unknown"
@@ -16,11 +17,13 @@ v1::RegisterRequest MakeRegisterRequest(const std::string& name, const std::stri
   v1::RegisterRequest request;
   request.set_actor_name(name);
   request.set_num_envs(static_cast<uint32_t>(num_envs));
-  request.set_protocol_version(v1::PROTOCOL_VERSION_1);
+  request.set_protocol_version(v1::PROTOCOL_VERSION_2);
   request.set_hostname(hostname);
   request.set_pid(static_cast<uint32_t>(::getpid()));
   request.set_build_version(absl::StrCat("proxima ", PROXIMA_VERSION_STRING));
   for (const std::string& id : RegisteredEnvIds()) request.add_available_env_ids(id);
+  // Sequence tasks (protocol revision 2): the actor generates for them.
+  for (const std::string& id : lm::TaskIds()) request.add_available_env_ids(id);
   return request;
 }
 
@@ -48,10 +51,11 @@ absl::Status CheckRegisterResponse(const v1::RegisterResponse& response,
         absl::StrCat("learner at ", learner_address, " returned session id 0"));
   }
   if (response.protocol_version() != v1::PROTOCOL_VERSION_1 &&
+      response.protocol_version() != v1::PROTOCOL_VERSION_2 &&
       response.protocol_version() != v1::PROTOCOL_VERSION_UNSPECIFIED) {
     return absl::FailedPreconditionError(absl::StrCat(
         "learner at ", learner_address, " speaks protocol version ",
-        response.protocol_version(), "; this actor speaks only version 1"));
+        response.protocol_version(), "; this actor speaks versions 1 and 2"));
   }
   return absl::OkStatus();
 }

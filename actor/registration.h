@@ -1,6 +1,7 @@
 // What an actor sends to Learner.Register and how it judges the answer: the
-// request (name, host, env ids this build can run, protocol and build
-// version), which failures are worth retrying while the learner starts or
+// request (name, host, env ids this build can run, protocol revision 2 —
+// sequence runs, docs/sequence-policies.md; an MLP learner answers 1 or 2 and
+// streams step chunks as before — and build version), which failures are worth retrying while the learner starts or
 // restarts, and the checks an accepted registration must pass before the
 // actor acts for it (session id, protocol version, the learner's env spec
 // against the one built here). RegistrationRetry (actor/registration_retry.h)

@@ -62,7 +62,8 @@ void WeightWatcher::Loop() {
         Log(absl::StrCat("weight stream re-established after ", outage.attempts(),
                          " failed attempt(s)"));
       }
-      auto decoded = DecodeSnapshot(proto, options_.shape);
+      absl::StatusOr<std::shared_ptr<const PolicySnapshot>> decoded =
+          options_.decode ? options_.decode(proto) : DecodeSnapshot(proto, options_.shape);
       absl::MutexLock lock(&mu_);
       ++stats_.received;
       if (!decoded.ok()) {

@@ -36,6 +36,11 @@ class WeightWatcher {
     uint32_t actor_id = 0;
     uint64_t session_id = 0;
     PolicyShape shape;
+    // Turns a received snapshot into what the slot holds; null:
+    // DecodeSnapshot(proto, shape). A sequence run's actor keeps the proto.
+    std::function<absl::StatusOr<std::shared_ptr<const PolicySnapshot>>(
+        const v1::WeightSnapshot&)>
+        decode;
     absl::Duration backoff_initial = absl::Milliseconds(100);
     absl::Duration backoff_max = absl::Seconds(5);
     std::function<void(absl::string_view)> log;

@@ -39,6 +39,10 @@ struct PolicySnapshot {
   uint64_t version = 0;
   ActorCritic model{nullptr};
   NormalizerState normalizer;
+  // A sequence run's snapshot (protocol revision 2) as it came: the actor's
+  // SequenceGenerator verifies and loads it (actor/seq_generator.h); `model`
+  // is then null.
+  std::shared_ptr<const v1::WeightSnapshot> sequence;
 };
 
 // Builds a network of `shape` and loads `proto` into it (see ApplyWeights for

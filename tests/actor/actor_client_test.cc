@@ -51,7 +51,7 @@ TEST(ActorClientTest, RegistersStreamsChunksAndEndsWithAFinalChunk) {
   const auto regs = learner.registrations();
   ASSERT_EQ(regs.size(), 1u);
   EXPECT_EQ(regs[0].actor_name(), "a0");
-  EXPECT_EQ(regs[0].protocol_version(), 1u);
+  EXPECT_EQ(regs[0].protocol_version(), 2u);  // revision 2 (sequence runs) also serves MLP runs
   EXPECT_EQ(regs[0].num_envs(), 0u);
   EXPECT_EQ(regs[0].pid(), static_cast<uint32_t>(getpid()));
   EXPECT_THAT(std::vector<std::string>(regs[0].available_env_ids().begin(),

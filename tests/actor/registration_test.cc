@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "common/envs/registry.h"
+#include "common/lm/task_registry.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -20,11 +21,13 @@ TEST(RegistrationTest, RequestNamesTheActorItsHostAndWhatThisBuildRuns) {
   EXPECT_EQ(r.actor_name(), "a-1");
   EXPECT_EQ(r.hostname(), "host-9");
   EXPECT_EQ(r.num_envs(), 6u);
-  EXPECT_EQ(r.protocol_version(), v1::PROTOCOL_VERSION_1);
+  EXPECT_EQ(r.protocol_version(), v1::PROTOCOL_VERSION_2);
   EXPECT_EQ(r.pid(), static_cast<uint32_t>(::getpid()));
   EXPECT_TRUE(absl::StartsWith(r.build_version(), "proxima ")) << r.build_version();
   EXPECT_THAT(r.available_env_ids(), Contains("CartPole-v1"));
-  EXPECT_EQ(r.available_env_ids_size(), static_cast<int>(RegisteredEnvIds().size()));
+  EXPECT_THAT(r.available_env_ids(), Contains("lm/Addition-v0"));
+  EXPECT_EQ(r.available_env_ids_size(),
+            static_cast<int>(RegisteredEnvIds().size() + lm::TaskIds().size()));
 }
 
 TEST(RegistrationTest, OnlyTransientFailuresAreRetried) {
@@ -42,10 +45,12 @@ TEST(RegistrationTest, OnlyTransientFailuresAreRetried) {
   EXPECT_EQ(GrpcCodeName(grpc::StatusCode::UNAVAILABLE), "UNAVAILABLE");
 }
 
-TEST(RegistrationTest, ResponseNeedsASessionAndProtocolVersionOne) {
+TEST(RegistrationTest, ResponseNeedsASessionAndProtocolVersionOneOrTwo) {
   v1::RegisterResponse r;
   r.set_session_id(7);
   r.set_protocol_version(v1::PROTOCOL_VERSION_1);
+  EXPECT_TRUE(CheckRegisterResponse(r, "l:1").ok());
+  r.set_protocol_version(v1::PROTOCOL_VERSION_2);  // a sequence run's learner
   EXPECT_TRUE(CheckRegisterResponse(r, "l:1").ok());
   r.set_protocol_version(v1::PROTOCOL_VERSION_UNSPECIFIED);  // an older learner
   EXPECT_TRUE(CheckRegisterResponse(r, "l:1").ok());
@@ -56,10 +61,10 @@ TEST(RegistrationTest, ResponseNeedsASessionAndProtocolVersionOne) {
   EXPECT_EQ(s.message(), "learner at l:1 returned session id 0");
 
   r.set_session_id(7);
-  r.set_protocol_version(static_cast<v1::ProtocolVersion>(2));
+  r.set_protocol_version(static_cast<v1::ProtocolVersion>(3));
   s = CheckRegisterResponse(r, "l:1");
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(s.message(), HasSubstr("speaks protocol version 2"));
+  EXPECT_THAT(s.message(), HasSubstr("speaks protocol version 3"));
 }
 
 TEST(RegistrationTest, TheLearnersEnvSpecMustMatchTheLocalOne) {

@@ -1,0 +1,117 @@
+// A sequence run as users start it (docs/sequence-policies.md "Actors
+// generating"): `proxima lm sft` writes a tiny checkpoint, a real
+// `proxima-learner --env lm/Addition-v0 --init-checkpoint` process serves it,
+// two real `proxima-actor` processes register (protocol revision 2), generate
+// and stream sequence chunks; the learner's Monitor.GetStatus must show
+// chunks accepted, none rejected, and its recomputed log-probs within 1e-4
+// of the actors' (same weights). Then SIGTERM stops every process with
+// status 0. Bad learner command lines exit 2 naming the flag.
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/listening_line.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "proxima/v1/monitor_service.grpc.pb.h"
+#include "tests/support/child_process.h"
+#include "tests/support/learner_status.h"
+#include "tests/support/poll.h"
+#include "tests/test_util.h"
+
+namespace proxima {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::optional<v1::LearnerStatus> GetStatus(v1::Monitor::Stub* stub) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  v1::GetStatusRequest req;
+  v1::LearnerStatus st;
+  if (!stub->GetStatus(&ctx, req, &st).ok()) return std::nullopt;
+  return st;
+}
+
+// The tiny SFT run's directory (its newest checkpoint is the start).
+std::string TinySftRun() {
+  const std::string dir = MakeTempDir("seq_process_sft");
+  const CommandResult r = RunCommand(
+      BinPath("proxima") +
+      " lm sft --steps 20 --warmup 5 --layers 1 --width 16 --heads 2 --seed 3 --run-dir " + dir);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  return dir;
+}
+
+TEST(SeqProcessTest, LearnerAndActorProcessesGenerateAcceptAndStopCleanly) {
+  const std::string sft = TinySftRun();
+  const std::string dir = MakeTempDir("seq_process");
+  ChildProcess learner({BinPath("proxima-learner"), "--env", "lm/Addition-v0",
+                        "--init-checkpoint", sft, "--listen", "127.0.0.1:0", "--group-size", "2",
+                        "--prompts-per-chunk", "2", "--temperature", "0.8", "--top-k", "8",
+                        "--max-new-tokens", "5"},
+                       dir + "/learner.log");
+  const absl::StatusOr<std::string> address = learner.ReadListeningAddress(kLearnerProgram, 60);
+  ASSERT_TRUE(address.ok()) << address.status();
+  std::vector<std::unique_ptr<ChildProcess>> actors;
+  for (const std::string name : {"gen-a", "gen-b"}) {
+    actors.push_back(std::make_unique<ChildProcess>(
+        std::vector<std::string>{BinPath("proxima-actor"), "--learner", *address, "--name", name},
+        dir + "/" + name + ".log"));
+  }
+  auto stub =
+      v1::Monitor::NewStub(grpc::CreateChannel(*address, grpc::InsecureChannelCredentials()));
+  constexpr uint64_t kChunks = 20;
+  v1::LearnerStatus last;
+  const bool enough = testing::PollUntil(
+      [&] {
+        std::optional<v1::LearnerStatus> st = GetStatus(stub.get());
+        if (st) last = *st;
+        return st && st->sequences().chunks() >= kChunks && st->actors_connected() == 2;
+      },
+      absl::Seconds(20), absl::Milliseconds(50));
+  ASSERT_TRUE(enough) << last.ShortDebugString();
+  const v1::SequenceStatus& s = last.sequences();
+  EXPECT_TRUE(s.rejected().empty()) << s.ShortDebugString();
+  EXPECT_EQ(testing::DroppedTotal(last), 0u);
+  EXPECT_EQ(s.sequences(), s.chunks() * 4);  // 2 prompts x 2 completions
+  EXPECT_GT(s.tokens(), 0u);
+  // The learner recomputes each completion with the weights it published,
+  // at the temperature and top-k the chunk records: the ratio-1 check.
+  EXPECT_LT(s.max_abs_log_prob_gap(), 1e-4);
+
+  for (auto& a : actors) a->Signal(SIGTERM);
+  for (auto& a : actors) EXPECT_EQ(a->Wait(20), 0);
+  learner.Signal(SIGTERM);
+  EXPECT_EQ(learner.Wait(20), 0);
+}
+
+TEST(SeqProcessTest, BadSequenceLearnerCommandLinesExit2NamingTheFlag) {
+  const std::string dir = MakeTempDir("seq_process_bad");
+  const std::string not_a_checkpoint = dir + "/garbage.pt";
+  std::ofstream(not_a_checkpoint) << "not a checkpoint";
+  const std::string learner = BinPath("proxima-learner") + " --listen 127.0.0.1:0 ";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--env lm/Addition-v0 --learning-rate 0.1", "--learning-rate"},
+      {"--env lm/Addition-v0 --mode sync", "--mode"},
+      {"--env lm/Addition-v0 --group-size 0", "--group-size"},
+      {"--env lm/Addition-v0 --temperature 0", "--temperature"},
+      {"--env lm/Nope-v0", "--env"},
+      {"--env lm/Addition-v0 --init-checkpoint " + not_a_checkpoint, "--init-checkpoint"},
+      {"--env lm/Addition-v0 --init-checkpoint " + dir + "/missing", "--init-checkpoint"},
+  };
+  for (const auto& [flags, named] : cases) {
+    const CommandResult r = RunCommand(learner + flags + " 2>&1");
+    EXPECT_EQ(r.exit_code, 2) << flags << ": " << r.output;
+    EXPECT_THAT(r.output, HasSubstr(named)) << flags;
+  }
+}
+
+}  // namespace
+}  // namespace proxima
