@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -10,6 +11,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "common/lm/task_registry.h"
+#include "common/status_macros.h"
+#include "learner/lm/seq_loss.h"
+#include "learner/lm/seq_trainer.h"
 #include "learner/ppo_config_fields.h"
 
 ABSL_FLAG(int, group_size, 8, "sequence run (--env lm/...): completions per prompt (G)");
@@ -23,7 +27,81 @@ ABSL_FLAG(std::string, init_checkpoint, "",
           "sequence run: start from this sequence checkpoint (a file, or a run directory's "
           "newest; what `proxima lm sft --run-dir` writes) instead of seeded weights");
 
+ABSL_FLAG(std::string, algo, "",
+          "sequence run: train on the chunks with grpo or ppo (docs/sequence-policies.md); "
+          "empty = count and evaluate them only");
+ABSL_FLAG(double, lm_learning_rate, 1e-5, "sequence run (--algo): Adam's learning rate");
+ABSL_FLAG(int, chunks_per_update, 8, "sequence run (--algo): accepted chunks per update");
+ABSL_FLAG(double, lm_kl_beta, -1,
+          "sequence run (--algo): coefficient of the KL to the frozen reference, in GRPO's "
+          "loss (default 0.04) or in PPO's per-token reward (default 0.05); < 0 = default");
+ABSL_FLAG(int, lm_max_policy_lag, 4,
+          "sequence run (--algo): drop chunks generated more than this many versions ago "
+          "(-1 = keep all)");
+ABSL_FLAG(std::string, loss_aggregation, "token-mean",
+          "sequence run (--algo grpo): token-mean or sequence-mean");
+
 namespace proxima {
+namespace {
+
+bool FlagGiven(const char* name) {
+  const absl::CommandLineFlag* f = absl::FindCommandLineFlag(name);
+  return f != nullptr && f->CurrentValue() != f->DefaultValue();
+}
+
+// SeqLearnerConfig.training from --algo and its companions; nullopt when
+// --algo is empty (then none of them may be given).
+absl::StatusOr<std::optional<SeqTrainingOptions>> TrainingFromFlags(uint64_t seed) {
+  const std::string algo = absl::GetFlag(FLAGS_algo);
+  if (algo.empty()) {
+    for (const char* name : {"lm_learning_rate", "chunks_per_update", "lm_kl_beta",
+                             "lm_max_policy_lag", "loss_aggregation"}) {
+      if (FlagGiven(name)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--", absl::StrReplaceAll(name, {{"_", "-"}}),
+                         " sets the training of a sequence run: give --algo grpo or ppo too"));
+      }
+    }
+    return std::optional<SeqTrainingOptions>();
+  }
+  SeqTrainingOptions t;
+  absl::StatusOr<learner_lm::SeqAlgo> a = learner_lm::ParseSeqAlgo(algo);
+  if (!a.ok()) return absl::InvalidArgumentError(absl::StrCat("--algo: ", a.status().message()));
+  t.trainer.algo = *a;
+  t.trainer.seed = seed;
+  t.trainer.learning_rate = absl::GetFlag(FLAGS_lm_learning_rate);
+  if (!(t.trainer.learning_rate > 0)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--lm-learning-rate: ", t.trainer.learning_rate, " must be > 0"));
+  }
+  if (const double beta = absl::GetFlag(FLAGS_lm_kl_beta); beta >= 0) {
+    t.trainer.grpo.kl_beta = beta;
+    t.trainer.reward_kl_beta = beta;
+  }
+  absl::StatusOr<learner_lm::LossAggregation> agg =
+      learner_lm::ParseLossAggregation(absl::GetFlag(FLAGS_loss_aggregation));
+  if (!agg.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--loss-aggregation: ", agg.status().message()));
+  }
+  t.trainer.grpo.aggregation = *agg;
+  t.chunks_per_update = absl::GetFlag(FLAGS_chunks_per_update);
+  if (t.chunks_per_update < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--chunks-per-update: ", t.chunks_per_update, " must be >= 1"));
+  }
+  t.max_policy_lag = absl::GetFlag(FLAGS_lm_max_policy_lag);
+  if (t.max_policy_lag < -1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--lm-max-policy-lag: ", t.max_policy_lag, " must be >= -1"));
+  }
+  if (absl::Status s = t.Validate(); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--algo ", algo, ": ", s.message()));
+  }
+  return std::optional<SeqTrainingOptions>(t);
+}
+
+}  // namespace
 
 absl::StatusOr<SeqLearnerConfig> SeqLearnerConfigFromFlags(const std::string& task_id) {
   if (absl::StatusOr<std::unique_ptr<lm::Task>> task = lm::MakeTask(task_id); !task.ok()) {
@@ -45,6 +123,7 @@ absl::StatusOr<SeqLearnerConfig> SeqLearnerConfigFromFlags(const std::string& ta
           absl::StrCat("--seed: '", seed->CurrentValue(), "' is not a seed"));
     }
   }
+  PROXIMA_ASSIGN_OR_RETURN(c.training, TrainingFromFlags(c.seed));
   // Without a checkpoint the default model must fit the sampling; with one,
   // SeqLearnerServer::Create checks against the checkpoint's model.
   if (c.init_checkpoint.empty()) {

@@ -1,8 +1,11 @@
 // Flags of a sequence run's learner (`proxima-learner --env lm/...`,
 // learner/server/seq_learner_server.h): the sampling the actors generate
 // with (--group-size, --prompts-per-chunk, --temperature, --top-k,
-// --max-new-tokens) and --init-checkpoint, plus which of the MLP learner's
-// flags mean nothing for such a run and are refused.
+// --max-new-tokens), --init-checkpoint, the training (--algo grpo|ppo with
+// --lm-learning-rate, --chunks-per-update, --lm-kl-beta, --lm-max-policy-lag,
+// --loss-aggregation; without --algo the learner only evaluates, and those
+// flags are refused), plus which of the MLP learner's flags mean nothing for
+// such a run and are refused.
 //
 // Linked only into executables (flags are defined where mains live).
 #ifndef PROXIMA_LEARNER_CLI_SEQ_LEARNER_FLAGS_H_

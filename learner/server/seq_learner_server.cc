@@ -310,6 +310,17 @@ void SeqLearnerServer::Impl::TrainOn(QueuedChunk c) {
   progress_->RecordUpdate(u);
   const uint64_t now = progress_->version();
   if (u.ok) {
+    v1::SequenceStatus last;
+    training_->FillStatus(&last);
+    LogInfo(absl::StrFormat(
+        "update %llu (%s): %zu chunks, %lld tokens, reward %.3f, solved %.3f, KL to reference "
+        "%.4f/token %.3f/sequence, clip %.3f, max lag %llu",
+        static_cast<unsigned long long>(last.updates()), last.algorithm(), u.chunks,
+        static_cast<long long>(u.transitions), last.last_mean_reward(),
+        last.last_solved_fraction(), last.last_kl_to_ref(), last.last_seq_kl_to_ref(),
+        u.metrics.clip_fraction, static_cast<unsigned long long>(u.lag_max)));
+  }
+  if (u.ok) {
     v1::WeightSnapshot snap;
     EncodeModuleWeights(*model_, now, &snap);
     publisher_.Publish(snap, now, ServerClock::now());

@@ -5,7 +5,8 @@
 // and stream sequence chunks; the learner's Monitor.GetStatus must show
 // chunks accepted, none rejected, and its recomputed log-probs within 1e-4
 // of the actors' (same weights). Then SIGTERM stops every process with
-// status 0. Bad learner command lines exit 2 naming the flag.
+// status 0. With --algo grpo the learner trains and the actor follows its
+// versions. Bad learner command lines exit 2 naming the flag.
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 
@@ -16,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "common/file_util.h"
 #include "common/listening_line.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -92,6 +94,48 @@ TEST(SeqProcessTest, LearnerAndActorProcessesGenerateAcceptAndStopCleanly) {
   EXPECT_EQ(learner.Wait(20), 0);
 }
 
+// --algo grpo: the learner trains on every 2 chunks and publishes each new
+// version to the actor process, which generates with it (its chunks' policy
+// lag stays within --lm-max-policy-lag, so none is dropped for lag).
+TEST(SeqProcessTest, TrainingLearnerPublishesVersionsTheActorGeneratesWith) {
+  const std::string sft = TinySftRun();
+  const std::string dir = MakeTempDir("seq_process_train");
+  ChildProcess learner({BinPath("proxima-learner"), "--env", "lm/Addition-v0",
+                        "--init-checkpoint", sft, "--listen", "127.0.0.1:0", "--group-size", "4",
+                        "--prompts-per-chunk", "2", "--max-new-tokens", "5", "--algo", "grpo",
+                        "--chunks-per-update", "2", "--lm-learning-rate", "1e-3",
+                        "--lm-max-policy-lag", "8"},
+                       dir + "/learner.log");
+  const absl::StatusOr<std::string> address = learner.ReadListeningAddress(kLearnerProgram, 60);
+  ASSERT_TRUE(address.ok()) << address.status();
+  ChildProcess actor({BinPath("proxima-actor"), "--learner", *address, "--name", "gen"},
+                     dir + "/actor.log");
+  auto stub =
+      v1::Monitor::NewStub(grpc::CreateChannel(*address, grpc::InsecureChannelCredentials()));
+  v1::LearnerStatus last;
+  const bool trained = testing::PollUntil(
+      [&] {
+        std::optional<v1::LearnerStatus> st = GetStatus(stub.get());
+        if (st) last = *st;
+        return st && st->sequences().updates() >= 5;
+      },
+      absl::Seconds(30), absl::Milliseconds(50));
+  ASSERT_TRUE(trained) << last.ShortDebugString();
+  EXPECT_EQ(last.sequences().algorithm(), "grpo");
+  // The status may be read while the last update is being recorded: its
+  // version and chunks may not show yet.
+  const uint64_t updates = last.sequences().updates();
+  EXPECT_GE(last.policy_version(), updates - 1);
+  EXPECT_GE(last.chunks_trained(), 2 * (updates - 1));
+  EXPECT_TRUE(last.sequences().rejected().empty());
+  EXPECT_EQ(testing::Dropped(last, v1::CHUNK_OUTCOME_DROPPED_POLICY_LAG), 0u);
+  EXPECT_THAT(ReadFile(dir + "/learner.log").value_or(""), HasSubstr("update 1 (grpo): 2 chunks"));
+  actor.Signal(SIGTERM);
+  EXPECT_EQ(actor.Wait(20), 0);
+  learner.Signal(SIGTERM);
+  EXPECT_EQ(learner.Wait(20), 0);
+}
+
 TEST(SeqProcessTest, BadSequenceLearnerCommandLinesExit2NamingTheFlag) {
   const std::string dir = MakeTempDir("seq_process_bad");
   const std::string not_a_checkpoint = dir + "/garbage.pt";
@@ -105,6 +149,11 @@ TEST(SeqProcessTest, BadSequenceLearnerCommandLinesExit2NamingTheFlag) {
       {"--env lm/Nope-v0", "--env"},
       {"--env lm/Addition-v0 --init-checkpoint " + not_a_checkpoint, "--init-checkpoint"},
       {"--env lm/Addition-v0 --init-checkpoint " + dir + "/missing", "--init-checkpoint"},
+      {"--env lm/Addition-v0 --algo dpo", "--algo"},
+      {"--env lm/Addition-v0 --chunks-per-update 2", "--chunks-per-update"},
+      {"--env lm/Addition-v0 --algo grpo --chunks-per-update 0", "--chunks-per-update"},
+      {"--env lm/Addition-v0 --algo ppo --lm-learning-rate 0", "--lm-learning-rate"},
+      {"--env lm/Addition-v0 --algo grpo --loss-aggregation sum", "--loss-aggregation"},
   };
   for (const auto& [flags, named] : cases) {
     const CommandResult r = RunCommand(learner + flags + " 2>&1");
