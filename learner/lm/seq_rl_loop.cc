@@ -10,16 +10,9 @@
 #include "common/rng.h"
 #include "common/status_macros.h"
 #include "common/wire/seq_chunk_codec.h"
+#include "learner/lm/sft.h"
 
 namespace proxima::learner_lm {
-namespace {
-
-// The held-out prompts `proxima lm sft --seed S` evaluates (learner/lm/sft.cc
-// derives its evaluation seed the same way), so an RL run from an SFT
-// checkpoint starts from the figure the checkpoint records.
-constexpr uint64_t kEvalSeedSalt = 0x6576616c;  // "eval"
-
-}  // namespace
 
 absl::Status SeqRlLoopOptions::Validate() const {
   auto bad = [](const char* field, double value, const char* range) {
@@ -48,7 +41,9 @@ absl::StatusOr<SeqRlResult> RunSeqRlLoop(
   sampling.stop_token = lm::Tokenizer::kEos;
   PROXIMA_RETURN_IF_ERROR(sampling.Validate(tokenizer.vocab_size()));
 
-  const uint64_t eval_seed = MixSeed(options.seed ^ kEvalSeedSalt);
+  // The held-out prompts `proxima lm sft --seed S` evaluates, so a run from
+  // an SFT checkpoint starts from the accuracy the checkpoint records.
+  const uint64_t eval_seed = lm::HeldOutEvalSeed(options.seed);
   SeqRlResult result;
   PROXIMA_ASSIGN_OR_RETURN(result.initial,
                            lm::EvaluateTask(model, task, tokenizer, lm::TaskSplit::kHeldOut,

@@ -99,6 +99,8 @@ at::Tensor SftLoss(SeqPolicyImpl& model, const SftBatch& batch) {
   return -(logp * batch.mask).sum() / batch.mask.sum().clamp_min(1.0);
 }
 
+uint64_t HeldOutEvalSeed(uint64_t seed) { return MixSeed(seed ^ kEvalSeedSalt); }
+
 absl::StatusOr<SftResult> RunSft(SeqPolicyImpl& model, const Task& task,
                                  const Tokenizer& tokenizer, const SftOptions& options,
                                  const std::function<void(const SftProgress&)>& on_progress) {
@@ -116,7 +118,7 @@ absl::StatusOr<SftResult> RunSft(SeqPolicyImpl& model, const Task& task,
         absl::StrCat(task.spec().id, " sequences take up to ", longest,
                      " tokens, more than the model's max_seq_len ", config.max_seq_len));
   }
-  const uint64_t eval_seed = MixSeed(options.seed ^ kEvalSeedSalt);
+  const uint64_t eval_seed = HeldOutEvalSeed(options.seed);
   const absl::Time start = absl::Now();
   SftResult result;
   try {

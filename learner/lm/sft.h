@@ -63,6 +63,10 @@ absl::StatusOr<SftBatch> MakeSftBatch(const std::vector<TaskExample>& examples,
 // The masked mean cross-entropy of `batch` under `model` (a scalar with grad).
 at::Tensor SftLoss(SeqPolicyImpl& model, const SftBatch& batch);
 
+// The seed of the held-out prompts RunSft evaluates for SftOptions.seed
+// `seed`; an RL run from its checkpoint evaluates the same prompts with it.
+uint64_t HeldOutEvalSeed(uint64_t seed);
+
 struct SftProgress {
   int step = 0;  // steps done
   double loss = 0.0;
