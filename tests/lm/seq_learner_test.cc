@@ -376,7 +376,11 @@ TEST(SeqLearnerTrainingTest, UpdatesPublishVersionsAndSettleTheirChunks) {
   EXPECT_EQ(version(), 0u);
   EXPECT_EQ((*s)->Status(false).chunks_trained(), 0u);
   send(0);
-  ASSERT_TRUE(PollUntil([&] { return version() == 1; }, absl::Seconds(30)));
+  // The version moves before the snapshot is published; the chunks count as
+  // trained only after that, so wait for them before reading the snapshot.
+  ASSERT_TRUE(PollUntil([&] { return (*s)->Status(false).chunks_trained() == 2; },
+                        absl::Seconds(30)));
+  EXPECT_EQ(version(), 1u);
   const v1::WeightSnapshot v1w = FirstSnapshotOf(stub.get(), reg);
   EXPECT_EQ(v1w.version(), 1u);
   EXPECT_NE(v1w.checksum(), v0.checksum());  // the update changed the weights
