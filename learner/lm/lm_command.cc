@@ -22,6 +22,7 @@
 #include "common/lm/task_registry.h"
 #include "common/policy/cpu_threads.h"
 #include "common/status_macros.h"
+#include "learner/lm/dpo_command.h"
 #include "learner/lm/lm_flags.h"
 #include "learner/lm/rl_command.h"
 #include "learner/lm/seq_checkpoint.h"
@@ -38,7 +39,7 @@ constexpr char kUsage[] =
     "       proxima lm tokenizer --corpus FILE --vocab-size N --out MODEL\n"
     "       proxima lm tasks\n";
 
-std::string Usage() { return std::string(kUsage) + kLmRlUsage; }
+std::string Usage() { return std::string(kUsage) + kLmRlUsage + kLmDpoUsage; }
 
 struct SftCommandConfig {
   std::string task = "lm/Addition-v0";
@@ -205,13 +206,18 @@ int RunLmCommand(int argc, char** argv, std::ostream& out, std::ostream& err) {
     if (absl::Status s = RunLmRl(args, out, err, &code); !s.ok()) return UsageError(s, err);
     return code;
   }
+  if (sub == "dpo") {
+    int code = 2;
+    if (absl::Status s = RunLmDpo(args, out, err, &code); !s.ok()) return UsageError(s, err);
+    return code;
+  }
   if (sub == "tasks") {
     if (!args.empty()) {
       return UsageError(absl::InvalidArgumentError("`proxima lm tasks` takes no arguments"), err);
     }
     return TasksCommand(out);
   }
-  const std::string closest = ClosestName(sub, {"sft", "rl", "tokenizer", "tasks"});
+  const std::string closest = ClosestName(sub, {"sft", "rl", "dpo", "tokenizer", "tasks"});
   return UsageError(absl::InvalidArgumentError(absl::StrCat(
                         "unknown subcommand \"", sub, "\"",
                         closest.empty() ? "" : absl::StrCat("; did you mean \"", closest, "\"?"))),

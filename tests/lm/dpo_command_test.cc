@@ -1,0 +1,161 @@
+// `proxima lm dpo` (learner/lm/dpo_command.h) through RunLmCommand on a tiny
+// SFT model: a run writes its metrics, summary and a loadable checkpoint;
+// bad command lines and bad pairs files exit 2 naming the flag, or the file,
+// pair and field.
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "common/file_util.h"
+#include "common/lm/task_registry.h"
+#include "common/rng.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "learner/lm/lm_command.h"
+#include "learner/lm/seq_checkpoint.h"
+#include "nlohmann/json.hpp"
+#include "tests/test_util.h"
+
+namespace proxima {
+namespace {
+
+using ::testing::HasSubstr;
+
+int RunLm(std::vector<std::string> args, std::string* out, std::string* err) {
+  args.insert(args.begin(), "lm");
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  std::ostringstream o, e;
+  const int rc = RunLmCommand(static_cast<int>(argv.size()), argv.data(), o, e);
+  *out = o.str();
+  *err = e.str();
+  return rc;
+}
+
+std::string Row(const std::string& prompt, const std::string& chosen, const std::string& rejected) {
+  return nlohmann::json{{"prompt", prompt}, {"chosen", chosen}, {"rejected", rejected}}.dump() +
+         "\n";
+}
+
+void Write(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
+
+// `n` pairs on addition's training prompts: the answer over the answer with
+// a wrong last digit.
+std::string TrainPairs(int n) {
+  const std::unique_ptr<lm::Task> task = lm::MakeTask("lm/Addition-v0").value();
+  Rng rng(3);
+  std::string text;
+  for (int i = 0; i < n; ++i) {
+    const lm::TaskExample ex = task->Sample(lm::TaskSplit::kTrain, rng);
+    std::string wrong = ex.answer;
+    wrong.back() = wrong.back() == '9' ? '0' : static_cast<char>(wrong.back() + 1);
+    text += Row(ex.prompt, ex.answer, wrong);
+  }
+  return text;
+}
+
+class LmDpoCommandTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(MakeTempDir("lm_dpo"));
+    std::string out, err;
+    ASSERT_EQ(RunLm({"sft", "--steps=20", "--warmup=2", "--eval-prompts=5", "--layers=1",
+                     "--width=16", "--heads=2", "--batch-size=8", "--run-dir", *dir_ + "/sft"},
+                    &out, &err),
+              0)
+        << err;
+    Write(*dir_ + "/pairs.jsonl", TrainPairs(12));
+  }
+  static std::string* dir_;
+};
+std::string* LmDpoCommandTest::dir_ = nullptr;
+
+TEST_F(LmDpoCommandTest, TrainsFromAnSftCheckpointAndWritesItsRun) {
+  const std::string run = *dir_ + "/dpo";
+  std::string out, err;
+  ASSERT_EQ(RunLm({"dpo", "--init", *dir_ + "/sft", "--pairs", *dir_ + "/pairs.jsonl",
+                   "--steps=3", "--batch-size=4", "--lr=1e-3", "--beta=0.5", "--eval-prompts=6",
+                   "--run-dir", run},
+                  &out, &err),
+            0)
+      << err;
+  EXPECT_THAT(out, HasSubstr("proxima lm dpo: lm/Addition-v0 from"));
+  EXPECT_THAT(out, HasSubstr("12 pairs from"));
+  EXPECT_THAT(out, HasSubstr("before: pairs loss 0.6931, accuracy 0.0%, margin +0.000"));
+  EXPECT_THAT(out, HasSubstr("KL to reference 0.000 nats/sequence"));
+  EXPECT_THAT(out, HasSubstr("step     3"));
+  EXPECT_THAT(out, HasSubstr("after: pairs loss"));
+  std::ifstream csv(run + "/metrics.csv");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(csv, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[0], "step,seconds,loss,accuracy,reward_margin,chosen_reward,rejected_reward,"
+                      "grad_norm");
+  const nlohmann::json summary = LoadJsonOrDie(run + "/summary.json");
+  EXPECT_EQ(summary.at("method"), "dpo");
+  EXPECT_EQ(summary.at("pairs"), 12);
+  EXPECT_EQ(summary.at("before").at("held_out_samples").at("seq_kl_to_ref"), 0.0);
+  EXPECT_EQ(summary.at("after").at("held_out_samples").at("prompts"), 6);
+  EXPECT_GT(summary.at("after").at("pairs").at("reward_margin").get<double>(), 0.0);
+  // The trained policy, loadable (what `proxima eval` reads), carrying the
+  // SFT checkpoint's task.
+  auto loaded = lm::LoadSeqCheckpoint(run);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->info.policy_version, 3u);
+  EXPECT_EQ(loaded->info.task_id, "lm/Addition-v0");
+  EXPECT_THAT(loaded->path, HasSubstr("ckpt-000000000003-dpo.pt"));
+}
+
+TEST_F(LmDpoCommandTest, BadCommandLinesAndPairsFilesExit2NamingWhatIsWrong) {
+  const std::string sft = *dir_ + "/sft", pairs = *dir_ + "/pairs.jsonl";
+  std::string out, err;
+  auto expect2 = [&](std::vector<std::string> args, const std::string& says) {
+    args.insert(args.begin(), "dpo");
+    EXPECT_EQ(RunLm(args, &out, &err), 2) << says;
+    EXPECT_THAT(err, HasSubstr(says));
+    EXPECT_THAT(err, HasSubstr("usage: proxima lm"));
+  };
+  expect2({"--pairs", pairs}, "needs --init CKPT");
+  expect2({"--init", sft}, "needs --pairs FILE");
+  expect2({"--init", sft, "--pairs", pairs, "--beta=0"}, "--beta=0 must be > 0");
+  expect2({"--init", sft, "--pairs", pairs, "--beta=x"}, "--beta=x is not a valid number");
+  expect2({"--init", sft, "--pairs", pairs, "--steps=0"}, "--steps=0 must be >= 1");
+  expect2({"--init", sft, "--pairs", pairs, "--batch-size=-2"}, "--batch-size=-2");
+  expect2({"--init", sft, "--pairs", pairs, "--lr=0"}, "--lr=0 must be > 0");
+  expect2({"--init", sft, "--pairs", pairs, "--eval-prompts=0"}, "--eval-prompts=0");
+  expect2({"--init", sft, "--pairs", pairs, "--stepz=3"}, "did you mean --steps?");
+  expect2({"--init", *dir_ + "/nothing", "--pairs", pairs}, "nothing");
+  expect2({"--init", sft, "--pairs", *dir_ + "/missing.jsonl"}, "missing.jsonl");
+
+  // The reader's own message: file, line and field.
+  const std::string bad_row = *dir_ + "/bad_row.jsonl";
+  Write(bad_row, TrainPairs(1) + "{\"prompt\": \"1+2=\", \"chosen\": 3, \"rejected\": \"4\"}\n");
+  expect2({"--init", sft, "--pairs", bad_row}, "bad_row.jsonl line 2");
+  EXPECT_THAT(err, HasSubstr("\"chosen\""));
+  const std::string empty = *dir_ + "/empty.jsonl";
+  Write(empty, "\n");
+  expect2({"--init", sft, "--pairs", empty}, "holds no preference pair");
+
+  // Pairs that read but do not fit the task or its tokenizer, named by place.
+  const std::unique_ptr<lm::Task> task = lm::MakeTask("lm/Addition-v0").value();
+  Rng rng(9);
+  const lm::TaskExample held = task->Sample(lm::TaskSplit::kHeldOut, rng);
+  const std::string held_file = *dir_ + "/held.jsonl";
+  Write(held_file, TrainPairs(2) + Row(held.prompt, held.answer, "0"));
+  expect2({"--init", sft, "--pairs", held_file}, "held.jsonl pair 3 \"prompt\": \"" + held.prompt +
+                                                     "\" is a held-out prompt of lm/Addition-v0");
+  const std::string foreign = *dir_ + "/foreign.jsonl";
+  Write(foreign, Row("hello", "1", "2"));
+  expect2({"--init", sft, "--pairs", foreign}, "foreign.jsonl pair 1 \"prompt\": not a lm/Addition-v0 prompt");
+  const std::string letters = *dir_ + "/letters.jsonl";
+  const lm::TaskExample train = task->Sample(lm::TaskSplit::kTrain, rng);
+  Write(letters, Row(train.prompt, "12", "1x"));
+  expect2({"--init", sft, "--pairs", letters}, "letters.jsonl pair 1 \"rejected\": ");
+}
+
+}  // namespace
+}  // namespace proxima
