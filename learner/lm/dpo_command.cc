@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -25,21 +26,23 @@
 namespace proxima {
 
 const char kLmDpoUsage[] =
-    "       proxima lm dpo --init CKPT --pairs FILE [--beta B] [--steps N] [--lr X]\n"
-    "                      [--batch-size N] [--eval-prompts N] [--seed S] [--threads N]\n"
-    "                      [--run-dir DIR]\n";
+    "       proxima lm dpo --init CKPT --pairs FILE [--eval-pairs FILE] [--beta B] [--steps N]\n"
+    "                      [--lr X] [--batch-size N] [--eval-prompts N] [--seed S]\n"
+    "                      [--threads N] [--run-dir DIR]\n";
 
 namespace {
 
 constexpr char kCsvHeader[] =
     "step,seconds,loss,accuracy,reward_margin,chosen_reward,rejected_reward,grad_norm\n";
 
-// The pairs as the model reads them; InvalidArgument naming the pair (its
-// 1-based place in FILE) when a text does not tokenize or its prompt is not a
-// training prompt of `task`.
+// The pairs as the model reads them, in the order of the labels or, with
+// `true_order`, with the pairs marked noisy swapped back; InvalidArgument
+// naming the pair (its 1-based place in FILE) when a text does not tokenize,
+// its prompt is not a prompt of `task`, or, with `train_only`, a held-out
+// one.
 absl::StatusOr<std::vector<learner_lm::TokenizedPair>> TokenizePairs(
     const std::vector<lm::PreferencePair>& pairs, const lm::Task& task,
-    const lm::Tokenizer& tokenizer, const std::string& file) {
+    const lm::Tokenizer& tokenizer, const std::string& file, bool train_only, bool true_order) {
   std::vector<learner_lm::TokenizedPair> out(pairs.size());
   for (size_t i = 0; i < pairs.size(); ++i) {
     const lm::PreferencePair& p = pairs[i];
@@ -51,7 +54,7 @@ absl::StatusOr<std::vector<learner_lm::TokenizedPair>> TokenizePairs(
       return absl::InvalidArgumentError(absl::StrCat(where("prompt"), "not a ", task.spec().id,
                                                      " prompt: ", split.status().message()));
     }
-    if (*split != lm::TaskSplit::kTrain) {
+    if (train_only && *split != lm::TaskSplit::kTrain) {
       return absl::InvalidArgumentError(absl::StrCat(
           where("prompt"), "\"", p.prompt, "\" is a held-out prompt of ", task.spec().id,
           "; DPO trains on training prompts only (held-out prompts are what it is evaluated on)"));
@@ -59,9 +62,10 @@ absl::StatusOr<std::vector<learner_lm::TokenizedPair>> TokenizePairs(
     absl::StatusOr<std::vector<int>> prompt = tokenizer.EncodePrompt(p.prompt);
     if (!prompt.ok()) return absl::InvalidArgumentError(where("prompt") + std::string(prompt.status().message()));
     out[i].prompt = *std::move(prompt);
+    const bool swap = true_order && p.noisy;
     for (const auto& [text, ids, field] :
-         {std::tuple{&p.chosen, &out[i].chosen, "chosen"},
-          std::tuple{&p.rejected, &out[i].rejected, "rejected"}}) {
+         {std::tuple{&p.chosen, swap ? &out[i].rejected : &out[i].chosen, "chosen"},
+          std::tuple{&p.rejected, swap ? &out[i].chosen : &out[i].rejected, "rejected"}}) {
       absl::StatusOr<std::vector<int>> encoded = tokenizer.Encode(*text);
       if (!encoded.ok()) return absl::InvalidArgumentError(where(field) + std::string(encoded.status().message()));
       *ids = *std::move(encoded);
@@ -71,50 +75,84 @@ absl::StatusOr<std::vector<learner_lm::TokenizedPair>> TokenizePairs(
   return out;
 }
 
+// What a run is measured on, before and after training.
+struct EvalContext {
+  lm::SeqPolicyImpl* policy = nullptr;
+  lm::SeqPolicyImpl* reference = nullptr;
+  const lm::Task* task = nullptr;
+  const lm::Tokenizer* tokenizer = nullptr;
+  learner_lm::DpoOptions options;
+  std::vector<learner_lm::TokenizedPair> pairs;       // training pairs
+  std::vector<learner_lm::TokenizedPair> eval_pairs;  // --eval-pairs, as labelled
+  std::vector<learner_lm::TokenizedPair> eval_truth;  // the same, noisy labels undone
+  int eval_prompts = 0;
+  uint64_t eval_seed = 0;
+};
+
 struct Snapshot {
   learner_lm::DpoPairMetrics pairs;
+  std::optional<learner_lm::DpoPairMetrics> eval_pairs, eval_truth;
   learner_lm::PolicySampleEval samples;
   lm::TaskEvalResult greedy;
 };
 
-absl::StatusOr<Snapshot> Measure(lm::SeqPolicyImpl& policy, lm::SeqPolicyImpl& reference,
-                                 const std::vector<learner_lm::TokenizedPair>& pairs,
-                                 const learner_lm::DpoOptions& o, const lm::Task& task,
-                                 const lm::Tokenizer& tokenizer, int eval_prompts,
-                                 uint64_t eval_seed, const learner_lm::DpoPairMetrics* known) {
+absl::StatusOr<Snapshot> Measure(const EvalContext& c, const learner_lm::DpoPairMetrics* known) {
   Snapshot s;
+  const learner_lm::DpoOptions& o = c.options;
   if (known != nullptr) {
     s.pairs = *known;
   } else {
-    PROXIMA_ASSIGN_OR_RETURN(s.pairs, learner_lm::EvaluatePairs(policy, reference, pairs, o.beta,
-                                                                o.batch_size));
+    PROXIMA_ASSIGN_OR_RETURN(s.pairs, learner_lm::EvaluatePairs(*c.policy, *c.reference, c.pairs,
+                                                                o.beta, o.batch_size));
+  }
+  if (!c.eval_pairs.empty()) {
+    PROXIMA_ASSIGN_OR_RETURN(s.eval_pairs,
+                             learner_lm::EvaluatePairs(*c.policy, *c.reference, c.eval_pairs,
+                                                       o.beta, o.batch_size));
+    PROXIMA_ASSIGN_OR_RETURN(s.eval_truth,
+                             learner_lm::EvaluatePairs(*c.policy, *c.reference, c.eval_truth,
+                                                       o.beta, o.batch_size));
   }
   PROXIMA_ASSIGN_OR_RETURN(s.samples, learner_lm::EvaluatePolicySamples(
-                                          policy, reference, task, tokenizer, eval_prompts,
-                                          eval_seed));
-  PROXIMA_ASSIGN_OR_RETURN(s.greedy, lm::EvaluateTask(policy, task, tokenizer,
-                                                      lm::TaskSplit::kHeldOut, eval_prompts,
-                                                      eval_seed));
+                                          *c.policy, *c.reference, *c.task, *c.tokenizer,
+                                          c.eval_prompts, c.eval_seed));
+  PROXIMA_ASSIGN_OR_RETURN(s.greedy, lm::EvaluateTask(*c.policy, *c.task, *c.tokenizer,
+                                                      lm::TaskSplit::kHeldOut, c.eval_prompts,
+                                                      c.eval_seed));
   return s;
 }
 
 std::string Describe(const char* when, const Snapshot& s) {
+  std::string eval;
+  if (s.eval_pairs.has_value()) {
+    eval = absl::StrFormat(" | eval pairs accuracy %.1f%% (labels), %.1f%% (true order)",
+                           100.0 * s.eval_pairs->accuracy, 100.0 * s.eval_truth->accuracy);
+  }
   return absl::StrFormat(
-      "%s: pairs loss %.4f, accuracy %.1f%%, margin %+.3f | held-out samples (T = 1, %d "
+      "%s: pairs loss %.4f, accuracy %.1f%%, margin %+.3f%s | held-out samples (T = 1, %d "
       "prompts): reward %.3f, KL to reference %.3f nats/sequence, length %.2f | greedy exact "
       "%.1f%%\n",
-      when, s.pairs.loss, 100.0 * s.pairs.accuracy, s.pairs.reward_margin, s.samples.prompts,
-      s.samples.mean_reward, s.samples.seq_kl_to_ref, s.samples.mean_completion_length,
-      100.0 * s.greedy.accuracy);
+      when, s.pairs.loss, 100.0 * s.pairs.accuracy, s.pairs.reward_margin, eval,
+      s.samples.prompts, s.samples.mean_reward, s.samples.seq_kl_to_ref,
+      s.samples.mean_completion_length, 100.0 * s.greedy.accuracy);
+}
+
+nlohmann::ordered_json PairJson(const learner_lm::DpoPairMetrics& m) {
+  return {{"pairs", m.pairs},
+          {"loss", m.loss},
+          {"accuracy", m.accuracy},
+          {"reward_margin", m.reward_margin},
+          {"chosen_reward", m.chosen_reward},
+          {"rejected_reward", m.rejected_reward}};
 }
 
 nlohmann::ordered_json SnapshotJson(const Snapshot& s) {
   nlohmann::ordered_json j;
-  j["pairs"] = {{"loss", s.pairs.loss},
-                {"accuracy", s.pairs.accuracy},
-                {"reward_margin", s.pairs.reward_margin},
-                {"chosen_reward", s.pairs.chosen_reward},
-                {"rejected_reward", s.pairs.rejected_reward}};
+  j["pairs"] = PairJson(s.pairs);
+  if (s.eval_pairs.has_value()) {
+    j["eval_pairs"] = PairJson(*s.eval_pairs);
+    j["eval_pairs_true_order"] = PairJson(*s.eval_truth);
+  }
   j["held_out_samples"] = {{"prompts", s.samples.prompts},
                            {"temperature", 1.0},
                            {"mean_reward", s.samples.mean_reward},
@@ -130,12 +168,13 @@ nlohmann::ordered_json SnapshotJson(const Snapshot& s) {
 
 absl::Status RunLmDpo(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
                       int* exit_code) {
-  std::string init, pairs_file, run_dir;
+  std::string init, pairs_file, eval_pairs_file, run_dir;
   int threads = 1, eval_prompts = 500;
   learner_lm::DpoOptions o;
   const std::vector<LmFlag> flags = {
       {"init", LmString("init", &init)},
       {"pairs", LmString("pairs", &pairs_file)},
+      {"eval-pairs", LmString("eval-pairs", &eval_pairs_file)},
       {"beta", LmNumber("beta", &o.beta)},
       {"steps", LmNumber("steps", &o.steps)},
       {"lr", LmNumber("lr", &o.learning_rate)},
@@ -166,8 +205,28 @@ absl::Status RunLmDpo(const std::vector<std::string>& args, std::ostream& out, s
   if (raw.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(pairs_file, " holds no preference pair"));
   }
-  PROXIMA_ASSIGN_OR_RETURN(const std::vector<learner_lm::TokenizedPair> pairs,
-                           TokenizePairs(raw, *task, *policy.tokenizer, pairs_file));
+  EvalContext c;
+  c.policy = policy.model.get();
+  c.reference = reference.model.get();
+  c.task = task.get();
+  c.tokenizer = policy.tokenizer.get();
+  c.options = o;
+  c.eval_prompts = eval_prompts;
+  c.eval_seed = lm::HeldOutEvalSeed(o.seed);  // as `proxima lm rl --seed`
+  PROXIMA_ASSIGN_OR_RETURN(c.pairs, TokenizePairs(raw, *task, *policy.tokenizer, pairs_file,
+                                                  /*train_only=*/true, /*true_order=*/false));
+  const std::vector<learner_lm::TokenizedPair>& pairs = c.pairs;
+  if (!eval_pairs_file.empty()) {
+    PROXIMA_ASSIGN_OR_RETURN(const std::vector<lm::PreferencePair> held,
+                             lm::ReadPreferences(eval_pairs_file));
+    if (held.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(eval_pairs_file, " holds no preference pair"));
+    }
+    PROXIMA_ASSIGN_OR_RETURN(c.eval_pairs, TokenizePairs(held, *task, *policy.tokenizer,
+                                                         eval_pairs_file, false, false));
+    PROXIMA_ASSIGN_OR_RETURN(c.eval_truth, TokenizePairs(held, *task, *policy.tokenizer,
+                                                         eval_pairs_file, false, true));
+  }
   int noisy = 0;
   for (const lm::PreferencePair& p : raw) noisy += p.noisy ? 1 : 0;
 
@@ -179,9 +238,7 @@ absl::Status RunLmDpo(const std::vector<std::string>& args, std::ostream& out, s
       "noisy); beta %g, %d steps of %d pairs, lr %g\n",
       task->spec().id, policy.path, 100.0 * policy.info.sft.held_out_accuracy, pairs.size(),
       pairs_file, noisy, o.beta, o.steps, o.batch_size, o.learning_rate);
-  const uint64_t eval_seed = lm::HeldOutEvalSeed(o.seed);  // as `proxima lm rl --seed`
-  absl::StatusOr<Snapshot> before = Measure(*policy.model, *reference.model, pairs, o, *task,
-                                            *policy.tokenizer, eval_prompts, eval_seed, nullptr);
+  absl::StatusOr<Snapshot> before = Measure(c, nullptr);
   if (!before.ok()) {
     err << "proxima lm dpo: " << before.status().message() << "\n";
     return absl::OkStatus();
@@ -208,9 +265,7 @@ absl::Status RunLmDpo(const std::vector<std::string>& args, std::ostream& out, s
     err << "proxima lm dpo: " << result.status().message() << "\n";
     return absl::OkStatus();
   }
-  absl::StatusOr<Snapshot> after = Measure(*policy.model, *reference.model, pairs, o, *task,
-                                           *policy.tokenizer, eval_prompts, eval_seed,
-                                           &result->final);
+  absl::StatusOr<Snapshot> after = Measure(c, &result->final);
   if (!after.ok()) {
     err << "proxima lm dpo: " << after.status().message() << "\n";
     return absl::OkStatus();
@@ -223,6 +278,7 @@ absl::Status RunLmDpo(const std::vector<std::string>& args, std::ostream& out, s
     summary["task"] = task->spec().id;
     summary["init"] = policy.path;
     summary["pairs_file"] = pairs_file;
+    if (!eval_pairs_file.empty()) summary["eval_pairs_file"] = eval_pairs_file;
     summary["pairs"] = pairs.size();
     summary["noisy_pairs"] = noisy;
     summary["beta"] = o.beta;

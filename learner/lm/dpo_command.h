@@ -1,9 +1,9 @@
 // `proxima lm dpo`: Direct Preference Optimization of a sequence policy on
 // preference pairs (issue 26's offline baseline), in one process.
 //
-//   proxima lm dpo --init CKPT --pairs FILE [--beta B] [--steps N] [--lr X]
-//                  [--batch-size N] [--eval-prompts N] [--seed S]
-//                  [--threads N] [--run-dir DIR]
+//   proxima lm dpo --init CKPT --pairs FILE [--eval-pairs FILE] [--beta B]
+//                  [--steps N] [--lr X] [--batch-size N] [--eval-prompts N]
+//                  [--seed S] [--threads N] [--run-dir DIR]
 //
 // CKPT (a sequence checkpoint file or a run directory, learner/lm/
 // seq_checkpoint.h; normally the SFT policy) is loaded twice: the policy that
@@ -15,11 +15,14 @@
 // what the policy is evaluated on. Training: learner/lm/dpo_trainer.h.
 //
 // Reported before and after training: DPO's loss, preference accuracy and
-// implicit reward margin over all the pairs, and, on --eval-prompts held-out
-// prompts (the ones `proxima lm sft --seed S` evaluates), the policy's own
-// samples at temperature 1 — mean exact-match reward and mean per-sequence
-// KL to the reference (learner/lm/dpo_eval.h) — plus greedy exact match
-// (common/lm/task_eval.h). With --run-dir DIR: DIR/metrics.csv (one row per
+// implicit reward margin over all the pairs; with --eval-pairs (held-out
+// pairs, e.g. `proxima lm preferences --held-out-out`), the preference
+// accuracy of the implicit reward on them against their labels and against
+// the true order (pairs marked noisy swapped back); and, on --eval-prompts
+// held-out prompts (the ones `proxima lm sft --seed S` evaluates), the
+// policy's own samples at temperature 1 — mean exact-match reward and mean
+// per-sequence KL to the reference (learner/lm/dpo_eval.h) — plus greedy
+// exact match (common/lm/task_eval.h). With --run-dir DIR: DIR/metrics.csv (one row per
 // step), DIR/summary.json (the before/after figures) and the trained policy
 // as DIR/checkpoints/ckpt-<steps>-dpo.pt, which `proxima eval` reads.
 //

@@ -2,6 +2,7 @@
 // SFT model: a run writes its metrics, summary and a loadable checkpoint;
 // bad command lines and bad pairs files exit 2 naming the flag, or the file,
 // pair and field.
+#include <cmath>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -76,13 +77,26 @@ std::string* LmDpoCommandTest::dir_ = nullptr;
 
 TEST_F(LmDpoCommandTest, TrainsFromAnSftCheckpointAndWritesItsRun) {
   const std::string run = *dir_ + "/dpo";
+  // Held-out pairs, one of them marked noisy: its true order is the other.
+  const std::unique_ptr<lm::Task> task = lm::MakeTask("lm/Addition-v0").value();
+  Rng rng(5);
+  std::string held;
+  for (int i = 0; i < 4; ++i) {
+    const lm::TaskExample ex = task->Sample(lm::TaskSplit::kHeldOut, rng);
+    nlohmann::json row = {{"prompt", ex.prompt}, {"chosen", ex.answer}, {"rejected", "0"}};
+    if (i == 3) row = {{"prompt", ex.prompt}, {"chosen", "0"}, {"rejected", ex.answer},
+                       {"noisy", true}};
+    held += row.dump() + "\n";
+  }
+  Write(*dir_ + "/held.jsonl", held);
   std::string out, err;
   ASSERT_EQ(RunLm({"dpo", "--init", *dir_ + "/sft", "--pairs", *dir_ + "/pairs.jsonl",
-                   "--steps=3", "--batch-size=4", "--lr=1e-3", "--beta=0.5", "--eval-prompts=6",
-                   "--run-dir", run},
+                   "--eval-pairs", *dir_ + "/held.jsonl", "--steps=3", "--batch-size=4",
+                   "--lr=1e-3", "--beta=0.5", "--eval-prompts=6", "--run-dir", run},
                   &out, &err),
             0)
       << err;
+  EXPECT_THAT(out, HasSubstr("eval pairs accuracy 0.0% (labels), 0.0% (true order)"));
   EXPECT_THAT(out, HasSubstr("proxima lm dpo: lm/Addition-v0 from"));
   EXPECT_THAT(out, HasSubstr("12 pairs from"));
   EXPECT_THAT(out, HasSubstr("before: pairs loss 0.6931, accuracy 0.0%, margin +0.000"));
@@ -101,6 +115,14 @@ TEST_F(LmDpoCommandTest, TrainsFromAnSftCheckpointAndWritesItsRun) {
   EXPECT_EQ(summary.at("before").at("held_out_samples").at("seq_kl_to_ref"), 0.0);
   EXPECT_EQ(summary.at("after").at("held_out_samples").at("prompts"), 6);
   EXPECT_GT(summary.at("after").at("pairs").at("reward_margin").get<double>(), 0.0);
+  EXPECT_EQ(summary.at("after").at("eval_pairs").at("pairs"), 4);
+  // Labels and true order differ in exactly one of the four pairs, whose
+  // margin flips sign between them (it is not 0 after training), so the
+  // accuracies differ by exactly 1/4.
+  const double labelled = summary.at("after").at("eval_pairs").at("accuracy").get<double>();
+  const double truth =
+      summary.at("after").at("eval_pairs_true_order").at("accuracy").get<double>();
+  EXPECT_NEAR(std::abs(labelled - truth), 0.25, 1e-12);
   // The trained policy, loadable (what `proxima eval` reads), carrying the
   // SFT checkpoint's task.
   auto loaded = lm::LoadSeqCheckpoint(run);
