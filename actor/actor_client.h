@@ -35,6 +35,11 @@
 // checked: actor/registration.h; the streams of one session:
 // actor/actor_session.h; the async flow-control wait:
 // actor/flow_control_wait.h.
+//
+// Where the code is: the sessions (registration, start and end, stop, lost
+// sessions, the shared push) in actor/actor_client.cc; an env run's Setup
+// and stepping loop in actor/actor_client_rollout.cc; a sequence run's
+// SetupSequence and generating loop in actor/actor_client_sequence.cc.
 #ifndef PROXIMA_ACTOR_ACTOR_CLIENT_H_
 #define PROXIMA_ACTOR_ACTOR_CLIENT_H_
 
