@@ -52,7 +52,9 @@
 #include "learner/cli/seq_learner_flags.h"
 #include "learner/cli/train_plan.h"
 #include "learner/server/learner_server.h"
+#include "learner/run_files.h"
 #include "learner/server/seq_learner_server.h"
+#include "learner/server/seq_run_files.h"
 
 namespace {
 
@@ -134,8 +136,39 @@ int RunSequenceLearner(const proxima::ParsedArgs& parsed, const std::string& tas
   }
   absl::StatusOr<proxima::LearnerOptions> options = proxima::LearnerOptionsFromFlags();
   if (!options.ok()) proxima::ExitWithUsageError("proxima-learner", options.status());
+  // --resume DIR: the run's own flags come back from DIR/config.json.
+  if (!options->resume_dir.empty()) {
+    absl::StatusOr<nlohmann::json> recorded = proxima::SeqRunFiles::ReadConfig(options->resume_dir);
+    if (!recorded.ok()) {
+      proxima::ExitWithUsageError("proxima-learner",
+                                  absl::InvalidArgumentError(absl::StrCat(
+                                      "--resume: ", recorded.status().message())));
+    }
+    if (recorded->value("env", std::string()) != task_id) {
+      proxima::ExitWithUsageError(
+          "proxima-learner",
+          absl::InvalidArgumentError(absl::StrCat("--resume ", options->resume_dir, " is a run of ",
+                                                  recorded->value("env", std::string("?")),
+                                                  ", not ", task_id)));
+    }
+    if (absl::Status s = proxima::RestoreSeqRunFlags(*recorded, parsed.given); !s.ok()) {
+      proxima::ExitWithUsageError("proxima-learner", s);
+    }
+  }
   absl::StatusOr<proxima::SeqLearnerConfig> config = proxima::SeqLearnerConfigFromFlags(task_id);
   if (!config.ok()) proxima::ExitWithUsageError("proxima-learner", config.status());
+  if (!options->resume_dir.empty()) {
+    config->run_dir = options->resume_dir;
+    config->resume = true;
+  } else if (!options->run_dir.empty()) {
+    absl::StatusOr<std::string> dir =
+        proxima::NewRunDir(options->run_dir, options->run_dir, options->overwrite);
+    if (!dir.ok()) proxima::ExitWithUsageError("proxima-learner", dir.status());
+    config->run_dir = *dir;
+    config->run_config = {{"env", task_id},
+                          {"learner_flags", proxima::SeqRunFlagValues()},
+                          {"init_checkpoint", config->init_checkpoint}};
+  }
   signal(SIGPIPE, SIG_IGN);
   auto server = proxima::SeqLearnerServer::Create(*config, *options);
   if (!server.ok()) {
@@ -172,8 +205,8 @@ int RunSequenceLearner(const proxima::ParsedArgs& parsed, const std::string& tas
   raw->Wait();
   proxima::WakeStopSignalWaiter();
   const proxima::v1::LearnerStatus st = raw->Status(false);
-  proxima::LogInfo(absl::StrFormat("done: %d sequence chunks accepted",
-                                   st.sequences().chunks()));
+  proxima::LogInfo(absl::StrFormat("done: %d sequence chunks accepted, %d updates",
+                                   st.sequences().chunks(), st.policy_version()));
   signals.ForgetServer();
   server->reset();
   return 0;

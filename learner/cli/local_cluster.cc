@@ -141,7 +141,9 @@ absl::Status Launcher::StartLearner() {
   // Sync mode: the first round waits for every actor we start, so a run is
   // reproducible for a seed and actor count. Before the forwarded flags (the
   // last value of a flag wins), so an explicit --min-actors is kept.
-  std::vector<std::string> args = {"--min-actors", absl::StrCat(options_.actors)};
+  // A sequence run's learner has no rounds (it trains on chunks as they come).
+  std::vector<std::string> args;
+  if (!options_.sequence) args = {"--min-actors", absl::StrCat(options_.actors)};
   args.insert(args.end(), options_.learner_flags.begin(), options_.learner_flags.end());
   // After the forwarded flags: these three are what the launcher relies on.
   for (const char* a : {"--listen", "127.0.0.1:0", "--run-dir"}) args.push_back(a);
@@ -327,7 +329,9 @@ void Launcher::ShowProgress() {
   const absl::Time now = absl::Now();
   if (!tty_ && now < next_plain_line_) return;
   next_plain_line_ = now + kPlainProgressPeriod;
-  const std::string line = ProgressLine(*s, options_.env_id, options_.total_steps);
+  const std::string line = options_.sequence
+                               ? SeqProgressLine(*s, options_.env_id, options_.total_steps)
+                               : ProgressLine(*s, options_.env_id, options_.total_steps);
   // \033[K clears what a longer previous line left behind.
   LogRaw(absl::StrCat(tty_ ? "\r" : "", line, tty_ ? "\033[K" : "\n"));
   line_open_ = tty_;

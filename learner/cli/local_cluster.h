@@ -46,7 +46,10 @@ namespace proxima {
 
 struct LocalClusterOptions {
   std::string env_id;
-  int64_t total_steps = 0;  // for the progress line's ETA
+  int64_t total_steps = 0;  // for the progress line's ETA (a sequence run: updates)
+  // A sequence run (`proxima train --env lm/...`, learner/cli/
+  // seq_train_command.h): the progress line is SeqProgressLine.
+  bool sequence = false;
   int num_envs = 1;         // env columns of the whole run (PPO --num-envs)
   int actors = 2;
   int actor_threads = 1;    // proxima-actor --threads

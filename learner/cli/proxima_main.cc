@@ -37,6 +37,7 @@
 
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
@@ -91,6 +92,28 @@ const std::set<std::string>& TorchCommands() {
   return *commands;
 }
 
+// `train ... --env lm/...` ("--env V" or "--env=V"; the lm/ prefix is
+// lm::IsTaskId's, spelled here so that `proxima` links no LibTorch code), or
+// `train ... --resume ...`, which may continue a sequence run (and goes to
+// proxima-torch in any case): decided before flags are parsed, since the
+// sequence flags exist only in proxima-torch.
+bool IsSequenceTrain(const std::vector<std::string>& args) {
+  if (args.empty() || args[0] != "train") return false;
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if ((a == "--env" || a == "-env") && i + 1 < args.size() &&
+        absl::StartsWith(args[i + 1], "lm/")) {
+      return true;
+    }
+    if (absl::StartsWith(a, "--env=lm/") || absl::StartsWith(a, "-env=lm/")) return true;
+    if (a == "--resume" || a == "-resume" || absl::StartsWith(a, "--resume=") ||
+        absl::StartsWith(a, "-resume=")) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // Replaces this process with proxima-torch, argv unchanged; returns 1 if
 // that fails.
 int RunInProximaTorch(int argc, char** argv, const std::string& command) {
@@ -108,6 +131,9 @@ constexpr char kUsage[] =
     "                                 (local cluster; logs in RUN_DIR/logs) and train PPO\n"
     "  train --env ENV --in-process   train PPO in this process (no actors, no network)\n"
     "  train ... --print-config       print the resolved config.json and exit\n"
+    "  train --env lm/TASK --init-checkpoint SFT_DIR [--algo grpo|ppo] [--lm-updates N]\n"
+    "                                 fine-tune a sequence policy on the local cluster\n"
+    "                                 (docs/sequence-policies.md)\n"
     "  presets [ENV]                  each env's preset and where its values come from\n"
     "\n"
     "a running learner (--learner HOST:PORT, or --run-dir DIR to read DIR/learner.addr;\n"
@@ -297,6 +323,9 @@ int main(int argc, char** argv) {
   if (!args.empty() && proxima::TorchCommands().count(args[0]) > 0) {
     return proxima::RunInProximaTorch(argc, argv, args[0]);
   }
+  // A sequence run's `train` (--env lm/...): its flags exist only in
+  // proxima-torch (learner/cli/seq_train_command.h).
+  if (proxima::IsSequenceTrain(args)) return proxima::RunInProximaTorch(argc, argv, args[0]);
   // `plot` parses its own flags (learner/cli/plot_command.h); the rest are
   // named once parsed.
   if (!args.empty() && args[0] == "plot") {

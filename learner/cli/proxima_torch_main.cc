@@ -20,6 +20,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/flags.h"
+#include "common/lm/task_registry.h"
 #include "common/logging.h"
 #include "learner/cli/bench/bench_command.h"
 #include "learner/cli/command_help.h"
@@ -27,6 +28,7 @@
 #include "learner/cli/export_command.h"
 #include "learner/cli/learner_flags.h"
 #include "learner/cli/ppo_flags.h"
+#include "learner/cli/seq_train_command.h"
 #include "learner/cli/train_command.h"
 #include "learner/cli/train_plan.h"
 #include "learner/in_process_trainer.h"
@@ -40,6 +42,8 @@ ABSL_FLAG(bool, json, false, "eval: print the result as one JSON object");
 // --print-config in train_command.cc.
 ABSL_DECLARE_FLAG(bool, stop_when_solved);
 ABSL_DECLARE_FLAG(bool, quiet);
+ABSL_DECLARE_FLAG(std::string, env);
+ABSL_DECLARE_FLAG(std::string, resume);
 namespace proxima {
 namespace {
 
@@ -66,6 +70,9 @@ std::optional<ResumePoint> TrainResumePoint(const LearnerOptions& learner,
 // `proxima train --resume DIR` (local cluster) and `--in-process`; a new
 // local-cluster run starts from `proxima` (train_command.h).
 int Train(const std::set<std::string>& given) {
+  if (lm::IsTaskId(absl::GetFlag(FLAGS_env)) || IsSequenceRunDir(absl::GetFlag(FLAGS_resume))) {
+    return TrainSequenceCluster(given);
+  }
   if (!absl::GetFlag(FLAGS_in_process)) {
     absl::StatusOr<LearnerOptions> learner = LearnerOptionsFromFlags();
     if (!learner.ok()) ExitWithUsageError("proxima train", learner.status());

@@ -1,6 +1,8 @@
 #include "learner/cli/seq_learner_flags.h"
 
 #include <cstdint>
+#include <filesystem>
+#include <vector>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +42,13 @@ ABSL_FLAG(int, lm_max_policy_lag, 4,
           "(-1 = keep all)");
 ABSL_FLAG(std::string, loss_aggregation, "token-mean",
           "sequence run (--algo grpo): token-mean or sequence-mean");
+ABSL_FLAG(int64_t, lm_updates, 0,
+          "sequence run (--algo): stop after this many updates in all (0 = until stopped; "
+          "`proxima train` defaults to 200)");
+ABSL_FLAG(int, lm_eval_every, 25,
+          "sequence run (--algo): held-out greedy exact match (and a checkpoint with "
+          "--run-dir) every this many updates; 0 = only at the start and the end");
+ABSL_FLAG(int, lm_eval_prompts, 200, "sequence run: held-out prompts per evaluation");
 
 namespace proxima {
 namespace {
@@ -55,7 +64,8 @@ absl::StatusOr<std::optional<SeqTrainingOptions>> TrainingFromFlags(uint64_t see
   const std::string algo = absl::GetFlag(FLAGS_algo);
   if (algo.empty()) {
     for (const char* name : {"lm_learning_rate", "chunks_per_update", "lm_kl_beta",
-                             "lm_max_policy_lag", "loss_aggregation"}) {
+                             "lm_max_policy_lag", "loss_aggregation", "lm_updates",
+                             "lm_eval_every", "run_dir", "resume"}) {
       if (FlagGiven(name)) {
         return absl::InvalidArgumentError(
             absl::StrCat("--", absl::StrReplaceAll(name, {{"_", "-"}}),
@@ -124,6 +134,29 @@ absl::StatusOr<SeqLearnerConfig> SeqLearnerConfigFromFlags(const std::string& ta
     }
   }
   PROXIMA_ASSIGN_OR_RETURN(c.training, TrainingFromFlags(c.seed));
+  c.held_out_prompts = absl::GetFlag(FLAGS_lm_eval_prompts);
+  if (c.held_out_prompts < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--lm-eval-prompts: ", c.held_out_prompts, " must be >= 1"));
+  }
+  if (c.training.has_value()) {
+    c.max_updates = absl::GetFlag(FLAGS_lm_updates);
+    c.eval_every_updates = absl::GetFlag(FLAGS_lm_eval_every);
+    if (c.max_updates < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--lm-updates: ", c.max_updates, " must be >= 0"));
+    }
+    if (c.eval_every_updates < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--lm-eval-every: ", c.eval_every_updates, " must be >= 0"));
+    }
+  }
+  if (!c.init_checkpoint.empty()) {
+    // Absolute, so that config.json names it from anywhere (--resume).
+    std::error_code ec;
+    const std::filesystem::path abs = std::filesystem::absolute(c.init_checkpoint, ec);
+    if (!ec) c.init_checkpoint = abs.lexically_normal().string();
+  }
   // Without a checkpoint the default model must fit the sampling; with one,
   // SeqLearnerServer::Create checks against the checkpoint's model.
   if (c.init_checkpoint.empty()) {
@@ -156,7 +189,7 @@ absl::Status CheckNoMlpOnlyFlags(const std::set<std::string>& given) {
     }
   }
   for (const char* name :
-       {"resume", "resume_or_start", "run_dir", "overwrite", "mode", "eval_every",
+       {"resume_or_start", "mode", "eval_every",
         "eval_episodes", "actor_num_envs", "stop_when_solved", "checkpoint_every_seconds",
         "checkpoint_every_updates", "keep_checkpoints", "min_actors", "sync_round_timeout",
         "target_policy_lag", "max_policy_lag"}) {
@@ -164,6 +197,57 @@ absl::Status CheckNoMlpOnlyFlags(const std::set<std::string>& given) {
     return absl::InvalidArgumentError(
         absl::StrCat("--", absl::StrReplaceAll(name, {{"_", "-"}}),
                      " applies to MLP runs only; a sequence run (--env lm/...) does not use it"));
+  }
+  return absl::OkStatus();
+}
+
+const std::vector<std::string>& SeqRunFlagNames() {
+  static const auto* names = new std::vector<std::string>{
+      "algo",           "chunks_per_update", "group_size",      "init_checkpoint",
+      "lm_eval_every",  "lm_eval_prompts",   "lm_kl_beta",      "lm_learning_rate",
+      "lm_max_policy_lag", "lm_updates",     "loss_aggregation", "max_new_tokens",
+      "prompts_per_chunk", "seed",           "temperature",     "top_k"};
+  return *names;
+}
+
+nlohmann::json SeqRunFlagValues() {
+  nlohmann::json values = nlohmann::json::object();
+  for (const std::string& name : SeqRunFlagNames()) {
+    if (const absl::CommandLineFlag* f = absl::FindCommandLineFlag(name)) {
+      values[name] = f->CurrentValue();
+    }
+  }
+  return values;
+}
+
+absl::Status RestoreSeqRunFlags(const nlohmann::json& config, const std::set<std::string>& given) {
+  const nlohmann::json& flags = config.at("learner_flags");
+  for (const std::string& name : SeqRunFlagNames()) {
+    if (!flags.contains(name)) continue;
+    const bool changes = given.count(name) > 0;
+    // A resumed run may run longer, evaluate differently or learn at another
+    // rate; what shapes its data and model must stay.
+    static const std::set<std::string> may_change = {"lm_updates", "lm_eval_every",
+                                                     "lm_eval_prompts", "lm_learning_rate"};
+    const absl::CommandLineFlag* f = absl::FindCommandLineFlag(name);
+    if (f == nullptr || !flags[name].is_string()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "config.json: learner_flags.", name, " must be a string"));
+    }
+    const std::string stored = flags[name].get<std::string>();
+    if (changes) {
+      if (may_change.count(name) == 0 && f->CurrentValue() != stored) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--", absl::StrReplaceAll(name, {{"_", "-"}}), " cannot change when resuming: the run ",
+            "has ", stored, " (config.json)"));
+      }
+      continue;
+    }
+    std::string error;
+    if (!absl::FindCommandLineFlag(name)->ParseFrom(stored, &error)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("config.json: learner_flags.", name, " = '", stored, "': ", error));
+    }
   }
   return absl::OkStatus();
 }

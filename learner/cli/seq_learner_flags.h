@@ -3,8 +3,9 @@
 // with (--group-size, --prompts-per-chunk, --temperature, --top-k,
 // --max-new-tokens), --init-checkpoint, the training (--algo grpo|ppo with
 // --lm-learning-rate, --chunks-per-update, --lm-kl-beta, --lm-max-policy-lag,
-// --loss-aggregation; without --algo the learner only evaluates, and those
-// flags are refused), plus which of the MLP learner's flags mean nothing for
+// --loss-aggregation, --lm-updates, --lm-eval-every, --run-dir, --resume;
+// without --algo the learner only evaluates, and those flags are refused),
+// --lm-eval-prompts, plus which of the MLP learner's flags mean nothing for
 // such a run and are refused.
 //
 // Linked only into executables (flags are defined where mains live).
@@ -13,10 +14,12 @@
 
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "learner/server/seq_learner_server.h"
+#include "nlohmann/json.hpp"
 
 namespace proxima {
 
@@ -30,6 +33,17 @@ absl::StatusOr<SeqLearnerConfig> SeqLearnerConfigFromFlags(const std::string& ta
 // only an MLP run uses (a PPO hyperparameter other than --seed, --resume,
 // --mode sync, --eval-every, --actor-num-envs, checkpoint periods, ...).
 absl::Status CheckNoMlpOnlyFlags(const std::set<std::string>& given);
+
+// The flags that define a sequence run (sampling, model start, training,
+// --seed), by absl name: what config.json records as "learner_flags"
+// (SeqRunFlagValues: name -> current value) and `--resume DIR` restores
+// (RestoreSeqRunFlags: each flag not in `given` takes the recorded value;
+// a given one must equal it, except --lm-updates, --lm-eval-every,
+// --lm-eval-prompts and --lm-learning-rate, which a resumed run may change;
+// InvalidArgument naming the flag otherwise).
+const std::vector<std::string>& SeqRunFlagNames();
+nlohmann::json SeqRunFlagValues();
+absl::Status RestoreSeqRunFlags(const nlohmann::json& config, const std::set<std::string>& given);
 
 }  // namespace proxima
 

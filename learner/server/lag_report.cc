@@ -49,6 +49,22 @@ std::string ProgressLine(const v1::LearnerStatus& st, const std::string& env_id,
       st.paused() ? "  PAUSED" : "");
 }
 
+std::string SeqProgressLine(const v1::LearnerStatus& st, const std::string& env_id,
+                            int64_t max_updates) {
+  const v1::SequenceStatus& seq = st.sequences();
+  const double held_out = seq.held_out_accuracy();
+  return absl::StrFormat(
+      "[%s] update %d/%d  reward %.3f  solved %.3f  held-out %s  KL %.3f/seq  %.0f tokens/s  "
+      "%s  actors %d",
+      env_id, st.policy_version(), max_updates, seq.last_mean_reward(),
+      seq.last_solved_fraction(),
+      std::isfinite(held_out)
+          ? absl::StrFormat("%.1f%% (v%d)", 100 * held_out, seq.held_out_version())
+          : std::string("-"),
+      seq.last_seq_kl_to_ref(), st.env_steps_per_second(), LagAndDropsText(st),
+      st.actors_connected());
+}
+
 void FillSummaryAccounting(const v1::LearnerStatus& st, RunSummary* summary) {
   summary->transitions_collected = static_cast<int64_t>(st.transitions_received());
   summary->transitions_trained = static_cast<int64_t>(st.transitions_trained());

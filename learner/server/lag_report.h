@@ -43,6 +43,13 @@ std::string LagAndDropsText(const v1::LearnerStatus& st);
 std::string ProgressLine(const v1::LearnerStatus& st, const std::string& env_id,
                          int64_t total_steps);
 
+// The same for a sequence run (`proxima train --env lm/...`): "[task] update
+// <version>/<max>  reward <r>  solved <s>  held-out <acc>% (v<version>)
+// KL <k>/seq  <rate> tokens/s  <lag and drops>  actors <n>", held-out "-"
+// before the first evaluation.
+std::string SeqProgressLine(const v1::LearnerStatus& st, const std::string& env_id,
+                            int64_t max_updates);
+
 // The accounting fields of `summary` (transitions_collected / _trained /
 // _dropped / _dropped_by_reason) from the counters in `st`
 // (ChunkAccounting::FillStatus).

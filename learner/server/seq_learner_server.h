@@ -26,9 +26,12 @@
 //     published to the actors, after which its chunks count as trained (or
 //     dropped: policy lag, a failed update, shutdown).
 // /metrics (options.metrics_listen) exports the sequence counters too
-// (proxima_sequence_*, rejections by rule). No run directory or checkpoints
-// yet: Admin.SaveCheckpoint answers UNIMPLEMENTED, SetHyperparameters
-// changes nothing.
+// (proxima_sequence_*, rejections by rule). A training run may have a run
+// directory (config.json, metrics.csv with a row per update, checkpoints at
+// every held-out evaluation and at the end, summary.json; seq_run_files.h),
+// stop by itself after max_updates, and resume from its newest checkpoint.
+// Admin.SaveCheckpoint answers UNIMPLEMENTED, SetHyperparameters changes
+// nothing.
 //
 // Threads and locks as in LearnerServer (learner_server.h); the evaluator
 // thread is the trainer thread's counterpart and the only user of the model.
@@ -47,6 +50,7 @@
 #include "common/policy/seq_run_config.h"
 #include "learner/server/learner_options.h"
 #include "learner/server/seq_training.h"
+#include "nlohmann/json.hpp"
 #include "proxima/v1/status.pb.h"
 
 namespace proxima {
@@ -67,6 +71,20 @@ struct SeqLearnerConfig {
   int held_out_prompts = 200;
   // Train on the chunks (issue 25); unset: evaluate only.
   std::optional<SeqTrainingOptions> training;
+  // With training: stop by itself after this many updates in all (the
+  // policy version; a resumed run counts its earlier ones), 0: serve until
+  // stopped. Held-out greedy exact match every eval_every_updates updates
+  // (0: never during the run) and, with a run directory or max_updates, at
+  // the start and the end, on held_out_prompts prompts.
+  int64_t max_updates = 0;
+  int eval_every_updates = 0;
+  // With training: the run directory (learner/server/seq_run_files.h) when
+  // not empty. A new run writes run_config as its config.json; with resume
+  // the run in run_dir continues from its newest checkpoint (the reference
+  // is still init_checkpoint).
+  std::string run_dir;
+  nlohmann::json run_config;
+  bool resume = false;
 };
 
 class SeqLearnerServer {

@@ -6,11 +6,14 @@
 // chunks accepted, none rejected, and its recomputed log-probs within 1e-4
 // of the actors' (same weights). Then SIGTERM stops every process with
 // status 0. With --algo grpo the learner trains and the actor follows its
-// versions. Bad learner command lines exit 2 naming the flag.
+// versions. Bad learner command lines exit 2 naming the flag. `proxima
+// train --env lm/...` runs the same as a local cluster to a stop, writes its
+// run directory and resumes from it.
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -160,6 +163,88 @@ TEST(SeqProcessTest, BadSequenceLearnerCommandLinesExit2NamingTheFlag) {
     EXPECT_EQ(r.exit_code, 2) << flags << ": " << r.output;
     EXPECT_THAT(r.output, HasSubstr(named)) << flags;
   }
+}
+
+// Lines of a text file, without empty ones.
+std::vector<std::string> Lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
+}
+
+// `proxima train --env lm/...` (learner/cli/seq_train_command.h): the local
+// cluster trains 4 updates, evaluates at 2 and 4, writes the run files and
+// stops by itself; `--resume DIR --lm-updates 6` continues to version 6 in
+// the same directory, appending to metrics.csv.
+TEST(SeqTrainTest, LocalClusterTrainsWritesTheRunAndResumes) {
+  const std::string sft = TinySftRun();
+  const std::string run = MakeTempDir("seq_train_run") + "/run";
+  const CommandResult r = RunCommand(
+      BinPath("proxima") + " train --env lm/Addition-v0 --init-checkpoint " + sft +
+      " --actors 2 --group-size 4 --prompts-per-chunk 2 --max-new-tokens 5 --chunks-per-update 2"
+      " --lm-updates 4 --lm-eval-every 2 --lm-eval-prompts 20 --lm-learning-rate 1e-3 --quiet"
+      " --run-dir " + run + " 2>&1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const nlohmann::json summary = LoadJsonOrDie(run + "/summary.json");
+  EXPECT_EQ(summary["updates"], 4) << summary.dump(2);
+  EXPECT_EQ(summary["algo"], "grpo");
+  EXPECT_EQ(summary["held_out_version"], 4);
+  EXPECT_TRUE(summary["held_out_accuracy"].is_number());
+  EXPECT_TRUE(summary["held_out_accuracy_start"].is_number());
+  EXPECT_GT(summary["tokens_trained"].get<double>(), 0);
+  const nlohmann::json config = LoadJsonOrDie(run + "/config.json");
+  EXPECT_EQ(config["kind"], "sequence");
+  EXPECT_EQ(config["learner_flags"]["lm_updates"], "4");
+  EXPECT_EQ(config["run"]["actors"], 2);
+  std::vector<std::string> rows = Lines(run + "/metrics.csv");
+  ASSERT_EQ(rows.size(), 5u) << r.output;  // header + 4 updates
+  EXPECT_THAT(rows[0], HasSubstr("held_out_accuracy"));
+  EXPECT_EQ(rows[1].back(), ',');  // update 1: no evaluation
+  EXPECT_NE(rows[2].back(), ',');  // update 2: evaluated
+  for (const char* v : {"000000000002", "000000000004"}) {
+    EXPECT_TRUE(std::filesystem::exists(run + "/checkpoints/ckpt-" + v + ".pt")) << v;
+  }
+  EXPECT_THAT(r.output, HasSubstr("\"updates\": 4"));  // the launcher printed the summary
+
+  const CommandResult resumed = RunCommand(BinPath("proxima") + " train --resume " + run +
+                                           " --lm-updates 6 --quiet 2>&1");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_EQ(LoadJsonOrDie(run + "/summary.json")["updates"], 6);
+  EXPECT_EQ(LoadJsonOrDie(run + "/config.json")["learner_flags"]["lm_updates"], "4");
+  rows = Lines(run + "/metrics.csv");
+  ASSERT_EQ(rows.size(), 7u) << resumed.output;
+  EXPECT_EQ(rows[5].substr(0, 2), "5,");
+  EXPECT_TRUE(std::filesystem::exists(run + "/checkpoints/ckpt-000000000006.pt"));
+  // The newest checkpoint is an ordinary sequence checkpoint.
+  const CommandResult eval = RunCommand(BinPath("proxima") + " eval --checkpoint " + run +
+                                        " --episodes 10 2>&1");
+  EXPECT_EQ(eval.exit_code, 0) << eval.output;
+}
+
+TEST(SeqTrainTest, BadSequenceTrainCommandLinesExit2BeforeAnyProcessStarts) {
+  const std::string sft = TinySftRun();
+  const std::string dir = MakeTempDir("seq_train_bad");
+  const std::string train = BinPath("proxima") + " train --run-dir " + dir + "/run ";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--env lm/Addition-v0", "--init-checkpoint"},
+      {"--env lm/Addition-v0 --init-checkpoint " + dir + "/missing", "--init-checkpoint"},
+      {"--env lm/Addition-v0 --init-checkpoint " + sft + " --learning-rate 0.1",
+       "--learning-rate"},
+      {"--env lm/Addition-v0 --init-checkpoint " + sft + " --in-process", "--in-process"},
+      {"--env lm/Addition-v0 --init-checkpoint " + sft + " --lm-updates -1", "--lm-updates"},
+      {"--env lm/Addition-v0 --init-checkpoint " + sft + " --actors 0", "--actors"},
+      {"--env=lm/Addition-v0 --init-checkpoint " + sft + " --algo dpo", "--algo"},
+      {"--resume " + dir + "/nothing-here", "--resume"},
+  };
+  for (const auto& [flags, named] : cases) {
+    const CommandResult r = RunCommand(train + flags + " 2>&1");
+    EXPECT_EQ(r.exit_code, 2) << flags << ": " << r.output;
+    EXPECT_THAT(r.output, HasSubstr(named)) << flags;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir + "/run/config.json"));
 }
 
 }  // namespace
