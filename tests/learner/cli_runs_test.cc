@@ -164,7 +164,14 @@ TEST(CliRunsTest, ClusterResumeAppendsToMetricsCsv) {
   ASSERT_EQ(MetricsUpdates(dir), (std::vector<int>{1, 2}));
   r = RunCommand(train + "--resume " + dir + " --total-steps 2048");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(MetricsUpdates(dir), (std::vector<int>{1, 2, 3, 4}));
+  // The budget counts accepted env steps: a chunk of the next round that
+  // arrived as the first run stopped counts (the checkpoint may say 1,536),
+  // so the resumed run makes one or two updates. Either way it continues
+  // the file: 1, 2, 3[, 4].
+  const std::vector<int> updates = MetricsUpdates(dir);
+  ASSERT_GE(updates.size(), 3u);
+  ASSERT_LE(updates.size(), 4u);
+  for (size_t i = 0; i < updates.size(); ++i) EXPECT_EQ(updates[i], static_cast<int>(i) + 1);
 }
 
 }  // namespace
