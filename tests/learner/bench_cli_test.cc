@@ -71,7 +71,7 @@ TEST(BenchCliTest, BadArgumentsExit2NamingTheProblem) {
   EXPECT_EQ(r.exit_code, 0);
   for (const char* suite :
        {"env", "inference", "update", "ingest", "broadcast", "train", "solve", "learn", "mujoco",
-        "memory"}) {
+        "memory", "seqwire", "generation", "sequpdate"}) {
     EXPECT_THAT(r.output, HasSubstr(suite));
   }
 }

@@ -2,7 +2,7 @@
 // the real `proxima` binary: a tiny `proxima lm sft --run-dir` run (in
 // process), then eval (text and --json) and export of its run directory,
 // and the errors for a bad --prompts and a damaged checkpoint; and the
-// `generation` bench suite's rows (never how fast).
+// `generation` and `sequpdate` bench suites' rows (never how fast).
 #include <sstream>
 #include <string>
 #include <vector>
@@ -78,15 +78,23 @@ TEST_F(SeqCliTest, DamagedCheckpointExits2NamingIt) {
   EXPECT_THAT(r.output, HasSubstr("corrupted archive"));
 }
 
-TEST(SeqBenchTest, GenerationSuiteReportsEveryCase) {
-  const std::string json = MakeTempDir("seq_bench") + "/bench.json";
-  const CommandResult r =
-      RunCommand(Proxima("bench --suite generation --quick --json " + json));
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+// `proxima bench --suite <suite> --quick --json`: the suite's rows.
+std::vector<nlohmann::json> QuickSuiteRows(const std::string& suite) {
+  const std::string json = MakeTempDir("seq_bench_" + suite) + "/bench.json";
+  const CommandResult r = RunCommand(Proxima("bench --suite " + suite + " --quick --json " + json));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  std::vector<nlohmann::json> rows;
+  if (r.exit_code != 0) return rows;
   const nlohmann::json report = nlohmann::json::parse(ReadFile(json).value());
-  std::vector<std::string> names;
   for (const nlohmann::json& row : report.at("rows")) {
-    if (row.at("suite") != "generation") continue;
+    if (row.at("suite") == suite) rows.push_back(row);
+  }
+  return rows;
+}
+
+TEST(SeqBenchTest, GenerationSuiteReportsEveryCase) {
+  std::vector<std::string> names;
+  for (const nlohmann::json& row : QuickSuiteRows("generation")) {
     names.push_back(row.at("name").get<std::string>());
     EXPECT_GT(row.at("metrics").at("tokens_per_second").get<double>(), 0.0) << row;
     EXPECT_EQ(row.at("params").at("new_tokens"), 23) << row;
@@ -94,6 +102,27 @@ TEST(SeqBenchTest, GenerationSuiteReportsEveryCase) {
   EXPECT_EQ(names, (std::vector<std::string>{"batch=1/kv-cache", "batch=1/no-cache",
                                              "batch=8/kv-cache", "batch=8/no-cache",
                                              "batch=64/kv-cache", "batch=64/no-cache"}));
+}
+
+// --quick: 2 chunks (64 sequences) per update, 2 timed updates per algorithm.
+TEST(SeqBenchTest, SeqUpdateSuiteReportsGrpoAndPpo) {
+  std::vector<std::string> names;
+  for (const nlohmann::json& row : QuickSuiteRows("sequpdate")) {
+    names.push_back(row.at("name").get<std::string>());
+    const nlohmann::json& m = row.at("metrics");
+    EXPECT_GT(m.at("tokens_per_second").get<double>(), 0.0) << row;
+    EXPECT_GT(m.at("ms_per_update").get<double>(), 0.0) << row;
+    EXPECT_GT(m.at("generate_tokens_per_second").get<double>(), 0.0) << row;
+    // Every batch is real generation: 2 chunks of 4 prompts x 8 completions,
+    // each 1..6 tokens long.
+    EXPECT_EQ(m.at("sequences_per_update"), 64) << row;
+    EXPECT_GE(m.at("completion_tokens_per_sequence").get<double>(), 1.0) << row;
+    EXPECT_LE(m.at("completion_tokens_per_sequence").get<double>(), 6.0) << row;
+    // Each batch comes from the weights it is trained from (sync mode).
+    EXPECT_LT(m.at("first_ratio_max_deviation").get<double>(), 1e-4) << row;
+    EXPECT_EQ(row.at("params").at("group_size"), 8) << row;
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"grpo", "ppo"}));
 }
 
 }  // namespace

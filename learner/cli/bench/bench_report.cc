@@ -130,6 +130,8 @@ const std::vector<Suite>& AllSuites() {
        RunSeqWireSuite},
       {"generation", "sequence-policy generation tokens/s, KV cache on/off, batch 1/8/64",
        RunGenerationSuite},
+      {"sequpdate", "sequence learner update tokens/s, GRPO and PPO, 32 prompts x 8 completions",
+       RunSeqUpdateSuite},
   };
   return suites;
 }
