@@ -43,10 +43,11 @@ struct TrainedRun {
   std::map<std::string, std::vector<double>> metrics;
 };
 
-TrainedRun Train(const std::string& env, const std::string& extra) {
+TrainedRun Train(const std::string& env, const std::string& extra, int seed = 1) {
   const std::string dir = MakeTempDir("default_learning");
-  const CommandResult r = RunCommand(BinPath("proxima") + " train --env " + env +
-                                     " --seed 1 --quiet --run-dir " + dir + " " + extra);
+  const CommandResult r =
+      RunCommand(BinPath("proxima") + " train --env " + env + " --seed " + std::to_string(seed) +
+                 " --quiet --run-dir " + dir + " " + extra);
   EXPECT_EQ(r.exit_code, 0) << r.output;
   TrainedRun run{LoadJsonOrDie(dir + "/summary.json"), ReadMetrics(dir + "/metrics.csv")};
   EXPECT_EQ(run.summary["mode"], "async");
@@ -71,11 +72,19 @@ void ExpectTrainsWhatItCollects(const TrainedRun& run) {
 }
 
 TEST(DefaultLearningTest, CartPoleSolvesWithinCleanRLsSteps) {
-  // CleanRL: 255k steps (seed 11); the old default needed 281k-390k.
-  const TrainedRun run = Train("CartPole-v1", "--stop-when-solved");
-  ASSERT_FALSE(run.summary["solved_at_step"].is_null()) << run.summary.dump(2);
-  EXPECT_LE(run.summary["solved_at_step"].get<int64_t>(), 300000) << run.summary.dump(2);
-  ExpectTrainsWhatItCollects(run);
+  // CleanRL: 255k steps (seed 11); the old default needed 281k-390k. An
+  // async run is not reproducible step for step (which chunk lands first
+  // varies), so one seed's figure spreads: 212k-305k over six runs of seed 1
+  // here. The mean of three seeds (its spread about a third of that) is the
+  // guard; the old default's mean would be ~335k.
+  double sum = 0;
+  for (int seed = 1; seed <= 3; ++seed) {
+    const TrainedRun run = Train("CartPole-v1", "--stop-when-solved", seed);
+    ASSERT_FALSE(run.summary["solved_at_step"].is_null()) << run.summary.dump(2);
+    sum += run.summary["solved_at_step"].get<double>();
+    ExpectTrainsWhatItCollects(run);
+  }
+  EXPECT_LE(sum / 3, 300000);
 }
 
 TEST(DefaultLearningTest, AcrobotSolves) {
