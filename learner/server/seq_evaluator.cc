@@ -100,11 +100,12 @@ SequenceEvaluator::ChunkGap SequenceEvaluator::Evaluate(const SequenceChunk& chu
   return gap;
 }
 
-absl::StatusOr<double> SequenceEvaluator::HeldOutAccuracy(int prompts, uint64_t version) {
+absl::StatusOr<double> SequenceEvaluator::HeldOutAccuracy(int prompts, uint64_t version,
+                                                          uint64_t seed) {
   PROXIMA_ASSIGN_OR_RETURN(lm::CharTokenizer tok, lm::CharTokenizer::Create(run_.alphabet));
   PROXIMA_ASSIGN_OR_RETURN(
       lm::TaskEvalResult r,
-      lm::EvaluateTask(*model_, *task_, tok, lm::TaskSplit::kHeldOut, prompts, /*seed=*/1));
+      lm::EvaluateTask(*model_, *task_, tok, lm::TaskSplit::kHeldOut, prompts, seed));
   absl::MutexLock l(&mu_);
   counts_.set_held_out_accuracy(r.accuracy);
   counts_.set_held_out_version(version);

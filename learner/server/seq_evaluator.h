@@ -53,9 +53,9 @@ class SequenceEvaluator {
   // Counts an accepted chunk and returns its log-prob gap.
   ChunkGap Evaluate(const SequenceChunk& chunk);
 
-  // Greedy exact match on `prompts` held-out prompts (fixed seed), recorded
-  // with `version`.
-  absl::StatusOr<double> HeldOutAccuracy(int prompts, uint64_t version);
+  // Greedy exact match on `prompts` held-out prompts drawn with `seed` (the
+  // same prompts every time), recorded with `version`.
+  absl::StatusOr<double> HeldOutAccuracy(int prompts, uint64_t version, uint64_t seed);
 
   // A sequence chunk rejected by rule `rule_class` (SeqRejectName).
   void CountRejected(const std::string& rule_class);

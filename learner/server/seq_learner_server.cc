@@ -25,6 +25,7 @@
 #include "common/status_macros.h"
 #include "common/wire/seq_chunk_validator.h"
 #include "learner/lm/seq_checkpoint.h"
+#include "learner/lm/sft.h"
 #include "learner/server/actor_registration.h"
 #include "learner/server/chunk_intake.h"
 #include "learner/server/learner_status.h"
@@ -146,6 +147,9 @@ class SeqLearnerServer::Impl final : public WeightHost, public ServiceHost {
   std::unique_ptr<SeqRunFiles> files_;
   lm::SeqCheckpointInfo checkpoint_info_;  // policy_version set per save
   uint64_t start_version_ = 0;             // a resumed run's first version
+  // The held-out prompts' draw: those `proxima lm sft` evaluated the init
+  // checkpoint on (HeldOutEvalSeed of its seed), so the figures compare.
+  uint64_t held_out_seed_ = 1;
   double held_out_start_ = NAN, held_out_last_ = NAN;
   uint64_t held_out_last_version_ = 0;
   uint64_t sequences_trained_ = 0, tokens_trained_ = 0;
@@ -220,6 +224,7 @@ absl::Status SeqLearnerServer::Impl::Init() {
     PROXIMA_ASSIGN_OR_RETURN(lm::LoadedSeqCheckpoint init,
                              lm::LoadSeqCheckpoint(config_.init_checkpoint));
     checkpoint_info_.sft = init.info.sft;
+    held_out_seed_ = lm::HeldOutEvalSeed(init.info.sft.seed);
   }
   checkpoint_info_.config = config_.run.model;
   checkpoint_info_.tokenizer = {lm::kCharTokenizerKind, config_.run.alphabet};
@@ -356,7 +361,8 @@ void SeqLearnerServer::Impl::EvaluateLoop() {
     ++evaluated;
     if (config_.held_out_every > 0 && evaluated % config_.held_out_every == 0) {
       absl::StatusOr<double> acc =
-          evaluator_->HeldOutAccuracy(config_.held_out_prompts, progress_->version());
+          evaluator_->HeldOutAccuracy(config_.held_out_prompts, progress_->version(),
+                                      held_out_seed_);
       if (!acc.ok()) LogWarning(absl::StrCat("held-out evaluation: ", acc.status().message()));
     }
   }
@@ -410,7 +416,8 @@ void SeqLearnerServer::Impl::TrainOn(QueuedChunk c) {
 }
 
 double SeqLearnerServer::Impl::HeldOut(uint64_t version) {
-  absl::StatusOr<double> acc = evaluator_->HeldOutAccuracy(config_.held_out_prompts, version);
+  absl::StatusOr<double> acc =
+      evaluator_->HeldOutAccuracy(config_.held_out_prompts, version, held_out_seed_);
   if (!acc.ok()) {
     LogWarning(absl::StrCat("held-out evaluation: ", acc.status().message()));
     return NAN;
