@@ -227,6 +227,11 @@ void ActorClient::StartSession(const v1::RegisterResponse& response) {
   started->Start();
 }
 
+ActorSession* ActorClient::CurrentSession() {
+  absl::MutexLock lock(&mu_);
+  return session_.get();
+}
+
 void ActorClient::EndSession(bool graceful) {
   std::unique_ptr<ActorSession> session;
   {

@@ -175,6 +175,9 @@ class ActorClient {
   absl::Status SetupSequence(const v1::RunConfig& config);
   absl::StatusOr<LoopEnd> GenerateLoop();
   void StartSession(const v1::RegisterResponse& response);
+  // The session StartSession made, for the stepping thread: the only thread
+  // that replaces it, so the pointer stays valid until it does.
+  ActorSession* CurrentSession();
   // Stops the session's threads (graceful: final ack wait and half-close
   // first) and folds its sender's counters into the totals.
   void EndSession(bool graceful);

@@ -59,13 +59,9 @@ absl::Status ActorClient::Setup(const ActorRunConfig& config) {
 }
 
 absl::StatusOr<ActorClient::LoopEnd> ActorClient::StepLoop() {
-  SnapshotSlot* slot;
-  ChunkSender* sender;
-  {
-    absl::MutexLock lock(&mu_);
-    slot = session_->slot();
-    sender = session_->sender();
-  }
+  ActorSession* const session = CurrentSession();
+  SnapshotSlot* const slot = session->slot();
+  ChunkSender* const sender = session->sender();
   const uint64_t chunk_transitions =
       static_cast<uint64_t>(config_.rollout_length) * static_cast<uint64_t>(config_.num_envs);
   const uint64_t max_bytes = hints_.max_message_bytes();

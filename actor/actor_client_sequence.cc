@@ -42,13 +42,9 @@ absl::Status ActorClient::SetupSequence(const v1::RunConfig& config) {
 }
 
 absl::StatusOr<ActorClient::LoopEnd> ActorClient::GenerateLoop() {
-  SnapshotSlot* slot;
-  ChunkSender* sender;
-  {
-    absl::MutexLock lock(&mu_);
-    slot = session_->slot();
-    sender = session_->sender();
-  }
+  ActorSession* const session = CurrentSession();
+  SnapshotSlot* const slot = session->slot();
+  ChunkSender* const sender = session->sender();
   const uint64_t max_bytes = hints_.max_message_bytes();
   std::shared_ptr<const PolicySnapshot> current;
   double send_wait_seconds = 0;
