@@ -24,6 +24,7 @@
 #include "common/status_macros.h"
 #include "learner/lm/dpo_command.h"
 #include "learner/lm/lm_flags.h"
+#include "learner/lm/preference_command.h"
 #include "learner/lm/rl_command.h"
 #include "learner/lm/seq_checkpoint.h"
 #include "learner/lm/sft.h"
@@ -39,7 +40,7 @@ constexpr char kUsage[] =
     "       proxima lm tokenizer --corpus FILE --vocab-size N --out MODEL\n"
     "       proxima lm tasks\n";
 
-std::string Usage() { return std::string(kUsage) + kLmRlUsage + kLmDpoUsage; }
+std::string Usage() { return std::string(kUsage) + kLmRlUsage + kLmDpoUsage + kLmPreferenceUsage; }
 
 struct SftCommandConfig {
   std::string task = "lm/Addition-v0";
@@ -211,13 +212,20 @@ int RunLmCommand(int argc, char** argv, std::ostream& out, std::ostream& err) {
     if (absl::Status s = RunLmDpo(args, out, err, &code); !s.ok()) return UsageError(s, err);
     return code;
   }
+  if (sub == "preferences" || sub == "reward-model") {
+    int code = 2;
+    const absl::Status s =
+        (sub == "preferences" ? RunLmPreferences : RunLmRewardModel)(args, out, err, &code);
+    return s.ok() ? code : UsageError(s, err);
+  }
   if (sub == "tasks") {
     if (!args.empty()) {
       return UsageError(absl::InvalidArgumentError("`proxima lm tasks` takes no arguments"), err);
     }
     return TasksCommand(out);
   }
-  const std::string closest = ClosestName(sub, {"sft", "rl", "dpo", "tokenizer", "tasks"});
+  const std::string closest =
+      ClosestName(sub, {"sft", "rl", "dpo", "tokenizer", "tasks", "preferences", "reward-model"});
   return UsageError(absl::InvalidArgumentError(absl::StrCat(
                         "unknown subcommand \"", sub, "\"",
                         closest.empty() ? "" : absl::StrCat("; did you mean \"", closest, "\"?"))),

@@ -132,8 +132,8 @@ absl::Status WritePreferences(const std::string& path, const std::vector<Prefere
     if (p.true_chosen.has_value() != p.true_rejected.has_value() ||
         (p.true_chosen.has_value() &&
          (!std::isfinite(*p.true_chosen) || !std::isfinite(*p.true_rejected)))) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ": true_chosen and true_rejected must be both finite or both absent"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": true_chosen and true_rejected must be both finite or both absent"));
     }
     nlohmann::ordered_json row;
     row["prompt"] = p.prompt;

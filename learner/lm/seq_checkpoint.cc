@@ -4,6 +4,7 @@
 
 #include <torch/serialize.h>
 
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <sstream>
@@ -100,10 +101,18 @@ absl::Status ReadInfo(const nlohmann::json& m, SeqCheckpointInfo* info) {
   return absl::OkStatus();
 }
 
+// What a checkpoint of `kind` is, for messages.
+std::string KindName(const std::string& kind) {
+  if (kind == kSeqCheckpointKind) return "a sequence-policy checkpoint";
+  if (kind == kRewardModelKind) return "a reward model";
+  if (kind.empty()) return "an MLP policy's checkpoint";
+  return absl::StrCat("a checkpoint of kind \"", kind, "\"");
+}
+
 // The archive of `path` after the integrity check, and its meta record with
-// format and kind checked.
-absl::Status ParseFile(const std::string& path, torch::serialize::InputArchive* archive,
-                       nlohmann::json* meta) {
+// format and kind (`want`) checked.
+absl::Status ParseFile(const std::string& path, const std::string& want,
+                       torch::serialize::InputArchive* archive, nlohmann::json* meta) {
   PROXIMA_ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
   if (absl::Status intact = CheckArchiveIntegrity(bytes); !intact.ok()) {
     return absl::DataLossError(
@@ -121,7 +130,17 @@ absl::Status ParseFile(const std::string& path, torch::serialize::InputArchive* 
   }
   if (!meta->is_object()) return absl::DataLossError(absl::StrCat(path, ": bad meta record"));
   const std::string kind = meta->value("kind", std::string());
-  if (kind != kSeqCheckpointKind) {
+  if (kind != want && kind == kRewardModelKind) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, ": a reward model (written by `proxima lm reward-model`), not a sequence policy: "
+              "it scores completions and cannot generate; expected one written by `proxima lm "
+              "sft` or an RL run"));
+  }
+  if (kind != want && want != kSeqCheckpointKind) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": ", KindName(kind), ", not ", KindName(want)));
+  }
+  if (kind != want) {
     return absl::FailedPreconditionError(absl::StrCat(
         path, ": not a sequence-policy checkpoint (",
         kind.empty() ? "an MLP policy's, written by `proxima train`"
@@ -156,7 +175,16 @@ absl::StatusOr<std::string> SaveSeqCheckpoint(const std::string& dir, SeqPolicyI
   }
   nlohmann::json meta;
   meta["format"] = kSeqCheckpointFormat;
-  meta["kind"] = kSeqCheckpointKind;
+  if (info.kind != kSeqCheckpointKind && info.kind != kRewardModelKind) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown checkpoint kind \"", info.kind, "\""));
+  }
+  meta["kind"] = info.kind;
+  if (info.kind == kRewardModelKind) {
+    if (!std::isfinite(info.reward_loglik_weight)) {
+      return absl::InvalidArgumentError("the reward model's loglik_weight is not finite");
+    }
+    meta["reward"] = {{"loglik_weight", info.reward_loglik_weight}};
+  }
   meta["model"] = ConfigToJson(info.config);
   meta["tokenizer"] = {{"kind", info.tokenizer.kind}, {"bytes", info.tokenizer.data.size()}};
   meta["task"] = info.task_id;
@@ -197,7 +225,8 @@ absl::StatusOr<std::string> SaveSeqCheckpoint(const std::string& dir, SeqPolicyI
   return path;
 }
 
-absl::StatusOr<std::string> ResolveSeqCheckpointPath(const std::string& path) {
+absl::StatusOr<std::string> ResolveSeqCheckpointPath(const std::string& path,
+                                                     const std::string& kind) {
   if (path.empty()) return absl::InvalidArgumentError("no checkpoint path given");
   if (!IsDirectory(path)) {
     struct stat st;
@@ -212,28 +241,38 @@ absl::StatusOr<std::string> ResolveSeqCheckpointPath(const std::string& path) {
     for (const std::string& f : ListCheckpoints(dir)) {
       torch::serialize::InputArchive archive;
       nlohmann::json meta;
-      const absl::Status s = ParseFile(f, &archive, &meta);
+      const absl::Status s = ParseFile(f, kind, &archive, &meta);
       if (s.ok()) return f;
       skipped.push_back(std::string(s.message()));
     }
   }
   return absl::NotFoundError(absl::StrCat(
-      "no sequence-policy checkpoint (ckpt-*.pt) in ", path, " or ", path, "/checkpoints",
+      "no ", kind == kRewardModelKind ? "reward-model" : "sequence-policy",
+      " checkpoint (ckpt-*.pt) in ", path, " or ", path, "/checkpoints",
       skipped.empty() ? "" : absl::StrCat("; skipped: ", absl::StrJoin(skipped, "; "))));
 }
 
-absl::StatusOr<LoadedSeqCheckpoint> LoadSeqCheckpoint(const std::string& path) {
+absl::StatusOr<LoadedSeqCheckpoint> LoadSeqCheckpoint(const std::string& path,
+                                                      const std::string& kind) {
   LoadedSeqCheckpoint out;
-  PROXIMA_ASSIGN_OR_RETURN(out.path, ResolveSeqCheckpointPath(path));
+  PROXIMA_ASSIGN_OR_RETURN(out.path, ResolveSeqCheckpointPath(path, kind));
   torch::serialize::InputArchive archive;
   nlohmann::json meta;
-  PROXIMA_RETURN_IF_ERROR(ParseFile(out.path, &archive, &meta));
+  PROXIMA_RETURN_IF_ERROR(ParseFile(out.path, kind, &archive, &meta));
+  out.info.kind = kind;
   auto fail = [&out](absl::string_view what) {
     return absl::DataLossError(absl::StrCat(out.path, ": ", what));
   };
   nlohmann::json params;
   try {
     if (absl::Status s = ReadInfo(meta, &out.info); !s.ok()) return fail(s.message());
+    if (kind == kRewardModelKind) {
+      const nlohmann::json& w = meta.at("reward").at("loglik_weight");
+      if (!w.is_number() || !std::isfinite(w.get<double>())) {
+        return fail("meta field 'reward.loglik_weight' is not a finite number");
+      }
+      out.info.reward_loglik_weight = w.get<double>();
+    }
     params = meta.at("parameters");
     if (!params.is_array()) return fail("meta field 'parameters' is not a list");
   } catch (const nlohmann::json::exception& e) {
@@ -303,17 +342,23 @@ bool IsSeqCheckpoint(const std::string& path) {
   if (!file.ok()) return false;
   torch::serialize::InputArchive archive;
   nlohmann::json meta;
-  return ParseFile(*file, &archive, &meta).ok();
+  return ParseFile(*file, kSeqCheckpointKind, &archive, &meta).ok();
 }
 
 absl::StatusOr<bool> DetectSeqCheckpoint(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return false;
-  if (S_ISDIR(st.st_mode)) return ResolveSeqCheckpointPath(path).ok();
+  if (S_ISDIR(st.st_mode)) {
+    if (ResolveSeqCheckpointPath(path).ok()) return true;
+    absl::StatusOr<std::string> reward_model = ResolveSeqCheckpointPath(path, kRewardModelKind);
+    if (!reward_model.ok()) return false;
+    return DetectSeqCheckpoint(*reward_model);  // its FailedPrecondition
+  }
   torch::serialize::InputArchive archive;
   nlohmann::json meta;
-  const absl::Status s = ParseFile(path, &archive, &meta);
+  const absl::Status s = ParseFile(path, kSeqCheckpointKind, &archive, &meta);
   if (s.ok()) return true;
+  if (meta.is_object() && meta.value("kind", std::string()) == kRewardModelKind) return s;
   if (s.code() == absl::StatusCode::kFailedPrecondition) return false;  // another kind
   return s;
 }

@@ -19,6 +19,16 @@
 // TokenizerSpec::data); "param_<i>" for the i-th parameter, whose name and
 // shape the meta lists.
 //
+// A reward model (`proxima lm reward-model`, learner/lm/reward_model.h) is
+// stored the same way with "kind": "reward_model" (kRewardModelKind): the
+// same SeqPolicy, whose reward is its value head at the <eos> after a
+// completion plus reward_loglik_weight times the completion's log-likelihood
+// (meta "reward": {"loglik_weight": w}). Loading takes the kind wanted (a
+// policy by default); a file of the other kind is FailedPrecondition naming
+// both: `proxima eval` and `proxima export` refuse a reward model
+// (DetectSeqCheckpoint returns that error) instead of handing it to the MLP
+// loader.
+//
 // Errors, each naming the file: NotFound (no such file, or no checkpoint in
 // a directory); DataLoss for a truncated or corrupted file (CRC), a file of
 // another format version, a meta record that does not parse or a parameter
@@ -40,6 +50,7 @@ namespace proxima::lm {
 
 inline constexpr int kSeqCheckpointFormat = 1;
 inline constexpr char kSeqCheckpointKind[] = "seq_policy";
+inline constexpr char kRewardModelKind[] = "reward_model";
 // The tag of the checkpoint `proxima lm sft --run-dir DIR` writes:
 // DIR/checkpoints/ckpt-000000000000-sft.pt.
 inline constexpr char kSftCheckpointTag[] = "sft";
@@ -60,6 +71,8 @@ struct SeqCheckpointInfo {
   std::string task_id;          // e.g. "lm/Addition-v0"
   uint64_t policy_version = 0;  // names the file (ckpt-<version>.pt)
   SftSummary sft;
+  std::string kind = kSeqCheckpointKind;  // or kRewardModelKind
+  double reward_loglik_weight = 0.0;      // reward models only (reward_model.h)
 };
 
 // Writes `model` and `info` to DIR/ckpt-<info.policy_version>[-<tag>].pt
@@ -81,11 +94,15 @@ struct LoadedSeqCheckpoint {
 // The checkpoint file `path` names: itself when it is a file; for a
 // directory, its newest sequence checkpoint, or that of DIR/checkpoints (a
 // run directory). NotFound when there is none (naming what was skipped).
-absl::StatusOr<std::string> ResolveSeqCheckpointPath(const std::string& path);
+// `kind`: the checkpoint kind looked for (kSeqCheckpointKind or
+// kRewardModelKind).
+absl::StatusOr<std::string> ResolveSeqCheckpointPath(const std::string& path,
+                                                     const std::string& kind = kSeqCheckpointKind);
 
 // Resolves `path` as above and loads the model, rebuilt from the config and
 // filled with the stored parameters. Errors as listed at the top.
-absl::StatusOr<LoadedSeqCheckpoint> LoadSeqCheckpoint(const std::string& path);
+absl::StatusOr<LoadedSeqCheckpoint> LoadSeqCheckpoint(const std::string& path,
+                                                      const std::string& kind = kSeqCheckpointKind);
 
 // True when `path` (a file or a directory, resolved as above) holds a
 // sequence-policy checkpoint: for commands that take either kind and must
@@ -98,7 +115,8 @@ bool IsSeqCheckpoint(const std::string& path);
 // readable checkpoint of another kind, a directory without sequence
 // checkpoints, a path that does not exist — e.g. RUN_DIR/best); the load
 // error (DataLoss naming the file) for an existing file that is no readable
-// checkpoint at all, whose kind cannot be told.
+// checkpoint at all, whose kind cannot be told; FailedPrecondition for a
+// reward model (a sequence checkpoint that is not a policy).
 absl::StatusOr<bool> DetectSeqCheckpoint(const std::string& path);
 
 }  // namespace proxima::lm
