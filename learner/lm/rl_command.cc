@@ -23,7 +23,8 @@ const char kLmRlUsage[] =
     "                     [--lr X] [--epochs N] [--minibatch N] [--kl-beta B] [--clip C]\n"
     "                     [--clip-high C] [--loss-aggregation token-mean|sequence-mean]\n"
     "                     [--reward-kl-beta B] [--kl-target K] [--gamma G] [--lambda L]\n"
-    "                     [--vf-coef C] [--eval-every N] [--eval-prompts N] [--seed S]\n"
+    "                     [--vf-coef C] [--eval-every N] [--eval-prompts N]\n"
+    "                     [--eval-samples N] [--seed S]\n"
     "                     [--threads N] [--run-dir DIR]\n";
 
 namespace {
@@ -32,13 +33,17 @@ constexpr char kCsvHeader[] =
     "iteration,seconds,sequences,tokens,mean_reward,solved_fraction,mean_completion_length,"
     "kl_to_ref,seq_kl_to_ref,entropy,loss,policy_loss,value_loss,clip_fraction,approx_kl,"
     "grad_norm,first_ratio_deviation,kl_coef,degenerate_groups,groups,held_out_accuracy,"
-    "held_out_partial_credit\n";
+    "held_out_partial_credit,held_out_sampled_accuracy\n";
 
 std::string CsvRow(const learner_lm::SeqRlProgress& p) {
   const learner_lm::SeqUpdateMetrics& u = p.update;
   std::string held_out = ",";
   if (p.held_out.has_value()) {
     held_out = absl::StrFormat("%.6g,%.6g", p.held_out->accuracy, p.held_out->mean_partial_credit);
+  }
+  held_out += ",";
+  if (p.held_out_sampled.has_value()) {
+    held_out += absl::StrFormat("%.6g", p.held_out_sampled->accuracy);
   }
   return absl::StrFormat(
       "%d,%.3f,%d,%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%d,%d,"
@@ -80,6 +85,7 @@ absl::Status RunLmRl(const std::vector<std::string>& args, std::ostream& out, st
       {"vf-coef", LmNumber("vf-coef", &t.ppo.vf_coef)},
       {"eval-every", LmNumber("eval-every", &loop.eval_every)},
       {"eval-prompts", LmNumber("eval-prompts", &loop.eval_prompts)},
+      {"eval-samples", LmNumber("eval-samples", &loop.eval_samples)},
       {"seed", LmNumber("seed", &loop.seed)},
       {"threads", LmNumber("threads", &threads)},
       {"run-dir", LmString("run-dir", &run_dir)},
@@ -137,6 +143,10 @@ absl::Status RunLmRl(const std::vector<std::string>& args, std::ostream& out, st
       out << absl::StrFormat("  held-out exact %.1f%% (%d/%d)", 100.0 * p.held_out->accuracy,
                              p.held_out->exact, p.held_out->prompts);
     }
+    if (p.held_out_sampled.has_value()) {
+      out << absl::StrFormat("  sampled %.1f%% (%d/%d)", 100.0 * p.held_out_sampled->accuracy,
+                             p.held_out_sampled->exact, p.held_out_sampled->completions);
+    }
     out << std::endl;
     if (csv.is_open()) csv << CsvRow(p) << std::flush;
   };
@@ -149,6 +159,13 @@ absl::Status RunLmRl(const std::vector<std::string>& args, std::ostream& out, st
   out << absl::StrFormat("done: held-out exact match %.1f%% -> %.1f%% in %.1f s (%d tokens)\n",
                          100.0 * result->initial.accuracy, 100.0 * result->final.accuracy,
                          result->last.seconds, result->last.tokens);
+  if (result->initial_sampled.has_value() && result->final_sampled.has_value()) {
+    out << absl::StrFormat("      held-out sampled exact match %.1f%% -> %.1f%% (%d completions "
+                           "at temperature %g)\n",
+                           100.0 * result->initial_sampled->accuracy,
+                           100.0 * result->final_sampled->accuracy,
+                           result->final_sampled->completions, loop.temperature);
+  }
   if (!run_dir.empty()) {
     lm::SeqCheckpointInfo info = policy->info;
     info.policy_version = static_cast<uint64_t>(loop.iterations);

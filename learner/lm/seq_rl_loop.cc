@@ -26,6 +26,7 @@ absl::Status SeqRlLoopOptions::Validate() const {
   if (top_k < 0) return bad("top_k", top_k, "(>= 0)");
   if (eval_every < 0) return bad("eval_every", eval_every, "(>= 0)");
   if (eval_prompts < 1) return bad("eval_prompts", eval_prompts, "(>= 1)");
+  if (eval_samples < 0) return bad("eval_samples", eval_samples, "(>= 0)");
   return absl::OkStatus();
 }
 
@@ -44,10 +45,22 @@ absl::StatusOr<SeqRlResult> RunSeqRlLoop(
   // The held-out prompts `proxima lm sft --seed S` evaluates, so a run from
   // an SFT checkpoint starts from the accuracy the checkpoint records.
   const uint64_t eval_seed = lm::HeldOutEvalSeed(options.seed);
+  // Sampled evaluations draw from their own stream, the same at every
+  // evaluation, so two evaluations differ only by the weights.
+  auto sampled = [&]() -> absl::StatusOr<std::optional<lm::TaskEvalResult>> {
+    if (options.eval_samples == 0) return std::optional<lm::TaskEvalResult>();
+    PROXIMA_ASSIGN_OR_RETURN(
+        lm::TaskEvalResult r,
+        lm::EvaluateTaskSampled(model, task, tokenizer, lm::TaskSplit::kHeldOut,
+                                options.eval_prompts, eval_seed, options.temperature,
+                                options.eval_samples, MixSeed(eval_seed + 2)));
+    return std::optional<lm::TaskEvalResult>(r);
+  };
   SeqRlResult result;
   PROXIMA_ASSIGN_OR_RETURN(result.initial,
                            lm::EvaluateTask(model, task, tokenizer, lm::TaskSplit::kHeldOut,
                                             options.eval_prompts, eval_seed));
+  PROXIMA_ASSIGN_OR_RETURN(result.initial_sampled, sampled());
   Rng prompt_rng(options.seed);
   Rng sample_rng(MixSeed(options.seed + 1));
   const absl::Time start = absl::Now();
@@ -91,16 +104,19 @@ absl::StatusOr<SeqRlResult> RunSeqRlLoop(
     PROXIMA_ASSIGN_OR_RETURN(progress.update, trainer.Update(chunks));
     progress.iteration = it;
     progress.held_out.reset();
+    progress.held_out_sampled.reset();
     const bool last = it == options.iterations;
     if (last || (options.eval_every > 0 && it % options.eval_every == 0)) {
       PROXIMA_ASSIGN_OR_RETURN(progress.held_out,
                                lm::EvaluateTask(model, task, tokenizer, lm::TaskSplit::kHeldOut,
                                                 options.eval_prompts, eval_seed));
+      PROXIMA_ASSIGN_OR_RETURN(progress.held_out_sampled, sampled());
     }
     progress.seconds = absl::ToDoubleSeconds(absl::Now() - start);
     if (on_progress) on_progress(progress);
   }
   result.final = *progress.held_out;
+  result.final_sampled = progress.held_out_sampled;
   result.last = progress;
   return result;
 }

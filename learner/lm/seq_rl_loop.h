@@ -42,6 +42,10 @@ struct SeqRlLoopOptions {
   lm::RewardMode reward_mode = lm::RewardMode::kExactMatch;
   int eval_every = 10;  // 0: only after the last iteration
   int eval_prompts = 500;
+  // > 0: each evaluation also samples this many completions of every
+  // held-out prompt at `temperature` (EvaluateTaskSampled: the success rate
+  // RL maximizes, next to the greedy accuracy).
+  int eval_samples = 0;
   uint64_t seed = 1;  // prompts and sampling
 
   absl::Status Validate() const;
@@ -55,11 +59,14 @@ struct SeqRlProgress {
   double generation_seconds = 0;  // of which generating
   SeqUpdateMetrics update;        // the last update's
   std::optional<lm::TaskEvalResult> held_out;
+  std::optional<lm::TaskEvalResult> held_out_sampled;  // with eval_samples
 };
 
 struct SeqRlResult {
   lm::TaskEvalResult initial;  // before the first update
   lm::TaskEvalResult final;    // after the last
+  // The same, sampled (eval_samples > 0; else unset).
+  std::optional<lm::TaskEvalResult> initial_sampled, final_sampled;
   SeqRlProgress last;
 };
 

@@ -16,6 +16,8 @@
 
 #include "common/lm/char_tokenizer.h"
 #include "common/lm/generation.h"
+#include "common/lm/task_eval.h"
+#include "common/lm/task_registry.h"
 #include "common/rng.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -288,6 +290,42 @@ TEST(GenerationTest, BadOptionsAndPromptsAreNamed) {
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("prompt token 40 at position 1")));
   EXPECT_THAT(Generate(*model, AdditionPrompt(), 0, options, rng),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("count = 0")));
+}
+
+// EvaluateTaskSampled scores every sampled completion; near temperature 0
+// sampling is the argmax, so it reproduces EvaluateTask's greedy figures;
+// the same seeds give the same result; bad settings are refused.
+TEST(TaskEvalTest, SampledEvaluationCountsEveryCompletion) {
+  torch::NoGradGuard no_grad;
+  SeqPolicy model(DefaultConfig(), 5);
+  model->eval();
+  absl::StatusOr<std::unique_ptr<Task>> task = MakeTask("lm/Addition-v0");
+  ASSERT_TRUE(task.ok()) << task.status();
+  const CharTokenizer tok;
+  absl::StatusOr<TaskEvalResult> greedy =
+      EvaluateTask(*model, **task, tok, TaskSplit::kHeldOut, 20, 7);
+  ASSERT_TRUE(greedy.ok()) << greedy.status();
+  EXPECT_EQ(greedy->completions, 20);
+  absl::StatusOr<TaskEvalResult> cold =
+      EvaluateTaskSampled(*model, **task, tok, TaskSplit::kHeldOut, 20, 7, 1e-6, 3, 9);
+  ASSERT_TRUE(cold.ok()) << cold.status();
+  EXPECT_EQ(cold->prompts, 20);
+  EXPECT_EQ(cold->completions, 60);
+  EXPECT_EQ(cold->exact, 3 * greedy->exact);
+  EXPECT_NEAR(cold->mean_partial_credit, greedy->mean_partial_credit, 1e-12);
+  absl::StatusOr<TaskEvalResult> a =
+      EvaluateTaskSampled(*model, **task, tok, TaskSplit::kHeldOut, 20, 7, 1.0, 3, 9);
+  absl::StatusOr<TaskEvalResult> b =
+      EvaluateTaskSampled(*model, **task, tok, TaskSplit::kHeldOut, 20, 7, 1.0, 3, 9);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->exact, b->exact);
+  EXPECT_EQ(a->mean_partial_credit, b->mean_partial_credit);
+  // A random model's samples differ from its argmax somewhere.
+  EXPECT_NE(a->mean_partial_credit, greedy->mean_partial_credit);
+  EXPECT_THAT(EvaluateTaskSampled(*model, **task, tok, TaskSplit::kHeldOut, 20, 7, 1.0, 0, 9),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("samples")));
+  EXPECT_THAT(EvaluateTaskSampled(*model, **task, tok, TaskSplit::kHeldOut, 20, 7, 0.0, 2, 9),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("temperature")));
 }
 
 }  // namespace
