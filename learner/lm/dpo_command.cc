@@ -19,6 +19,7 @@
 #include "learner/lm/dpo_trainer.h"
 #include "learner/lm/lm_flags.h"
 #include "learner/lm/preference_data.h"
+#include "learner/lm/preferences.h"
 #include "learner/lm/seq_checkpoint.h"
 #include "learner/lm/sft.h"
 #include "nlohmann/json.hpp"
@@ -27,8 +28,9 @@ namespace proxima {
 
 const char kLmDpoUsage[] =
     "       proxima lm dpo --init CKPT --pairs FILE [--eval-pairs FILE] [--beta B] [--steps N]\n"
-    "                      [--lr X] [--batch-size N] [--eval-prompts N] [--seed S]\n"
-    "                      [--threads N] [--run-dir DIR]\n";
+    "                      [--lr X] [--batch-size N] [--eval-prompts N] [--reward exact|partial]\n"
+    "                      [--style none|length|pad:C] [--style-weight W] [--style-cap K]\n"
+    "                      [--seed S] [--threads N] [--run-dir DIR]\n";
 
 namespace {
 
@@ -87,12 +89,24 @@ struct EvalContext {
   std::vector<learner_lm::TokenizedPair> eval_truth;  // the same, noisy labels undone
   int eval_prompts = 0;
   uint64_t eval_seed = 0;
+  int max_new_tokens = 0;  // of the held-out samples (room for padding)
+  lm::StyleTerm style;     // the hidden true score (learner/lm/preferences.h)
+  lm::RewardMode true_reward = lm::RewardMode::kExactMatch;
+};
+
+// Means over the held-out samples of the hidden true score and its two
+// parts; a sample that does not decode scores 0.
+struct TrueScores {
+  double score = 0;
+  double rule = 0;
+  double style = 0;
 };
 
 struct Snapshot {
   learner_lm::DpoPairMetrics pairs;
   std::optional<learner_lm::DpoPairMetrics> eval_pairs, eval_truth;
   learner_lm::PolicySampleEval samples;
+  TrueScores truth;
   lm::TaskEvalResult greedy;
 };
 
@@ -115,7 +129,17 @@ absl::StatusOr<Snapshot> Measure(const EvalContext& c, const learner_lm::DpoPair
   }
   PROXIMA_ASSIGN_OR_RETURN(s.samples, learner_lm::EvaluatePolicySamples(
                                           *c.policy, *c.reference, *c.task, *c.tokenizer,
-                                          c.eval_prompts, c.eval_seed));
+                                          c.eval_prompts, c.eval_seed, c.max_new_tokens));
+  for (const learner_lm::PolicySample& sample : s.samples.samples) {
+    if (!sample.decoded) continue;
+    PROXIMA_ASSIGN_OR_RETURN(const double score,
+                             lm::TrueScore(*c.task, sample.prompt, sample.completion, c.style,
+                                           c.true_reward));
+    const double style = lm::StyleScore(c.style, sample.completion);
+    s.truth.score += score / c.eval_prompts;
+    s.truth.style += style / c.eval_prompts;
+    s.truth.rule += (score - style) / c.eval_prompts;
+  }
   PROXIMA_ASSIGN_OR_RETURN(s.greedy, lm::EvaluateTask(*c.policy, *c.task, *c.tokenizer,
                                                       lm::TaskSplit::kHeldOut, c.eval_prompts,
                                                       c.eval_seed));
@@ -130,11 +154,11 @@ std::string Describe(const char* when, const Snapshot& s) {
   }
   return absl::StrFormat(
       "%s: pairs loss %.4f, accuracy %.1f%%, margin %+.3f%s | held-out samples (T = 1, %d "
-      "prompts): reward %.3f, KL to reference %.3f nats/sequence, length %.2f | greedy exact "
-      "%.1f%%\n",
+      "prompts): true score %.3f (rule %.3f + style %.3f), exact %.3f, KL to reference %.3f "
+      "nats/sequence, length %.2f | greedy exact %.1f%%\n",
       when, s.pairs.loss, 100.0 * s.pairs.accuracy, s.pairs.reward_margin, eval,
-      s.samples.prompts, s.samples.mean_reward, s.samples.seq_kl_to_ref,
-      s.samples.mean_completion_length, 100.0 * s.greedy.accuracy);
+      s.samples.prompts, s.truth.score, s.truth.rule, s.truth.style, s.samples.mean_reward,
+      s.samples.seq_kl_to_ref, s.samples.mean_completion_length, 100.0 * s.greedy.accuracy);
 }
 
 nlohmann::ordered_json PairJson(const learner_lm::DpoPairMetrics& m) {
@@ -155,6 +179,9 @@ nlohmann::ordered_json SnapshotJson(const Snapshot& s) {
   }
   j["held_out_samples"] = {{"prompts", s.samples.prompts},
                            {"temperature", 1.0},
+                           {"mean_true_score", s.truth.score},
+                           {"mean_true_rule", s.truth.rule},
+                           {"mean_true_style", s.truth.style},
                            {"mean_reward", s.samples.mean_reward},
                            {"seq_kl_to_ref", s.samples.seq_kl_to_ref},
                            {"mean_completion_length", s.samples.mean_completion_length}};
@@ -168,7 +195,9 @@ nlohmann::ordered_json SnapshotJson(const Snapshot& s) {
 
 absl::Status RunLmDpo(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
                       int* exit_code) {
-  std::string init, pairs_file, eval_pairs_file, run_dir;
+  std::string init, pairs_file, eval_pairs_file, run_dir, style = "length", reward = "exact";
+  double style_weight = 0.1;
+  int style_cap = 4;
   int threads = 1, eval_prompts = 500;
   learner_lm::DpoOptions o;
   const std::vector<LmFlag> flags = {
@@ -180,6 +209,10 @@ absl::Status RunLmDpo(const std::vector<std::string>& args, std::ostream& out, s
       {"lr", LmNumber("lr", &o.learning_rate)},
       {"batch-size", LmNumber("batch-size", &o.batch_size)},
       {"eval-prompts", LmNumber("eval-prompts", &eval_prompts)},
+      {"reward", LmString("reward", &reward)},
+      {"style", LmString("style", &style)},
+      {"style-weight", LmNumber("style-weight", &style_weight)},
+      {"style-cap", LmNumber("style-cap", &style_cap)},
       {"seed", LmNumber("seed", &o.seed)},
       {"threads", LmNumber("threads", &threads)},
       {"run-dir", LmString("run-dir", &run_dir)},
@@ -194,6 +227,9 @@ absl::Status RunLmDpo(const std::vector<std::string>& args, std::ostream& out, s
   if (eval_prompts < 1) return absl::InvalidArgumentError(absl::StrCat("--eval-prompts=", eval_prompts, " must be >= 1"));
   if (threads < 1) return absl::InvalidArgumentError(absl::StrCat("--threads=", threads, " must be >= 1"));
   PROXIMA_RETURN_IF_ERROR(o.Validate());
+  PROXIMA_ASSIGN_OR_RETURN(const lm::StyleTerm style_term,
+                           lm::StyleTerm::Parse(style, style_weight, style_cap));
+  PROXIMA_ASSIGN_OR_RETURN(const lm::RewardMode true_reward, lm::ParseRewardMode(reward));
 
   ConfigureCpuThreads(threads);
   PROXIMA_ASSIGN_OR_RETURN(lm::LoadedSeqCheckpoint policy, lm::LoadSeqCheckpoint(init));
@@ -212,7 +248,14 @@ absl::Status RunLmDpo(const std::vector<std::string>& args, std::ostream& out, s
   c.tokenizer = policy.tokenizer.get();
   c.options = o;
   c.eval_prompts = eval_prompts;
-  c.eval_seed = lm::HeldOutEvalSeed(o.seed);  // as `proxima lm rl --seed`
+  // The prompts the checkpoint's SFT run was measured on, whatever --seed
+  // (as the sequence learner evaluates): every method compares on them.
+  c.eval_seed = lm::HeldOutEvalSeed(policy.info.sft.seed);
+  c.style = style_term;
+  c.true_reward = true_reward;
+  // As `proxima lm preferences` samples: room for the padding a style pays.
+  c.max_new_tokens = task->spec().max_answer_chars + 1 +
+                     (style_term.kind == lm::StyleKind::kPadding ? style_term.cap : 0);
   PROXIMA_ASSIGN_OR_RETURN(c.pairs, TokenizePairs(raw, *task, *policy.tokenizer, pairs_file,
                                                   /*train_only=*/true, /*true_order=*/false));
   const std::vector<learner_lm::TokenizedPair>& pairs = c.pairs;
@@ -233,11 +276,14 @@ absl::Status RunLmDpo(const std::vector<std::string>& args, std::ostream& out, s
   if (!run_dir.empty()) PROXIMA_RETURN_IF_ERROR(MakeDirs(run_dir));
   std::string csv = kCsvHeader;  // written with the summary at the end
   *exit_code = 1;  // from here on a failure is a runtime one
+  const std::string true_score =
+      absl::StrFormat("%s reward + style %s (weight %g, cap %d)", lm::RewardModeName(true_reward),
+                      style_term.Name(), style_term.weight, style_term.cap);
   out << absl::StrFormat(
       "proxima lm dpo: %s from %s (SFT held-out exact %.1f%%); %d pairs from %s (%d marked "
-      "noisy); beta %g, %d steps of %d pairs, lr %g\n",
+      "noisy); beta %g, %d steps of %d pairs, lr %g; true score = %s\n",
       task->spec().id, policy.path, 100.0 * policy.info.sft.held_out_accuracy, pairs.size(),
-      pairs_file, noisy, o.beta, o.steps, o.batch_size, o.learning_rate);
+      pairs_file, noisy, o.beta, o.steps, o.batch_size, o.learning_rate, true_score);
   absl::StatusOr<Snapshot> before = Measure(c, nullptr);
   if (!before.ok()) {
     err << "proxima lm dpo: " << before.status().message() << "\n";
@@ -285,6 +331,7 @@ absl::Status RunLmDpo(const std::vector<std::string>& args, std::ostream& out, s
     summary["steps"] = o.steps;
     summary["batch_size"] = o.batch_size;
     summary["learning_rate"] = o.learning_rate;
+    summary["true_score"] = true_score;
     summary["seconds"] = result->seconds;
     summary["before"] = SnapshotJson(*before);
     summary["after"] = SnapshotJson(*after);

@@ -3,7 +3,9 @@
 //
 //   proxima lm dpo --init CKPT --pairs FILE [--eval-pairs FILE] [--beta B]
 //                  [--steps N] [--lr X] [--batch-size N] [--eval-prompts N]
-//                  [--seed S] [--threads N] [--run-dir DIR]
+//                  [--reward exact|partial] [--style none|length|pad:C]
+//                  [--style-weight W] [--style-cap K] [--seed S]
+//                  [--threads N] [--run-dir DIR]
 //
 // CKPT (a sequence checkpoint file or a run directory, learner/lm/
 // seq_checkpoint.h; normally the SFT policy) is loaded twice: the policy that
@@ -19,10 +21,15 @@
 // pairs, e.g. `proxima lm preferences --held-out-out`), the preference
 // accuracy of the implicit reward on them against their labels and against
 // the true order (pairs marked noisy swapped back); and, on --eval-prompts
-// held-out prompts (the ones `proxima lm sft --seed S` evaluates), the
-// policy's own samples at temperature 1 — mean exact-match reward and mean
-// per-sequence KL to the reference (learner/lm/dpo_eval.h) — plus greedy
-// exact match (common/lm/task_eval.h). With --run-dir DIR: DIR/metrics.csv (one row per
+// held-out prompts (those CKPT's SFT run was measured on, whatever --seed,
+// as the sequence learner evaluates; --seed orders the pairs), the
+// policy's own samples at temperature 1 — mean exact-match reward, mean
+// per-sequence KL to the reference (learner/lm/dpo_eval.h) and the mean
+// hidden true score (learner/lm/preferences.h's TrueScore, with its rule and
+// style parts; --reward and --style* name it and should be the ones the
+// pairs were made with, whose defaults they share) — plus greedy exact
+// match (common/lm/task_eval.h). The samples get as many tokens as
+// `proxima lm preferences` gives its own (room for a padding style). With --run-dir DIR: DIR/metrics.csv (one row per
 // step), DIR/summary.json (the before/after figures) and the trained policy
 // as DIR/checkpoints/ckpt-<steps>-dpo.pt, which `proxima eval` reads.
 //

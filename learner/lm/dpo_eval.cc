@@ -19,11 +19,17 @@ absl::StatusOr<PolicySampleEval> EvaluatePolicySamples(lm::SeqPolicyImpl& policy
                                                        lm::SeqPolicyImpl& reference,
                                                        const lm::Task& task,
                                                        const lm::Tokenizer& tokenizer,
-                                                       int num_prompts, uint64_t seed) {
+                                                       int num_prompts, uint64_t seed,
+                                                       int max_new_tokens) {
   if (num_prompts < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("sampled evaluation needs at least one prompt (got ", num_prompts, ")"));
   }
+  if (max_new_tokens < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "sampled evaluation: max_new_tokens = ", max_new_tokens, " (>= 0; 0: from the task)"));
+  }
+  if (max_new_tokens == 0) max_new_tokens = task.spec().max_answer_chars + 1;
   if (policy.config().DebugString() != reference.config().DebugString()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "the reference model (", reference.config().DebugString(),
@@ -48,8 +54,8 @@ absl::StatusOr<PolicySampleEval> EvaluatePolicySamples(lm::SeqPolicyImpl& policy
   sampling.temperature = 1.0;
   sampling.stop_token = lm::Tokenizer::kEos;
   for (const auto& [length, indices] : by_length) {
-    sampling.max_new_tokens = std::min(task.spec().max_answer_chars + 1,
-                                       policy.config().max_seq_len - static_cast<int>(length));
+    sampling.max_new_tokens =
+        std::min(max_new_tokens, policy.config().max_seq_len - static_cast<int>(length));
     if (sampling.max_new_tokens < 1) {
       return absl::InvalidArgumentError(absl::StrCat(
           task.spec().id, " prompts of ", length,

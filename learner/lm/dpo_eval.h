@@ -7,9 +7,9 @@
 // (the same prompts for the same seed, whatever the model: pass
 // lm::HeldOutEvalSeed(s) for the prompts `proxima lm sft --seed s`
 // evaluates), generates one completion of each with `policy` at temperature
-// 1 over the whole vocabulary (stop at <eos>, at most the task's longest
-// answer + 1 tokens; draws from Rng(MixSeed(seed))), batched by prompt
-// length, and reports
+// 1 over the whole vocabulary (stop at <eos>, at most max_new_tokens tokens —
+// 0: the task's longest answer + 1; draws from Rng(MixSeed(seed))), batched
+// by prompt length, and reports
 //   mean_reward    the mean exact-match reward (a completion that does not
 //                  decode scores 0, as in EvaluateTask);
 //   seq_kl_to_ref  the mean over samples of Σ_t (log π(c_t) − log π_ref(c_t))
@@ -22,9 +22,9 @@
 // "true" score).
 //
 // Deterministic for a fixed seed, models and thread count. Both models are
-// only read (no gradients). Errors: InvalidArgument for num_prompts < 1, a
-// reference not shaped like the policy, or a task whose prompts do not fit
-// the model.
+// only read (no gradients). Errors: InvalidArgument for num_prompts < 1 or
+// max_new_tokens < 0, a reference not shaped like the policy, or a task
+// whose prompts do not fit the model.
 #ifndef PROXIMA_LEARNER_LM_DPO_EVAL_H_
 #define PROXIMA_LEARNER_LM_DPO_EVAL_H_
 
@@ -59,7 +59,8 @@ absl::StatusOr<PolicySampleEval> EvaluatePolicySamples(lm::SeqPolicyImpl& policy
                                                        lm::SeqPolicyImpl& reference,
                                                        const lm::Task& task,
                                                        const lm::Tokenizer& tokenizer,
-                                                       int num_prompts, uint64_t seed);
+                                                       int num_prompts, uint64_t seed,
+                                                       int max_new_tokens = 0);
 
 }  // namespace proxima::learner_lm
 

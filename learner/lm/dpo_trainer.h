@@ -38,11 +38,14 @@ struct TokenizedPair {
   std::vector<int> rejected;  // ends with <eos>
 };
 
+// Defaults measured on lm/Addition-v0 from the SFT checkpoint
+// (docs/sequence-policies.md, "DPO"): β 0.1, or a learning rate of 1e-4,
+// drifted far from the reference and lost true reward there.
 struct DpoOptions {
-  double beta = 0.1;
+  double beta = 0.5;
   int steps = 200;
   int batch_size = 32;  // pairs per step
-  double learning_rate = 1e-4;
+  double learning_rate = 1e-5;
   double grad_clip = 1.0;
   uint64_t seed = 1;  // the order of the pairs
 

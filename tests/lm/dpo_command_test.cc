@@ -97,6 +97,7 @@ TEST_F(LmDpoCommandTest, TrainsFromAnSftCheckpointAndWritesItsRun) {
             0)
       << err;
   EXPECT_THAT(out, HasSubstr("eval pairs accuracy 0.0% (labels), 0.0% (true order)"));
+  EXPECT_THAT(out, HasSubstr("true score = exact reward + style length (weight 0.1, cap 4)"));
   EXPECT_THAT(out, HasSubstr("proxima lm dpo: lm/Addition-v0 from"));
   EXPECT_THAT(out, HasSubstr("12 pairs from"));
   EXPECT_THAT(out, HasSubstr("before: pairs loss 0.6931, accuracy 0.0%, margin +0.000"));
@@ -116,6 +117,15 @@ TEST_F(LmDpoCommandTest, TrainsFromAnSftCheckpointAndWritesItsRun) {
   EXPECT_EQ(summary.at("after").at("held_out_samples").at("prompts"), 6);
   EXPECT_GT(summary.at("after").at("pairs").at("reward_margin").get<double>(), 0.0);
   EXPECT_EQ(summary.at("after").at("eval_pairs").at("pairs"), 4);
+  // The true score is its two parts; its rule part is the exact-match reward
+  // here (no padding to strip).
+  for (const char* when : {"before", "after"}) {
+    const nlohmann::json& h = summary.at(when).at("held_out_samples");
+    EXPECT_NEAR(h.at("mean_true_score").get<double>(),
+                h.at("mean_true_rule").get<double>() + h.at("mean_true_style").get<double>(), 1e-12);
+    EXPECT_NEAR(h.at("mean_true_rule").get<double>(), h.at("mean_reward").get<double>(), 1e-12);
+    EXPECT_GT(h.at("mean_true_style").get<double>(), 0.0);  // every decoded sample has length
+  }
   // Labels and true order differ in exactly one of the four pairs, whose
   // margin flips sign between them (it is not 0 after training), so the
   // accuracies differ by exactly 1/4.
@@ -150,6 +160,8 @@ TEST_F(LmDpoCommandTest, BadCommandLinesAndPairsFilesExit2NamingWhatIsWrong) {
   expect2({"--init", sft, "--pairs", pairs, "--lr=0"}, "--lr=0 must be > 0");
   expect2({"--init", sft, "--pairs", pairs, "--eval-prompts=0"}, "--eval-prompts=0");
   expect2({"--init", sft, "--pairs", pairs, "--stepz=3"}, "did you mean --steps?");
+  expect2({"--init", sft, "--pairs", pairs, "--style=bold"}, "bold");
+  expect2({"--init", sft, "--pairs", pairs, "--reward=close"}, "close");
   expect2({"--init", *dir_ + "/nothing", "--pairs", pairs}, "nothing");
   expect2({"--init", sft, "--pairs", *dir_ + "/missing.jsonl"}, "missing.jsonl");
 
