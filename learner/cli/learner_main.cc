@@ -10,7 +10,9 @@
 // (learner/server/seq_learner_server.h, docs/sequence-policies.md) until
 // SIGTERM/SIGINT or Admin.Shutdown, then exits 0; an MLP-only flag, a bad
 // sampling value or an --init-checkpoint that is not a sequence checkpoint of
-// that task exits 2 naming the flag.
+// that task exits 2 naming the flag. With --algo it trains; `--resume DIR
+// --resume-or-start` continues the run in DIR, or starts one there when DIR
+// holds no checkpoint (SeqResumeOrStartResumes, seq_learner_flags.h).
 //
 // Prints "proxima-learner: listening on HOST:PORT" (common/listening_line.h)
 // on stdout once serving (and writes the same address to
@@ -136,8 +138,24 @@ int RunSequenceLearner(const proxima::ParsedArgs& parsed, const std::string& tas
   }
   absl::StatusOr<proxima::LearnerOptions> options = proxima::LearnerOptionsFromFlags();
   if (!options.ok()) proxima::ExitWithUsageError("proxima-learner", options.status());
+  // --resume DIR --resume-or-start (compose restarts the learner on one
+  // volume): with no checkpoint in DIR, a new run starts there instead.
+  bool resume = !options->resume_dir.empty();
+  std::string new_run_dir = options->run_dir;
+  bool overwrite = options->overwrite;
+  if (resume && options->resume_or_start) {
+    absl::StatusOr<bool> resumes = proxima::SeqResumeOrStartResumes(options->resume_dir, task_id);
+    if (!resumes.ok()) proxima::ExitWithUsageError("proxima-learner", resumes.status());
+    if (!*resumes) {
+      proxima::LogInfo(absl::StrCat("no checkpoint in ", options->resume_dir,
+                                    "/checkpoints; starting a new run (--resume-or-start)"));
+      resume = false;
+      new_run_dir = options->resume_dir;
+      overwrite = true;  // only a run of this task without a checkpoint is there
+    }
+  }
   // --resume DIR: the run's own flags come back from DIR/config.json.
-  if (!options->resume_dir.empty()) {
+  if (resume) {
     absl::StatusOr<nlohmann::json> recorded = proxima::SeqRunFiles::ReadConfig(options->resume_dir);
     if (!recorded.ok()) {
       proxima::ExitWithUsageError("proxima-learner",
@@ -157,12 +175,11 @@ int RunSequenceLearner(const proxima::ParsedArgs& parsed, const std::string& tas
   }
   absl::StatusOr<proxima::SeqLearnerConfig> config = proxima::SeqLearnerConfigFromFlags(task_id);
   if (!config.ok()) proxima::ExitWithUsageError("proxima-learner", config.status());
-  if (!options->resume_dir.empty()) {
+  if (resume) {
     config->run_dir = options->resume_dir;
     config->resume = true;
-  } else if (!options->run_dir.empty()) {
-    absl::StatusOr<std::string> dir =
-        proxima::NewRunDir(options->run_dir, options->run_dir, options->overwrite);
+  } else if (!new_run_dir.empty()) {
+    absl::StatusOr<std::string> dir = proxima::NewRunDir(new_run_dir, new_run_dir, overwrite);
     if (!dir.ok()) proxima::ExitWithUsageError("proxima-learner", dir.status());
     config->run_dir = *dir;
     config->run_config = {{"env", task_id},

@@ -14,9 +14,11 @@
 #include "absl/strings/str_replace.h"
 #include "common/lm/task_registry.h"
 #include "common/status_macros.h"
+#include "learner/checkpoint_names.h"
 #include "learner/lm/seq_loss.h"
 #include "learner/lm/seq_trainer.h"
 #include "learner/ppo_config_fields.h"
+#include "learner/server/seq_run_files.h"
 
 ABSL_FLAG(int, group_size, 8, "sequence run (--env lm/...): completions per prompt (G)");
 ABSL_FLAG(int, prompts_per_chunk, 4,
@@ -189,8 +191,7 @@ absl::Status CheckNoMlpOnlyFlags(const std::set<std::string>& given) {
     }
   }
   for (const char* name :
-       {"resume_or_start", "mode", "eval_every",
-        "eval_episodes", "actor_num_envs", "stop_when_solved", "checkpoint_every_seconds",
+       {"mode", "eval_every", "eval_episodes", "actor_num_envs", "stop_when_solved", "checkpoint_every_seconds",
         "checkpoint_every_updates", "keep_checkpoints", "min_actors", "sync_round_timeout",
         "target_policy_lag", "max_policy_lag"}) {
     if (given.count(name) == 0) continue;
@@ -199,6 +200,24 @@ absl::Status CheckNoMlpOnlyFlags(const std::set<std::string>& given) {
                      " applies to MLP runs only; a sequence run (--env lm/...) does not use it"));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<bool> SeqResumeOrStartResumes(const std::string& dir, const std::string& task_id) {
+  if (!ListCheckpoints(dir + "/checkpoints").empty()) return true;
+  std::error_code ec;
+  if (!std::filesystem::exists(std::filesystem::path(dir) / "config.json", ec)) return false;
+  // A run stopped before its first checkpoint: start it again, if it is one
+  // of this task (never replace another kind of run's files).
+  absl::StatusOr<nlohmann::json> recorded = SeqRunFiles::ReadConfig(dir);
+  if (!recorded.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--resume ", dir, " (--resume-or-start): ", recorded.status().message()));
+  }
+  if (const std::string env = recorded->value("env", std::string("?")); env != task_id) {
+    return absl::InvalidArgumentError(absl::StrCat("--resume ", dir, " (--resume-or-start) is a run of ",
+                                                   env, ", not ", task_id));
+  }
+  return false;
 }
 
 const std::vector<std::string>& SeqRunFlagNames() {

@@ -3,7 +3,8 @@
 // with (--group-size, --prompts-per-chunk, --temperature, --top-k,
 // --max-new-tokens), --init-checkpoint, the training (--algo grpo|ppo with
 // --lm-learning-rate, --chunks-per-update, --lm-kl-beta, --lm-max-policy-lag,
-// --loss-aggregation, --lm-updates, --lm-eval-every, --run-dir, --resume;
+// --loss-aggregation, --lm-updates, --lm-eval-every, --run-dir, --resume
+// [--resume-or-start];
 // without --algo the learner only evaluates, and those flags are refused),
 // --lm-eval-prompts, plus which of the MLP learner's flags mean nothing for
 // such a run and are refused.
@@ -30,9 +31,21 @@ namespace proxima {
 absl::StatusOr<SeqLearnerConfig> SeqLearnerConfigFromFlags(const std::string& task_id);
 
 // InvalidArgument naming the first flag in `given` (ParsedArgs::given) that
-// only an MLP run uses (a PPO hyperparameter other than --seed, --resume,
-// --mode sync, --eval-every, --actor-num-envs, checkpoint periods, ...).
+// only an MLP run uses (a PPO hyperparameter other than --seed, --mode,
+// --eval-every, --actor-num-envs, checkpoint periods, ...).
 absl::Status CheckNoMlpOnlyFlags(const std::set<std::string>& given);
+
+// `--resume DIR --resume-or-start` for a sequence run of `task_id`
+// (deployments that restart the learner on one volume,
+// deploy/docker-compose.lm.yml): true when DIR/checkpoints holds a
+// checkpoint to continue from (then --resume's checks apply as without
+// --resume-or-start), false when it holds none and a new run starts in DIR
+// (a missing or empty DIR, or the files of a run of this task stopped
+// before its first checkpoint, which the new run replaces).
+// InvalidArgument naming DIR when DIR holds another kind of run (an MLP
+// run's config.json), a config.json that does not parse, or a sequence run
+// of another task.
+absl::StatusOr<bool> SeqResumeOrStartResumes(const std::string& dir, const std::string& task_id);
 
 // The flags that define a sequence run (sampling, model start, training,
 // --seed), by absl name: what config.json records as "learner_flags"
