@@ -195,17 +195,22 @@ std::string Script(const PlotOptions& o, const std::vector<RunCurve>& curves,
   const double headroom =
       std::min(1.0, (16.0 * curves.size() + 12) / std::max(100, o.height - 110));
   absl::StrAppendFormat(&s, "set offsets 0, 0, graph %.3f, 0\n", headroom);
+  const bool sequence = !curves.empty() && curves.front().sequence;
   absl::StrAppend(&s,
                   "set grid\n"
-                  "set key top left Left reverse samplen 2\n"
-                  "set ylabel \"mean episodic return (last 100 episodes)\"\n");
+                  "set key top left Left reverse samplen 2\n",
+                  sequence ? "set ylabel \"held-out exact match (%, greedy)\"\n"
+                           : "set ylabel \"mean episodic return (last 100 episodes)\"\n");
+  const std::string what = sequence ? "held-out accuracy" : "return";
   for (int panel = 0; panel < 2; ++panel) {
     if (panel == 0) {
-      absl::StrAppend(&s, XAxis(max_steps, 1, true, max_ticks, "env steps"),
-                      "set title \"return vs env steps\"\n");
+      absl::StrAppend(
+          &s, XAxis(max_steps, 1, true, max_ticks,
+                    sequence ? "completion tokens trained" : "env steps"),
+          "set title ", GnuplotString(what + (sequence ? " vs tokens" : " vs env steps")), "\n");
     } else {
       absl::StrAppend(&s, XAxis(max_seconds, divisor, false, max_ticks, "wall-clock " + unit),
-                      "set title \"return vs wall time\"\n");
+                      "set title ", GnuplotString(what + " vs wall time"), "\n");
     }
     absl::StrAppend(&s, "plot ");
     for (size_t i = 0; i < curves.size(); ++i) {
@@ -285,16 +290,27 @@ absl::StatusOr<RunCurve> ReadRunCurve(const std::string& run_dir) {
     return absl::InvalidArgumentError(absl::StrCat("'", path, "' is empty"));
   }
   const std::vector<absl::string_view> header = absl::StrSplit(lines[0], ',');
-  int steps_col = -1, wall_col = -1, return_col = -1;
+  int steps_col = -1, wall_col = -1, return_col = -1, tokens_col = -1, held_out_col = -1;
   for (size_t c = 0; c < header.size(); ++c) {
     const absl::string_view h = absl::StripAsciiWhitespace(header[c]);
     if (h == "env_steps") steps_col = static_cast<int>(c);
     if (h == "wall_seconds") wall_col = static_cast<int>(c);
     if (h == "mean_return") return_col = static_cast<int>(c);
+    if (h == "tokens") tokens_col = static_cast<int>(c);
+    if (h == "held_out_accuracy") held_out_col = static_cast<int>(c);
+  }
+  // A sequence run: held-out accuracy (filled at evaluations only) against
+  // completion tokens trained.
+  const bool sequence = steps_col < 0 && return_col < 0 && tokens_col >= 0 && held_out_col >= 0;
+  if (sequence) {
+    steps_col = tokens_col;
+    return_col = held_out_col;
   }
   if (steps_col < 0 || wall_col < 0 || return_col < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "'", path, "' has no env_steps, wall_seconds and mean_return columns in its header"));
+        "'", path,
+        "' has no env_steps, wall_seconds and mean_return columns (nor a sequence run's tokens, "
+        "wall_seconds and held_out_accuracy) in its header"));
   }
   if (lines.size() == 1) {
     return absl::InvalidArgumentError(
@@ -303,9 +319,15 @@ absl::StatusOr<RunCurve> ReadRunCurve(const std::string& run_dir) {
   RunCurve curve;
   curve.run_dir = run_dir;
   curve.label = RunLabel(run_dir);
+  curve.sequence = sequence;
   for (size_t l = 1; l < lines.size(); ++l) {
     const std::vector<absl::string_view> cells = absl::StrSplit(lines[l], ',');
     double steps = 0, wall = 0, ret = 0;
+    if (sequence && cells.size() == header.size() &&
+        absl::StripAsciiWhitespace(cells[return_col]).empty()) {
+      ++curve.rows;  // an update without a held-out evaluation
+      continue;
+    }
     if (cells.size() != header.size() || !absl::SimpleAtod(cells[steps_col], &steps) ||
         !absl::SimpleAtod(cells[wall_col], &wall) || !absl::SimpleAtod(cells[return_col], &ret)) {
       return absl::InvalidArgumentError(
@@ -313,6 +335,7 @@ absl::StatusOr<RunCurve> ReadRunCurve(const std::string& run_dir) {
     }
     ++curve.rows;
     if (!std::isfinite(ret)) continue;  // before the first finished episode
+    if (sequence) ret *= 100;
     curve.env_steps.push_back(steps);
     curve.wall_seconds.push_back(wall);
     curve.mean_return.push_back(ret);
@@ -329,9 +352,15 @@ int PlotCommand(const PlotOptions& o, std::ostream& out, std::ostream& err) {
   for (const std::string& dir : o.run_dirs) {
     absl::StatusOr<RunCurve> curve = ReadRunCurve(dir);
     if (!curve.ok()) return usage_error(std::string(curve.status().message()));
+    if (!curves.empty() && curves.front().sequence != curve->sequence) {
+      return usage_error(absl::StrCat("'", dir, "' is ",
+                                      curve->sequence ? "a sequence run" : "an MLP run",
+                                      "; one plot holds runs of one kind"));
+    }
     if (curve->mean_return.empty()) {
-      err << "proxima plot: warning: no episode has finished in '" << dir << "' ("
-          << curve->rows << " updates); left out\n";
+      err << "proxima plot: warning: no "
+          << (curve->sequence ? "held-out evaluation" : "episode has finished") << " in '" << dir
+          << "' (" << curve->rows << " updates); left out\n";
       continue;
     }
     curves.push_back(*std::move(curve));

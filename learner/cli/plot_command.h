@@ -4,7 +4,9 @@
 // Draws the learning curves of one or more runs into a PNG with two panels,
 // mean episodic return (the last-100 mean of metrics.csv) against env steps
 // and against wall-clock seconds, one line per run, labelled with the run
-// directory's name. The drawing is Debian's gnuplot (package gnuplot-nox): this
+// directory's name. Sequence runs (`proxima train --env lm/...`) are drawn
+// the same way with their held-out greedy exact match against completion
+// tokens trained and wall time; one plot holds runs of one kind. The drawing is Debian's gnuplot (package gnuplot-nox): this
 // command writes each run's points and a gnuplot script into a temporary
 // directory, runs `gnuplot` from PATH on it (its pngcairo terminal, else png)
 // and renames the finished image onto --out.
@@ -44,6 +46,10 @@ absl::StatusOr<PlotOptions> ParsePlotArgs(const std::vector<std::string>& args, 
 struct RunCurve {
   std::string run_dir;  // as given
   std::string label;    // the run directory's name
+  // A sequence run's metrics.csv (learner/server/seq_run_files.h): then
+  // env_steps holds the completion tokens trained and mean_return the
+  // held-out greedy exact match in percent, at the updates that measured it.
+  bool sequence = false;
   std::vector<double> env_steps;
   std::vector<double> wall_seconds;
   std::vector<double> mean_return;

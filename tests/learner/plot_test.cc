@@ -133,6 +133,36 @@ TEST_F(PlotTest, BadInputExitsTwoWithAClearMessage) {
   EXPECT_FALSE(fs::exists(dir + "/x.png"));
 }
 
+// A sequence run's metrics.csv (learner/server/seq_run_files.h) is drawn as
+// held-out accuracy against completion tokens; rows without an evaluation
+// are skipped; it does not mix with MLP runs.
+TEST_F(PlotTest, SequenceRunDrawsHeldOutAccuracy) {
+  const std::string dir = MakeTempDir("plotseq");
+  fs::create_directories(dir + "/grpo");
+  std::ofstream(dir + "/grpo/metrics.csv")
+      << "update,wall_seconds,sequences,tokens,batch_tokens,update_seconds,mean_reward,"
+         "solved_fraction,kl_to_ref,seq_kl_to_ref,policy_loss,value_loss,clip_fraction,"
+         "grad_norm,max_lag,held_out_accuracy\n"
+         "1,1.0,256,900,900,0.5,0.4,0.4,0.01,0.02,0,0,0.01,5,3,\n"
+         "2,2.0,512,1800,900,0.5,0.5,0.5,0.01,0.02,0,0,0.01,5,3,0.52\n"
+         "3,3.0,768,2700,900,0.5,0.5,0.5,0.01,0.02,0,0,0.01,5,3,\n"
+         "4,4.0,1024,3600,900,0.5,0.5,0.5,0.01,0.02,0,0,0.01,5,3,0.55\n";
+  fs::create_directories(dir + "/no-eval");
+  std::ofstream(dir + "/no-eval/metrics.csv")
+      << "update,wall_seconds,tokens,held_out_accuracy\n1,1.0,900,\n";
+  const std::string png = dir + "/seq.png";
+  CommandResult r = RunCommand(BinPath("proxima") + " plot " + dir + "/grpo --out " + png);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_GT(ReadFile(png).value_or("").size(), 1000u);
+  r = RunCommand(BinPath("proxima") + " plot " + dir + "/grpo " + Run("cartpole-seed1") +
+                 " --out " + dir + "/mixed.png 2>&1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("one plot holds runs of one kind"));
+  r = RunCommand(BinPath("proxima") + " plot " + dir + "/no-eval --out " + dir + "/none.png 2>&1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("no held-out evaluation in '" + dir + "/no-eval' (1 updates)"));
+}
+
 TEST_F(PlotTest, RunWithoutEpisodesIsLeftOutWithAWarning) {
   const std::string dir = MakeTempDir("plotwarn");
   fs::create_directories(dir + "/no-episode");
