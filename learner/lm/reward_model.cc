@@ -142,6 +142,42 @@ at::Tensor Rewards(SeqPolicyImpl& model, const RewardBatch& batch, double loglik
   return r + loglik_weight * (logp * batch.mask).sum(1);
 }
 
+absl::StatusOr<std::vector<double>> ScoreCompletions(SeqPolicyImpl& model,
+                                                     const Tokenizer& tokenizer,
+                                                     const std::vector<std::string>& prompts,
+                                                     const std::vector<std::string>& completions,
+                                                     double loglik_weight) {
+  if (prompts.size() != completions.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(prompts.size(), " prompts but ", completions.size(), " completions"));
+  }
+  std::vector<double> scores;
+  scores.reserve(prompts.size());
+  try {
+    torch::NoGradGuard no_grad;
+    const bool was_training = model.is_training();
+    model.eval();
+    for (size_t begin = 0; begin < prompts.size(); begin += kEvalChunk) {
+      const size_t end = std::min(prompts.size(), begin + kEvalChunk);
+      const std::vector<std::string> p(prompts.begin() + begin, prompts.begin() + end);
+      const std::vector<std::string> c(completions.begin() + begin, completions.begin() + end);
+      absl::StatusOr<RewardBatch> batch =
+          MakeRewardBatch(p, c, tokenizer, model.config().max_seq_len);
+      if (!batch.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("batch from row ", begin, ": ", batch.status().message()));
+      }
+      const at::Tensor r = Rewards(model, *batch, loglik_weight).to(torch::kFloat64).contiguous();
+      scores.insert(scores.end(), r.data_ptr<double>(), r.data_ptr<double>() + r.numel());
+    }
+    model.train(was_training);
+  } catch (const c10::Error& e) {
+    return absl::InternalError(
+        absl::StrCat("reward-model scoring failed: ", e.what_without_backtrace()));
+  }
+  return scores;
+}
+
 at::Tensor BradleyTerryLoss(const at::Tensor& chosen, const at::Tensor& rejected) {
   return torch::softplus(rejected - chosen).mean();
 }

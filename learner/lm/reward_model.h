@@ -72,6 +72,18 @@ absl::StatusOr<RewardBatch> MakeRewardBatch(const std::vector<std::string>& prom
 // with log-likelihood weight `loglik_weight` (the file comment's w).
 at::Tensor Rewards(SeqPolicyImpl& model, const RewardBatch& batch, double loglik_weight);
 
+// r(prompts[i], completions[i]) for every i, as float64 numbers: what a
+// scorer (PPO against the reward model) calls with a checkpoint loaded by
+// LoadSeqCheckpoint(path, kRewardModelKind) and its info.reward_loglik_weight.
+// Batched (256 rows per forward pass), no gradients, the model in eval mode;
+// a completion is decoded text without the stop token. MakeRewardBatch's
+// errors (naming the row).
+absl::StatusOr<std::vector<double>> ScoreCompletions(SeqPolicyImpl& model,
+                                                     const Tokenizer& tokenizer,
+                                                     const std::vector<std::string>& prompts,
+                                                     const std::vector<std::string>& completions,
+                                                     double loglik_weight);
+
 // mean softplus(−(chosen − rejected)); both [B], any floating dtype.
 at::Tensor BradleyTerryLoss(const at::Tensor& chosen, const at::Tensor& rejected);
 

@@ -230,6 +230,32 @@ TEST(RewardModelCheckpointTest, LoadsAsARewardModelAndIsRefusedAsAPolicy) {
   const PairwiseEval b = EvaluatePairs(*loaded->model, tok, pairs, 0.5).value();
   EXPECT_EQ(a.mean_margin, b.mean_margin);  // the same scores, bit for bit
 
+  // ScoreCompletions gives each completion's r; chosen − rejected is the
+  // margin EvaluatePairs reports. 300 rows cross its 256-row batches.
+  std::vector<std::string> prompts, completions;
+  for (int k = 0; k < 38; ++k) {
+    for (const PreferencePair& p : pairs) {
+      prompts.push_back(p.prompt);
+      completions.push_back(p.chosen);
+      prompts.push_back(p.prompt);
+      completions.push_back(p.rejected);
+    }
+  }
+  absl::StatusOr<std::vector<double>> scores = ScoreCompletions(
+      *loaded->model, tok, prompts, completions, loaded->info.reward_loglik_weight);
+  ASSERT_TRUE(scores.ok()) << scores.status();
+  ASSERT_EQ(scores->size(), prompts.size());
+  double margin = 0.0;
+  for (size_t i = 0; i < pairs.size(); ++i) margin += (*scores)[2 * i] - (*scores)[2 * i + 1];
+  EXPECT_NEAR(margin / pairs.size(), b.mean_margin, 1e-5);
+  // Row 256 (the second batch) repeats row 0 (the first): padding differs,
+  // the score does not, to float rounding.
+  EXPECT_NEAR((*scores)[0], (*scores)[256], 1e-5);
+  completions[299] = "x";
+  EXPECT_THAT(
+      ScoreCompletions(*loaded->model, tok, prompts, completions, 0.5),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("batch from row 256: row 43")));
+
   EXPECT_THAT(LoadSeqCheckpoint(*path),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("a reward model")));
   EXPECT_THAT(LoadSeqCheckpoint(dir),
