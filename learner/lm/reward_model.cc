@@ -20,7 +20,7 @@
 namespace proxima::lm {
 namespace {
 
-constexpr int kEvalChunk = 256;  // pairs scored per forward pass in evaluation
+constexpr size_t kEvalChunk = 256;  // rows scored per forward pass (ScoreCompletions)
 
 // The token ids of <bos> prompt completion <eos>.
 absl::StatusOr<std::vector<int>> Row(const std::string& prompt, const std::string& completion,
@@ -224,31 +224,20 @@ absl::StatusOr<PairwiseEval> EvaluatePairs(SeqPolicyImpl& model, const Tokenizer
                                            double loglik_weight) {
   if (pairs.empty()) return absl::InvalidArgumentError("no preference pairs to evaluate");
   PROXIMA_RETURN_IF_ERROR(CheckPairs(pairs, tokenizer, model.config().max_seq_len));
-  std::vector<double> margins;
-  std::vector<int> order;
-  margins.reserve(pairs.size());
-  order.reserve(pairs.size());
-  try {
-    torch::NoGradGuard no_grad;
-    const bool was_training = model.is_training();
-    model.eval();
-    for (size_t begin = 0; begin < pairs.size(); begin += kEvalChunk) {
-      std::vector<size_t> index;
-      for (size_t i = begin; i < std::min(pairs.size(), begin + kEvalChunk); ++i) {
-        index.push_back(i);
-      }
-      PROXIMA_ASSIGN_OR_RETURN(auto r, PairRewards(model, tokenizer, pairs, index, loglik_weight));
-      const at::Tensor d = (r.first - r.second).to(torch::kFloat64).contiguous();
-      const double* p = d.data_ptr<double>();
-      for (size_t k = 0; k < index.size(); ++k) {
-        margins.push_back(p[k]);
-        order.push_back(TrueOrder(pairs[index[k]]));
-      }
-    }
-    model.train(was_training);
-  } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("reward-model evaluation failed: ", e.what_without_backtrace()));
+  std::vector<std::string> prompts, completions;  // chosen, rejected, chosen, ...
+  prompts.reserve(2 * pairs.size());
+  completions.reserve(2 * pairs.size());
+  for (const PreferencePair& p : pairs) {
+    prompts.insert(prompts.end(), {p.prompt, p.prompt});
+    completions.insert(completions.end(), {p.chosen, p.rejected});
+  }
+  PROXIMA_ASSIGN_OR_RETURN(const std::vector<double> scores,
+                           ScoreCompletions(model, tokenizer, prompts, completions, loglik_weight));
+  std::vector<double> margins(pairs.size());
+  std::vector<int> order(pairs.size());
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    margins[i] = scores[2 * i] - scores[2 * i + 1];
+    order[i] = TrueOrder(pairs[i]);
   }
   return PairwiseStats(margins, order);
 }
