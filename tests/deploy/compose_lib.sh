@@ -8,8 +8,9 @@
 #
 # Cleanup (on every exit) calls "$TEARDOWN" to remove what the test created,
 # then stops the dockerd the test started; a failure first calls
-# "$DIAGNOSTICS". Both default to the compose test's functions below; the
-# swarm test names its own.
+# "$DIAGNOSTICS". Both default to the compose test's functions below (the
+# diagnostics print the logs of DIAGNOSED_SERVICES); the swarm test names its
+# own.
 # shellcheck shell=bash
 
 # --- paths and the docker client -----------------------------------------------
@@ -57,12 +58,13 @@ diagnostics() {
   DIAGNOSED=1
   "$DIAGNOSTICS"
 }
+DIAGNOSED_SERVICES=(learner actor prometheus)   # whose logs compose_diagnostics prints
 compose_diagnostics() {
   ((STACK_UP)) || return 0
   local FILES=("${PROM_FILES[@]}")
   echo "----- diagnostics: docker-compose ps -----"
   compose ps 2>&1 || true
-  for svc in learner actor prometheus; do
+  for svc in "${DIAGNOSED_SERVICES[@]}"; do
     echo "----- logs: $svc (last 40 lines of each container) -----"
     compose logs --no-color --tail=40 "$svc" 2>&1 || true
   done
@@ -112,6 +114,16 @@ compose_teardown() {
     FILES=("${PROM_FILES[@]}")
     compose down -v --remove-orphans -t 60 >"$WORK/cleanup.log" 2>&1 || cat "$WORK/cleanup.log"
   fi
+}
+
+# project_gone: fails the test unless `down -v` left no container, volume or
+# network of $PROJECT.
+project_gone() {
+  local leftovers
+  leftovers=$("$DOCKER" ps -aq --filter "label=com.docker.compose.project=$PROJECT"
+              "$DOCKER" volume ls -q | grep -F "${PROJECT}_" || true
+              "$DOCKER" network ls -q --filter "label=com.docker.compose.project=$PROJECT")
+  [[ -z "$leftovers" ]] || fail "left behind: $leftovers"
 }
 
 # --- the engine and the run's settings -------------------------------------------

@@ -268,10 +268,7 @@ log "training again: version $(version)"
 step "6: down -v removes everything but the images"
 compose down -v || fail "docker-compose down -v failed"
 STACK_UP=0
-leftovers=$("$DOCKER" ps -aq --filter "label=com.docker.compose.project=$PROJECT"
-            "$DOCKER" volume ls -q | grep -F "${PROJECT}_" || true
-            "$DOCKER" network ls -q --filter "label=com.docker.compose.project=$PROJECT")
-[[ -z "$leftovers" ]] || fail "left behind: $leftovers"
+project_gone
 log "containers, network and volumes of $PROJECT are gone; images kept:" \
     "$PROXIMA_IMAGE ($("$DOCKER" image inspect -f '{{.Size}}' "$PROXIMA_IMAGE") bytes)," \
     "$PROXIMA_PROMETHEUS_IMAGE ($("$DOCKER" image inspect -f '{{.Size}}' "$PROXIMA_PROMETHEUS_IMAGE") bytes)"
