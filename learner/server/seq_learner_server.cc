@@ -342,6 +342,12 @@ absl::Status SeqLearnerServer::Impl::Start() {
 void SeqLearnerServer::Impl::EvaluateLoop() {
   uint64_t evaluated = 0;
   if (files_ || config_.max_updates > 0) held_out_start_ = HeldOut(progress_->version());
+  if (files_ && !config_.resume) {  // row 0: the start, so curves begin there
+    SeqMetricsRow start;
+    start.wall_seconds = absl::ToDoubleSeconds(absl::Now() - started_at_);
+    start.held_out_accuracy = held_out_start_;
+    if (absl::Status s = files_->Append(start); !s.ok()) LogWarning(s.ToString());
+  }
   for (;;) {
     const uint64_t seen = queue_->generation();
     std::vector<TrajectoryQueue::Released> released;

@@ -7,8 +7,9 @@
 //                     learner resolved it: what `--resume DIR` restores),
 //                     "init_checkpoint": path}; written once by a new run;
 //                     `proxima train` adds its "run" object (the launch).
-//   DIR/metrics.csv   one row per update (SeqMetricsRow, header first);
-//                     a resumed run appends to it.
+//   DIR/metrics.csv   one row per update (SeqMetricsRow, header first),
+//                     after a row 0 with the held-out accuracy at the start
+//                     (other figures 0); a resumed run appends to it.
 //   DIR/checkpoints/  ckpt-<version>.pt sequence-policy checkpoints
 //                     (learner/lm/seq_checkpoint.h), written at every
 //                     held-out evaluation and at the end; the newest

@@ -200,10 +200,12 @@ TEST(SeqTrainTest, LocalClusterTrainsWritesTheRunAndResumes) {
   EXPECT_EQ(config["learner_flags"]["lm_updates"], "4");
   EXPECT_EQ(config["run"]["actors"], 2);
   std::vector<std::string> rows = Lines(run + "/metrics.csv");
-  ASSERT_EQ(rows.size(), 5u) << r.output;  // header + 4 updates
+  ASSERT_EQ(rows.size(), 6u) << r.output;  // header, the start, 4 updates
   EXPECT_THAT(rows[0], HasSubstr("held_out_accuracy"));
-  EXPECT_EQ(rows[1].back(), ',');  // update 1: no evaluation
-  EXPECT_NE(rows[2].back(), ',');  // update 2: evaluated
+  EXPECT_EQ(rows[1].substr(0, 2), "0,");  // the start: evaluated
+  EXPECT_NE(rows[1].back(), ',');
+  EXPECT_EQ(rows[2].back(), ',');  // update 1: no evaluation
+  EXPECT_NE(rows[3].back(), ',');  // update 2: evaluated
   for (const char* v : {"000000000002", "000000000004"}) {
     EXPECT_TRUE(std::filesystem::exists(run + "/checkpoints/ckpt-" + v + ".pt")) << v;
   }
@@ -215,8 +217,8 @@ TEST(SeqTrainTest, LocalClusterTrainsWritesTheRunAndResumes) {
   EXPECT_EQ(LoadJsonOrDie(run + "/summary.json")["updates"], 6);
   EXPECT_EQ(LoadJsonOrDie(run + "/config.json")["learner_flags"]["lm_updates"], "4");
   rows = Lines(run + "/metrics.csv");
-  ASSERT_EQ(rows.size(), 7u) << resumed.output;
-  EXPECT_EQ(rows[5].substr(0, 2), "5,");
+  ASSERT_EQ(rows.size(), 8u) << resumed.output;  // no second row 0
+  EXPECT_EQ(rows[6].substr(0, 2), "5,");
   EXPECT_TRUE(std::filesystem::exists(run + "/checkpoints/ckpt-000000000006.pt"));
   // The newest checkpoint is an ordinary sequence checkpoint.
   const CommandResult eval = RunCommand(BinPath("proxima") + " eval --checkpoint " + run +
