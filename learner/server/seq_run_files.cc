@@ -68,7 +68,8 @@ absl::StatusOr<std::unique_ptr<SeqRunFiles>> SeqRunFiles::Create(const std::stri
   config["kind"] = kKind;
   PROXIMA_RETURN_IF_ERROR(WriteFileAtomic(ConfigPath(dir), config.dump(2) + "\n"));
   PROXIMA_RETURN_IF_ERROR(WriteFileAtomic(MetricsPath(dir), SeqMetricsHeader() + "\n"));
-  return std::unique_ptr<SeqRunFiles>(new SeqRunFiles(dir));
+  PROXIMA_ASSIGN_OR_RETURN(std::unique_ptr<TensorBoardWriter> events, TensorBoardWriter::Open(dir));
+  return std::unique_ptr<SeqRunFiles>(new SeqRunFiles(dir, std::move(events)));
 }
 
 absl::StatusOr<std::unique_ptr<SeqRunFiles>> SeqRunFiles::Reopen(const std::string& dir) {
@@ -76,7 +77,8 @@ absl::StatusOr<std::unique_ptr<SeqRunFiles>> SeqRunFiles::Reopen(const std::stri
   if (!std::filesystem::exists(MetricsPath(dir))) {
     PROXIMA_RETURN_IF_ERROR(WriteFileAtomic(MetricsPath(dir), SeqMetricsHeader() + "\n"));
   }
-  return std::unique_ptr<SeqRunFiles>(new SeqRunFiles(dir));
+  PROXIMA_ASSIGN_OR_RETURN(std::unique_ptr<TensorBoardWriter> events, TensorBoardWriter::Open(dir));
+  return std::unique_ptr<SeqRunFiles>(new SeqRunFiles(dir, std::move(events)));
 }
 
 absl::Status SeqRunFiles::Append(const SeqMetricsRow& row) {
@@ -85,7 +87,23 @@ absl::Status SeqRunFiles::Append(const SeqMetricsRow& row) {
   out << SeqMetricsLine(row) << "\n";
   out.flush();
   if (!out) return absl::InternalError(absl::StrCat(path, ": cannot append a row"));
-  return absl::OkStatus();
+  // Row 0 (the start) has only the held-out accuracy; the writer leaves NaN out.
+  const bool start = row.update == 0;
+  auto measured = [start](double v) { return start ? NAN : v; };
+  const std::vector<TensorBoardScalar> scalars = {
+      {"charts/held_out_accuracy", row.held_out_accuracy},
+      {"charts/mean_reward", measured(row.mean_reward)},
+      {"charts/solved_fraction", measured(row.solved_fraction)},
+      {"losses/kl_to_ref", measured(row.kl_to_ref)},
+      {"losses/seq_kl_to_ref", measured(row.seq_kl_to_ref)},
+      {"losses/policy_loss", measured(row.policy_loss)},
+      {"losses/value_loss", measured(row.value_loss)},
+      {"losses/clip_fraction", measured(row.clip_fraction)},
+      {"losses/grad_norm", measured(row.grad_norm)},
+      {"perf/update_seconds", measured(row.update_seconds)},
+      {"perf/max_lag", measured(static_cast<double>(row.max_lag))},
+  };
+  return events_->WriteScalars(static_cast<int64_t>(row.tokens), scalars);
 }
 
 absl::StatusOr<std::string> SeqRunFiles::SaveCheckpoint(lm::SeqPolicyImpl& model,

@@ -15,6 +15,12 @@
 //                     held-out evaluation and at the end; the newest
 //                     kKeepCheckpoints stay. `proxima eval --checkpoint DIR`
 //                     and `--resume DIR` read the newest.
+//   DIR/events.out.tfevents.*  the same rows for TensorBoard
+//                     (learner/tensorboard_writer.h) at step = completion
+//                     tokens trained: charts/ (held-out accuracy, reward,
+//                     solved), losses/ (KL per token and per sequence,
+//                     policy and value loss, clip fraction, grad norm),
+//                     perf/ (update seconds, lag); a resumed run adds a file.
 //   DIR/summary.json  written when the run ends (its last update's figures,
 //                     the held-out accuracy before and after, wall time,
 //                     tokens/s).
@@ -38,6 +44,7 @@
 #include "absl/status/statusor.h"
 #include "common/lm/seq_policy.h"
 #include "learner/lm/seq_checkpoint.h"
+#include "learner/tensorboard_writer.h"
 #include "nlohmann/json.hpp"
 
 namespace proxima {
@@ -89,8 +96,10 @@ class SeqRunFiles {
   const std::string& dir() const { return dir_; }
 
  private:
-  explicit SeqRunFiles(std::string dir) : dir_(std::move(dir)) {}
+  SeqRunFiles(std::string dir, std::unique_ptr<TensorBoardWriter> events)
+      : dir_(std::move(dir)), events_(std::move(events)) {}
   std::string dir_;
+  std::unique_ptr<TensorBoardWriter> events_;
 };
 
 // The header line of metrics.csv (no newline) and a row's line.

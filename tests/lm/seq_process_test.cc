@@ -210,6 +210,12 @@ TEST(SeqTrainTest, LocalClusterTrainsWritesTheRunAndResumes) {
     EXPECT_TRUE(std::filesystem::exists(run + "/checkpoints/ckpt-" + v + ".pt")) << v;
   }
   EXPECT_THAT(r.output, HasSubstr("\"updates\": 4"));  // the launcher printed the summary
+  bool events = false;
+  for (const auto& entry : std::filesystem::directory_iterator(run)) {
+    events |= entry.path().filename().string().rfind("events.out.tfevents.", 0) == 0 &&
+              entry.file_size() > 100;
+  }
+  EXPECT_TRUE(events) << "no TensorBoard event file in " << run;
 
   const CommandResult resumed = RunCommand(BinPath("proxima") + " train --resume " + run +
                                            " --lm-updates 6 --quiet 2>&1");
