@@ -348,6 +348,14 @@ void SeqLearnerServer::Impl::EvaluateLoop() {
     start.held_out_accuracy = held_out_start_;
     if (absl::Status s = files_->Append(start); !s.ok()) LogWarning(s.ToString());
   }
+  // A resumed run that already made its updates has nothing left to do.
+  if (const uint64_t v = progress_->version();
+      config_.max_updates > 0 && v >= static_cast<uint64_t>(config_.max_updates)) {
+    finished_ = true;
+    WriteSummary(v);
+    RequestStop(absl::StrCat("done: ", v, " updates (--lm-updates ", config_.max_updates, ")"));
+    return;
+  }
   for (;;) {
     const uint64_t seen = queue_->generation();
     std::vector<TrajectoryQueue::Released> released;

@@ -226,6 +226,12 @@ TEST(SeqTrainTest, LocalClusterTrainsWritesTheRunAndResumes) {
   ASSERT_EQ(rows.size(), 8u) << resumed.output;  // no second row 0
   EXPECT_EQ(rows[6].substr(0, 2), "5,");
   EXPECT_TRUE(std::filesystem::exists(run + "/checkpoints/ckpt-000000000006.pt"));
+  // Resumed again with nothing left to do: it stops at once, no update more.
+  const CommandResult again = RunCommand(BinPath("proxima") + " train --resume " + run +
+                                         " --lm-updates 6 --quiet 2>&1");
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(LoadJsonOrDie(run + "/summary.json")["updates"], 6);
+  EXPECT_EQ(Lines(run + "/metrics.csv").size(), 8u);
   // The newest checkpoint is an ordinary sequence checkpoint.
   const CommandResult eval = RunCommand(BinPath("proxima") + " eval --checkpoint " + run +
                                         " --episodes 10 2>&1");
