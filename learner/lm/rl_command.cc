@@ -1,7 +1,9 @@
 #include "learner/lm/rl_command.h"
 
 #include <fstream>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,8 +14,11 @@
 #include "common/policy/cpu_threads.h"
 #include "common/status_macros.h"
 #include "learner/lm/lm_flags.h"
+#include "learner/lm/preferences.h"
+#include "learner/lm/rlhf_scorer.h"
 #include "learner/lm/seq_checkpoint.h"
 #include "learner/lm/seq_rl_loop.h"
+#include "learner/lm/sft.h"
 
 namespace proxima {
 
@@ -25,7 +30,8 @@ const char kLmRlUsage[] =
     "                     [--reward-kl-beta B] [--kl-target K] [--gamma G] [--lambda L]\n"
     "                     [--vf-coef C] [--eval-every N] [--eval-prompts N]\n"
     "                     [--eval-samples N] [--seed S]\n"
-    "                     [--threads N] [--run-dir DIR]\n";
+    "                     [--reward-model RM [--style none|length|pad:C] [--style-weight W]\n"
+    "                      [--style-cap K]] [--threads N] [--run-dir DIR]\n";
 
 namespace {
 
@@ -33,10 +39,36 @@ constexpr char kCsvHeader[] =
     "iteration,seconds,sequences,tokens,mean_reward,solved_fraction,mean_completion_length,"
     "kl_to_ref,seq_kl_to_ref,entropy,loss,policy_loss,value_loss,clip_fraction,approx_kl,"
     "grad_norm,first_ratio_deviation,kl_coef,degenerate_groups,groups,held_out_accuracy,"
-    "held_out_partial_credit,held_out_sampled_accuracy\n";
+    "held_out_partial_credit,held_out_sampled_accuracy";
 
-std::string CsvRow(const learner_lm::SeqRlProgress& p) {
-  const learner_lm::SeqUpdateMetrics& u = p.update;
+// With --reward-model: the learned and the true reward of the iteration's
+// completions, and at evaluations the same of held-out samples with their KL.
+constexpr char kRlhfCsvColumns[] =
+    ",learned_reward,true_reward,true_rule,true_style,held_out_learned_reward,"
+    "held_out_true_reward,held_out_exact,held_out_seq_kl_to_ref";
+
+std::string RlhfCsv(const learner_lm::RlhfScores& s,
+                    const std::optional<learner_lm::RlhfHeldOut>& held) {
+  std::string row = absl::StrFormat(",%.6g,%.6g,%.6g,%.6g", s.learned, s.true_score, s.true_rule,
+                                    s.true_style);
+  if (held.has_value()) {
+    absl::StrAppendFormat(&row, ",%.6g,%.6g,%.6g,%.6g", held->scores.learned,
+                          held->scores.true_score, held->scores.exact, held->seq_kl_to_ref);
+  } else {
+    row += ",,,,";
+  }
+  return row;
+}
+
+std::string DescribeHeldOut(const learner_lm::RlhfHeldOut& h) {
+  return absl::StrFormat(
+      "held-out samples (T = 1, %d prompts): true %.3f (rule %.3f + style %.3f), learned %.3f, "
+      "exact %.3f, KL to reference %.3f nats/sequence",
+      h.scores.completions, h.scores.true_score, h.scores.true_rule, h.scores.true_style,
+      h.scores.learned, h.scores.exact, h.seq_kl_to_ref);
+}
+
+std::string CsvRow(const learner_lm::SeqRlProgress& p, const learner_lm::SeqUpdateMetrics& u) {
   std::string held_out = ",";
   if (p.held_out.has_value()) {
     held_out = absl::StrFormat("%.6g,%.6g", p.held_out->accuracy, p.held_out->mean_partial_credit);
@@ -47,7 +79,7 @@ std::string CsvRow(const learner_lm::SeqRlProgress& p) {
   }
   return absl::StrFormat(
       "%d,%.3f,%d,%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%d,%d,"
-      "%s\n",
+      "%s",
       p.iteration, p.seconds, p.sequences, p.tokens, u.mean_reward, u.solved_fraction,
       u.mean_completion_length, u.kl_to_ref, u.seq_kl_to_ref, u.entropy, u.loss, u.policy_loss,
       u.value_loss, u.clip_fraction, u.approx_kl, u.grad_norm, u.first_ratio_deviation, u.kl_coef,
@@ -59,6 +91,17 @@ std::string CsvRow(const learner_lm::SeqRlProgress& p) {
 absl::Status RunLmRl(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
                      int* exit_code) {
   std::string init, algo = "grpo", reward = "exact", aggregation = "token-mean", run_dir;
+  std::string reward_model_path, style = "length";
+  double style_weight = 0.1;  // `proxima lm preferences`' defaults
+  int style_cap = 4;
+  bool style_given = false;
+  // A flag that only means something with --reward-model.
+  auto rlhf_only = [&style_given](std::function<absl::Status(absl::string_view)> set) {
+    return [&style_given, set](absl::string_view text) {
+      style_given = true;
+      return set(text);
+    };
+  };
   int threads = 1;
   learner_lm::SeqTrainerOptions t;
   learner_lm::SeqRlLoopOptions loop;
@@ -89,6 +132,10 @@ absl::Status RunLmRl(const std::vector<std::string>& args, std::ostream& out, st
       {"seed", LmNumber("seed", &loop.seed)},
       {"threads", LmNumber("threads", &threads)},
       {"run-dir", LmString("run-dir", &run_dir)},
+      {"reward-model", LmString("reward-model", &reward_model_path)},
+      {"style", rlhf_only(LmString("style", &style))},
+      {"style-weight", rlhf_only(LmNumber("style-weight", &style_weight))},
+      {"style-cap", rlhf_only(LmNumber("style-cap", &style_cap))},
   };
   // Defaults measured on lm/Addition-v0 (docs/sequence-policies.md).
   t.learning_rate = 1e-5;
@@ -102,16 +149,47 @@ absl::Status RunLmRl(const std::vector<std::string>& args, std::ostream& out, st
   PROXIMA_ASSIGN_OR_RETURN(t.grpo.aggregation, learner_lm::ParseLossAggregation(aggregation));
   t.ppo.clip_eps = t.grpo.clip_eps_low;
   t.seed = loop.seed;
+  if (style_given && reward_model_path.empty()) {
+    return absl::InvalidArgumentError(
+        "--style, --style-weight and --style-cap name the true score of a --reward-model run");
+  }
+  PROXIMA_ASSIGN_OR_RETURN(const lm::StyleTerm style_term,
+                           lm::StyleTerm::Parse(style, style_weight, style_cap));
   PROXIMA_RETURN_IF_ERROR(t.Validate());
   PROXIMA_RETURN_IF_ERROR(loop.Validate());
 
   ConfigureCpuThreads(threads);
+  auto flag_error = [](const char* flag, const absl::Status& s) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", s.message()));
+  };
   absl::StatusOr<lm::LoadedSeqCheckpoint> policy = lm::LoadSeqCheckpoint(init);
-  if (!policy.ok()) return policy.status();
+  if (!policy.ok()) return flag_error("init", policy.status());
   absl::StatusOr<lm::LoadedSeqCheckpoint> reference = lm::LoadSeqCheckpoint(init);
-  if (!reference.ok()) return reference.status();
+  if (!reference.ok()) return flag_error("init", reference.status());
   PROXIMA_ASSIGN_OR_RETURN(const std::unique_ptr<lm::Task> task,
                            lm::MakeTask(policy->info.task_id));
+  // Against a learned reward model: generation gets the room the true
+  // score's style pays for, as `proxima lm preferences` sampled.
+  std::unique_ptr<learner_lm::RewardModelScorer> scorer;
+  std::optional<learner_lm::RlhfHeldOut> held_out_rlhf, initial_rlhf;
+  const uint64_t rlhf_eval_seed = lm::HeldOutEvalSeed(policy->info.sft.seed);
+  if (!reward_model_path.empty()) {
+    loop.max_new_tokens = learner_lm::TrueScoreMaxNewTokens(*task, style_term);
+    absl::StatusOr<lm::LoadedSeqCheckpoint> rm =
+        lm::LoadSeqCheckpoint(reward_model_path, lm::kRewardModelKind);
+    if (!rm.ok()) return flag_error("reward-model", rm.status());
+    if (absl::Status s =
+            learner_lm::CheckRewardModelFits(rm->info, policy->info, *task, loop.max_new_tokens);
+        !s.ok()) {
+      return flag_error("reward-model", absl::InvalidArgumentError(
+                                            absl::StrCat(rm->path, ": ", s.message())));
+    }
+    absl::StatusOr<std::unique_ptr<learner_lm::RewardModelScorer>> made =
+        learner_lm::RewardModelScorer::Create(*std::move(rm), *task, *policy->tokenizer,
+                                              style_term, loop.reward_mode);
+    if (!made.ok()) return flag_error("reward-model", made.status());
+    scorer = *std::move(made);
+  }
   for (auto& p : policy->model->parameters()) p.set_requires_grad(true);
   policy->model->train();
   PROXIMA_ASSIGN_OR_RETURN(
@@ -123,7 +201,7 @@ absl::Status RunLmRl(const std::vector<std::string>& args, std::ostream& out, st
     PROXIMA_RETURN_IF_ERROR(MakeDirs(run_dir));
     csv.open(run_dir + "/metrics.csv");
     if (!csv) return absl::InvalidArgumentError(absl::StrCat("cannot write ", run_dir, "/metrics.csv"));
-    csv << kCsvHeader;
+    csv << kCsvHeader << (scorer ? kRlhfCsvColumns : "") << "\n";
   }
   *exit_code = 1;  // from here on a failure is a runtime one
   out << absl::StrFormat(
@@ -132,13 +210,42 @@ absl::Status RunLmRl(const std::vector<std::string>& args, std::ostream& out, st
       learner_lm::SeqAlgoName(t.algo), task->spec().id, policy->path,
       100.0 * policy->info.sft.held_out_accuracy, loop.iterations, loop.prompts_per_update,
       loop.group_size, loop.temperature);
-  auto report = [&](const learner_lm::SeqRlProgress& p) {
-    const learner_lm::SeqUpdateMetrics& u = p.update;
+  learner_lm::SeqRlHooks hooks;
+  if (scorer) {
     out << absl::StrFormat(
-        "iter %5d  %7.1f s  reward %.3f  solved %.3f  kl/token %.4f  kl/seq %.3f  clip %.3f  "
+        "rewarded by the reward model %s (log-likelihood weight %g); true score = %s reward + "
+        "style %s (weight %g, cap %d)\n",
+        reward_model_path, scorer->reward_loglik_weight(), lm::RewardModeName(loop.reward_mode),
+        style_term.Name(), style_term.weight, style_term.cap);
+    hooks.score = [&](const learner_lm::CompletionBatch& b) { return scorer->Score(b); };
+    hooks.evaluate = [&](int iteration) -> absl::Status {
+      PROXIMA_ASSIGN_OR_RETURN(held_out_rlhf,
+                               scorer->EvaluateHeldOut(*policy->model, *reference->model,
+                                                       loop.eval_prompts, rlhf_eval_seed,
+                                                       loop.max_new_tokens));
+      if (iteration == 0) {
+        initial_rlhf = held_out_rlhf;
+        out << "before: " << DescribeHeldOut(*held_out_rlhf) << std::endl;
+      }
+      return absl::OkStatus();
+    };
+  }
+  auto report = [&](const learner_lm::SeqRlProgress& p) {
+    learner_lm::SeqUpdateMetrics u = p.update;
+    // Against a reward model the trainer's "solved" (reward >= 1) means
+    // nothing: the exact-match fraction of the same completions instead.
+    if (scorer) u.solved_fraction = scorer->last().exact;
+    out << absl::StrFormat(
+        "iter %5d  %7.1f s  %s %.3f  solved %.3f  kl/token %.4f  kl/seq %.3f  clip %.3f  "
         "%6.0f tokens/s",
-        p.iteration, p.seconds, u.mean_reward, u.solved_fraction, u.kl_to_ref, u.seq_kl_to_ref,
-        u.clip_fraction, p.generation_seconds > 0 ? p.tokens / p.generation_seconds : 0.0);
+        p.iteration, p.seconds, scorer ? "learned reward" : "reward", u.mean_reward,
+        u.solved_fraction, u.kl_to_ref, u.seq_kl_to_ref, u.clip_fraction,
+        p.generation_seconds > 0 ? p.tokens / p.generation_seconds : 0.0);
+    if (scorer) {
+      const learner_lm::RlhfScores& s = scorer->last();
+      out << absl::StrFormat("  true %.3f (rule %.3f + style %.3f)", s.true_score, s.true_rule,
+                             s.true_style);
+    }
     if (p.held_out.has_value()) {
       out << absl::StrFormat("  held-out exact %.1f%% (%d/%d)", 100.0 * p.held_out->accuracy,
                              p.held_out->exact, p.held_out->prompts);
@@ -148,10 +255,21 @@ absl::Status RunLmRl(const std::vector<std::string>& args, std::ostream& out, st
                              p.held_out_sampled->exact, p.held_out_sampled->completions);
     }
     out << std::endl;
-    if (csv.is_open()) csv << CsvRow(p) << std::flush;
+    if (scorer && p.held_out.has_value() && held_out_rlhf.has_value()) {
+      out << "      " << DescribeHeldOut(*held_out_rlhf) << std::endl;
+    }
+    if (csv.is_open()) {
+      csv << CsvRow(p, u);
+      if (scorer) {
+        csv << RlhfCsv(scorer->last(), p.held_out.has_value()
+                                           ? held_out_rlhf
+                                           : std::optional<learner_lm::RlhfHeldOut>());
+      }
+      csv << "\n" << std::flush;
+    }
   };
   absl::StatusOr<learner_lm::SeqRlResult> result =
-      learner_lm::RunSeqRlLoop(*trainer, *task, *policy->tokenizer, loop, report);
+      learner_lm::RunSeqRlLoop(*trainer, *task, *policy->tokenizer, loop, report, hooks);
   if (!result.ok()) {
     err << "proxima lm rl: " << result.status().message() << "\n";
     return absl::OkStatus();
@@ -165,6 +283,13 @@ absl::Status RunLmRl(const std::vector<std::string>& args, std::ostream& out, st
                            100.0 * result->initial_sampled->accuracy,
                            100.0 * result->final_sampled->accuracy,
                            result->final_sampled->completions, loop.temperature);
+  }
+  if (initial_rlhf.has_value() && held_out_rlhf.has_value()) {
+    out << absl::StrFormat(
+        "      held-out samples: true score %.3f -> %.3f, learned reward %.3f -> %.3f, KL to "
+        "the reference %.3f nats/sequence\n",
+        initial_rlhf->scores.true_score, held_out_rlhf->scores.true_score,
+        initial_rlhf->scores.learned, held_out_rlhf->scores.learned, held_out_rlhf->seq_kl_to_ref);
   }
   if (!run_dir.empty()) {
     lm::SeqCheckpointInfo info = policy->info;

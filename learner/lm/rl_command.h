@@ -9,7 +9,8 @@
 //                 [--loss-aggregation token-mean|sequence-mean]
 //                 [--reward-kl-beta B] [--kl-target K] [--gamma G] [--lambda L]
 //                 [--vf-coef C] [--eval-every N] [--eval-prompts N] [--seed S]
-//                 [--threads N] [--run-dir DIR]
+//                 [--reward-model RM [--style none|length|pad:C]
+//                  [--style-weight W] [--style-cap K]] [--threads N] [--run-dir DIR]
 //
 // CKPT (a file, or a run directory: learner/lm/seq_checkpoint.h) is loaded
 // twice: the policy that trains and the frozen reference. The task and the
@@ -19,8 +20,25 @@
 // that is > 0. Prints one line per iteration (reward, KL, tokens/s) and the
 // held-out exact match at every evaluation. With --run-dir DIR, writes
 // DIR/metrics.csv (one row per iteration) and the trained policy as
-// DIR/checkpoints/ckpt-<iterations>.pt. Exit status: 0, 1 at a runtime
-// failure, 2 for a bad command line (the usage printed by the caller).
+// DIR/checkpoints/ckpt-<iterations>.pt.
+//
+// With --reward-model RM (a reward-model checkpoint or run directory,
+// `proxima lm reward-model`), completions are rewarded by the learned reward
+// model instead of the task's rule (learner/lm/rlhf_scorer.h), in this one
+// process. Every iteration then also reports the hidden true score of the
+// same completions (TrueScore, learner/lm/preferences.h: --reward is its
+// rule part, --style/--style-weight/--style-cap its style term, with
+// `proxima lm preferences`' defaults — give the settings the pairs were made
+// with), and metrics.csv gains the columns learned_reward, true_reward,
+// true_rule, true_style; every evaluation also samples one completion per
+// held-out prompt (the prompts the SFT run was measured on) and reports
+// their learned and true reward, exact match and KL to the reference per
+// sequence (held_out_* columns), before the first iteration too.
+// Generation gets the room a padding style pays for. A policy given as RM or
+// a reward model as CKPT, a missing file, another task's or tokenizer's
+// reward model, or one too short for the completions exits 2 naming the
+// flag. Exit status: 0, 1 at a runtime failure, 2 for a bad command line
+// (the usage printed by the caller).
 #ifndef PROXIMA_LEARNER_LM_RL_COMMAND_H_
 #define PROXIMA_LEARNER_LM_RL_COMMAND_H_
 

@@ -27,18 +27,22 @@ absl::Status SeqRlLoopOptions::Validate() const {
   if (eval_every < 0) return bad("eval_every", eval_every, "(>= 0)");
   if (eval_prompts < 1) return bad("eval_prompts", eval_prompts, "(>= 1)");
   if (eval_samples < 0) return bad("eval_samples", eval_samples, "(>= 0)");
+  if (max_new_tokens < 0) return bad("max_new_tokens", max_new_tokens, "(>= 0; 0: from the task)");
   return absl::OkStatus();
 }
 
 absl::StatusOr<SeqRlResult> RunSeqRlLoop(
     SeqTrainer& trainer, const lm::Task& task, const lm::Tokenizer& tokenizer,
-    const SeqRlLoopOptions& options, const std::function<void(const SeqRlProgress&)>& on_progress) {
+    const SeqRlLoopOptions& options, const std::function<void(const SeqRlProgress&)>& on_progress,
+    const SeqRlHooks& hooks) {
   PROXIMA_RETURN_IF_ERROR(options.Validate());
   lm::SeqPolicyImpl& model = *trainer.policy();
   lm::SamplingOptions sampling;
   sampling.temperature = options.temperature;
   sampling.top_k = options.top_k;
-  sampling.max_new_tokens = task.spec().max_answer_chars + 1;  // the answer and <eos>
+  sampling.max_new_tokens = options.max_new_tokens > 0
+                               ? options.max_new_tokens
+                               : task.spec().max_answer_chars + 1;  // the answer and <eos>
   sampling.stop_token = lm::Tokenizer::kEos;
   PROXIMA_RETURN_IF_ERROR(sampling.Validate(tokenizer.vocab_size()));
 
@@ -61,6 +65,7 @@ absl::StatusOr<SeqRlResult> RunSeqRlLoop(
                            lm::EvaluateTask(model, task, tokenizer, lm::TaskSplit::kHeldOut,
                                             options.eval_prompts, eval_seed));
   PROXIMA_ASSIGN_OR_RETURN(result.initial_sampled, sampled());
+  if (hooks.evaluate) PROXIMA_RETURN_IF_ERROR(hooks.evaluate(0));
   Rng prompt_rng(options.seed);
   Rng sample_rng(MixSeed(options.seed + 1));
   const absl::Time start = absl::Now();
@@ -69,6 +74,7 @@ absl::StatusOr<SeqRlResult> RunSeqRlLoop(
     const absl::Time gen_start = absl::Now();
     std::vector<SequenceChunk> chunks;
     chunks.reserve(static_cast<size_t>(options.prompts_per_update));
+    CompletionBatch batch;  // for hooks.score
     for (int p = 0; p < options.prompts_per_update; ++p) {
       const lm::TaskExample example = task.Sample(lm::TaskSplit::kTrain, prompt_rng);
       PROXIMA_ASSIGN_OR_RETURN(const std::vector<int> prompt,
@@ -89,7 +95,11 @@ absl::StatusOr<SeqRlResult> RunSeqRlLoop(
         // A completion that does not decode (a special token before <eos>)
         // scores 0, as in EvaluateTask.
         const auto text = tokenizer.DecodeCompletion(record.completion);
-        if (text.ok()) {
+        if (hooks.score) {
+          batch.prompts.push_back(example.prompt);
+          batch.completions.push_back(text.ok() ? *text : std::string());
+          batch.decoded.push_back(text.ok());
+        } else if (text.ok()) {
           PROXIMA_ASSIGN_OR_RETURN(const double reward,
                                    task.Reward(example.prompt, *text, options.reward_mode));
           record.reward = static_cast<float>(reward);
@@ -101,6 +111,20 @@ absl::StatusOr<SeqRlResult> RunSeqRlLoop(
       chunks.push_back(std::move(chunk));
     }
     progress.generation_seconds += absl::ToDoubleSeconds(absl::Now() - gen_start);
+    if (hooks.score) {
+      PROXIMA_ASSIGN_OR_RETURN(const std::vector<double> rewards, hooks.score(batch));
+      if (rewards.size() != batch.completions.size()) {
+        return absl::InternalError(absl::StrCat("the scorer returned ", rewards.size(),
+                                                " rewards for ", batch.completions.size(),
+                                                " completions"));
+      }
+      size_t i = 0;
+      for (SequenceChunk& chunk : chunks) {
+        for (SequenceRecord& record : chunk.sequences) {
+          record.reward = static_cast<float>(rewards[i++]);
+        }
+      }
+    }
     PROXIMA_ASSIGN_OR_RETURN(progress.update, trainer.Update(chunks));
     progress.iteration = it;
     progress.held_out.reset();
@@ -111,6 +135,7 @@ absl::StatusOr<SeqRlResult> RunSeqRlLoop(
                                lm::EvaluateTask(model, task, tokenizer, lm::TaskSplit::kHeldOut,
                                                 options.eval_prompts, eval_seed));
       PROXIMA_ASSIGN_OR_RETURN(progress.held_out_sampled, sampled());
+      if (hooks.evaluate) PROXIMA_RETURN_IF_ERROR(hooks.evaluate(it));
     }
     progress.seconds = absl::ToDoubleSeconds(absl::Now() - start);
     if (on_progress) on_progress(progress);

@@ -8,11 +8,14 @@
 // split (never a held-out one), generates `group_size` completions of each
 // with the current policy (temperature, top_k, max_new_tokens = the task's
 // longest answer + 1, stop at <eos>; the KV cache), scores every completion
-// by the task's rule (`reward_mode`), packs them as one SequenceChunk per
-// prompt group and runs one SeqTrainer::Update. Every `eval_every`
-// iterations, and after the last, EvaluateTask measures greedy exact match
-// on `eval_prompts` held-out prompts (the same prompts each time, and the
-// same as `proxima lm sft` with this seed and count evaluates).
+// by the task's rule (`reward_mode`) — or, given SeqRlHooks::score, by that
+// scorer (a learned reward model: learner/lm/rlhf_scorer.h) — packs them as
+// one SequenceChunk per prompt group and runs one SeqTrainer::Update. Every
+// `eval_every` iterations, and after the last, EvaluateTask measures greedy
+// exact match on `eval_prompts` held-out prompts (the same prompts each time,
+// and the same as `proxima lm sft` with this seed and count evaluates);
+// SeqRlHooks::evaluate, when set, runs at the same points and once before
+// the first iteration (iteration 0).
 //
 // Deterministic for fixed seeds and thread count. Errors: InvalidArgument
 // for bad options (naming the field) or a task the model cannot hold;
@@ -23,6 +26,8 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -47,8 +52,29 @@ struct SeqRlLoopOptions {
   // RL maximizes, next to the greedy accuracy).
   int eval_samples = 0;
   uint64_t seed = 1;  // prompts and sampling
+  // Generation's limit per completion, <eos> included; 0: the task's longest
+  // answer + 1.
+  int max_new_tokens = 0;
 
   absl::Status Validate() const;
+};
+
+// One iteration's completions, in generation order: prompt p's group is
+// [p · group_size, (p + 1) · group_size).
+struct CompletionBatch {
+  std::vector<std::string> prompts;      // the task prompt of each completion
+  std::vector<std::string> completions;  // decoded, without <eos>; "" when !decoded
+  std::vector<bool> decoded;             // false: a special token before <eos>
+};
+
+// What the loop calls besides the trainer (both optional).
+struct SeqRlHooks {
+  // The rewards of a batch, one per completion, replacing the task's rule.
+  // An error stops the loop and is returned.
+  std::function<absl::StatusOr<std::vector<double>>(const CompletionBatch&)> score;
+  // Runs after each held-out evaluation, with the iterations done (0: before
+  // the first). An error stops the loop and is returned.
+  std::function<absl::Status(int iteration)> evaluate;
 };
 
 struct SeqRlProgress {
@@ -73,7 +99,8 @@ struct SeqRlResult {
 absl::StatusOr<SeqRlResult> RunSeqRlLoop(SeqTrainer& trainer, const lm::Task& task,
                                          const lm::Tokenizer& tokenizer,
                                          const SeqRlLoopOptions& options,
-                                         const std::function<void(const SeqRlProgress&)>& on_progress);
+                                         const std::function<void(const SeqRlProgress&)>& on_progress,
+                                         const SeqRlHooks& hooks = {});
 
 }  // namespace proxima::learner_lm
 
