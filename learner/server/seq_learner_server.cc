@@ -25,7 +25,6 @@
 #include "common/status_macros.h"
 #include "common/wire/seq_chunk_validator.h"
 #include "learner/lm/seq_checkpoint.h"
-#include "learner/lm/sft.h"
 #include "learner/server/actor_registration.h"
 #include "learner/server/chunk_intake.h"
 #include "learner/server/learner_status.h"
@@ -33,7 +32,8 @@
 #include "learner/server/prometheus_exporter.h"
 #include "learner/server/run_progress.h"
 #include "learner/server/seq_evaluator.h"
-#include "learner/server/seq_run_files.h"
+#include "learner/server/seq_run_record.h"
+#include "learner/server/seq_run_start.h"
 #include "learner/server/services.h"
 #include "learner/server/session_registry.h"
 #include "learner/server/weight_publisher.h"
@@ -111,15 +111,7 @@ class SeqLearnerServer::Impl final : public WeightHost, public ServiceHost {
   void EvaluateLoop();
   // With training: adds `c` to the batch and trains when it is full.
   void TrainOn(QueuedChunk c);
-  // After update `version` (published): the metrics row, a held-out
-  // evaluation and checkpoint when due, the end of the run at max_updates.
-  void AfterUpdate(const RunProgress::Update& u, uint64_t version);
-  // Held-out greedy exact match at `version` (NaN, logged, when it fails).
-  double HeldOut(uint64_t version);
-  // The newest weights as RUN_DIR/checkpoints/ckpt-<version>.pt (logged).
-  void Checkpoint(uint64_t version);
-  // RUN_DIR/summary.json (logged when it cannot be written).
-  void WriteSummary(uint64_t version);
+
   absl::Status CheckAndDecode(const v1::TrajectoryChunk& chunk, QueuedChunk* q) const;
 
   SeqLearnerConfig config_;
@@ -142,20 +134,12 @@ class SeqLearnerServer::Impl final : public WeightHost, public ServiceHost {
   std::unique_ptr<grpc::Server> server_;
   std::thread evaluator_thread_;
 
-  // The run directory (null: none) and what the run measured; chunk thread
-  // only (Wait() reads them after joining it).
-  std::unique_ptr<SeqRunFiles> files_;
-  lm::SeqCheckpointInfo checkpoint_info_;  // policy_version set per save
-  uint64_t start_version_ = 0;             // a resumed run's first version
-  // The held-out prompts' draw: those `proxima lm sft` evaluated the init
-  // checkpoint on (HeldOutEvalSeed of its seed), so the figures compare.
+  // With training: the held-out evaluations, the run directory and the end
+  // of the run (null without training).
+  std::unique_ptr<SeqRunRecord> record_;
+  // The held-out prompts' draw (the chunk-count evaluations too): those
+  // `proxima lm sft` evaluated the init checkpoint on, so the figures compare.
   uint64_t held_out_seed_ = 1;
-  double held_out_start_ = NAN, held_out_last_ = NAN;
-  uint64_t held_out_last_version_ = 0;
-  uint64_t sequences_trained_ = 0, tokens_trained_ = 0;
-  double update_seconds_ = 0;
-  std::string last_checkpoint_;
-  bool finished_ = false;  // max_updates reached: summary written
 
   mutable absl::Mutex life_mu_;  // a leaf
   v1::ServingState serving_ ABSL_GUARDED_BY(life_mu_) = v1::SERVING_STATE_STARTING;
@@ -167,105 +151,34 @@ class SeqLearnerServer::Impl final : public WeightHost, public ServiceHost {
   std::unique_ptr<PrometheusExporter> metrics_;
 };
 
-namespace {
-
-// The model of the checkpoint at `path`, with its shape and alphabet written
-// into `run` (checked against run->task_id).
-absl::StatusOr<lm::SeqPolicy> StartFromCheckpoint(const std::string& path, SeqRunSettings* run) {
-  PROXIMA_ASSIGN_OR_RETURN(lm::LoadedSeqCheckpoint ckpt, lm::LoadSeqCheckpoint(path));
-  const lm::SeqCheckpointInfo& info = ckpt.info;
-  if (info.task_id != run->task_id) {
-    return absl::InvalidArgumentError(absl::StrCat("--init-checkpoint ", ckpt.path, " was trained on ",
-                                                   info.task_id, ", this run is ", run->task_id));
-  }
-  if (info.tokenizer.kind != lm::kCharTokenizerKind) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--init-checkpoint ", ckpt.path, " has a ", info.tokenizer.kind,
-                     " tokenizer; a sequence run's actors take character tokenizers only"));
-  }
-  run->alphabet = info.tokenizer.data;
-  run->model = info.config;
-  PROXIMA_RETURN_IF_ERROR(run->Finish());
-  LogInfo(absl::StrFormat("starting from %s (version %llu, SFT held-out exact match %.1f%%)",
-                          ckpt.path, static_cast<unsigned long long>(info.policy_version),
-                          100 * info.sft.held_out_accuracy));
-  return ckpt.model;
-}
-
-}  // namespace
-
 absl::Status SeqLearnerServer::Impl::Init() {
   started_at_ = absl::Now();
   PROXIMA_RETURN_IF_ERROR(options_.Validate());
-  PROXIMA_RETURN_IF_ERROR(config_.run.Finish());
-  if (config_.held_out_every < 0 || config_.held_out_prompts < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "held-out evaluation: every ", config_.held_out_every, " chunks on ",
-        config_.held_out_prompts, " prompts; want every >= 0 and prompts >= 1"));
-  }
   PROXIMA_ASSIGN_OR_RETURN(security_, LoadCallSecurity(&options_));
-  if (!config_.training.has_value() &&
-      (!config_.run_dir.empty() || config_.max_updates > 0 || config_.eval_every_updates > 0)) {
-    return absl::InvalidArgumentError(
-        "a run directory, max_updates and eval_every_updates need training (--algo)");
-  }
-  if (config_.max_updates < 0 || config_.eval_every_updates < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "max_updates ", config_.max_updates, " and eval_every_updates ",
-        config_.eval_every_updates, " must be >= 0"));
-  }
-  if (config_.resume && config_.run_dir.empty()) {
-    return absl::InvalidArgumentError("resume needs the run directory to continue");
-  }
-  if (config_.init_checkpoint.empty()) {
-    model_ = lm::SeqPolicy(config_.run.model, config_.seed);
-  } else {
-    PROXIMA_ASSIGN_OR_RETURN(model_, StartFromCheckpoint(config_.init_checkpoint, &config_.run));
-    PROXIMA_ASSIGN_OR_RETURN(lm::LoadedSeqCheckpoint init,
-                             lm::LoadSeqCheckpoint(config_.init_checkpoint));
-    checkpoint_info_.sft = init.info.sft;
-    held_out_seed_ = lm::HeldOutEvalSeed(init.info.sft.seed);
-  }
-  checkpoint_info_.config = config_.run.model;
-  checkpoint_info_.tokenizer = {lm::kCharTokenizerKind, config_.run.alphabet};
-  checkpoint_info_.task_id = config_.run.task_id;
-  if (config_.resume) {
-    PROXIMA_ASSIGN_OR_RETURN(files_, SeqRunFiles::Reopen(config_.run_dir));
-    PROXIMA_ASSIGN_OR_RETURN(lm::LoadedSeqCheckpoint last,
-                             lm::LoadSeqCheckpoint(config_.run_dir));
-    if (last.info.config.DebugString() != config_.run.model.DebugString() ||
-        last.info.task_id != config_.run.task_id) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          last.path, " holds ", last.info.task_id, " (", last.info.config.DebugString(),
-          "), not this run's ", config_.run.task_id, " (", config_.run.model.DebugString(), ")"));
-    }
-    model_ = last.model;
-    start_version_ = last.info.policy_version;
-    LogInfo(absl::StrFormat("resuming %s from %s (version %llu)", config_.run_dir, last.path,
-                            static_cast<unsigned long long>(start_version_)));
-  } else if (!config_.run_dir.empty()) {
-    PROXIMA_ASSIGN_OR_RETURN(files_, SeqRunFiles::Create(config_.run_dir, config_.run_config));
-  }
-  model_->eval();
+  PROXIMA_ASSIGN_OR_RETURN(SeqRunStart start, PrepareSeqRunStart(&config_));
+  model_ = start.model;
+  held_out_seed_ = start.held_out_seed;
+  const uint64_t start_version = start.version;
   PROXIMA_ASSIGN_OR_RETURN(evaluator_, SequenceEvaluator::Create(config_.run, model_));
   if (config_.training.has_value()) {
-    // The frozen reference is the policy's start: the same checkpoint
-    // loaded again, or the same seeded initialization.
-    lm::SeqPolicy reference{nullptr};
-    if (config_.init_checkpoint.empty()) {
-      reference = lm::SeqPolicy(config_.run.model, config_.seed);
-    } else {
-      PROXIMA_ASSIGN_OR_RETURN(lm::LoadedSeqCheckpoint ref,
-                               lm::LoadSeqCheckpoint(config_.init_checkpoint));
-      reference = ref.model;
-    }
-    PROXIMA_ASSIGN_OR_RETURN(training_, SeqTraining::Create(model_, reference, *config_.training));
+    PROXIMA_ASSIGN_OR_RETURN(training_,
+                             SeqTraining::Create(model_, start.reference, *config_.training));
+    SeqRunRecord::Settings rs;
+    rs.max_updates = config_.max_updates;
+    rs.eval_every_updates = config_.eval_every_updates;
+    rs.held_out_prompts = config_.held_out_prompts;
+    rs.held_out_seed = held_out_seed_;
+    rs.start_version = start_version;
+    rs.resumed = config_.resume;
+    record_ = std::make_unique<SeqRunRecord>(rs, std::move(start.files), start.checkpoint, model_,
+                                             evaluator_.get(), started_at_,
+                                             [this] { return Status(false); });
   }
   progress_ = std::make_unique<RunProgress>(std::nullopt);
-  if (start_version_ > 0) {
+  if (start_version > 0) {
     CheckpointCounters counters;
-    counters.policy_version = start_version_;
-    counters.updates = static_cast<int64_t>(start_version_);
+    counters.policy_version = start_version;
+    counters.updates = static_cast<int64_t>(start_version);
     progress_->Restore(counters);
   }
   sessions_ = std::make_unique<SessionRegistry>(options_.max_actors,
@@ -324,8 +237,9 @@ absl::Status SeqLearnerServer::Impl::Start() {
                                                " (address in use or invalid?)"));
   }
   address_ = DialableAddress(options_.listen, port);
-  if (files_) {
-    PROXIMA_RETURN_IF_ERROR(WriteFileAtomic(files_->dir() + "/learner.addr", address_ + "\n"));
+  if (record_ && record_->files()) {
+    PROXIMA_RETURN_IF_ERROR(
+        WriteFileAtomic(record_->files()->dir() + "/learner.addr", address_ + "\n"));
   }
   v1::WeightSnapshot snap;
   EncodeModuleWeights(*model_, progress_->version(), &snap);
@@ -341,18 +255,8 @@ absl::Status SeqLearnerServer::Impl::Start() {
 
 void SeqLearnerServer::Impl::EvaluateLoop() {
   uint64_t evaluated = 0;
-  if (files_ || config_.max_updates > 0) held_out_start_ = HeldOut(progress_->version());
-  if (files_ && !config_.resume) {  // row 0: the start, so curves begin there
-    SeqMetricsRow start;
-    start.wall_seconds = absl::ToDoubleSeconds(absl::Now() - started_at_);
-    start.held_out_accuracy = held_out_start_;
-    if (absl::Status s = files_->Append(start); !s.ok()) LogWarning(s.ToString());
-  }
   // A resumed run that already made its updates has nothing left to do.
-  if (const uint64_t v = progress_->version();
-      config_.max_updates > 0 && v >= static_cast<uint64_t>(config_.max_updates)) {
-    finished_ = true;
-    WriteSummary(v);
+  if (const uint64_t v = progress_->version(); record_ && record_->Begin(v)) {
     RequestStop(absl::StrCat("done: ", v, " updates (--lm-updates ", config_.max_updates, ")"));
     return;
   }
@@ -415,6 +319,7 @@ void SeqLearnerServer::Impl::TrainOn(QueuedChunk c) {
     EncodeModuleWeights(*model_, now, &snap);
     publisher_.Publish(snap, now, ServerClock::now());
   }
+  uint64_t sequences = 0;  // trained by this update
   for (const QueuedChunk& q : training_->Taken()) {
     if (u.ok) {
       accounting_.Trained(q.actor_name, q.seq, q.transitions);
@@ -424,105 +329,14 @@ void SeqLearnerServer::Impl::TrainOn(QueuedChunk c) {
       sessions_->CountDropped(q.session_id);
     }
     sessions_->SetLag(q.session_id, now - std::min(now, q.policy_version));
-    if (u.ok && q.sequences) sequences_trained_ += q.sequences->sequences.size();
+    if (u.ok && q.sequences) sequences += q.sequences->sequences.size();
   }
-  if (u.ok) AfterUpdate(u, now);
-}
-
-double SeqLearnerServer::Impl::HeldOut(uint64_t version) {
-  absl::StatusOr<double> acc =
-      evaluator_->HeldOutAccuracy(config_.held_out_prompts, version, held_out_seed_);
-  if (!acc.ok()) {
-    LogWarning(absl::StrCat("held-out evaluation: ", acc.status().message()));
-    return NAN;
-  }
-  held_out_last_ = *acc;
-  held_out_last_version_ = version;
-  LogInfo(absl::StrFormat("version %llu: held-out exact match %.1f%% (%d prompts)",
-                          static_cast<unsigned long long>(version), 100 * *acc,
-                          config_.held_out_prompts));
-  return *acc;
-}
-
-void SeqLearnerServer::Impl::Checkpoint(uint64_t version) {
-  if (!files_) return;
-  checkpoint_info_.policy_version = version;
-  absl::StatusOr<std::string> path = files_->SaveCheckpoint(*model_, checkpoint_info_);
-  if (!path.ok()) {
-    LogWarning(absl::StrCat("checkpoint: ", path.status().message()));
-    return;
-  }
-  last_checkpoint_ = *path;
-}
-
-void SeqLearnerServer::Impl::WriteSummary(uint64_t version) {
-  if (!files_) return;
-  const v1::LearnerStatus st = Status(false);
-  const v1::SequenceStatus& seq = st.sequences();
-  const double wall = absl::ToDoubleSeconds(absl::Now() - started_at_);
-  auto number = [](double v) { return std::isnan(v) ? nlohmann::json() : nlohmann::json(v); };
-  nlohmann::json summary = {
-      {"env", config_.run.task_id},
-      {"algo", seq.algorithm()},
-      {"mode", "async"},
-      {"updates", version},
-      {"policy_version", version},
-      {"updates_this_process", version - start_version_},
-      {"held_out_prompts", config_.held_out_prompts},
-      {"held_out_accuracy_start", number(held_out_start_)},
-      {"held_out_accuracy", number(held_out_last_)},
-      {"held_out_version", held_out_last_version_},
-      {"last_mean_reward", seq.last_mean_reward()},
-      {"last_solved_fraction", seq.last_solved_fraction()},
-      {"last_kl_to_ref", seq.last_kl_to_ref()},
-      {"last_seq_kl_to_ref", seq.last_seq_kl_to_ref()},
-      {"sequences_trained", sequences_trained_},
-      {"tokens_trained", tokens_trained_},
-      {"wall_seconds", wall},
-      {"trained_tokens_per_second", wall > 0 ? tokens_trained_ / wall : 0.0},
-      {"update_seconds", update_seconds_},
-      {"actors", st.actors_connected()},
-      {"checkpoint", last_checkpoint_},
-  };
-  if (absl::Status s = files_->WriteSummary(summary); !s.ok()) {
-    LogWarning(absl::StrCat("summary.json: ", s.message()));
-  }
-}
-
-void SeqLearnerServer::Impl::AfterUpdate(const RunProgress::Update& u, uint64_t version) {
-  tokens_trained_ += static_cast<uint64_t>(u.transitions);
-  update_seconds_ += u.metrics.update_seconds;
-  const bool last = config_.max_updates > 0 && version >= static_cast<uint64_t>(config_.max_updates);
-  const bool eval = last || (config_.eval_every_updates > 0 &&
-                             version % static_cast<uint64_t>(config_.eval_every_updates) == 0);
-  const double held_out = eval ? HeldOut(version) : NAN;
-  if (files_) {
+  if (u.ok) {
     v1::SequenceStatus seq;
     training_->FillStatus(&seq);
-    SeqMetricsRow row;
-    row.update = version;
-    row.wall_seconds = absl::ToDoubleSeconds(absl::Now() - started_at_);
-    row.sequences = sequences_trained_;
-    row.tokens = tokens_trained_;
-    row.batch_tokens = u.transitions;
-    row.update_seconds = u.metrics.update_seconds;
-    row.mean_reward = seq.last_mean_reward();
-    row.solved_fraction = seq.last_solved_fraction();
-    row.kl_to_ref = seq.last_kl_to_ref();
-    row.seq_kl_to_ref = seq.last_seq_kl_to_ref();
-    row.policy_loss = u.metrics.policy_loss;
-    row.value_loss = u.metrics.value_loss;
-    row.clip_fraction = u.metrics.clip_fraction;
-    row.grad_norm = u.metrics.grad_norm;
-    row.max_lag = u.lag_max;
-    row.held_out_accuracy = held_out;
-    if (absl::Status s = files_->Append(row); !s.ok()) LogWarning(s.ToString());
-    if (eval) Checkpoint(version);
-  }
-  if (last && !finished_) {
-    finished_ = true;
-    WriteSummary(version);
-    RequestStop(absl::StrCat("done: ", version, " updates"));
+    if (record_->AfterUpdate(u, now, sequences, seq)) {
+      RequestStop(absl::StrCat("done: ", now, " updates"));
+    }
   }
 }
 
@@ -628,11 +442,7 @@ void SeqLearnerServer::Impl::Wait() {
   if (shut_down_) return;
   shut_down_ = true;
   if (evaluator_thread_.joinable()) evaluator_thread_.join();
-  if (files_ && !finished_) {  // stopped before max_updates: resumable
-    const uint64_t version = progress_->version();
-    if (version > start_version_) Checkpoint(version);
-    WriteSummary(version);
-  }
+  if (record_) record_->End(progress_->version());
   if (training_) {  // a batch not yet full when the run stopped
     for (const QueuedChunk& q : training_->Taken()) {
       accounting_.Dropped(q.actor_name, q.seq, q.transitions,
