@@ -226,6 +226,16 @@ absl::Status RunLmRl(const std::vector<std::string>& args, std::ostream& out, st
       if (iteration == 0) {
         initial_rlhf = held_out_rlhf;
         out << "before: " << DescribeHeldOut(*held_out_rlhf) << std::endl;
+        // Rewards centred and scaled on the SFT policy's own samples.
+        // (Scaled by 1 when the samples all score alike.)
+        const double spread = held_out_rlhf->scores.learned_std;
+        PROXIMA_RETURN_IF_ERROR(
+            scorer->SetNormalization(held_out_rlhf->scores.learned, spread > 0 ? spread : 1.0));
+        out << absl::StrFormat(
+                   "the policy is trained on (r - %.4f) / %.4f: the reward model's mean and "
+                   "standard deviation on those samples\n",
+                   scorer->normalization_mean(), scorer->normalization_std())
+            << std::flush;
       }
       return absl::OkStatus();
     };
@@ -234,11 +244,13 @@ absl::Status RunLmRl(const std::vector<std::string>& args, std::ostream& out, st
     learner_lm::SeqUpdateMetrics u = p.update;
     // Against a reward model the trainer's "solved" (reward >= 1) means
     // nothing: the exact-match fraction of the same completions instead.
+    // mean_reward stays what the trainer was given (the normalized r).
     if (scorer) u.solved_fraction = scorer->last().exact;
     out << absl::StrFormat(
         "iter %5d  %7.1f s  %s %.3f  solved %.3f  kl/token %.4f  kl/seq %.3f  clip %.3f  "
         "%6.0f tokens/s",
-        p.iteration, p.seconds, scorer ? "learned reward" : "reward", u.mean_reward,
+        p.iteration, p.seconds, scorer ? "learned reward" : "reward",
+        scorer ? scorer->last().learned : u.mean_reward,
         u.solved_fraction, u.kl_to_ref, u.seq_kl_to_ref, u.clip_fraction,
         p.generation_seconds > 0 ? p.tokens / p.generation_seconds : 0.0);
     if (scorer) {

@@ -1,6 +1,7 @@
 #include "learner/lm/rlhf_scorer.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <utility>
 
@@ -110,12 +111,27 @@ absl::StatusOr<std::vector<double>> RewardModelScorer::ScoreAll(const Completion
     m.learned += rewards[i];
   }
   for (double* v : {&m.learned, &m.true_score, &m.true_rule, &m.true_style, &m.exact}) *v /= n;
+  double squares = 0;
+  for (const double r : rewards) squares += (r - m.learned) * (r - m.learned);
+  m.learned_std = std::sqrt(squares / n);
   *means = m;
   return rewards;
 }
 
+absl::Status RewardModelScorer::SetNormalization(double mean, double std) {
+  if (!std::isfinite(mean) || !std::isfinite(std) || !(std > 0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("reward normalization: mean ", mean, ", std ", std, " (finite, std > 0)"));
+  }
+  mean_ = mean;
+  std_ = std;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<double>> RewardModelScorer::Score(const CompletionBatch& batch) {
-  return ScoreAll(batch, &last_);
+  PROXIMA_ASSIGN_OR_RETURN(std::vector<double> rewards, ScoreAll(batch, &last_));
+  for (double& r : rewards) r = (r - mean_) / std_;
+  return rewards;
 }
 
 absl::StatusOr<RlhfHeldOut> RewardModelScorer::EvaluateHeldOut(lm::SeqPolicyImpl& policy,

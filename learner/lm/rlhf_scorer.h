@@ -8,10 +8,16 @@
 // reward model's r(x, y) (ScoreCompletions, with the checkpoint's
 // log-likelihood weight); a completion that does not decode (a special token
 // before <eos>), which the reward model cannot read, gets the lowest reward
-// of the batch's decoded ones (0 when none decodes). The batch's means of
-// the learned reward, the true score and its rule and style parts, and the
-// exact-match fraction are kept as last(); an undecodable completion counts
-// 0 in the true figures, as in EvaluateTask.
+// of the batch's decoded ones (0 when none decodes). The rewards returned
+// are normalized, (r − mean) / std with SetNormalization's figures (0 and 1
+// until set; `proxima lm rl` sets those of the SFT policy's held-out samples
+// before the first update, as InstructGPT centres its reward model on the
+// reference): a reward model's r sits wherever training left it (about −2 on
+// addition) and a critic sharing the policy's trunk would otherwise spend
+// its first updates, and the trunk, chasing that offset. The batch's means of
+// the raw learned reward, the true score and its rule and style parts, and
+// the exact-match fraction are kept as last(); an undecodable completion
+// counts 0 in the true figures, as in EvaluateTask.
 //
 // EvaluateHeldOut measures the policy the way issue 26 measures every
 // method: one sample per held-out prompt at temperature 1
@@ -46,7 +52,8 @@ namespace proxima::learner_lm {
 struct RlhfScores {
   int completions = 0;
   int undecodable = 0;
-  double learned = 0;     // the reward model's r (what the policy is trained on)
+  double learned = 0;      // the reward model's raw r (before normalization)
+  double learned_std = 0;  // its standard deviation over the completions
   double true_score = 0;  // TrueScore: rule + style
   double true_rule = 0;
   double true_style = 0;
@@ -79,6 +86,10 @@ class RewardModelScorer {
   absl::StatusOr<std::vector<double>> Score(const CompletionBatch& batch);
   const RlhfScores& last() const { return last_; }
   double reward_loglik_weight() const { return reward_model_.info.reward_loglik_weight; }
+  // InvalidArgument unless std > 0 and both are finite.
+  absl::Status SetNormalization(double mean, double std);
+  double normalization_mean() const { return mean_; }
+  double normalization_std() const { return std_; }
 
   absl::StatusOr<RlhfHeldOut> EvaluateHeldOut(lm::SeqPolicyImpl& policy,
                                               lm::SeqPolicyImpl& reference, int num_prompts,
@@ -97,6 +108,7 @@ class RewardModelScorer {
   lm::StyleTerm style_;
   lm::RewardMode rule_;
   RlhfScores last_;
+  double mean_ = 0, std_ = 1;
 };
 
 }  // namespace proxima::learner_lm
