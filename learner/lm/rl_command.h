@@ -25,7 +25,10 @@
 // With --reward-model RM (a reward-model checkpoint or run directory,
 // `proxima lm reward-model`), completions are rewarded by the learned reward
 // model instead of the task's rule (learner/lm/rlhf_scorer.h), in this one
-// process. Every iteration then also reports the hidden true score of the
+// process, normalized as (r − mean) / std with the reward model's figures on
+// the SFT policy's held-out samples before the first update (mean_reward
+// holds the normalized reward, learned_reward the raw r). Every iteration
+// then also reports the hidden true score of the
 // same completions (TrueScore, learner/lm/preferences.h: --reward is its
 // rule part, --style/--style-weight/--style-cap its style term, with
 // `proxima lm preferences`' defaults — give the settings the pairs were made
