@@ -119,7 +119,9 @@ absl::StatusOr<SeqUpdateMetrics> SeqTrainer::UpdateOrThrow(
   m.kl_to_ref = Item(((d.exp() - d - 1) * mask).sum()) / tokens;
   m.seq_kl_to_ref = Item(((pre.logp - ref.logp) * mask).sum(1).mean());
   m.entropy = Item(pre.entropy.sum()) / tokens;
-  m.behaviour_gap = Item(((pre.logp - batch.behaviour_logp).abs() * mask).sum()) / tokens;
+  const at::Tensor gap = (pre.logp - batch.behaviour_logp).abs() * mask;
+  m.behaviour_gap = Item(gap.sum()) / tokens;
+  m.behaviour_gap_max = Item(gap.max());
 
   // --- 3. Advantages.
   at::Tensor seq_advantages, token_advantages, returns;

@@ -87,6 +87,7 @@ struct SeqUpdateMetrics {
   double seq_kl_to_ref = 0;  // mean over sequences of Σ_t (log π − log π_ref)
   double entropy = 0;        // token mean
   double behaviour_gap = 0;  // token mean |log π − log μ| (policy lag + rounding)
+  double behaviour_gap_max = 0;  // the largest
   // Over the update's minibatches (means):
   double loss = 0;
   double policy_loss = 0;

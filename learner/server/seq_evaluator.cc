@@ -52,8 +52,23 @@ absl::StatusOr<std::unique_ptr<SequenceEvaluator>> SequenceEvaluator::Create(
   return e;
 }
 
-SequenceEvaluator::ChunkGap SequenceEvaluator::Evaluate(const SequenceChunk& chunk) {
+SequenceEvaluator::ChunkGap SequenceEvaluator::Evaluate(const SequenceChunk& chunk,
+                                                        bool recompute) {
   const int64_t N = static_cast<int64_t>(chunk.sequences.size());
+  if (!recompute) {
+    double reward = 0;
+    int64_t tokens = 0;
+    for (const SequenceRecord& s : chunk.sequences) {
+      reward += s.reward;
+      tokens += static_cast<int64_t>(s.completion.size());
+    }
+    absl::MutexLock l(&mu_);
+    counts_.set_chunks(counts_.chunks() + 1);
+    counts_.set_sequences(counts_.sequences() + static_cast<uint64_t>(N));
+    counts_.set_tokens(counts_.tokens() + static_cast<uint64_t>(tokens));
+    reward_sum_ += reward;
+    return {};
+  }
   const int vocab = model_->config().vocab_size;
   int64_t L = 0;
   for (const SequenceRecord& s : chunk.sequences) {

@@ -50,8 +50,10 @@ class SequenceEvaluator {
     double sum_abs = 0, max_abs = 0;
     int64_t tokens = 0;
   };
-  // Counts an accepted chunk and returns its log-prob gap.
-  ChunkGap Evaluate(const SequenceChunk& chunk);
+  // Counts an accepted chunk and returns its log-prob gap. Without
+  // `recompute` it only counts (no forward pass; the gap is not measured):
+  // a training learner's update measures the gap in its own pre-pass.
+  ChunkGap Evaluate(const SequenceChunk& chunk, bool recompute = true);
 
   // Greedy exact match on `prompts` held-out prompts drawn with `seed` (the
   // same prompts every time), recorded with `version`.

@@ -270,7 +270,9 @@ void SeqLearnerServer::Impl::EvaluateLoop() {
       queue_->Wait(seen, /*want_chunks=*/true, absl::InfiniteFuture());
       continue;
     }
-    if (c->sequences) evaluator_->Evaluate(*c->sequences);
+    // Training recomputes the chunk's log-probs in the update's pre-pass
+    // (and reports the gap from there): no second forward pass here.
+    if (c->sequences) evaluator_->Evaluate(*c->sequences, /*recompute=*/!training_);
     if (training_) {
       TrainOn(*std::move(c));
     } else {

@@ -17,7 +17,8 @@
 //     class, and counted by class in LearnerStatus.sequences.rejected;
 //   * one chunk thread takes accepted chunks from the queue, counts them
 //     and recomputes the completion tokens' log-probs
-//     (learner/server/seq_evaluator.h). Without `training` that is the
+//     (learner/server/seq_evaluator.h; when training, the update's
+//     pre-pass does that once instead). Without `training` that is the
 //     chunk's "trained" fate in the accounting (received = trained +
 //     dropped + queued). With it (issue 25) the thread gathers chunks into
 //     batches and trains (learner/server/seq_training.h: GRPO or sequence

@@ -97,6 +97,10 @@ void SeqTraining::FillStatus(v1::SequenceStatus* out) const {
   out->set_last_solved_fraction(last_.solved_fraction);
   out->set_last_groups(static_cast<uint64_t>(last_.groups));
   out->set_last_degenerate_groups(static_cast<uint64_t>(last_.degenerate_groups));
+  if (updates_ > 0) {  // the evaluator does not recompute while training
+    out->set_mean_abs_log_prob_gap(last_.behaviour_gap);
+    out->set_max_abs_log_prob_gap(last_.behaviour_gap_max);
+  }
 }
 
 }  // namespace proxima

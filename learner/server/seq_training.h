@@ -14,7 +14,10 @@
 //
 // The sequence-specific figures of the last update (KL to the reference per
 // token and per sequence, mean reward and solved fraction of the batch,
-// degenerate groups) go into LearnerStatus.sequences (FillStatus); the
+// degenerate groups, and the log-prob gap to the actors' behaviour
+// log-probs, mean and largest, measured in the update's pre-pass: a training
+// learner's evaluator does not recompute it) go into LearnerStatus.sequences
+// (FillStatus); the
 // common ones (losses, clip fraction, grad norm, the first minibatch's ratio
 // deviation, tokens as samples) into UpdateMetrics, so WatchMetrics, the
 // dashboard and Prometheus show them like any update.

@@ -399,6 +399,11 @@ TEST(SeqLearnerTrainingTest, UpdatesPublishVersionsAndSettleTheirChunks) {
   EXPECT_EQ(st.sequences().updates(), 2u);
   EXPECT_GT(st.sequences().last_groups(), 0u);
   EXPECT_GE(st.sequences().last_kl_to_ref(), 0.0);
+  // The gap to the behaviour log-probs comes from the update's pre-pass
+  // (the evaluator does not recompute while training): measured, and within
+  // the lag's reach.
+  EXPECT_TRUE(std::isfinite(st.sequences().mean_abs_log_prob_gap()));
+  EXPECT_GE(st.sequences().max_abs_log_prob_gap(), st.sequences().mean_abs_log_prob_gap());
   EXPECT_EQ(st.updates(), 2u);
 
   // Bad training options are refused at creation, naming the option.
