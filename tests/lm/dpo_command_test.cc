@@ -17,6 +17,7 @@
 #include "learner/lm/lm_command.h"
 #include "learner/lm/seq_checkpoint.h"
 #include "nlohmann/json.hpp"
+#include "tests/lm/lm_test_commands.h"
 #include "tests/test_util.h"
 
 namespace proxima {
@@ -24,16 +25,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-int RunLm(std::vector<std::string> args, std::string* out, std::string* err) {
-  args.insert(args.begin(), "lm");
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  std::ostringstream o, e;
-  const int rc = RunLmCommand(static_cast<int>(argv.size()), argv.data(), o, e);
-  *out = o.str();
-  *err = e.str();
-  return rc;
-}
+using ::proxima::lm_testing::RunLm;
 
 std::string Row(const std::string& prompt, const std::string& chosen, const std::string& rejected) {
   return nlohmann::json{{"prompt", prompt}, {"chosen", chosen}, {"rejected", rejected}}.dump() +

@@ -30,6 +30,7 @@
 #include "learner/lm/preference_data.h"
 #include "learner/lm/preferences.h"
 #include "learner/lm/seq_checkpoint.h"
+#include "tests/lm/lm_test_commands.h"
 #include "tests/test_util.h"
 
 #ifndef PROXIMA_SOURCE_DIR
@@ -294,16 +295,7 @@ TEST(TrueScoreTest, RuleRewardPlusCappedStyle) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--style-weight")));
 }
 
-int RunLm(std::vector<std::string> args, std::string* out, std::string* err) {
-  args.insert(args.begin(), "lm");
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  std::ostringstream o, e;
-  const int rc = proxima::RunLmCommand(static_cast<int>(argv.size()), argv.data(), o, e);
-  *out = o.str();
-  *err = e.str();
-  return rc;
-}
+using ::proxima::lm_testing::RunLm;
 
 TEST(PreferenceCommandTest, EndToEndOnATinyPolicy) {
   const CharTokenizer tok;

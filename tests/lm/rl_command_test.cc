@@ -27,6 +27,7 @@
 #include "learner/lm/reward_model.h"
 #include "learner/lm/rlhf_scorer.h"
 #include "learner/lm/seq_checkpoint.h"
+#include "tests/lm/lm_test_commands.h"
 #include "tests/test_util.h"
 
 namespace proxima {
@@ -34,16 +35,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-int RunLm(std::vector<std::string> args, std::string* out, std::string* err) {
-  args.insert(args.begin(), "lm");
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  std::ostringstream o, e;
-  const int rc = RunLmCommand(static_cast<int>(argv.size()), argv.data(), o, e);
-  *out = o.str();
-  *err = e.str();
-  return rc;
-}
+using ::proxima::lm_testing::RunLm;
 
 TEST(LmRlCommandTest, TrainsFromAnSftCheckpointAndWritesItsRun) {
   const std::string dir = MakeTempDir("lm_rl");

@@ -20,6 +20,7 @@
 #include "gtest/gtest.h"
 #include "learner/lm/lm_command.h"
 #include "nlohmann/json.hpp"
+#include "tests/lm/lm_test_commands.h"
 #include "tests/lm/sanitizer_build.h"
 #include "tests/test_util.h"
 
@@ -209,16 +210,7 @@ TEST_F(SeqCheckpointTest, SaveRefusesMismatchedInfo) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("bad tag")));
 }
 
-int RunLm(std::vector<std::string> args, std::string* out, std::string* err) {
-  args.insert(args.begin(), "lm");
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  std::ostringstream o, e;
-  const int rc = RunLmCommand(static_cast<int>(argv.size()), argv.data(), o, e);
-  *out = o.str();
-  *err = e.str();
-  return rc;
-}
+using ::proxima::lm_testing::RunLm;
 
 const std::vector<std::string> kTinySft = {"sft",         "--steps=10",     "--warmup=2",
                                            "--eval-prompts=10", "--layers=1", "--width=32",

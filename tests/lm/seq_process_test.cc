@@ -25,6 +25,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "proxima/v1/monitor_service.grpc.pb.h"
+#include "tests/lm/lm_test_commands.h"
 #include "tests/support/child_process.h"
 #include "tests/support/learner_status.h"
 #include "tests/support/poll.h"
@@ -45,14 +46,7 @@ std::optional<v1::LearnerStatus> GetStatus(v1::Monitor::Stub* stub) {
 }
 
 // The tiny SFT run's directory (its newest checkpoint is the start).
-std::string TinySftRun() {
-  const std::string dir = MakeTempDir("seq_process_sft");
-  const CommandResult r = RunCommand(
-      BinPath("proxima") +
-      " lm sft --steps 20 --warmup 5 --layers 1 --width 16 --heads 2 --seed 3 --run-dir " + dir);
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  return dir;
-}
+std::string TinySftRun() { return lm_testing::TinySftRun("seq_process_sft"); }
 
 TEST(SeqProcessTest, LearnerAndActorProcessesGenerateAcceptAndStopCleanly) {
   const std::string sft = TinySftRun();

@@ -17,6 +17,7 @@
 #include "common/listening_line.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/lm/lm_test_commands.h"
 #include "tests/support/child_process.h"
 #include "tests/test_util.h"
 
@@ -27,14 +28,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-std::string TinySftRun() {
-  const std::string dir = MakeTempDir("seq_ros_sft");
-  const CommandResult r = RunCommand(
-      BinPath("proxima") +
-      " lm sft --steps 20 --warmup 5 --layers 1 --width 16 --heads 2 --seed 3 --run-dir " + dir);
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  return dir;
-}
+std::string TinySftRun() { return lm_testing::TinySftRun("seq_ros_sft"); }
 
 // metrics.csv's update column after the header, without a start row
 // (update 0) that a new run may write first.
