@@ -62,11 +62,7 @@ SequenceEvaluator::ChunkGap SequenceEvaluator::Evaluate(const SequenceChunk& chu
       reward += s.reward;
       tokens += static_cast<int64_t>(s.completion.size());
     }
-    absl::MutexLock l(&mu_);
-    counts_.set_chunks(counts_.chunks() + 1);
-    counts_.set_sequences(counts_.sequences() + static_cast<uint64_t>(N));
-    counts_.set_tokens(counts_.tokens() + static_cast<uint64_t>(tokens));
-    reward_sum_ += reward;
+    Record(N, tokens, reward, nullptr);
     return {};
   }
   const int vocab = model_->config().vocab_size;
@@ -104,15 +100,21 @@ SequenceEvaluator::ChunkGap SequenceEvaluator::Evaluate(const SequenceChunk& chu
       ++gap.tokens;
     }
   }
+  Record(N, gap.tokens, reward, &gap);
+  return gap;
+}
+
+void SequenceEvaluator::Record(int64_t sequences, int64_t tokens, double reward,
+                               const ChunkGap* gap) {
   absl::MutexLock l(&mu_);
   counts_.set_chunks(counts_.chunks() + 1);
-  counts_.set_sequences(counts_.sequences() + static_cast<uint64_t>(N));
-  counts_.set_tokens(counts_.tokens() + static_cast<uint64_t>(gap.tokens));
+  counts_.set_sequences(counts_.sequences() + static_cast<uint64_t>(sequences));
+  counts_.set_tokens(counts_.tokens() + static_cast<uint64_t>(tokens));
   reward_sum_ += reward;
-  gap_sum_ += gap.sum_abs;
-  gap_tokens_ += gap.tokens;
-  counts_.set_max_abs_log_prob_gap(std::max(counts_.max_abs_log_prob_gap(), gap.max_abs));
-  return gap;
+  if (gap == nullptr) return;
+  gap_sum_ += gap->sum_abs;
+  gap_tokens_ += gap->tokens;
+  counts_.set_max_abs_log_prob_gap(std::max(counts_.max_abs_log_prob_gap(), gap->max_abs));
 }
 
 absl::StatusOr<double> SequenceEvaluator::HeldOutAccuracy(int prompts, uint64_t version,

@@ -69,6 +69,8 @@ class SequenceEvaluator {
  private:
   SequenceEvaluator(SeqRunSettings run, lm::SeqPolicy model, std::unique_ptr<lm::Task> task)
       : run_(std::move(run)), model_(std::move(model)), task_(std::move(task)) {}
+  // Adds a chunk to the counts, and its gap when it was measured.
+  void Record(int64_t sequences, int64_t tokens, double reward, const ChunkGap* gap);
 
   const SeqRunSettings run_;
   lm::SeqPolicy model_;
