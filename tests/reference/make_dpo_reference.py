@@ -14,16 +14,11 @@ Usage (see README.md):
   /usr/bin/python3 tests/reference/make_dpo_reference.py --check  # compare, write nothing
 """
 
-import argparse
-import os
 import sys
 
 import numpy as np
 
-from make_reference import f32, flat, compare_or_write  # noqa: E402  (same folder)
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-
+from make_reference import f32, flat, reference_main  # noqa: E402  (same folder)
 
 def softplus(x):
     """log(1 + exp(x)) without overflow."""
@@ -92,13 +87,7 @@ def dpo_doc():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", default=os.path.join(HERE, "lm"),
-                        help="directory to write (default: tests/reference/lm)")
-    parser.add_argument("--check", action="store_true",
-                        help="compare with the files there instead of writing")
-    args = parser.parse_args()
-    return compare_or_write(args.out, {"dpo_loss.json": dpo_doc()}, args.check)
+    return reference_main(__doc__, "lm", lambda: {"dpo_loss.json": dpo_doc()})
 
 
 if __name__ == "__main__":

@@ -17,16 +17,11 @@ Usage (see README.md):
   /usr/bin/python3 tests/reference/make_lm_reference.py --check  # compare, write nothing
 """
 
-import argparse
-import os
 import sys
 
 import numpy as np
 
-from make_reference import f32, flat, compare_or_write  # noqa: E402  (same folder)
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-
+from make_reference import f32, flat, reference_main  # noqa: E402  (same folder)
 
 def ragged_mask(rng, rows, cols):
     """[rows, cols] 0/1, each row a prefix of ones of length 1..cols."""
@@ -236,13 +231,8 @@ def seq_ppo_doc():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--check", action="store_true",
-                        help="compare with the committed files; write nothing")
-    args = parser.parse_args()
-    out_dir = os.path.join(HERE, "lm")
-    docs = {"grpo_loss.json": grpo_doc(), "seq_ppo.json": seq_ppo_doc()}
-    return compare_or_write(out_dir, docs, args.check)
+    return reference_main(__doc__, "lm",
+                          lambda: {"grpo_loss.json": grpo_doc(), "seq_ppo.json": seq_ppo_doc()})
 
 
 if __name__ == "__main__":

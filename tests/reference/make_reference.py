@@ -400,14 +400,22 @@ def compare_or_write(out_dir, docs, check):
     return 1 if failed else 0
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=os.path.join(HERE, "ppo"),
-                        help="directory to write (default: tests/reference/ppo)")
+def reference_main(doc, folder, make_docs):
+    """The command line of every make_*reference.py here: --out DIR (default
+    tests/reference/<folder>) and --check; writes make_docs() ({file name:
+    document}) into DIR, or checks them against it. doc is the script's
+    docstring; returns the exit status."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--out", default=os.path.join(HERE, folder),
+                        help=f"directory to write (default: tests/reference/{folder})")
     parser.add_argument("--check", action="store_true",
                         help="compare with the files in --out (to 1e-12) instead of writing")
     args = parser.parse_args()
-    return compare_or_write(args.out, documents(), args.check)
+    return compare_or_write(args.out, make_docs(), args.check)
+
+
+def main():
+    return reference_main(__doc__, "ppo", documents)
 
 
 if __name__ == "__main__":

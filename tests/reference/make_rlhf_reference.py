@@ -17,16 +17,11 @@ Usage (see README.md):
   /usr/bin/python3 tests/reference/make_rlhf_reference.py --check  # compare, write nothing
 """
 
-import argparse
-import os
 import sys
 
 import numpy as np
 
-from make_reference import f32, flat, compare_or_write  # noqa: E402  (same folder)
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-
+from make_reference import f32, flat, reference_main  # noqa: E402  (same folder)
 
 def bt_case(name, chosen, rejected, true_order):
     chosen, rejected = f32(chosen), f32(rejected)
@@ -96,11 +91,7 @@ def bt_doc():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--check", action="store_true",
-                        help="compare with the committed files; write nothing")
-    args = parser.parse_args()
-    return compare_or_write(os.path.join(HERE, "lm"), {"bt_loss.json": bt_doc()}, args.check)
+    return reference_main(__doc__, "lm", lambda: {"bt_loss.json": bt_doc()})
 
 
 if __name__ == "__main__":
