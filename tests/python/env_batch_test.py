@@ -35,10 +35,8 @@ def batch_reset(seed=None):
 
 
 def batch_discrete(actions, shape=None):
-    a = np.asarray(actions, dtype="<i8")
-    return es.EnvRequest(batch_step=es.EnvBatchStepRequest(actions=tensor_pb2.TensorProto(
-        dtype=tensor_pb2.DTYPE_INT64, shape=list(a.shape if shape is None else shape),
-        data=a.tobytes())))
+    return es.EnvRequest(batch_step=es.EnvBatchStepRequest(
+        actions=base.tensor(actions, "<i8", tensor_pb2.DTYPE_INT64, shape)))
 
 
 def batch_box(actions):

@@ -58,11 +58,18 @@ def discrete(a):
         dtype=tensor_pb2.DTYPE_INT64, data=int(a).to_bytes(8, "little", signed=True))))
 
 
+def tensor(values, np_dtype, proto_dtype, shape=None):
+    """values as a TensorProto: little-endian np_dtype bytes; their own shape
+    unless shape is given (to send a wrong one)."""
+    arr = np.asarray(values, dtype=np_dtype)
+    return tensor_pb2.TensorProto(dtype=proto_dtype,
+                                  shape=list(arr.shape if shape is None else shape),
+                                  data=arr.tobytes())
+
+
 def box(values, shape=None):
-    arr = np.asarray(values, dtype="<f4")
-    return es.EnvRequest(step=es.EnvStepRequest(action=tensor_pb2.TensorProto(
-        dtype=tensor_pb2.DTYPE_FLOAT32, shape=list(arr.shape if shape is None else shape),
-        data=arr.tobytes())))
+    return es.EnvRequest(step=es.EnvStepRequest(
+        action=tensor(values, "<f4", tensor_pb2.DTYPE_FLOAT32, shape)))
 
 
 def obs_of(tensor):
