@@ -1,18 +1,9 @@
 #include "learner/cli/plot_command.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <set>
 
@@ -25,8 +16,8 @@
 #include "common/file_util.h"
 #include "common/flags.h"
 #include "common/logging.h"
-#include "common/subprocess.h"
-#include "common/temp_dir.h"
+#include "learner/cli/gnuplot_render.h"
+#include "learner/cli/rlhf_plot.h"
 
 namespace proxima {
 namespace {
@@ -39,7 +30,9 @@ constexpr char kPlotUsage[] =
     "\n"
     "Draws mean episodic return (last-100 mean, from RUN_DIR/metrics.csv) against env\n"
     "steps and against wall-clock seconds, one line per run, with gnuplot\n"
-    "(apt-get install gnuplot-nox).\n"
+    "(apt-get install gnuplot-nox). Runs of `proxima lm rl --reward-model` are drawn\n"
+    "as learned reward and true score against the KL to the reference, one line per\n"
+    "run labelled with its beta (the over-optimisation plot).\n"
     "\n"
     "  --out FILE    the PNG to write (required)\n"
     "  --title T     title above both panels\n"
@@ -59,64 +52,6 @@ absl::StatusOr<int> ParsePixels(const std::string& flag, const std::string& valu
                                                    kMaxPixels, "] pixels (got ", v, ")"));
   }
   return v;
-}
-
-// The directory's own name ("runs/CartPole-v1-1/" → "CartPole-v1-1").
-std::string RunLabel(const std::string& run_dir) {
-  fs::path p = fs::path(run_dir).lexically_normal();
-  if (!p.has_filename()) p = p.parent_path();  // trailing slash
-  std::string name = p.filename().string();
-  if (name.empty() || name == "." || name == "..") {
-    std::error_code ec;
-    name = fs::weakly_canonical(fs::absolute(run_dir), ec).filename().string();
-  }
-  return name.empty() ? run_dir : name;
-}
-
-// A gnuplot double-quoted string literal (backslash escapes are interpreted
-// there, so backslashes and quotes are escaped; line breaks become spaces).
-std::string GnuplotString(const std::string& s) {
-  std::string q = "\"";
-  for (char c : s) {
-    if (c == '\\' || c == '"') q.push_back('\\');
-    q.push_back(c == '\n' || c == '\r' ? ' ' : c);
-  }
-  return q + "\"";
-}
-
-// The gnuplot executable in PATH, or empty.
-std::string FindInPath(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  if (path == nullptr) return "";
-  for (absl::string_view dir : absl::StrSplit(path, ':', absl::SkipEmpty())) {
-    const std::string candidate = absl::StrCat(dir, "/", program);
-    struct stat st;
-    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-        ::access(candidate.c_str(), X_OK) == 0) {
-      return candidate;
-    }
-  }
-  return "";
-}
-
-// Runs `program script` with stdout and stderr into `log_path` (truncated)
-// and stdin from /dev/null; returns the wait status, or an error if it could
-// not start.
-absl::StatusOr<int> RunProgram(const std::string& program, const std::string& script,
-                               const std::string& log_path) {
-  const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (log < 0) {
-    return absl::InternalError(absl::StrCat("cannot start ", program, ": ", std::strerror(errno)));
-  }
-  SpawnOptions spawn;
-  spawn.stdout_fd = log;
-  spawn.stderr_fd = log;
-  absl::StatusOr<pid_t> pid = SpawnChild(program, {script}, spawn);
-  ::close(log);
-  if (!pid.ok()) {
-    return absl::InternalError(absl::StrCat("cannot start ", program, ": ", pid.status().message()));
-  }
-  return WaitForExit(*pid);
 }
 
 // The smallest 1, 2 or 5 × 10^n step that splits [0, max] into at most
@@ -177,17 +112,7 @@ std::string Script(const PlotOptions& o, const std::vector<RunCurve>& curves,
   // About 60 pixels per tick label in each half of the image.
   const int max_ticks = std::max(2, (o.width / 2 - 100) / 60);
 
-  std::string s;
-  // pngcairo draws anti-aliased lines; gnuplot-nox has both terminals.
-  absl::StrAppendFormat(
-      &s,
-      "if (strstrt(\" \".GPVAL_TERMINALS.\" \", \" pngcairo \") > 0) {\n"
-      "  set terminal pngcairo size %d,%d noenhanced font \"sans,10\"\n"
-      "} else {\n"
-      "  set terminal png size %d,%d noenhanced\n"
-      "}\n",
-      o.width, o.height, o.width, o.height);
-  absl::StrAppend(&s, "set output ", GnuplotString(png), "\n");
+  std::string s = GnuplotPngPreamble(o.width, o.height, png);
   absl::StrAppend(&s, "set multiplot layout 1,2",
                   o.title.empty() ? "" : " title " + GnuplotString(o.title), "\n");
   // The key sits at the top left in headroom added above the data (about 16
@@ -227,6 +152,17 @@ std::string Script(const PlotOptions& o, const std::vector<RunCurve>& curves,
 }
 
 }  // namespace
+
+std::string RunLabel(const std::string& run_dir) {
+  fs::path p = fs::path(run_dir).lexically_normal();
+  if (!p.has_filename()) p = p.parent_path();  // trailing slash
+  std::string name = p.filename().string();
+  if (name.empty() || name == "." || name == "..") {
+    std::error_code ec;
+    name = fs::weakly_canonical(fs::absolute(run_dir), ec).filename().string();
+  }
+  return name.empty() ? run_dir : name;
+}
 
 absl::StatusOr<PlotOptions> ParsePlotArgs(const std::vector<std::string>& args, bool* help) {
   PlotOptions o;
@@ -274,21 +210,30 @@ absl::StatusOr<PlotOptions> ParsePlotArgs(const std::vector<std::string>& args, 
   return o;
 }
 
-absl::StatusOr<RunCurve> ReadRunCurve(const std::string& run_dir) {
+absl::StatusOr<MetricsCsv> ReadMetricsCsv(const std::string& run_dir) {
   std::error_code ec;
   if (!fs::is_directory(run_dir, ec)) {
     return absl::NotFoundError(absl::StrCat("run directory '", run_dir, "' does not exist"));
   }
-  const std::string path = run_dir + "/metrics.csv";
-  if (!fs::exists(path, ec)) {
+  MetricsCsv csv;
+  csv.path = run_dir + "/metrics.csv";
+  if (!fs::exists(csv.path, ec)) {
     return absl::NotFoundError(absl::StrCat("no metrics.csv in '", run_dir, "'"));
   }
-  absl::StatusOr<std::string> contents = ReadFile(path);
+  absl::StatusOr<std::string> contents = ReadFile(csv.path);
   if (!contents.ok()) return contents.status();
-  std::vector<absl::string_view> lines = absl::StrSplit(*contents, '\n', absl::SkipWhitespace());
-  if (lines.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("'", path, "' is empty"));
+  csv.lines = absl::StrSplit(*contents, '\n', absl::SkipWhitespace());
+  if (csv.lines.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("'", csv.path, "' is empty"));
   }
+  return csv;
+}
+
+absl::StatusOr<RunCurve> ReadRunCurve(const std::string& run_dir) {
+  absl::StatusOr<MetricsCsv> csv = ReadMetricsCsv(run_dir);
+  if (!csv.ok()) return csv.status();
+  const std::string& path = csv->path;
+  const std::vector<std::string>& lines = csv->lines;
   const std::vector<absl::string_view> header = absl::StrSplit(lines[0], ',');
   int steps_col = -1, wall_col = -1, return_col = -1, tokens_col = -1, held_out_col = -1;
   for (size_t c = 0; c < header.size(); ++c) {
@@ -348,8 +293,13 @@ int PlotCommand(const PlotOptions& o, std::ostream& out, std::ostream& err) {
     err << "proxima plot: " << message << "\n";
     return 2;
   };
+  // `proxima lm rl --reward-model` runs: the over-optimisation plot.
+  if (!o.run_dirs.empty() && IsRlhfRun(o.run_dirs.front())) return PlotRlhfRuns(o, out, err);
   std::vector<RunCurve> curves;
   for (const std::string& dir : o.run_dirs) {
+    if (IsRlhfRun(dir)) {
+      return usage_error(absl::StrCat("'", dir, "' is an RLHF run; one plot holds runs of one kind"));
+    }
     absl::StatusOr<RunCurve> curve = ReadRunCurve(dir);
     if (!curve.ok()) return usage_error(std::string(curve.status().message()));
     if (!curves.empty() && curves.front().sequence != curve->sequence) {
@@ -373,66 +323,22 @@ int PlotCommand(const PlotOptions& o, std::ostream& out, std::ostream& err) {
   if (duplicate) {
     for (RunCurve& c : curves) c.label = c.run_dir;
   }
-  const fs::path out_path(o.out);
-  const fs::path out_dir = out_path.has_parent_path() ? out_path.parent_path() : fs::path(".");
-  std::error_code ec;
-  if (!fs::is_directory(out_dir, ec)) {
-    return usage_error(absl::StrCat("--out: directory '", out_dir.string(), "' does not exist"));
-  }
-  const std::string gnuplot = FindInPath("gnuplot");
-  if (gnuplot.empty()) {
-    return usage_error(
-        "gnuplot not found in PATH; install it with `apt-get install gnuplot-nox`");
-  }
-
-  absl::StatusOr<ScopedTempDir> tmp = ScopedTempDir::Create("proxima-plot-");
-  if (!tmp.ok()) {
-    err << "proxima plot: " << tmp.status().message() << "\n";
-    return 1;
-  }
-  std::vector<std::string> data_files;
-  for (size_t i = 0; i < curves.size(); ++i) {
-    const RunCurve& c = curves[i];
-    data_files.push_back(absl::StrCat(tmp->path(), "/run", i, ".dat"));
-    std::string data = "# env_steps wall_seconds mean_return\n";
+  std::vector<std::string> data;
+  for (const RunCurve& c : curves) {
+    std::string d = "# env_steps wall_seconds mean_return\n";
     for (size_t p = 0; p < c.env_steps.size(); ++p) {
-      absl::StrAppendFormat(&data, "%.17g %.17g %.17g\n", c.env_steps[p], c.wall_seconds[p],
+      absl::StrAppendFormat(&d, "%.17g %.17g %.17g\n", c.env_steps[p], c.wall_seconds[p],
                             c.mean_return[p]);
     }
-    std::ofstream f(data_files.back());
-    f << data;
-    if (!f.good()) {
-      err << "proxima plot: cannot write " << data_files.back() << "\n";
-      return 1;
-    }
+    data.push_back(std::move(d));
   }
-  // Drawn next to --out and renamed over it when complete.
-  const std::string partial = absl::StrCat(o.out, ".partial-", ::getpid(), ".png");
-  const std::string script_path = tmp->path() + "/plot.gp";
-  {
-    std::ofstream f(script_path);
-    f << Script(o, curves, data_files, partial);
-    if (!f.good()) {
-      err << "proxima plot: cannot write " << script_path << "\n";
-      return 1;
-    }
-  }
-  const std::string log_path = tmp->path() + "/gnuplot.log";
-  absl::StatusOr<int> status = RunProgram(gnuplot, script_path, log_path);
-  absl::StatusOr<std::string> log = ReadFile(log_path);
-  if (!status.ok() || !WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
-    err << "proxima plot: gnuplot failed"
-        << (status.ok() ? "" : absl::StrCat(": ", status.status().message())) << "\n";
-    if (log.ok()) err << *log;
-    fs::remove(partial, ec);
-    return 1;
-  }
-  fs::rename(partial, o.out, ec);
-  if (ec) {
-    err << "proxima plot: cannot write " << o.out << ": " << ec.message() << "\n";
-    fs::remove(partial, ec);
-    return 1;
-  }
+  const int rendered = RenderPng(
+      data,
+      [&](const std::vector<std::string>& files, const std::string& png) {
+        return Script(o, curves, files, png);
+      },
+      o.out, err);
+  if (rendered != 0) return rendered;
   size_t points = 0;
   for (const RunCurve& c : curves) points += c.env_steps.size();
   out << "proxima plot: wrote " << o.out << " (" << curves.size() << " run"

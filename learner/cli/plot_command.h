@@ -6,10 +6,14 @@
 // and against wall-clock seconds, one line per run, labelled with the run
 // directory's name. Sequence runs (`proxima train --env lm/...`) are drawn
 // the same way with their held-out greedy exact match against completion
-// tokens trained and wall time; one plot holds runs of one kind. The drawing is Debian's gnuplot (package gnuplot-nox): this
-// command writes each run's points and a gnuplot script into a temporary
-// directory, runs `gnuplot` from PATH on it (its pngcairo terminal, else png)
-// and renames the finished image onto --out.
+// tokens trained and wall time. Runs of `proxima lm rl --reward-model` get
+// the over-optimisation plot instead: learned and true reward against the KL
+// to the reference, one line per run labelled with its β (rlhf_plot.h). One
+// plot holds runs of one kind. The drawing is Debian's gnuplot (package
+// gnuplot-nox, through gnuplot_render.h): this command writes each run's
+// points and a gnuplot script into a temporary directory, runs `gnuplot`
+// from PATH on it (its pngcairo terminal, else png) and renames the finished
+// image onto --out.
 //
 // The command parses its own arguments (it is dispatched before the global
 // flag parser), so its flag names cannot collide with other commands'.
@@ -55,6 +59,18 @@ struct RunCurve {
   std::vector<double> mean_return;
   int64_t rows = 0;   // data rows in metrics.csv, finite return or not
 };
+
+// The run directory's own name ("runs/CartPole-v1-1/" → "CartPole-v1-1").
+std::string RunLabel(const std::string& run_dir);
+
+// RUN_DIR/metrics.csv: its path and non-blank lines, the header first.
+// NotFound for a missing run directory or file, InvalidArgument for an empty
+// file.
+struct MetricsCsv {
+  std::string path;
+  std::vector<std::string> lines;
+};
+absl::StatusOr<MetricsCsv> ReadMetricsCsv(const std::string& run_dir);
 
 // NotFound for a missing run directory or metrics.csv; InvalidArgument for an
 // empty or malformed metrics.csv (columns are found by their header names).

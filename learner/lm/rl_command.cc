@@ -19,6 +19,7 @@
 #include "learner/lm/seq_checkpoint.h"
 #include "learner/lm/seq_rl_loop.h"
 #include "learner/lm/sft.h"
+#include "nlohmann/json.hpp"
 
 namespace proxima {
 
@@ -66,6 +67,18 @@ std::string DescribeHeldOut(const learner_lm::RlhfHeldOut& h) {
       "exact %.3f, KL to reference %.3f nats/sequence",
       h.scores.completions, h.scores.true_score, h.scores.true_rule, h.scores.true_style,
       h.scores.learned, h.scores.exact, h.seq_kl_to_ref);
+}
+
+nlohmann::ordered_json HeldOutJson(const learner_lm::RlhfHeldOut& h) {
+  nlohmann::ordered_json j;
+  j["prompts"] = h.scores.completions;
+  j["true_reward"] = h.scores.true_score;
+  j["true_rule"] = h.scores.true_rule;
+  j["true_style"] = h.scores.true_style;
+  j["learned_reward"] = h.scores.learned;
+  j["exact"] = h.scores.exact;
+  j["seq_kl_to_ref"] = h.seq_kl_to_ref;
+  return j;
 }
 
 std::string CsvRow(const learner_lm::SeqRlProgress& p, const learner_lm::SeqUpdateMetrics& u) {
@@ -203,6 +216,13 @@ absl::Status RunLmRl(const std::vector<std::string>& args, std::ostream& out, st
     if (!csv) return absl::InvalidArgumentError(absl::StrCat("cannot write ", run_dir, "/metrics.csv"));
     csv << kCsvHeader << (scorer ? kRlhfCsvColumns : "") << "\n";
   }
+  // With a reward model: DIR/summary.json, the held-out figures before the
+  // first update (written then) and after the last (added at the end).
+  nlohmann::ordered_json summary;
+  auto write_summary = [&]() -> absl::Status {
+    if (run_dir.empty()) return absl::OkStatus();
+    return WriteFileAtomic(run_dir + "/summary.json", summary.dump(2) + "\n");
+  };
   *exit_code = 1;  // from here on a failure is a runtime one
   out << absl::StrFormat(
       "proxima lm rl: %s on %s from %s (SFT held-out exact %.1f%%); %d iterations of %d prompts "
@@ -236,6 +256,17 @@ absl::Status RunLmRl(const std::vector<std::string>& args, std::ostream& out, st
                    "standard deviation on those samples\n",
                    scorer->normalization_mean(), scorer->normalization_std())
             << std::flush;
+        summary["method"] = std::string(learner_lm::SeqAlgoName(t.algo));
+        summary["init"] = policy->path;
+        summary["reward_model"] = reward_model_path;
+        summary["reward_kl_beta"] = t.reward_kl_beta;
+        summary["kl_beta"] = t.grpo.kl_beta;
+        summary["learning_rate"] = t.learning_rate;
+        summary["iterations"] = loop.iterations;
+        summary["normalization"] = {{"mean", scorer->normalization_mean()},
+                                    {"std", scorer->normalization_std()}};
+        summary["before"] = HeldOutJson(*held_out_rlhf);
+        PROXIMA_RETURN_IF_ERROR(write_summary());
       }
       return absl::OkStatus();
     };
@@ -302,6 +333,12 @@ absl::Status RunLmRl(const std::vector<std::string>& args, std::ostream& out, st
         "the reference %.3f nats/sequence\n",
         initial_rlhf->scores.true_score, held_out_rlhf->scores.true_score,
         initial_rlhf->scores.learned, held_out_rlhf->scores.learned, held_out_rlhf->seq_kl_to_ref);
+    summary["seconds"] = result->last.seconds;
+    summary["after"] = HeldOutJson(*held_out_rlhf);
+    if (absl::Status s = write_summary(); !s.ok()) {
+      err << "proxima lm rl: " << s.message() << "\n";
+      return absl::OkStatus();
+    }
   }
   if (!run_dir.empty()) {
     lm::SeqCheckpointInfo info = policy->info;

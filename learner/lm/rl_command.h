@@ -36,7 +36,11 @@
 // true_rule, true_style; every evaluation also samples one completion per
 // held-out prompt (the prompts the SFT run was measured on) and reports
 // their learned and true reward, exact match and KL to the reference per
-// sequence (held_out_* columns), before the first iteration too.
+// sequence (held_out_* columns), before the first iteration too; with
+// --run-dir, DIR/summary.json holds those figures before the first update
+// ("before", written then) and after the last ("after"), with β, the learning
+// rate and the reward normalization (`proxima plot` draws the "before" point
+// at the start of its over-optimisation curves: learner/cli/rlhf_plot.h).
 // Generation gets the room a padding style pays for. A policy given as RM or
 // a reward model as CKPT, a missing file, another task's or tokenizer's
 // reward model, or one too short for the completions exits 2 naming the
