@@ -86,6 +86,11 @@ absl::StatusOr<SequenceChunk> SequenceGenerator::Next(Timing* timing) {
     ++next_group_;
     t.score_seconds += SecondsSince(start);
   }
+  if (rescorer_) {
+    const auto start = std::chrono::steady_clock::now();
+    PROXIMA_RETURN_IF_ERROR(rescorer_(&chunk));
+    t.score_seconds += SecondsSince(start);
+  }
   if (timing != nullptr) *timing = t;
   return chunk;
 }

@@ -15,7 +15,9 @@
 #define PROXIMA_ACTOR_SEQ_GENERATOR_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -48,6 +50,14 @@ class SequenceGenerator {
 
   lm::SeqPolicyImpl& model() { return *model_; }
 
+  // Replaces the rule's rewards of every chunk Next() makes, timed as
+  // scoring: the actor placement of a learned reward model (issue 26), which
+  // must be learner/server/seq_reward.h's RescoreSequenceChunks, the
+  // function the learner placement runs, so that both give the same
+  // rewards. Unset: the task's rule.
+  using Rescorer = std::function<absl::Status(SequenceChunk*)>;
+  void SetRescorer(Rescorer rescorer) { rescorer_ = std::move(rescorer); }
+
  private:
   SequenceGenerator(SeqRunSettings run, lm::CharTokenizer tok, std::unique_ptr<lm::Task> task,
                     uint64_t seed);
@@ -60,6 +70,7 @@ class SequenceGenerator {
   uint64_t version_ = 0;
   bool has_weights_ = false;
   int64_t next_group_ = 0;
+  Rescorer rescorer_;
 };
 
 }  // namespace proxima

@@ -15,9 +15,11 @@
 #include "common/lm/task_registry.h"
 #include "common/status_macros.h"
 #include "learner/checkpoint_names.h"
+#include "learner/lm/rlhf_scorer.h"
 #include "learner/lm/seq_loss.h"
 #include "learner/lm/seq_trainer.h"
 #include "learner/ppo_config_fields.h"
+#include "learner/server/seq_reward.h"
 #include "learner/server/seq_run_files.h"
 
 ABSL_FLAG(int, group_size, 8, "sequence run (--env lm/...): completions per prompt (G)");
@@ -51,6 +53,15 @@ ABSL_FLAG(int, lm_eval_every, 25,
           "sequence run (--algo): held-out greedy exact match (and a checkpoint with "
           "--run-dir) every this many updates; 0 = only at the start and the end");
 ABSL_FLAG(int, lm_eval_prompts, 200, "sequence run: held-out prompts per evaluation");
+ABSL_FLAG(std::string, reward_model, "",
+          "sequence run (--algo): reward completions with this reward model (`proxima lm "
+          "reward-model`; scored in the learner, normalized on the init checkpoint's samples) "
+          "instead of the task's rule; needs --init-checkpoint");
+ABSL_FLAG(std::string, style, "length",
+          "sequence run (--reward-model): the true score's style term, none, length or pad:C "
+          "(`proxima lm preferences`' --style), logged beside the learned reward");
+ABSL_FLAG(double, style_weight, 0.1, "sequence run (--reward-model): the style term's weight");
+ABSL_FLAG(int, style_cap, 4, "sequence run (--reward-model): the style term's cap");
 
 namespace proxima {
 namespace {
@@ -58,6 +69,32 @@ namespace {
 bool FlagGiven(const char* name) {
   const absl::CommandLineFlag* f = absl::FindCommandLineFlag(name);
   return f != nullptr && f->CurrentValue() != f->DefaultValue();
+}
+
+// --reward-model and the true score's style (issue 26); the style flags
+// only with a reward model.
+absl::StatusOr<SeqRewardSettings> RewardFromFlags() {
+  SeqRewardSettings r;
+  r.reward_model = absl::GetFlag(FLAGS_reward_model);
+  r.style = absl::GetFlag(FLAGS_style);
+  r.style_weight = absl::GetFlag(FLAGS_style_weight);
+  r.style_cap = absl::GetFlag(FLAGS_style_cap);
+  if (!r.enabled()) {
+    for (const char* name : {"style", "style_weight", "style_cap"}) {
+      if (FlagGiven(name)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--", absl::StrReplaceAll(name, {{"_", "-"}}),
+            " names the true score of a --reward-model run: give --reward-model too"));
+      }
+    }
+    return r;
+  }
+  // Absolute, so that config.json names it from anywhere (--resume).
+  std::error_code ec;
+  const std::filesystem::path abs = std::filesystem::absolute(r.reward_model, ec);
+  if (!ec) r.reward_model = abs.lexically_normal().string();
+  PROXIMA_RETURN_IF_ERROR(r.Style().status());
+  return r;
 }
 
 // SeqLearnerConfig.training from --algo and its companions; nullopt when
@@ -102,6 +139,7 @@ absl::StatusOr<std::optional<SeqTrainingOptions>> TrainingFromFlags(uint64_t see
     return absl::InvalidArgumentError(
         absl::StrCat("--chunks-per-update: ", t.chunks_per_update, " must be >= 1"));
   }
+  PROXIMA_ASSIGN_OR_RETURN(t.reward_settings, RewardFromFlags());
   t.max_policy_lag = absl::GetFlag(FLAGS_lm_max_policy_lag);
   if (t.max_policy_lag < -1) {
     return absl::InvalidArgumentError(
@@ -158,6 +196,19 @@ absl::StatusOr<SeqLearnerConfig> SeqLearnerConfigFromFlags(const std::string& ta
     std::error_code ec;
     const std::filesystem::path abs = std::filesystem::absolute(c.init_checkpoint, ec);
     if (!ec) c.init_checkpoint = abs.lexically_normal().string();
+  }
+  if (c.training.has_value() && c.training->reward_settings.enabled()) {
+    // Room for the style the true score pays for, as `proxima lm rl` gives.
+    if (!FlagGiven("max_new_tokens")) {
+      PROXIMA_ASSIGN_OR_RETURN(const std::unique_ptr<lm::Task> task, lm::MakeTask(task_id));
+      PROXIMA_ASSIGN_OR_RETURN(const lm::StyleTerm style, c.training->reward_settings.Style());
+      c.run.max_new_tokens = learner_lm::TrueScoreMaxNewTokens(*task, style);
+    }
+    PROXIMA_RETURN_IF_ERROR(CheckSeqRewardSettings(c.training->reward_settings,
+                                                   c.init_checkpoint, c.run.max_new_tokens));
+  } else if (FlagGiven("reward_model")) {
+    return absl::InvalidArgumentError(
+        "--reward-model rewards the training of a sequence run: give --algo grpo or ppo too");
   }
   // Without a checkpoint the default model must fit the sampling; with one,
   // SeqLearnerServer::Create checks against the checkpoint's model.
@@ -225,7 +276,8 @@ const std::vector<std::string>& SeqRunFlagNames() {
       "algo",           "chunks_per_update", "group_size",      "init_checkpoint",
       "lm_eval_every",  "lm_eval_prompts",   "lm_kl_beta",      "lm_learning_rate",
       "lm_max_policy_lag", "lm_updates",     "loss_aggregation", "max_new_tokens",
-      "prompts_per_chunk", "seed",           "temperature",     "top_k"};
+      "prompts_per_chunk", "reward_model",   "seed",            "style",
+      "style_cap",      "style_weight",      "temperature",     "top_k"};
   return *names;
 }
 

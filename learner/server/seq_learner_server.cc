@@ -170,6 +170,7 @@ absl::Status SeqLearnerServer::Impl::Init() {
     rs.held_out_seed = held_out_seed_;
     rs.start_version = start_version;
     rs.resumed = config_.resume;
+    rs.reward = config_.training->reward;
     record_ = std::make_unique<SeqRunRecord>(rs, std::move(start.files), start.checkpoint, model_,
                                              evaluator_.get(), started_at_,
                                              [this] { return Status(false); });

@@ -22,20 +22,39 @@ std::string ConfigPath(const std::string& dir) { return dir + "/config.json"; }
 
 }  // namespace
 
-std::string SeqMetricsHeader() {
-  return "update,wall_seconds,sequences,tokens,batch_tokens,update_seconds,mean_reward,"
-         "solved_fraction,kl_to_ref,seq_kl_to_ref,policy_loss,value_loss,clip_fraction,"
-         "grad_norm,max_lag,held_out_accuracy";
+std::string SeqMetricsHeader(bool rlhf) {
+  return absl::StrCat(
+      "update,wall_seconds,sequences,tokens,batch_tokens,update_seconds,mean_reward,"
+      "solved_fraction,kl_to_ref,seq_kl_to_ref,policy_loss,value_loss,clip_fraction,"
+      "grad_norm,max_lag,held_out_accuracy",
+      rlhf ? ",learned_reward,true_reward,true_rule,true_style,held_out_learned_reward,"
+             "held_out_true_reward,held_out_exact,held_out_seq_kl_to_ref"
+           : "");
 }
 
-std::string SeqMetricsLine(const SeqMetricsRow& r) {
+bool SeqRunIsRlhf(const nlohmann::json& config) {
+  const nlohmann::json flags = config.value("learner_flags", nlohmann::json::object());
+  return flags.is_object() && flags.contains("reward_model") && flags["reward_model"].is_string() &&
+         !flags["reward_model"].get<std::string>().empty();
+}
+
+std::string SeqMetricsLine(const SeqMetricsRow& r, bool rlhf) {
+  std::string rlhf_cells;
+  if (rlhf) {
+    for (const double v : {r.learned_reward, r.true_reward, r.true_rule, r.true_style,
+                           r.held_out_learned_reward, r.held_out_true_reward, r.held_out_exact,
+                           r.held_out_seq_kl_to_ref}) {
+      absl::StrAppend(&rlhf_cells, ",", std::isnan(v) ? std::string() : absl::StrFormat("%.6g", v));
+    }
+  }
   return absl::StrFormat(
       "%d,%.3f,%d,%d,%d,%.4f,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%d,%s",
       r.update, r.wall_seconds, r.sequences, r.tokens, r.batch_tokens, r.update_seconds,
       r.mean_reward, r.solved_fraction, r.kl_to_ref, r.seq_kl_to_ref, r.policy_loss,
       r.value_loss, r.clip_fraction, r.grad_norm, r.max_lag,
       std::isnan(r.held_out_accuracy) ? std::string()
-                                      : absl::StrFormat("%.6g", r.held_out_accuracy));
+                                      : absl::StrFormat("%.6g", r.held_out_accuracy)) +
+         rlhf_cells;
 }
 
 absl::StatusOr<nlohmann::json> SeqRunFiles::ReadConfig(const std::string& dir) {
@@ -67,30 +86,32 @@ absl::StatusOr<std::unique_ptr<SeqRunFiles>> SeqRunFiles::Create(const std::stri
   PROXIMA_RETURN_IF_ERROR(MakeDirs(dir));
   config["kind"] = kKind;
   PROXIMA_RETURN_IF_ERROR(WriteFileAtomic(ConfigPath(dir), config.dump(2) + "\n"));
-  PROXIMA_RETURN_IF_ERROR(WriteFileAtomic(MetricsPath(dir), SeqMetricsHeader() + "\n"));
+  const bool rlhf = SeqRunIsRlhf(config);
+  PROXIMA_RETURN_IF_ERROR(WriteFileAtomic(MetricsPath(dir), SeqMetricsHeader(rlhf) + "\n"));
   PROXIMA_ASSIGN_OR_RETURN(std::unique_ptr<TensorBoardWriter> events, TensorBoardWriter::Open(dir));
-  return std::unique_ptr<SeqRunFiles>(new SeqRunFiles(dir, std::move(events)));
+  return std::unique_ptr<SeqRunFiles>(new SeqRunFiles(dir, std::move(events), rlhf));
 }
 
 absl::StatusOr<std::unique_ptr<SeqRunFiles>> SeqRunFiles::Reopen(const std::string& dir) {
-  PROXIMA_RETURN_IF_ERROR(ReadConfig(dir).status());
+  PROXIMA_ASSIGN_OR_RETURN(const nlohmann::json config, ReadConfig(dir));
+  const bool rlhf = SeqRunIsRlhf(config);
   if (!std::filesystem::exists(MetricsPath(dir))) {
-    PROXIMA_RETURN_IF_ERROR(WriteFileAtomic(MetricsPath(dir), SeqMetricsHeader() + "\n"));
+    PROXIMA_RETURN_IF_ERROR(WriteFileAtomic(MetricsPath(dir), SeqMetricsHeader(rlhf) + "\n"));
   }
   PROXIMA_ASSIGN_OR_RETURN(std::unique_ptr<TensorBoardWriter> events, TensorBoardWriter::Open(dir));
-  return std::unique_ptr<SeqRunFiles>(new SeqRunFiles(dir, std::move(events)));
+  return std::unique_ptr<SeqRunFiles>(new SeqRunFiles(dir, std::move(events), rlhf));
 }
 
 absl::Status SeqRunFiles::Append(const SeqMetricsRow& row) {
   const std::string path = MetricsPath(dir_);
   std::ofstream out(path, std::ios::app);
-  out << SeqMetricsLine(row) << "\n";
+  out << SeqMetricsLine(row, rlhf_) << "\n";
   out.flush();
   if (!out) return absl::InternalError(absl::StrCat(path, ": cannot append a row"));
   // Row 0 (the start) has only the held-out accuracy; the writer leaves NaN out.
   const bool start = row.update == 0;
   auto measured = [start](double v) { return start ? NAN : v; };
-  const std::vector<TensorBoardScalar> scalars = {
+  std::vector<TensorBoardScalar> scalars = {
       {"charts/held_out_accuracy", row.held_out_accuracy},
       {"charts/mean_reward", measured(row.mean_reward)},
       {"charts/solved_fraction", measured(row.solved_fraction)},
@@ -103,6 +124,17 @@ absl::Status SeqRunFiles::Append(const SeqMetricsRow& row) {
       {"perf/update_seconds", measured(row.update_seconds)},
       {"perf/max_lag", measured(static_cast<double>(row.max_lag))},
   };
+  if (rlhf_) {  // the learned and the true reward side by side, and the KL
+    scalars.insert(scalars.end(),
+                   {{"rlhf/learned_reward", row.learned_reward},
+                    {"rlhf/true_reward", row.true_reward},
+                    {"rlhf/true_rule", row.true_rule},
+                    {"rlhf/true_style", row.true_style},
+                    {"rlhf/held_out_learned_reward", row.held_out_learned_reward},
+                    {"rlhf/held_out_true_reward", row.held_out_true_reward},
+                    {"rlhf/held_out_exact", row.held_out_exact},
+                    {"rlhf/held_out_seq_kl_to_ref", row.held_out_seq_kl_to_ref}});
+  }
   return events_->WriteScalars(static_cast<int64_t>(row.tokens), scalars);
 }
 

@@ -21,6 +21,9 @@
 //                     solved), losses/ (KL per token and per sequence,
 //                     policy and value loss, clip fraction, grad norm),
 //                     perf/ (update seconds, lag); a resumed run adds a file.
+//                     A reward-model run (learner_flags.reward_model set)
+//                     has the RLHF columns after these (SeqMetricsRow) and
+//                     rlhf/ charts.
 //   DIR/summary.json  written when the run ends (its last update's figures,
 //                     the held-out accuracy before and after, wall time,
 //                     tokens/s).
@@ -34,6 +37,7 @@
 #ifndef PROXIMA_LEARNER_SERVER_SEQ_RUN_FILES_H_
 #define PROXIMA_LEARNER_SERVER_SEQ_RUN_FILES_H_
 
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -70,6 +74,13 @@ struct SeqMetricsRow {
   double grad_norm = 0;
   uint64_t max_lag = 0;
   double held_out_accuracy = 0;  // NaN: not evaluated at this update
+  // A reward-model run's (issue 26; the columns `proxima lm rl
+  // --reward-model` writes): the batch's raw learned reward and true score
+  // (rule + style), and at evaluations the held-out samples' learned reward,
+  // true score, exact match and KL to the reference per sequence. NaN: none.
+  double learned_reward = NAN, true_reward = NAN, true_rule = NAN, true_style = NAN;
+  double held_out_learned_reward = NAN, held_out_true_reward = NAN, held_out_exact = NAN,
+         held_out_seq_kl_to_ref = NAN;
 };
 
 class SeqRunFiles {
@@ -96,15 +107,19 @@ class SeqRunFiles {
   const std::string& dir() const { return dir_; }
 
  private:
-  SeqRunFiles(std::string dir, std::unique_ptr<TensorBoardWriter> events)
-      : dir_(std::move(dir)), events_(std::move(events)) {}
+  SeqRunFiles(std::string dir, std::unique_ptr<TensorBoardWriter> events, bool rlhf)
+      : dir_(std::move(dir)), events_(std::move(events)), rlhf_(rlhf) {}
   std::string dir_;
   std::unique_ptr<TensorBoardWriter> events_;
+  bool rlhf_ = false;
 };
 
-// The header line of metrics.csv (no newline) and a row's line.
-std::string SeqMetricsHeader();
-std::string SeqMetricsLine(const SeqMetricsRow& row);
+// The header line of metrics.csv (no newline) and a row's line, with the
+// RLHF columns when `rlhf`.
+std::string SeqMetricsHeader(bool rlhf = false);
+std::string SeqMetricsLine(const SeqMetricsRow& row, bool rlhf = false);
+// Whether a sequence run's config.json is a reward-model run's.
+bool SeqRunIsRlhf(const nlohmann::json& config);
 
 }  // namespace proxima
 

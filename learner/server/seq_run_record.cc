@@ -38,6 +38,27 @@ double SeqRunRecord::HeldOut(uint64_t version) {
   return *acc;
 }
 
+void SeqRunRecord::HeldOutRlhf(uint64_t version, SeqMetricsRow* row) {
+  if (!settings_.reward) return;
+  absl::StatusOr<learner_lm::RlhfHeldOut> h = settings_.reward->EvaluateHeldOut(*model_);
+  if (!h.ok()) {
+    LogWarning(absl::StrCat("held-out reward-model evaluation: ", h.status().message()));
+    return;
+  }
+  rlhf_last_ = *h;
+  if (!rlhf_start_.has_value()) rlhf_start_ = *h;
+  row->held_out_learned_reward = h->scores.learned;
+  row->held_out_true_reward = h->scores.true_score;
+  row->held_out_exact = h->scores.exact;
+  row->held_out_seq_kl_to_ref = h->seq_kl_to_ref;
+  LogInfo(absl::StrFormat(
+      "version %llu: held-out samples (T = 1, %d prompts): true %.3f (rule %.3f + style %.3f), "
+      "learned %.3f, exact %.3f, KL to reference %.3f nats/sequence",
+      static_cast<unsigned long long>(version), h->scores.completions, h->scores.true_score,
+      h->scores.true_rule, h->scores.true_style, h->scores.learned, h->scores.exact,
+      h->seq_kl_to_ref));
+}
+
 void SeqRunRecord::Checkpoint(uint64_t version) {
   if (!files_) return;
   checkpoint_.policy_version = version;
@@ -55,7 +76,7 @@ void SeqRunRecord::WriteSummary(uint64_t version) {
   const v1::SequenceStatus& seq = st.sequences();
   const double wall = absl::ToDoubleSeconds(absl::Now() - started_at_);
   auto number = [](double v) { return std::isnan(v) ? nlohmann::json() : nlohmann::json(v); };
-  const nlohmann::json summary = {
+  nlohmann::json summary = {
       {"env", checkpoint_.task_id},
       {"algo", seq.algorithm()},
       {"mode", "async"},
@@ -78,6 +99,17 @@ void SeqRunRecord::WriteSummary(uint64_t version) {
       {"actors", st.actors_connected()},
       {"checkpoint", last_checkpoint_},
   };
+  if (rlhf_start_.has_value() && rlhf_last_.has_value()) {
+    summary["held_out_true_reward_start"] = rlhf_start_->scores.true_score;
+    summary["held_out_true_reward"] = rlhf_last_->scores.true_score;
+    summary["held_out_learned_reward_start"] = rlhf_start_->scores.learned;
+    summary["held_out_learned_reward"] = rlhf_last_->scores.learned;
+    summary["held_out_seq_kl_to_ref"] = rlhf_last_->seq_kl_to_ref;
+  }
+  if (settings_.reward) {
+    summary["reward_normalization"] = {{"mean", settings_.reward->normalization_mean()},
+                                       {"std", settings_.reward->normalization_std()}};
+  }
   if (absl::Status s = files_->WriteSummary(summary); !s.ok()) {
     LogWarning(absl::StrCat("summary.json: ", s.message()));
   }
@@ -86,8 +118,9 @@ void SeqRunRecord::WriteSummary(uint64_t version) {
 bool SeqRunRecord::Begin(uint64_t version) {
   if (!files_ && settings_.max_updates == 0) return false;
   held_out_start_ = HeldOut(version);
+  SeqMetricsRow start;
+  HeldOutRlhf(version, &start);
   if (files_ && !settings_.resumed) {  // row 0: the start, so curves begin there
-    SeqMetricsRow start;
     start.wall_seconds = absl::ToDoubleSeconds(absl::Now() - started_at_);
     start.held_out_accuracy = held_out_start_;
     if (absl::Status s = files_->Append(start); !s.ok()) LogWarning(s.ToString());
@@ -111,8 +144,21 @@ bool SeqRunRecord::AfterUpdate(const RunProgress::Update& u, uint64_t version,
   const bool eval = last || (settings_.eval_every_updates > 0 &&
                              version % static_cast<uint64_t>(settings_.eval_every_updates) == 0);
   const double held_out = eval ? HeldOut(version) : NAN;
+  SeqMetricsRow row;
+  if (settings_.reward) {
+    const learner_lm::RlhfScores& r = settings_.reward->last();
+    row.learned_reward = r.learned;
+    row.true_reward = r.true_score;
+    row.true_rule = r.true_rule;
+    row.true_style = r.true_style;
+    LogInfo(absl::StrFormat(
+        "update %llu: learned reward %.3f, true %.3f (rule %.3f + style %.3f), exact %.3f, KL "
+        "to reference %.3f/sequence; reward model %.3f s",
+        static_cast<unsigned long long>(version), r.learned, r.true_score, r.true_rule,
+        r.true_style, r.exact, seq.last_seq_kl_to_ref(), settings_.reward->last_seconds()));
+    if (eval) HeldOutRlhf(version, &row);
+  }
   if (files_) {
-    SeqMetricsRow row;
     row.update = version;
     row.wall_seconds = absl::ToDoubleSeconds(absl::Now() - started_at_);
     row.sequences = sequences_trained_;

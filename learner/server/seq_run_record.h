@@ -3,7 +3,8 @@
 // start, every eval_every_updates updates and at the end; with a run
 // directory (SeqRunFiles) a metrics row per update (after a row 0 for the
 // start), a checkpoint at every evaluation and when the run stops early,
-// and summary.json; the end of the run at max_updates.
+// and summary.json; the end of the run at max_updates. A reward-model run
+// also records the learned and true reward beside the KL (Settings.reward).
 //
 // The server calls Begin() on its chunk thread before the first chunk,
 // AfterUpdate() after each update's weights are published, and End() once
@@ -18,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/time/time.h"
@@ -25,6 +27,7 @@
 #include "learner/lm/seq_checkpoint.h"
 #include "learner/server/run_progress.h"
 #include "learner/server/seq_evaluator.h"
+#include "learner/server/seq_reward.h"
 #include "learner/server/seq_run_files.h"
 #include "proxima/v1/status.pb.h"
 
@@ -39,6 +42,10 @@ class SeqRunRecord {
     uint64_t held_out_seed = 1;   // lm::HeldOutEvalSeed of the SFT's seed
     uint64_t start_version = 0;   // a resumed run's version at start
     bool resumed = false;
+    // A reward-model run (issue 26): its figures go into every row beside
+    // the KL, and each held-out evaluation also measures the held-out
+    // samples' learned and true reward (SeqRewardModel::EvaluateHeldOut).
+    std::shared_ptr<SeqRewardModel> reward;
   };
   using StatusFn = std::function<v1::LearnerStatus()>;
 
@@ -60,6 +67,8 @@ class SeqRunRecord {
   double HeldOut(uint64_t version);
   void Checkpoint(uint64_t version);  // logged when it fails
   void WriteSummary(uint64_t version);
+  // With a reward model: the held-out samples' figures into `row` (logged).
+  void HeldOutRlhf(uint64_t version, SeqMetricsRow* row);
 
   Settings settings_;
   std::unique_ptr<SeqRunFiles> files_;
@@ -73,6 +82,7 @@ class SeqRunRecord {
   uint64_t sequences_trained_ = 0, tokens_trained_ = 0;
   double update_seconds_ = 0;
   std::string last_checkpoint_;
+  std::optional<learner_lm::RlhfHeldOut> rlhf_start_, rlhf_last_;
   bool finished_ = false;
 };
 

@@ -8,6 +8,7 @@
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "learner/lm/sft.h"
+#include "learner/server/seq_reward.h"
 
 namespace proxima {
 namespace {
@@ -83,6 +84,18 @@ absl::StatusOr<SeqRunStart> PrepareSeqRunStart(SeqLearnerConfig* config) {
                                lm::LoadSeqCheckpoint(config->init_checkpoint));
       start.reference = ref.model;
     }
+  }
+  if (config->training.has_value() && config->training->reward_settings.enabled()) {
+    // Issue 26: the learned reward, normalized on the reference's samples.
+    SeqRewardModel::Options r;
+    r.settings = config->training->reward_settings;
+    r.task_id = config->run.task_id;
+    r.rule = config->run.reward_mode;
+    r.held_out_prompts = config->held_out_prompts;
+    r.held_out_seed = start.held_out_seed;
+    r.max_new_tokens = config->run.max_new_tokens;
+    PROXIMA_ASSIGN_OR_RETURN(config->training->reward,
+                             SeqRewardModel::Create(r, start.reference));
   }
   start.checkpoint.config = config->run.model;
   start.checkpoint.tokenizer = {lm::kCharTokenizerKind, config->run.alphabet};

@@ -12,7 +12,10 @@
 // the run's (InvalidArgument naming --init-checkpoint). A resumed run's
 // newest checkpoint must hold the same task and model (FailedPrecondition
 // naming the file); LoadSeqCheckpoint's and SeqRunFiles' errors pass
-// through, naming their files.
+// through, naming their files. With a reward model
+// (SeqTrainingOptions.reward_settings) it loads it and measures its
+// normalization on the reference (SeqRewardModel::Create), into
+// config->training->reward.
 #ifndef PROXIMA_LEARNER_SERVER_SEQ_RUN_START_H_
 #define PROXIMA_LEARNER_SERVER_SEQ_RUN_START_H_
 

@@ -54,7 +54,14 @@ RunProgress::Update SeqTraining::Update(uint64_t version) {
     if (c.sequences) chunks.push_back(*c.sequences);
   }
   const absl::Time start = absl::Now();
+  if (options_.reward) {
+    if (absl::Status s = options_.reward->Rescore(&chunks); !s.ok()) {
+      LogError(absl::StrCat("reward model at version ", version, ": ", s.ToString()));
+      return u;
+    }
+  }
   absl::StatusOr<learner_lm::SeqUpdateMetrics> m = trainer_->Update(chunks);
+  if (m.ok() && options_.reward) m->solved_fraction = options_.reward->last().exact;
   if (!m.ok()) {
     LogError(absl::StrCat("sequence update at version ", version, " failed: ",
                           m.status().ToString()));

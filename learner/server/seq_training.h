@@ -36,6 +36,7 @@
 #include "absl/synchronization/mutex.h"
 #include "learner/lm/seq_trainer.h"
 #include "learner/server/run_progress.h"
+#include "learner/server/seq_reward.h"
 #include "learner/server/trajectory_queue.h"
 #include "proxima/v1/trajectory.pb.h"
 
@@ -47,6 +48,12 @@ struct SeqTrainingOptions {
   // Chunks generated more than this many versions ago are dropped (the
   // importance ratio corrects a little lag, not a lot); -1: no limit.
   int max_policy_lag = 4;
+  // A learned reward model (issue 26): set, it rescores every batch before
+  // the update (learner/server/seq_reward.h), the rule's rewards replaced by
+  // its normalized ones, and the batch's solved fraction is exact match.
+  // PrepareSeqRunStart makes it from reward_settings (the flags).
+  SeqRewardSettings reward_settings;
+  std::shared_ptr<SeqRewardModel> reward;
 
   absl::Status Validate() const;
 };
