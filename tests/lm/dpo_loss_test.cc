@@ -18,15 +18,14 @@
 #include "common/lm/char_tokenizer.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/lm/lm_reference_cases.h"
+#include "tests/lm/tiny_seq_policy.h"
 #include "tests/test_util.h"
-
-#ifndef PROXIMA_SOURCE_DIR
-#error "PROXIMA_SOURCE_DIR must name the source tree (tests/lm/CMakeLists.txt)"
-#endif
 
 namespace proxima::learner_lm {
 namespace {
 
+using ::proxima::lm_testing::ForEachLmCase;
 using nlohmann::json;
 
 at::Tensor Vec(const json& j, at::ScalarType dtype) {
@@ -38,55 +37,43 @@ double MaxDiff(const at::Tensor& got, const json& want) {
 }
 
 TEST(DpoLossReferenceTest, EveryCaseInFloat64AndFloat32) {
-  int cases = 0;
-  for (const std::string& dir : {std::string(PROXIMA_SOURCE_DIR) + "/tests/reference/lm",
-                                GoldenDir() + "/lm"}) {
-    if (!std::filesystem::is_directory(dir)) continue;
-    auto files = ListFiles(dir, ".json");
-    ASSERT_TRUE(files.ok()) << files.status();
-    for (const std::string& f : *files) {
-      if (f.substr(f.find_last_of('/') + 1).rfind("dpo_loss", 0) != 0) continue;
-      const json doc = LoadJsonOrDie(f);
-      for (const json& c : doc.at("cases")) {
-        const std::string label = f + " case " + std::to_string(cases++);
-        const json& in = c.at("inputs");
-        const json& out = c.at("outputs");
-        const double beta = in.at("beta").get<double>();
-        for (const at::ScalarType dtype : {at::kDouble, at::kFloat}) {
-          // Float64 must match the reference to rounding; float32 to its own
-          // precision relative to the numbers' size.
-          const bool f64 = dtype == at::kDouble;
-          const char* keys[] = {"policy_chosen", "policy_rejected", "ref_chosen", "ref_rejected"};
-          std::vector<at::Tensor> x;
-          for (const char* k : keys) x.push_back(Vec(in.at(k), dtype).requires_grad_(true));
-          auto terms = DpoLoss(x[0], x[1], x[2], x[3], beta);
-          ASSERT_TRUE(terms.ok()) << label << ": " << terms.status();
-          terms->loss.backward();
-          const double loss = out.at("loss").get<double>();
-          const double tol = f64 ? 1e-10 : 1e-5 * std::max(1.0, std::abs(loss));
-          EXPECT_NEAR(terms->loss.item<double>(), loss, tol) << label;
-          for (const char* k : {"chosen_reward", "rejected_reward", "reward_margin"}) {
-            const at::Tensor got = std::string(k) == "chosen_reward" ? terms->chosen_reward
-                                   : std::string(k) == "rejected_reward" ? terms->rejected_reward
-                                                                          : terms->reward_margin;
-            const double want = out.at(k).get<double>();
-            EXPECT_NEAR(got.item<double>(), want, f64 ? 1e-10 : 1e-5 * std::max(1.0, std::abs(want)))
-                << label << " " << k;
-          }
-          EXPECT_NEAR(terms->accuracy.item<double>(), out.at("accuracy").get<double>(),
-                      f64 ? 1e-15 : 1e-7)
-              << label;
-          for (size_t i = 0; i < 4; ++i) {
-            EXPECT_LE(MaxDiff(x[i].grad(), out.at(std::string("grad_") + keys[i])),
-                      f64 ? 1e-12 : 1e-6)
-                << label << " d loss / d " << keys[i];
-          }
-          EXPECT_FALSE(terms->accuracy.requires_grad());
-          EXPECT_FALSE(terms->reward_margin.requires_grad());
-        }
+  const int cases = ForEachLmCase("dpo_loss", [](const json& c, const std::string& label) {
+    const json& in = c.at("inputs");
+    const json& out = c.at("outputs");
+    const double beta = in.at("beta").get<double>();
+    for (const at::ScalarType dtype : {at::kDouble, at::kFloat}) {
+      // Float64 must match the reference to rounding; float32 to its own
+      // precision relative to the numbers' size.
+      const bool f64 = dtype == at::kDouble;
+      const char* keys[] = {"policy_chosen", "policy_rejected", "ref_chosen", "ref_rejected"};
+      std::vector<at::Tensor> x;
+      for (const char* k : keys) x.push_back(Vec(in.at(k), dtype).requires_grad_(true));
+      auto terms = DpoLoss(x[0], x[1], x[2], x[3], beta);
+      ASSERT_TRUE(terms.ok()) << label << ": " << terms.status();
+      terms->loss.backward();
+      const double loss = out.at("loss").get<double>();
+      const double tol = f64 ? 1e-10 : 1e-5 * std::max(1.0, std::abs(loss));
+      EXPECT_NEAR(terms->loss.item<double>(), loss, tol) << label;
+      for (const char* k : {"chosen_reward", "rejected_reward", "reward_margin"}) {
+        const at::Tensor got = std::string(k) == "chosen_reward" ? terms->chosen_reward
+                               : std::string(k) == "rejected_reward" ? terms->rejected_reward
+                                                                      : terms->reward_margin;
+        const double want = out.at(k).get<double>();
+        EXPECT_NEAR(got.item<double>(), want, f64 ? 1e-10 : 1e-5 * std::max(1.0, std::abs(want)))
+            << label << " " << k;
       }
+      EXPECT_NEAR(terms->accuracy.item<double>(), out.at("accuracy").get<double>(),
+                  f64 ? 1e-15 : 1e-7)
+          << label;
+      for (size_t i = 0; i < 4; ++i) {
+        EXPECT_LE(MaxDiff(x[i].grad(), out.at(std::string("grad_") + keys[i])),
+                  f64 ? 1e-12 : 1e-6)
+            << label << " d loss / d " << keys[i];
+      }
+      EXPECT_FALSE(terms->accuracy.requires_grad());
+      EXPECT_FALSE(terms->reward_margin.requires_grad());
     }
-  }
+  });
   EXPECT_GE(cases, 4) << "no dpo_loss*.json";
 }
 
@@ -116,16 +103,7 @@ TEST(DpoLossTest, RefusesBadInputsByName) {
             std::string::npos);
 }
 
-lm::SeqPolicyConfig TinyConfig() {
-  lm::SeqPolicyConfig c;
-  c.vocab_size = lm::CharTokenizer().vocab_size();
-  c.max_seq_len = 12;
-  c.d_model = 16;
-  c.num_layers = 1;
-  c.num_heads = 2;
-  c.d_ff = 32;
-  return c;
-}
+lm::SeqPolicyConfig TinyConfig() { return lm_testing::TinySeqPolicyConfig(16, 12); }
 
 // Three rows of different prompt and completion lengths.
 std::vector<TokenizedCompletion> Rows() {

@@ -19,20 +19,12 @@
 #include "gtest/gtest.h"
 #include "learner/lm/dpo_eval.h"
 #include "learner/lm/dpo_loss.h"
+#include "tests/lm/tiny_seq_policy.h"
 
 namespace proxima::learner_lm {
 namespace {
 
-lm::SeqPolicyConfig TinyConfig() {
-  lm::SeqPolicyConfig c;
-  c.vocab_size = lm::CharTokenizer().vocab_size();
-  c.max_seq_len = 24;
-  c.d_model = 16;
-  c.num_layers = 1;
-  c.num_heads = 2;
-  c.d_ff = 32;
-  return c;
-}
+lm::SeqPolicyConfig TinyConfig() { return lm_testing::TinySeqPolicyConfig(16, 24); }
 
 // Prompts of 1–4 random digits then '='; the chosen completion is "7" and
 // the rejected "8" whatever the prompt (both + <eos>).

@@ -31,6 +31,7 @@
 #include "learner/lm/preferences.h"
 #include "learner/lm/seq_checkpoint.h"
 #include "tests/lm/lm_test_commands.h"
+#include "tests/lm/tiny_seq_policy.h"
 #include "tests/test_util.h"
 
 #ifndef PROXIMA_SOURCE_DIR
@@ -43,16 +44,7 @@ namespace {
 using ::proxima::testing::StatusIs;
 using ::testing::HasSubstr;
 
-SeqPolicyConfig TinyConfig() {
-  SeqPolicyConfig c;
-  c.vocab_size = CharTokenizer().vocab_size();
-  c.max_seq_len = 16;
-  c.d_model = 32;
-  c.num_layers = 1;
-  c.num_heads = 2;
-  c.d_ff = 64;
-  return c;
-}
+SeqPolicyConfig TinyConfig() { return lm_testing::TinySeqPolicyConfig(32, 16); }
 
 std::vector<double> Doubles(const nlohmann::json& j) { return j.get<std::vector<double>>(); }
 

@@ -22,6 +22,7 @@
 #include "nlohmann/json.hpp"
 #include "tests/lm/lm_test_commands.h"
 #include "tests/lm/sanitizer_build.h"
+#include "tests/lm/tiny_seq_policy.h"
 #include "tests/test_util.h"
 
 namespace proxima::lm {
@@ -30,16 +31,7 @@ namespace {
 using ::proxima::testing::StatusIs;
 using ::testing::HasSubstr;
 
-SeqPolicyConfig TinyConfig() {
-  SeqPolicyConfig c;
-  c.vocab_size = CharTokenizer().vocab_size();
-  c.max_seq_len = 16;
-  c.d_model = 16;
-  c.num_layers = 1;
-  c.num_heads = 2;
-  c.d_ff = 32;
-  return c;
-}
+SeqPolicyConfig TinyConfig() { return lm_testing::TinySeqPolicyConfig(16, 16); }
 
 SeqCheckpointInfo TinyInfo() {
   SeqCheckpointInfo info;

@@ -10,43 +10,22 @@
 
 #include <filesystem>
 #include <functional>
+#include <initializer_list>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/file_util.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/lm/lm_reference_cases.h"
 #include "tests/test_util.h"
-
-#ifndef PROXIMA_SOURCE_DIR
-#error "PROXIMA_SOURCE_DIR must name the source tree (tests/lm/CMakeLists.txt)"
-#endif
 
 namespace proxima::learner_lm {
 namespace {
 
+using ::proxima::lm_testing::ForEachLmCase;
 using nlohmann::json;
-
-// Calls fn(case, label) for every case of every <prefix>*.json; returns the
-// number of cases.
-int ForEachLmCase(const std::string& prefix,
-                  const std::function<void(const json&, const std::string&)>& fn) {
-  int cases = 0;
-  for (const std::string& dir : {std::string(PROXIMA_SOURCE_DIR) + "/tests/reference/lm",
-                                GoldenDir() + "/lm"}) {
-    if (!std::filesystem::is_directory(dir)) continue;
-    auto files = ListFiles(dir, ".json");
-    EXPECT_TRUE(files.ok()) << dir << ": " << files.status();
-    if (!files.ok()) continue;
-    for (const auto& f : *files) {
-      if (f.substr(f.find_last_of('/') + 1).rfind(prefix, 0) != 0) continue;
-      const json doc = LoadJsonOrDie(f);
-      for (const auto& c : doc.at("cases")) fn(c, f + " case " + std::to_string(cases++));
-    }
-  }
-  EXPECT_GT(cases, 0) << "no " << prefix << "*.json";
-  return cases;
-}
 
 at::Tensor Vec(const json& j) {
   return at::tensor(j.get<std::vector<double>>(), at::kDouble);
@@ -62,6 +41,11 @@ void ExpectClose(const at::Tensor& got, const json& want, double tol, const std:
 }
 void ExpectScalar(const at::Tensor& got, const json& want, double tol, const std::string& what) {
   EXPECT_NEAR(got.item<double>(), want.get<double>(), tol) << what;
+}
+// Each named scalar against the reference output of that name, to 1e-12.
+void ExpectScalars(const json& out, const std::string& label,
+                   std::initializer_list<std::pair<const char*, at::Tensor>> got) {
+  for (const auto& [key, value] : got) ExpectScalar(value, out.at(key), 1e-12, label + " " + key);
 }
 
 TEST(SeqLossReferenceTest, EveryGrpoCase) {
@@ -85,11 +69,10 @@ TEST(SeqLossReferenceTest, EveryGrpoCase) {
     auto terms = GrpoLoss(logp, Mat(in, "behaviour_logp"), Mat(in, "ref_logp"), Mat(in, "mask"),
                           adv->advantages, o);
     ASSERT_TRUE(terms.ok()) << label << ": " << terms.status();
-    ExpectScalar(terms->total, out.at("total"), 1e-12, label + " total");
-    ExpectScalar(terms->policy_loss, out.at("policy_loss"), 1e-12, label + " policy_loss");
-    ExpectScalar(terms->kl, out.at("kl"), 1e-12, label + " kl");
-    ExpectScalar(terms->clip_fraction, out.at("clip_fraction"), 1e-12, label + " clip_fraction");
-    ExpectScalar(terms->approx_kl, out.at("approx_kl"), 1e-12, label + " approx_kl");
+    ExpectScalars(out, label,
+                  {{"total", terms->total}, {"policy_loss", terms->policy_loss},
+                   {"kl", terms->kl}, {"clip_fraction", terms->clip_fraction},
+                   {"approx_kl", terms->approx_kl}});
     terms->total.backward();
     ExpectClose(logp.grad(), out.at("grad_logp"), 1e-12, label + " grad_logp");
 
@@ -131,11 +114,10 @@ TEST(SeqLossReferenceTest, EverySequencePpoCase) {
     auto terms = SeqPpoLoss(logp, Mat(in, "behaviour_logp"), mask, targets->advantages,
                             new_values, old_values, targets->returns, o);
     ASSERT_TRUE(terms.ok()) << label << ": " << terms.status();
-    ExpectScalar(terms->total, out.at("total"), 1e-12, label + " total");
-    ExpectScalar(terms->policy_loss, out.at("policy_loss"), 1e-12, label + " policy_loss");
-    ExpectScalar(terms->value_loss, out.at("value_loss"), 1e-12, label + " value_loss");
-    ExpectScalar(terms->clip_fraction, out.at("clip_fraction"), 1e-12, label + " clip_fraction");
-    ExpectScalar(terms->approx_kl, out.at("approx_kl"), 1e-12, label + " approx_kl");
+    ExpectScalars(out, label,
+                  {{"total", terms->total}, {"policy_loss", terms->policy_loss},
+                   {"value_loss", terms->value_loss}, {"clip_fraction", terms->clip_fraction},
+                   {"approx_kl", terms->approx_kl}});
     terms->total.backward();
     ExpectClose(logp.grad(), out.at("grad_logp"), 1e-12, label + " grad_logp");
     ExpectClose(new_values.grad(), out.at("grad_new_values"), 1e-12, label + " grad_new_values");

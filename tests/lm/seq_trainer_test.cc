@@ -14,20 +14,12 @@
 #include "common/rng.h"
 #include "gtest/gtest.h"
 #include "learner/lm/seq_batch.h"
+#include "tests/lm/tiny_seq_policy.h"
 
 namespace proxima::learner_lm {
 namespace {
 
-lm::SeqPolicyConfig TinyConfig() {
-  lm::SeqPolicyConfig c;
-  c.vocab_size = lm::CharTokenizer().vocab_size();
-  c.max_seq_len = 16;
-  c.d_model = 16;
-  c.num_layers = 1;
-  c.num_heads = 2;
-  c.d_ff = 32;
-  return c;
-}
+lm::SeqPolicyConfig TinyConfig() { return lm_testing::TinySeqPolicyConfig(16, 16); }
 
 // `groups` groups of `g` completions of prompts of varying length, generated
 // by `model` at `temperature` / `top_k`, rewarded 1 when the first completion

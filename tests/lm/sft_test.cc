@@ -12,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "learner/lm/lm_command.h"
+#include "tests/lm/tiny_seq_policy.h"
 #include "tests/test_util.h"
 
 namespace proxima::lm {
@@ -58,15 +59,7 @@ TEST(SftOptionsTest, ValidateNamesTheBadField) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("warmup_steps")));
 }
 
-SeqPolicyConfig TinyConfig() {
-  SeqPolicyConfig c;
-  c.vocab_size = CharTokenizer().vocab_size();
-  c.d_model = 32;
-  c.num_heads = 2;
-  c.d_ff = 64;
-  c.num_layers = 1;
-  return c;
-}
+SeqPolicyConfig TinyConfig() { return lm_testing::TinySeqPolicyConfig(32); }
 
 // A short seeded run on the reverse task: the loss on the answer tokens falls
 // well below its start (ln 19 ≈ 2.94 for a fresh model) and below what
