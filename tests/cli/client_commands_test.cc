@@ -5,6 +5,7 @@
 #include "learner/cli/client_commands.h"
 
 #include <cmath>
+#include <initializer_list>
 #include <limits>
 #include <memory>
 #include <sstream>
@@ -24,6 +25,7 @@
 #include "nlohmann/json.hpp"
 #include "proxima/v1/admin_service.grpc.pb.h"
 #include "proxima/v1/monitor_service.grpc.pb.h"
+#include "tests/support/loopback_server.h"
 #include "tests/test_util.h"
 
 namespace proxima {
@@ -175,15 +177,10 @@ class ClientCommandsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     grpc::EnableDefaultHealthCheckService(true);
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    builder.RegisterService(&monitor_);
-    builder.RegisterService(&admin_);
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    ASSERT_GT(port, 0);
-    options_.learner = absl::StrCat("127.0.0.1:", port);
+    server_ = std::make_unique<testing::LoopbackServer>(
+        std::initializer_list<grpc::Service*>{&monitor_, &admin_});
+    ASSERT_TRUE(server_->started());
+    options_.learner = server_->address();
   }
   void TearDown() override {
     admin_.Release();
@@ -192,7 +189,7 @@ class ClientCommandsTest : public ::testing::Test {
 
   FakeMonitor monitor_;
   FakeAdmin admin_;
-  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<testing::LoopbackServer> server_;
   ClientOptions options_;
   std::ostringstream out_, err_;
 };
@@ -306,7 +303,7 @@ TEST(ParseAssignmentsTest, RejectsMalformedArguments) {
 TEST_F(ClientCommandsTest, HealthIsZeroOnlyWhenServing) {
   ASSERT_EQ(HealthCommand(options_, out_, err_), 0) << err_.str();
   EXPECT_EQ(out_.str(), "SERVING\n");
-  server_->GetHealthCheckService()->SetServingStatus(false);
+  server_->server()->GetHealthCheckService()->SetServingStatus(false);
   std::ostringstream out, err;
   EXPECT_EQ(HealthCommand(options_, out, err), 1);
   EXPECT_EQ(err.str(), absl::StrCat("proxima health: learner at ", options_.learner,
@@ -326,14 +323,10 @@ TEST(ClientCommandsUnreachableTest, EveryCommandNamesTheAddressAndStatus) {
   std::string address;
   {
     FakeMonitor monitor;  // a server needs at least one service
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    builder.RegisterService(&monitor);
-    std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-    ASSERT_GT(port, 0);
-    address = absl::StrCat("127.0.0.1:", port);
-    server->Shutdown();
+    testing::LoopbackServer server{&monitor};
+    ASSERT_TRUE(server.started());
+    address = server.address();
+    server.Shutdown();
   }
   ClientOptions options;
   options.learner = address;

@@ -28,6 +28,7 @@
 #include "gtest/gtest.h"
 #include "proxima/v1/env_service.grpc.pb.h"
 #include "proxima/v1/learner_service.pb.h"
+#include "tests/support/loopback_server.h"
 #include "tests/test_util.h"
 
 namespace proxima {
@@ -125,24 +126,14 @@ class FakeBatchService final : public v1::Env::Service {
 
 class RemoteEnvBatchTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
-    builder.RegisterService(&service_);
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-  }
-  void TearDown() override {
-    if (server_) server_->Shutdown(std::chrono::system_clock::now());
-  }
+  void SetUp() override { ASSERT_TRUE(server_.started()); }
   std::string Id(const std::string& fault = "") const {
-    return absl::StrCat("remote://127.0.0.1:", port_, "/Count-v0",
+    return absl::StrCat("remote://", server_.address(), "/Count-v0",
                         fault.empty() ? "" : "?fault=", fault);
   }
 
   FakeBatchService service_;
-  std::unique_ptr<grpc::Server> server_;
-  int port_ = 0;
+  testing::LoopbackServer server_{&service_};
 };
 
 TEST_F(RemoteEnvBatchTest, SameStepAutoResetFillsObsAndFinalObs) {

@@ -23,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "proxima/v1/env_service.grpc.pb.h"
 #include "proxima/v1/learner_service.pb.h"
+#include "tests/support/loopback_server.h"
 #include "tests/test_util.h"
 
 namespace proxima {
@@ -119,20 +120,10 @@ class FakeEnvService final : public v1::Env::Service {
 
 class RemoteEnvTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
-    builder.RegisterService(&service_);
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    ASSERT_GT(port_, 0);
-  }
-  void TearDown() override {
-    if (server_) server_->Shutdown(std::chrono::system_clock::now());
-  }
+  void SetUp() override { ASSERT_TRUE(server_.started()); }
 
   std::string Id(const std::string& env, const std::string& query = "") const {
-    return absl::StrCat("remote://127.0.0.1:", port_, env.empty() ? "" : "/", env,
+    return absl::StrCat("remote://", server_.address(), env.empty() ? "" : "/", env,
                         query.empty() ? "" : "?", query);
   }
 
@@ -144,8 +135,7 @@ class RemoteEnvTest : public ::testing::Test {
   }
 
   FakeEnvService service_;
-  std::unique_ptr<grpc::Server> server_;
-  int port_ = 0;
+  testing::LoopbackServer server_{&service_};
 };
 
 TEST(RemoteEnvIdTest, ParsesTargetEnvIdAndOptions) {
@@ -296,13 +286,12 @@ TEST_F(RemoteEnvTest, DestroyingTheEnvClosesTheSessionCleanly) {
 
 TEST_F(RemoteEnvTest, UnreachableServerIsUnavailableAndNamesIt) {
   const std::string id = Id("CartPole-v1");
-  server_->Shutdown(std::chrono::system_clock::now());
-  server_.reset();
+  server_.Shutdown();
   RemoteEnvOptions o = Quick();
   o.connect_timeout = absl::Milliseconds(300);
   EXPECT_THAT(RemoteEnv::Connect(id, o),
               StatusIs(absl::StatusCode::kUnavailable,
-                       HasSubstr(absl::StrCat("127.0.0.1:", port_))));
+                       HasSubstr(server_.address())));
 }
 
 TEST_F(RemoteEnvTest, ServerStatusesKeepTheirCode) {
