@@ -11,6 +11,7 @@
 
 #include "common/file_util.h"
 #include "gtest/gtest.h"
+#include "tests/learner/train_run.h"
 #include "tests/test_util.h"
 
 namespace proxima {
@@ -114,11 +115,10 @@ TEST(CliRunsTest, InProcessRunCheckpointsAndResumesKeepingHistory) {
 // (in process, on the local cluster or in proxima-learner), nor does
 // `--actor-num-envs 0`.
 TEST(CliRunsTest, ResumeRefusesAGivenEnvEvenWithTheDefaultValue) {
-  const std::string dir = MakeTempDir("cli_resume_env") + "/run";
-  CommandResult r = RunCommand(BinPath("proxima") +
-                               " train --in-process --quiet --env Acrobot-v1 --total-steps 512"
-                               " --run-dir " + dir);
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const TrainRun run =
+      TrainIntoNewDir("cli_resume_env", "--in-process --quiet --env Acrobot-v1 --total-steps 512");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const std::string& dir = run.dir;
   const std::string message =
       "--env cannot change when resuming: the checkpoint's run has Acrobot-v1, got CartPole-v1";
   const Case refused[] = {
@@ -128,7 +128,7 @@ TEST(CliRunsTest, ResumeRefusesAGivenEnvEvenWithTheDefaultValue) {
       {"proxima train --actor-num-envs 0", "--actor-num-envs cannot change when resuming"},
   };
   for (const Case& c : refused) {
-    r = RunCommand(BinPath("") + c.args + " --quiet --resume " + dir);
+    const CommandResult r = RunCommand(BinPath("") + c.args + " --quiet --resume " + dir);
     EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.output;
     EXPECT_THAT(r.output, HasSubstr(c.message)) << c.args;
   }

@@ -13,6 +13,7 @@
 
 #include "common/file_util.h"
 #include "gtest/gtest.h"
+#include "tests/learner/train_run.h"
 #include "tests/test_util.h"
 
 namespace proxima {
@@ -189,11 +190,11 @@ TEST(CliTest, ShortInProcessRunWritesRunDirectory) {
 // A local cluster's config.json names its mode, actors and env columns; its
 // actors run the inference engine --engine names.
 TEST(CliTest, ClusterConfigJsonHoldsModeActorsAndColumns) {
-  const std::string dir = MakeTempDir("cli_cluster_config") + "/run";
-  CommandResult r = RunCommand(BinPath("proxima") +
-                               " train --env CartPole-v1 --actors 2 --mode sync --total-steps 1024"
-                               " --engine torch --quiet --run-dir " + dir);
+  const TrainRun r = TrainIntoNewDir(
+      "cli_cluster_config",
+      "--env CartPole-v1 --actors 2 --mode sync --total-steps 1024 --engine torch --quiet");
   ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string& dir = r.dir;
   EXPECT_THAT(r.output, HasSubstr("proxima train: CartPole-v1, preset from CleanRL ppo.py; "
                                   "from flags: total_steps=1024 engine=torch\n"));
   EXPECT_THAT(r.output, HasSubstr("  run directory: " + dir + "\n"));
@@ -218,12 +219,10 @@ TEST(CliTest, ClusterConfigJsonHoldsModeActorsAndColumns) {
 // short for the last one to start in time, async mode's first update waits
 // for every actor the local cluster started (--min-actors N).
 TEST(CliTest, ShortAsyncClusterRunHasEveryActorTakePart) {
-  const std::string dir = MakeTempDir("cli_cluster_actors") + "/run";
-  CommandResult r = RunCommand(BinPath("proxima") +
-                               " train --env CartPole-v1 --actors 2 --total-steps 1024 --quiet"
-                               " --run-dir " + dir);
+  const TrainRun r =
+      TrainIntoNewDir("cli_cluster_actors", "--env CartPole-v1 --actors 2 --total-steps 1024 --quiet");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  const nlohmann::json s = LoadJsonOrDie(dir + "/summary.json");
+  const nlohmann::json s = LoadJsonOrDie(r.dir + "/summary.json");
   EXPECT_EQ(s["mode"], "async");
   EXPECT_EQ(s["actors"], 2) << s.dump();
 }
