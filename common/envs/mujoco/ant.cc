@@ -136,12 +136,7 @@ class Ant final : public MujocoEnv {
     r.terminated = !healthy && terminate_;
     if (v5_) {
       const double* q = data()->qpos;
-      info_[0] = q[0];
-      info_[1] = q[1];
-      info_[2] = Norm(q[0], q[1]);
-      info_[3] = x_velocity;
-      info_[4] = y_velocity;
-      info_[5] = forward_reward;
+      WritePlanarMotionInfo(&info_[0], q[0], q[1], x_velocity, y_velocity, forward_reward);
       info_[6] = -ctrl_cost;
       info_[7] = -contact_cost;
       info_[8] = healthy_reward;
@@ -151,12 +146,7 @@ class Ant final : public MujocoEnv {
       // contact forces are used; kept as it is.
       info_[1] = contact_cost_ ? -contact_cost : -ctrl_cost;
       info_[2] = healthy_reward;
-      info_[3] = x_after;
-      info_[4] = y_after;
-      info_[5] = Norm(x_after, y_after);
-      info_[6] = x_velocity;
-      info_[7] = y_velocity;
-      info_[8] = forward_reward;
+      WritePlanarMotionInfo(&info_[3], x_after, y_after, x_velocity, y_velocity, forward_reward);
     }
     return r;
   }

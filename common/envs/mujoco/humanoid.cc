@@ -182,12 +182,7 @@ StepResult Humanoid::StepModel(const float* action) {
     info_[0] = forward_reward;
     info_[1] = -ctrl_cost;
     info_[2] = healthy_reward;
-    info_[3] = after[0];
-    info_[4] = after[1];
-    info_[5] = Norm(after[0], after[1]);
-    info_[6] = x_velocity;
-    info_[7] = y_velocity;
-    info_[8] = forward_reward;
+    WritePlanarMotionInfo(&info_[3], after[0], after[1], x_velocity, y_velocity, forward_reward);
     return r;
   }
   const double healthy_reward = (healthy ? 1.0 : 0.0) * healthy_reward_;

@@ -61,6 +61,16 @@ double SumOfSquares(const double* x, int n) {
 double Norm(double x, double y) { return std::sqrt(x * x + y * y); }
 double Norm(double x, double y, double z) { return std::sqrt(x * x + y * y + z * z); }
 
+void WritePlanarMotionInfo(double* out, double x, double y, double x_velocity, double y_velocity,
+                           double forward_reward) {
+  out[0] = x;
+  out[1] = y;
+  out[2] = Norm(x, y);
+  out[3] = x_velocity;
+  out[4] = y_velocity;
+  out[5] = forward_reward;
+}
+
 absl::StatusOr<MujocoParams> MujocoParams::Parse(absl::string_view env_id,
                                                  absl::Span<const MujocoParam> defaults,
                                                  absl::string_view query) {

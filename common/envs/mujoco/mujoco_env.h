@@ -91,6 +91,12 @@ double SumOfSquares(const double* x, int n);
 double Norm(double x, double y);
 double Norm(double x, double y, double z);
 
+// The info block Ant and Humanoid share, six entries from out[0]:
+// x_position, y_position, distance_from_origin (Norm(x, y)), x_velocity,
+// y_velocity, forward_reward.
+void WritePlanarMotionInfo(double* out, double x, double y, double x_velocity, double y_velocity,
+                           double forward_reward);
+
 // Gymnasium's forward velocity etc. use (after - before) / dt: dt is
 // opt.timestep * frame_skip, a double product.
 
