@@ -218,6 +218,9 @@ class ActorClient {
   // A sequence run's generator (null otherwise); rebuilt at each registration.
   std::unique_ptr<SequenceGenerator> generator_;
   int64_t generated_tokens_ = 0;  // completion tokens, all sequence sessions
+  // RunConfig.mode is sync: after each chunk, wait for the version the
+  // learner's round makes from it before generating again.
+  bool sequence_sync_ = false;
 
   // The session's streams; replaced on re-registration. Stop() and the
   // session-lost callbacks reach them under mu_.

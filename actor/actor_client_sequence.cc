@@ -2,7 +2,8 @@
 // docs/sequence-policies.md "Actors generating"): SetupSequence builds the
 // SequenceGenerator from the learner's RunConfig.sequence (dropping any
 // envs); GenerateLoop is the loop of one session — load the newest
-// snapshot at each chunk boundary, generate one chunk of G completions per
+// snapshot at each chunk boundary (in sync mode, wait for a version newer
+// than the last chunk's), generate one chunk of G completions per
 // prompt, push it as TrajectoryChunk.sequences. An env run's counterparts are
 // in actor/actor_client_rollout.cc; the sessions around both, in
 // actor/actor_client.cc.
@@ -38,6 +39,7 @@ absl::Status ActorClient::SetupSequence(const v1::RunConfig& config) {
   have_config_ = false;
   PROXIMA_ASSIGN_OR_RETURN(generator_,
                            SequenceGenerator::Create(*run, config.seeds().action_seed()));
+  sequence_sync_ = config.mode() == v1::TRAINING_MODE_SYNC;
   return absl::OkStatus();
 }
 
@@ -49,10 +51,19 @@ absl::StatusOr<ActorClient::LoopEnd> ActorClient::GenerateLoop() {
   std::shared_ptr<const PolicySnapshot> current;
   double send_wait_seconds = 0;
   while (true) {
-    // Chunk boundary: the only place the policy changes.
+    // Chunk boundary: the only place the policy changes. In sync mode the
+    // learner trains on the chunk just sent (generated with `current`) and
+    // publishes a newer version; generating again before it arrives would
+    // only make data for a round that has passed.
     const absl::Time weights_wait_start = absl::Now();
-    std::shared_ptr<const PolicySnapshot> next =
-        current == nullptr ? slot->WaitNewer(std::nullopt, interrupt_) : slot->Latest();
+    std::shared_ptr<const PolicySnapshot> next;
+    if (current == nullptr) {
+      next = slot->WaitNewer(std::nullopt, interrupt_);
+    } else if (sequence_sync_) {
+      next = slot->WaitNewer(current->version, interrupt_);
+    } else {
+      next = slot->Latest();
+    }
     const double weights_wait_seconds = absl::ToDoubleSeconds(absl::Now() - weights_wait_start);
     if (session_lost_.load() && !stop_.load()) return LoopEnd::kSessionLost;
     if (stop_.load()) return LoopEnd::kStopped;  // no generation in progress to send

@@ -32,7 +32,8 @@ ABSL_FLAG(bool, resume_or_start, false,
           "learner, with --resume: start a new run there when it holds no checkpoint "
           "(deployments that restart the learner on one volume)");
 ABSL_FLAG(std::string, mode, "async",
-          "sync (strictly on-policy, one rollout per actor per update) or async");
+          "sync (strictly on-policy, one rollout per actor per update; a sequence run: one "
+          "chunk per actor) or async");
 ABSL_FLAG(int, max_policy_lag, 8,
           "async: drop chunks more than this many versions behind the learner");
 ABSL_FLAG(int, target_policy_lag, 1,

@@ -141,7 +141,8 @@ absl::Status Launcher::StartLearner() {
   // Sync mode: the first round waits for every actor we start, so a run is
   // reproducible for a seed and actor count. Before the forwarded flags (the
   // last value of a flag wins), so an explicit --min-actors is kept.
-  // A sequence run's learner has no rounds (it trains on chunks as they come).
+  // A sequence run's command passes its own when it runs in sync mode
+  // (learner/cli/seq_train_command.cc).
   std::vector<std::string> args;
   if (!options_.sequence) args = {"--min-actors", absl::StrCat(options_.actors)};
   args.insert(args.end(), options_.learner_flags.begin(), options_.learner_flags.end());

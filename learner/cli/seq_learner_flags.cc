@@ -71,6 +71,43 @@ bool FlagGiven(const char* name) {
   return f != nullptr && f->CurrentValue() != f->DefaultValue();
 }
 
+std::string Dashed(const char* name) {
+  return absl::StrCat("--", absl::StrReplaceAll(name, {{"_", "-"}}));
+}
+
+// --mode (learner/cli/learner_flags.cc) is sync.
+bool SyncMode() {
+  const absl::CommandLineFlag* f = absl::FindCommandLineFlag("mode");
+  return f != nullptr && f->CurrentValue() == "sync";
+}
+
+// The flags that only one of the two modes uses, given with the other.
+absl::Status CheckModeFlags(bool training) {
+  if (SyncMode()) {
+    if (!training) {
+      return absl::InvalidArgumentError(
+          "--mode sync: a round ends with an update, and a learner without --algo never "
+          "updates; give --algo grpo or ppo too");
+    }
+    for (const char* name : {"chunks_per_update", "lm_max_policy_lag"}) {
+      if (FlagGiven(name)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            Dashed(name), " applies to --mode async; in --mode sync every update trains on one "
+            "round, a chunk from every live actor at the current version (raise "
+            "--prompts-per-chunk for larger batches)"));
+      }
+    }
+    return absl::OkStatus();
+  }
+  for (const char* name : {"min_actors", "sync_round_timeout"}) {
+    if (FlagGiven(name)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(Dashed(name), " applies to --mode sync only"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 // --reward-model and the true score's style (issue 26); the style flags
 // only with a reward model.
 absl::StatusOr<SeqRewardSettings> RewardFromFlags() {
@@ -101,14 +138,14 @@ absl::StatusOr<SeqRewardSettings> RewardFromFlags() {
 // --algo is empty (then none of them may be given).
 absl::StatusOr<std::optional<SeqTrainingOptions>> TrainingFromFlags(uint64_t seed) {
   const std::string algo = absl::GetFlag(FLAGS_algo);
+  PROXIMA_RETURN_IF_ERROR(CheckModeFlags(!algo.empty()));
   if (algo.empty()) {
     for (const char* name : {"lm_learning_rate", "chunks_per_update", "lm_kl_beta",
                              "lm_max_policy_lag", "loss_aggregation", "lm_updates",
                              "lm_eval_every", "run_dir", "resume"}) {
       if (FlagGiven(name)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("--", absl::StrReplaceAll(name, {{"_", "-"}}),
-                         " sets the training of a sequence run: give --algo grpo or ppo too"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            Dashed(name), " sets the training of a sequence run: give --algo grpo or ppo too"));
       }
     }
     return std::optional<SeqTrainingOptions>();
@@ -174,6 +211,7 @@ absl::StatusOr<SeqLearnerConfig> SeqLearnerConfigFromFlags(const std::string& ta
     }
   }
   PROXIMA_ASSIGN_OR_RETURN(c.training, TrainingFromFlags(c.seed));
+  c.sync = SyncMode();
   c.held_out_prompts = absl::GetFlag(FLAGS_lm_eval_prompts);
   if (c.held_out_prompts < 1) {
     return absl::InvalidArgumentError(
@@ -242,8 +280,8 @@ absl::Status CheckNoMlpOnlyFlags(const std::set<std::string>& given) {
     }
   }
   for (const char* name :
-       {"mode", "eval_every", "eval_episodes", "actor_num_envs", "stop_when_solved", "checkpoint_every_seconds",
-        "checkpoint_every_updates", "keep_checkpoints", "min_actors", "sync_round_timeout",
+       {"eval_every", "eval_episodes", "actor_num_envs", "stop_when_solved",
+        "checkpoint_every_seconds", "checkpoint_every_updates", "keep_checkpoints",
         "target_policy_lag", "max_policy_lag"}) {
     if (given.count(name) == 0) continue;
     return absl::InvalidArgumentError(
@@ -276,8 +314,9 @@ const std::vector<std::string>& SeqRunFlagNames() {
       "algo",           "chunks_per_update", "group_size",      "init_checkpoint",
       "lm_eval_every",  "lm_eval_prompts",   "lm_kl_beta",      "lm_learning_rate",
       "lm_max_policy_lag", "lm_updates",     "loss_aggregation", "max_new_tokens",
-      "prompts_per_chunk", "reward_model",   "seed",            "style",
-      "style_cap",      "style_weight",      "temperature",     "top_k"};
+      "mode",           "prompts_per_chunk", "reward_model",    "seed",
+      "style",          "style_cap",         "style_weight",    "temperature",
+      "top_k"};
   return *names;
 }
 

@@ -4,7 +4,8 @@
 // --max-new-tokens), --init-checkpoint, the training (--algo grpo|ppo with
 // --lm-learning-rate, --chunks-per-update, --lm-kl-beta, --lm-max-policy-lag,
 // --loss-aggregation, --lm-updates, --lm-eval-every, --run-dir, --resume
-// [--resume-or-start];
+// [--resume-or-start]; --mode sync with --min-actors and
+// --sync-round-timeout, one chunk per actor per update;
 // without --algo the learner only evaluates, and those flags are refused),
 // --lm-eval-prompts, plus which of the MLP learner's flags mean nothing for
 // such a run and are refused.

@@ -120,8 +120,11 @@ int TrainSequenceCluster(const std::set<std::string>& given) {
     Refuse(absl::StrCat("--actor-threads must be in [1, 256] (got ", options.actor_threads, ")"));
   }
   // The learner gets every flag that defines the run, resolved (so its
-  // config.json records them), then the learner flags given.
+  // config.json records them), then the learner flags given. A sync run's
+  // first round waits for every actor started here (reproducible for a seed
+  // and actor count); an explicit --min-actors comes later and wins.
   options.learner_flags.push_back(absl::StrCat("--env=", task_id));
+  if (config->sync) options.learner_flags.push_back(absl::StrCat("--min-actors=", actors));
   for (const std::string& name : SeqRunFlagNames()) {
     const absl::CommandLineFlag* f = absl::FindCommandLineFlag(name);
     if (f == nullptr || (name == "seed" && f->CurrentValue() == f->DefaultValue())) continue;
@@ -159,9 +162,12 @@ int TrainSequenceCluster(const std::set<std::string>& given) {
   }
   LogRaw(absl::StrFormat(
       "proxima train: %s, %s from %s (SFT held-out exact match %.1f%%), %d actors, %d updates "
-      "of %d chunks; run directory %s%s\n",
+      "of %s; run directory %s%s\n",
       task_id, absl::GetFlag(FLAGS_algo), init->path, 100 * init->info.sft.held_out_accuracy,
-      actors, config->max_updates, config->training->chunks_per_update, run_dir,
+      actors, config->max_updates,
+      config->sync ? "one chunk per actor (sync)"
+                   : absl::StrCat(config->training->chunks_per_update, " chunks"),
+      run_dir,
       learner->resume_dir.empty() ? "" : " (resumed)"));
   return RunLocalCluster(options);
 }

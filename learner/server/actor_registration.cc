@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <memory>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -44,6 +46,43 @@ void FillRunConfig(const RegistrationContext& ctx, uint32_t actor_id, int num_en
   FillChannelHints(o, rc->mutable_channel());
 }
 
+// The registration both kinds of run share once the request is checked:
+// the session recorded, the response's ids, version and learner instance
+// set, the superseded session's streams ended (after the caller logs).
+absl::StatusOr<SessionRegistry::Registered> RecordSession(
+    const v1::RegisterRequest& req, int num_envs, std::unique_ptr<RewardScaler> reward_scaler,
+    uint64_t version, const std::string& instance_id, SessionRegistry* sessions,
+    v1::RegisterResponse* resp) {
+  SessionRegistry::NewSession n;
+  n.name = req.actor_name();
+  n.hostname = req.hostname();
+  n.pid = req.pid();
+  n.build_version = req.build_version();
+  n.num_envs = num_envs;
+  n.reward_scaler = std::move(reward_scaler);
+  absl::StatusOr<SessionRegistry::Registered> r = sessions->Register(std::move(n));
+  if (!r.ok()) return r.status();
+  resp->set_actor_id(r->actor_id);
+  resp->set_session_id(r->session_id);
+  resp->set_policy_version(version);
+  resp->set_learner_instance_id(instance_id);
+  return r;
+}
+
+void EndSuperseded(const SessionRegistry::Registered& r) {
+  const grpc::Status superseded(grpc::StatusCode::ABORTED,
+                                "the session was superseded by a newer registration");
+  if (r.superseded_stream) r.superseded_stream->Abort(superseded);
+  if (r.superseded_watch) r.superseded_watch->Abort(superseded);
+}
+
+grpc::Status CheckActorName(const v1::RegisterRequest& req) {
+  if (req.actor_name().empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "actor_name: must not be empty");
+  }
+  return grpc::Status::OK;
+}
+
 }  // namespace
 
 void FillChannelHints(const LearnerOptions& o, v1::ChannelHints* ch) {
@@ -67,9 +106,7 @@ grpc::Status RegisterActor(const v1::RegisterRequest& req, const RegistrationCon
                            SessionRegistry* sessions, v1::RegisterResponse* resp) {
   const PpoConfig& config = ctx.config;
   const LearnerOptions& options = ctx.options;
-  if (req.actor_name().empty()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "actor_name: must not be empty");
-  }
+  if (grpc::Status s = CheckActorName(req); !s.ok()) return s;
   // Revision 2 adds sequence runs only; step chunks mean the same in both.
   if (req.protocol_version() != v1::PROTOCOL_VERSION_1 &&
       req.protocol_version() != v1::PROTOCOL_VERSION_2) {
@@ -97,30 +134,58 @@ grpc::Status RegisterActor(const v1::RegisterRequest& req, const RegistrationCon
   if (!ctx.serving) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the learner is not serving");
   }
-  SessionRegistry::NewSession n;
-  n.name = req.actor_name();
-  n.hostname = req.hostname();
-  n.pid = req.pid();
-  n.build_version = req.build_version();
-  n.num_envs = num_envs;
+  std::unique_ptr<RewardScaler> scaler;
   if (config.normalize_reward) {
-    n.reward_scaler = std::make_unique<RewardScaler>(num_envs, config.gamma, config.reward_clip);
+    scaler = std::make_unique<RewardScaler>(num_envs, config.gamma, config.reward_clip);
   }
-  absl::StatusOr<SessionRegistry::Registered> r = sessions->Register(std::move(n));
+  absl::StatusOr<SessionRegistry::Registered> r = RecordSession(
+      req, num_envs, std::move(scaler), ctx.version, ctx.instance_id, sessions, resp);
   if (!r.ok()) return ToGrpcStatus(r.status());
-  resp->set_actor_id(r->actor_id);
-  resp->set_session_id(r->session_id);
   resp->set_protocol_version(req.protocol_version());
   FillRunConfig(ctx, r->actor_id, num_envs, resp->mutable_config());
-  resp->set_policy_version(ctx.version);
-  resp->set_learner_instance_id(ctx.instance_id);
   LogInfo(absl::StrFormat("actor %u '%s' registered (session %016llx, %d envs)", r->actor_id,
                           req.actor_name(), static_cast<unsigned long long>(r->session_id),
                           num_envs));
-  const grpc::Status superseded(grpc::StatusCode::ABORTED,
-                                "the session was superseded by a newer registration");
-  if (r->superseded_stream) r->superseded_stream->Abort(superseded);
-  if (r->superseded_watch) r->superseded_watch->Abort(superseded);
+  EndSuperseded(*r);
+  return grpc::Status::OK;
+}
+
+grpc::Status RegisterSeqActor(const v1::RegisterRequest& req, const SeqRegistrationContext& ctx,
+                              SessionRegistry* sessions, v1::RegisterResponse* resp) {
+  const std::string& task = ctx.run.task_id;
+  if (grpc::Status s = CheckActorName(req); !s.ok()) return s;
+  if (req.protocol_version() < v1::PROTOCOL_VERSION_2) {
+    return grpc::Status(
+        grpc::StatusCode::FAILED_PRECONDITION,
+        absl::StrCat("protocol_version ", req.protocol_version(), " is not supported: this run (",
+                     task, ") streams sequence chunks, protocol revision 2"));
+  }
+  if (req.available_env_ids_size() > 0 &&
+      std::find(req.available_env_ids().begin(), req.available_env_ids().end(), task) ==
+          req.available_env_ids().end()) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        absl::StrCat("this run generates for ", task,
+                                     ", which the actor cannot run"));
+  }
+  if (!ctx.serving) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the learner is not serving");
+  }
+  absl::StatusOr<SessionRegistry::Registered> r =
+      RecordSession(req, /*num_envs=*/1, nullptr, ctx.version, ctx.instance_id, sessions, resp);
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  resp->set_protocol_version(v1::PROTOCOL_VERSION_2);
+  v1::RunConfig* rc = resp->mutable_config();
+  rc->set_env_id(task);
+  SeqRunToProto(ctx.run, rc->mutable_sequence());
+  v1::SeedConfig* seeds = rc->mutable_seeds();
+  seeds->set_run_seed(ctx.run_seed);
+  seeds->set_action_seed(MixSeed(ctx.run_seed ^ (0x5e9ac7042ULL + r->actor_id)));
+  rc->set_mode(ctx.sync ? v1::TRAINING_MODE_SYNC : v1::TRAINING_MODE_ASYNC);
+  FillChannelHints(ctx.options, rc->mutable_channel());
+  LogInfo(absl::StrFormat("actor %u '%s' registered for %s (session %016llx)", r->actor_id,
+                          req.actor_name(), task,
+                          static_cast<unsigned long long>(r->session_id)));
+  EndSuperseded(*r);
   return grpc::Status::OK;
 }
 

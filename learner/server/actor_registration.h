@@ -1,4 +1,4 @@
-// Learner.Register: checks an actor's registration request, records the
+// Learner.Register (MLP and sequence runs): checks an actor's registration request, records the
 // session (SessionRegistry::Register, which supersedes the actor's previous
 // one) and answers with the run configuration the actor must use — env,
 // model, rollout length, seeds derived from the stable actor id, mode, lag
@@ -14,6 +14,7 @@
 #include <string>
 
 #include "common/envs/env.h"
+#include "common/policy/seq_run_config.h"
 #include "learner/ppo_config.h"
 #include "learner/server/learner_options.h"
 #include "learner/server/session_registry.h"
@@ -42,6 +43,23 @@ void FillChannelHints(const LearnerOptions& options, v1::ChannelHints* out);
 // supersedes (ABORTED).
 grpc::Status RegisterActor(const v1::RegisterRequest& req, const RegistrationContext& ctx,
                            SessionRegistry* sessions, v1::RegisterResponse* resp);
+
+// A sequence run's registration (learner/server/seq_learner_server.h):
+// protocol revision 2 at least (FAILED_PRECONDITION below it), an actor
+// that lists env ids must list the task; the answer carries
+// RunConfig.sequence, the seeds (the action seed follows the actor id),
+// the mode and the channel hints.
+struct SeqRegistrationContext {
+  const SeqRunSettings& run;
+  uint64_t run_seed;
+  bool sync;  // --mode sync
+  const LearnerOptions& options;
+  uint64_t version;
+  const std::string& instance_id;
+  bool serving;
+};
+grpc::Status RegisterSeqActor(const v1::RegisterRequest& req, const SeqRegistrationContext& ctx,
+                              SessionRegistry* sessions, v1::RegisterResponse* resp);
 
 }  // namespace proxima
 

@@ -32,6 +32,7 @@
 #include "learner/server/prometheus_exporter.h"
 #include "learner/server/run_progress.h"
 #include "learner/server/seq_evaluator.h"
+#include "learner/server/seq_rounds.h"
 #include "learner/server/seq_run_record.h"
 #include "learner/server/seq_run_start.h"
 #include "learner/server/services.h"
@@ -109,8 +110,11 @@ class SeqLearnerServer::Impl final : public WeightHost, public ServiceHost {
   friend class SeqLearnerServer;
   // The evaluator thread: takes accepted chunks off the queue until it closes.
   void EvaluateLoop();
-  // With training: adds `c` to the batch and trains when it is full.
-  void TrainOn(QueuedChunk c);
+  // --mode sync: the chunk thread's loop instead, a round per update.
+  void SyncLoop();
+  // With training: adds `c` to the batch and trains when it is full (sync:
+  // when `round_ends`).
+  void TrainOn(QueuedChunk c, bool round_ends = false);
 
   absl::Status CheckAndDecode(const v1::TrajectoryChunk& chunk, QueuedChunk* q) const;
 
@@ -128,6 +132,7 @@ class SeqLearnerServer::Impl final : public WeightHost, public ServiceHost {
   std::unique_ptr<TrajectoryQueue> queue_;
   std::unique_ptr<SequenceEvaluator> evaluator_;
   std::unique_ptr<SeqTraining> training_;  // null: evaluate only
+  std::unique_ptr<Batcher> rounds_;        // --mode sync only
   std::unique_ptr<ChunkIntake> intake_;
   std::unique_ptr<MetricsFeed> feed_;
   std::unique_ptr<LearnerServices> services_;
@@ -204,6 +209,11 @@ absl::Status SeqLearnerServer::Impl::Init() {
     evaluator_->CountRejected(m.substr(0, m.find(':')));
   };
   intake_ = std::make_unique<ChunkIntake>(std::move(in), std::move(o));
+  if (config_.sync) {
+    if (!training_) return absl::InvalidArgumentError("--mode sync needs training (--algo)");
+    rounds_ = MakeSeqRoundBatcher(queue_.get(), sessions_.get(), &accounting_, intake_.get(),
+                                  options_);
+  }
   feed_ = std::make_unique<MetricsFeed>(progress_.get());
   LogInfo(absl::StrFormat("sequence run %s: %s, %lld parameters", config_.run.task_id,
                           config_.run.model.DebugString(),
@@ -261,6 +271,7 @@ void SeqLearnerServer::Impl::EvaluateLoop() {
     RequestStop(absl::StrCat("done: ", v, " updates (--lm-updates ", config_.max_updates, ")"));
     return;
   }
+  if (rounds_) return SyncLoop();
   for (;;) {
     const uint64_t seen = queue_->generation();
     std::vector<TrajectoryQueue::Released> released;
@@ -289,7 +300,19 @@ void SeqLearnerServer::Impl::EvaluateLoop() {
   }
 }
 
-void SeqLearnerServer::Impl::TrainOn(QueuedChunk c) {
+void SeqLearnerServer::Impl::SyncLoop() {
+  for (;;) {
+    std::vector<QueuedChunk> round;
+    const bool open = rounds_->AssembleSync(progress_->version(), &round);
+    for (size_t i = 0; i < round.size(); ++i) {
+      if (round[i].sequences) evaluator_->Evaluate(*round[i].sequences, /*recompute=*/false);
+      TrainOn(std::move(round[i]), /*round_ends=*/open && i + 1 == round.size());
+    }
+    if (!open) return;  // a partial round is dropped at shutdown (Wait)
+  }
+}
+
+void SeqLearnerServer::Impl::TrainOn(QueuedChunk c, bool round_ends) {
   const uint64_t version = progress_->version();
   const std::string actor_name = c.actor_name;
   const uint64_t session_id = c.session_id, seq = c.seq;
@@ -299,7 +322,7 @@ void SeqLearnerServer::Impl::TrainOn(QueuedChunk c) {
     sessions_->CountDropped(session_id);
     return;
   }
-  if (!training_->ready()) return;
+  if (!(rounds_ ? round_ends : training_->ready())) return;
   RunProgress::Update u = training_->Update(version);
   u.dropped_total = accounting_.transitions_dropped() + (u.ok ? 0 : u.transitions);
   // As in the MLP trainer loop: the version moves, then it is published,
@@ -307,17 +330,7 @@ void SeqLearnerServer::Impl::TrainOn(QueuedChunk c) {
   progress_->RecordUpdate(u);
   const uint64_t now = progress_->version();
   if (u.ok) {
-    v1::SequenceStatus last;
-    training_->FillStatus(&last);
-    LogInfo(absl::StrFormat(
-        "update %llu (%s): %zu chunks, %lld tokens, reward %.3f, solved %.3f, KL to reference "
-        "%.4f/token %.3f/sequence, clip %.3f, max lag %llu",
-        static_cast<unsigned long long>(last.updates()), last.algorithm(), u.chunks,
-        static_cast<long long>(u.transitions), last.last_mean_reward(),
-        last.last_solved_fraction(), last.last_kl_to_ref(), last.last_seq_kl_to_ref(),
-        u.metrics.clip_fraction, static_cast<unsigned long long>(u.lag_max)));
-  }
-  if (u.ok) {
+    LogInfo(training_->UpdateLine(u));
     v1::WeightSnapshot snap;
     EncodeModuleWeights(*model_, now, &snap);
     publisher_.Publish(snap, now, ServerClock::now());
@@ -345,53 +358,13 @@ void SeqLearnerServer::Impl::TrainOn(QueuedChunk c) {
 
 grpc::Status SeqLearnerServer::Impl::Register(const v1::RegisterRequest& req,
                                               v1::RegisterResponse* resp) {
-  const std::string& task = config_.run.task_id;
-  if (req.actor_name().empty()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "actor_name: must not be empty");
-  }
-  if (req.protocol_version() < v1::PROTOCOL_VERSION_2) {
-    return grpc::Status(
-        grpc::StatusCode::FAILED_PRECONDITION,
-        absl::StrCat("protocol_version ", req.protocol_version(), " is not supported: this run (",
-                     task, ") streams sequence chunks, protocol revision 2"));
-  }
-  if (req.available_env_ids_size() > 0 &&
-      std::find(req.available_env_ids().begin(), req.available_env_ids().end(), task) ==
-          req.available_env_ids().end()) {
-    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                        absl::StrCat("this run generates for ", task,
-                                     ", which the actor cannot run"));
-  }
-  if (!serving()) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the learner is not serving");
-  SessionRegistry::NewSession n;
-  n.name = req.actor_name();
-  n.hostname = req.hostname();
-  n.pid = req.pid();
-  n.build_version = req.build_version();
-  n.num_envs = 1;
-  absl::StatusOr<SessionRegistry::Registered> r = sessions_->Register(std::move(n));
-  if (!r.ok()) return ToGrpcStatus(r.status());
-  resp->set_actor_id(r->actor_id);
-  resp->set_session_id(r->session_id);
-  resp->set_protocol_version(v1::PROTOCOL_VERSION_2);
-  v1::RunConfig* rc = resp->mutable_config();
-  rc->set_env_id(task);
-  SeqRunToProto(config_.run, rc->mutable_sequence());
-  v1::SeedConfig* seeds = rc->mutable_seeds();
-  seeds->set_run_seed(config_.seed);
-  seeds->set_action_seed(MixSeed(config_.seed ^ (0x5e9ac7042ULL + r->actor_id)));
-  rc->set_mode(v1::TRAINING_MODE_ASYNC);
-  FillChannelHints(options_, rc->mutable_channel());
-  resp->set_policy_version(progress_->version());
-  resp->set_learner_instance_id(instance_id_);
-  LogInfo(absl::StrFormat("actor %u '%s' registered for %s (session %016llx)", r->actor_id,
-                          req.actor_name(), task,
-                          static_cast<unsigned long long>(r->session_id)));
-  const grpc::Status superseded(grpc::StatusCode::ABORTED,
-                                "the session was superseded by a newer registration");
-  if (r->superseded_stream) r->superseded_stream->Abort(superseded);
-  if (r->superseded_watch) r->superseded_watch->Abort(superseded);
-  return grpc::Status::OK;
+  const grpc::Status s = RegisterSeqActor(
+      req,
+      {config_.run, config_.seed, rounds_ != nullptr, options_, progress_->version(),
+       instance_id_, serving()},
+      sessions_.get(), resp);
+  if (s.ok()) queue_->Wake();  // a sync round may stop waiting for a superseded session
+  return s;
 }
 
 grpc::Status SeqLearnerServer::Impl::AttachWatch(const v1::WatchWeightsRequest& req,
@@ -418,7 +391,11 @@ v1::LearnerStatus SeqLearnerServer::Impl::Status(bool include_actors) const {
       BuildStatus({progress_.get(), sessions_.get(), queue_.get(), &accounting_, nullptr, state,
                    started_at_, config_.run.task_id, "", instance_id_, nullptr},
                   include_actors);
-  st.set_mode(v1::TRAINING_MODE_ASYNC);
+  st.set_mode(rounds_ ? v1::TRAINING_MODE_SYNC : v1::TRAINING_MODE_ASYNC);
+  if (rounds_) {
+    st.set_sync_rounds(rounds_->rounds());
+    st.set_sync_round_exclusions(rounds_->exclusions());
+  }
   st.set_device("cpu");
   evaluator_->FillStatus(st.mutable_sequences());
   if (training_) training_->FillStatus(st.mutable_sequences());

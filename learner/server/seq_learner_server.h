@@ -72,6 +72,14 @@ struct SeqLearnerConfig {
   int held_out_prompts = 200;
   // Train on the chunks (issue 25); unset: evaluate only.
   std::optional<SeqTrainingOptions> training;
+  // With training: --mode sync (issue 25). Each update trains on one round:
+  // a chunk from every live actor at the current version (learner/server/
+  // batcher.h's sync rounds, with options.min_actors and
+  // options.sync_round_timeout_seconds; older chunks are
+  // DROPPED_LATE_FOR_ROUND), and RunConfig.mode tells the actors to wait for
+  // the next version after each chunk. training->chunks_per_update and
+  // max_policy_lag are not used. Without training, InvalidArgument.
+  bool sync = false;
   // With training: stop by itself after this many updates in all (the
   // policy version; a resumed run counts its earlier ones), 0: serve until
   // stopped. Held-out greedy exact match every eval_every_updates updates

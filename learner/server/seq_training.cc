@@ -1,5 +1,7 @@
 #include "learner/server/seq_training.h"
 
+#include "absl/strings/str_format.h"
+
 #include <algorithm>
 #include <utility>
 
@@ -108,6 +110,18 @@ void SeqTraining::FillStatus(v1::SequenceStatus* out) const {
     out->set_mean_abs_log_prob_gap(last_.behaviour_gap);
     out->set_max_abs_log_prob_gap(last_.behaviour_gap_max);
   }
+}
+
+std::string SeqTraining::UpdateLine(const RunProgress::Update& u) const {
+  v1::SequenceStatus last;
+  FillStatus(&last);
+  return absl::StrFormat(
+      "update %llu (%s): %zu chunks, %lld tokens, reward %.3f, solved %.3f, KL to reference "
+      "%.4f/token %.3f/sequence, clip %.3f, max lag %llu",
+      static_cast<unsigned long long>(last.updates()), last.algorithm(), u.chunks,
+      static_cast<long long>(u.transitions), last.last_mean_reward(), last.last_solved_fraction(),
+      last.last_kl_to_ref(), last.last_seq_kl_to_ref(), u.metrics.clip_fraction,
+      static_cast<unsigned long long>(u.lag_max));
 }
 
 }  // namespace proxima

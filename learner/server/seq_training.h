@@ -29,6 +29,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -79,6 +80,11 @@ class SeqTraining {
   std::vector<QueuedChunk> Taken();
 
   void FillStatus(v1::SequenceStatus* out) const;
+
+  // The log line of update `u` (what Update returned, ok): its chunks,
+  // tokens, the batch's reward and solved fraction, the KL to the
+  // reference, the clip fraction and the largest lag.
+  std::string UpdateLine(const RunProgress::Update& u) const;
 
  private:
   SeqTraining(std::unique_ptr<learner_lm::SeqTrainer> trainer, const SeqTrainingOptions& options)

@@ -23,6 +23,7 @@
 #include "learner/server/seq_learner_server.h"
 #include "proxima/v1/learner_service.grpc.pb.h"
 #include "tests/lm/seq_chunk_cases.h"
+#include "tests/lm/seq_learner_support.h"
 #include "tests/support/learner_status.h"
 #include "tests/support/poll.h"
 #include "tests/test_util.h"
@@ -30,6 +31,11 @@
 namespace proxima {
 namespace {
 
+using ::proxima::seq_test::FirstSnapshotOf;
+using ::proxima::seq_test::LoopbackOptions;
+using ::proxima::seq_test::RegisterSeqActor;
+using ::proxima::seq_test::SmallRun;
+using ::proxima::seq_test::Stream;
 using ::proxima::testing::ChunkOf;
 using ::proxima::testing::MalformedSequenceCases;
 using ::proxima::testing::PollUntil;
@@ -37,51 +43,6 @@ using ::proxima::testing::SeqCase;
 using ::proxima::testing::ValidSequences;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-// A small model so the test is quick: 1 layer of width 32.
-SeqLearnerConfig SmallRun() {
-  SeqLearnerConfig c;
-  c.run.task_id = "lm/Addition-v0";
-  c.run.model.max_seq_len = 16;
-  c.run.model.d_model = 32;
-  c.run.model.num_layers = 1;
-  c.run.model.num_heads = 2;
-  c.run.model.d_ff = 64;
-  c.run.group_size = 2;
-  c.run.prompts_per_chunk = 2;
-  c.run.max_new_tokens = 5;
-  c.seed = 7;
-  return c;
-}
-
-LearnerOptions LoopbackOptions() {
-  LearnerOptions o;
-  o.listen = "127.0.0.1:0";
-  return o;
-}
-
-grpc::Status RegisterSeqActor(v1::Learner::Stub* stub, uint32_t protocol,
-                           v1::RegisterResponse* resp) {
-  grpc::ClientContext ctx;
-  v1::RegisterRequest req;
-  req.set_actor_name("seq-actor");
-  req.set_protocol_version(protocol);
-  return stub->Register(&ctx, req, resp);
-}
-
-// The first snapshot of the registered session.
-v1::WeightSnapshot FirstSnapshotOf(v1::Learner::Stub* stub, const v1::RegisterResponse& reg) {
-  grpc::ClientContext ctx;
-  v1::WatchWeightsRequest req;
-  req.set_actor_id(reg.actor_id());
-  req.set_session_id(reg.session_id());
-  std::unique_ptr<grpc::ClientReader<v1::WeightSnapshot>> r = stub->WatchWeights(&ctx, req);
-  v1::WeightSnapshot snap;
-  EXPECT_TRUE(r->Read(&snap));
-  ctx.TryCancel();
-  r->Finish();
-  return snap;
-}
 
 class SeqLearnerTest : public ::testing::Test {
  protected:
@@ -105,33 +66,6 @@ class SeqLearnerTest : public ::testing::Test {
   std::unique_ptr<SeqLearnerServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Learner::Stub> stub_;
-};
-
-// One trajectory stream: send a chunk, read its ack.
-class Stream {
- public:
-  Stream(v1::Learner::Stub* stub, const v1::RegisterResponse& reg) : reg_(reg) {
-    rw_ = stub->StreamTrajectories(&ctx_);
-  }
-  v1::ChunkAck Send(v1::TrajectoryChunk chunk) {
-    chunk.set_actor_id(reg_.actor_id());
-    chunk.set_session_id(reg_.session_id());
-    chunk.set_seq(seq_++);
-    v1::ChunkAck ack;
-    EXPECT_TRUE(rw_->Write(chunk));
-    EXPECT_TRUE(rw_->Read(&ack));
-    return ack;
-  }
-  ~Stream() {
-    rw_->WritesDone();
-    rw_->Finish();
-  }
-
- private:
-  v1::RegisterResponse reg_;
-  grpc::ClientContext ctx_;
-  std::unique_ptr<grpc::ClientReaderWriter<v1::TrajectoryChunk, v1::ChunkAck>> rw_;
-  uint64_t seq_ = 0;
 };
 
 uint64_t RejectedInvalid(const v1::LearnerStatus& st) {

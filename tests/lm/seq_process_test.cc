@@ -11,6 +11,7 @@
 // run directory and resumes from it.
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
+#include <algorithm>
 
 #include <chrono>
 #include <filesystem>
@@ -20,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_split.h"
 #include "common/file_util.h"
 #include "common/listening_line.h"
 #include "gmock/gmock.h"
@@ -151,6 +153,13 @@ TEST(SeqProcessTest, BadSequenceLearnerCommandLinesExit2NamingTheFlag) {
       {"--env lm/Addition-v0 --algo grpo --chunks-per-update 0", "--chunks-per-update"},
       {"--env lm/Addition-v0 --algo ppo --lm-learning-rate 0", "--lm-learning-rate"},
       {"--env lm/Addition-v0 --algo grpo --loss-aggregation sum", "--loss-aggregation"},
+      {"--env lm/Addition-v0 --algo grpo --mode lockstep", "--mode"},
+      {"--env lm/Addition-v0 --algo grpo --mode sync --chunks-per-update 4",
+       "--chunks-per-update"},
+      {"--env lm/Addition-v0 --algo grpo --mode sync --lm-max-policy-lag 1",
+       "--lm-max-policy-lag"},
+      {"--env lm/Addition-v0 --algo grpo --min-actors 2", "--min-actors"},
+      {"--env lm/Addition-v0 --algo grpo --sync-round-timeout 3", "--sync-round-timeout"},
   };
   for (const auto& [flags, named] : cases) {
     const CommandResult r = RunCommand(learner + flags + " 2>&1");
@@ -169,6 +178,14 @@ std::vector<std::string> Lines(const std::string& path) {
   return lines;
 }
 
+// `proxima train` on lm/Addition-v0 from `sft` into `run` with 2 actors and
+// small chunks (4 completions of 2 prompts, at most 5 tokens), then `flags`.
+CommandResult TrainTiny(const std::string& sft, const std::string& run, const std::string& flags) {
+  return RunCommand(BinPath("proxima") + " train --env lm/Addition-v0 --init-checkpoint " + sft +
+                    " --actors 2 --group-size 4 --prompts-per-chunk 2 --max-new-tokens 5"
+                    " --lm-learning-rate 1e-3 --quiet --run-dir " + run + " " + flags + " 2>&1");
+}
+
 // `proxima train --env lm/...` (learner/cli/seq_train_command.h): the local
 // cluster trains 4 updates, evaluates at 2 and 4, writes the run files and
 // stops by itself; `--resume DIR --lm-updates 6` continues to version 6 in
@@ -176,11 +193,9 @@ std::vector<std::string> Lines(const std::string& path) {
 TEST(SeqTrainTest, LocalClusterTrainsWritesTheRunAndResumes) {
   const std::string sft = TinySftRun();
   const std::string run = MakeTempDir("seq_train_run") + "/run";
-  const CommandResult r = RunCommand(
-      BinPath("proxima") + " train --env lm/Addition-v0 --init-checkpoint " + sft +
-      " --actors 2 --group-size 4 --prompts-per-chunk 2 --max-new-tokens 5 --chunks-per-update 2"
-      " --lm-updates 4 --lm-eval-every 2 --lm-eval-prompts 20 --lm-learning-rate 1e-3 --quiet"
-      " --run-dir " + run + " 2>&1");
+  const CommandResult r = TrainTiny(sft, run,
+                                    "--chunks-per-update 2 --lm-updates 4 --lm-eval-every 2"
+                                    " --lm-eval-prompts 20");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const nlohmann::json summary = LoadJsonOrDie(run + "/summary.json");
   EXPECT_EQ(summary["updates"], 4) << summary.dump(2);
@@ -232,6 +247,38 @@ TEST(SeqTrainTest, LocalClusterTrainsWritesTheRunAndResumes) {
   EXPECT_EQ(eval.exit_code, 0) << eval.output;
 }
 
+// `proxima train --env lm/... --mode sync`: every update trains on one
+// round, a chunk from each of the two actors at the current version (16
+// sequences: 2 actors x 2 prompts x 4), so no chunk lags; config.json
+// records the mode, which a resume keeps.
+TEST(SeqTrainTest, SyncModeTrainsOneChunkPerActorPerUpdate) {
+  const std::string sft = TinySftRun();
+  const std::string run = MakeTempDir("seq_train_sync") + "/run";
+  const CommandResult r =
+      TrainTiny(sft, run, "--mode sync --lm-updates 3 --lm-eval-every 0 --lm-eval-prompts 10");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("one chunk per actor (sync)"));
+  EXPECT_EQ(LoadJsonOrDie(run + "/config.json")["learner_flags"]["mode"], "sync");
+  EXPECT_EQ(LoadJsonOrDie(run + "/summary.json")["updates"], 3);
+  const std::vector<std::string> rows = Lines(run + "/metrics.csv");
+  ASSERT_EQ(rows.size(), 5u) << r.output;  // header, the start, 3 updates
+  const std::vector<std::string> header = absl::StrSplit(rows[0], ',');
+  const auto column = [&](const std::string& name) {
+    return std::find(header.begin(), header.end(), name) - header.begin();
+  };
+  for (size_t i = 2; i < rows.size(); ++i) {
+    const std::vector<std::string> row = absl::StrSplit(rows[i], ',');
+    // Sequences trained so far: 16 per update.
+    EXPECT_EQ(row[column("sequences")], std::to_string(16 * (i - 1))) << rows[i];
+    EXPECT_EQ(row[column("max_lag")], "0") << rows[i];
+  }
+  const CommandResult resumed = RunCommand(BinPath("proxima") + " train --resume " + run +
+                                           " --lm-updates 4 --quiet 2>&1");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_THAT(resumed.output, HasSubstr("(sync)"));
+  EXPECT_EQ(LoadJsonOrDie(run + "/summary.json")["updates"], 4);
+}
+
 TEST(SeqTrainTest, BadSequenceTrainCommandLinesExit2BeforeAnyProcessStarts) {
   const std::string sft = TinySftRun();
   const std::string dir = MakeTempDir("seq_train_bad");
@@ -245,6 +292,8 @@ TEST(SeqTrainTest, BadSequenceTrainCommandLinesExit2BeforeAnyProcessStarts) {
       {"--env lm/Addition-v0 --init-checkpoint " + sft + " --lm-updates -1", "--lm-updates"},
       {"--env lm/Addition-v0 --init-checkpoint " + sft + " --actors 0", "--actors"},
       {"--env=lm/Addition-v0 --init-checkpoint " + sft + " --algo dpo", "--algo"},
+      {"--env lm/Addition-v0 --init-checkpoint " + sft + " --mode sync --chunks-per-update 4",
+       "--chunks-per-update"},
       {"--resume " + dir + "/nothing-here", "--resume"},
   };
   for (const auto& [flags, named] : cases) {
