@@ -236,11 +236,13 @@ absl::StatusOr<SeqLearnerConfig> SeqLearnerConfigFromFlags(const std::string& ta
     if (!ec) c.init_checkpoint = abs.lexically_normal().string();
   }
   if (c.training.has_value() && c.training->reward_settings.enabled()) {
-    // Room for the style the true score pays for, as `proxima lm rl` gives.
+    // Room for the style the true score pays for, as `proxima lm rl` gives
+    // (set on the flag, so that config.json records it).
     if (!FlagGiven("max_new_tokens")) {
       PROXIMA_ASSIGN_OR_RETURN(const std::unique_ptr<lm::Task> task, lm::MakeTask(task_id));
       PROXIMA_ASSIGN_OR_RETURN(const lm::StyleTerm style, c.training->reward_settings.Style());
       c.run.max_new_tokens = learner_lm::TrueScoreMaxNewTokens(*task, style);
+      absl::SetFlag(&FLAGS_max_new_tokens, c.run.max_new_tokens);
     }
     PROXIMA_RETURN_IF_ERROR(CheckSeqRewardSettings(c.training->reward_settings,
                                                    c.init_checkpoint, c.run.max_new_tokens));

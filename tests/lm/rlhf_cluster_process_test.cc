@@ -68,6 +68,8 @@ TEST(RlhfClusterProcessTest, TrainsOnTheLearnedRewardLogsBothAndResumes) {
   const nlohmann::json config = LoadJsonOrDie(run + "/config.json");
   EXPECT_THAT(config["learner_flags"]["reward_model"].get<std::string>(), HasSubstr("/rm"));
   EXPECT_EQ(config["learner_flags"]["style"], "length");
+  // Generation gets the true score's room: "1998" and <eos>, as `lm rl` gives.
+  EXPECT_EQ(config["learner_flags"]["max_new_tokens"], "5");
   std::vector<std::string> rows = Lines(run + "/metrics.csv");
   ASSERT_EQ(rows.size(), 5u) << r.output;  // header, the start, 3 updates
   const std::vector<std::string> learned = Column(rows, "learned_reward");
