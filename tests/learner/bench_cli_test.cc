@@ -131,6 +131,28 @@ TEST(BenchCliTest, MicroSuitesReportEveryCaseAndPlot) {
               Metric(update[absl::StrCat("64x64/cpu/", engine)], "ms_per_update"))
         << engine;
   }
+  // CleanRL's continuous-control preset on HalfCheetah-v4's shapes: 2,048
+  // transitions, each trained 10 times, in 10 x 32 minibatches of 64.
+  for (const char* name : {"HalfCheetah-v4/64x64/cpu/torch", "HalfCheetah-v4/64x64/cpu/fused"}) {
+    ASSERT_TRUE(update.count(name)) << name;
+    const nlohmann::json& row = update[name];
+    EXPECT_EQ(row.at("params").at("batch").get<int>(), 2048);
+    EXPECT_EQ(row.at("params").at("minibatch").get<int>(), 64);
+    const double transitions = Metric(row, "transitions_per_second");
+    EXPECT_GT(transitions, 0);
+    EXPECT_NEAR(Metric(row, "samples_trained_per_second"), 10 * transitions, 1e-6 * transitions);
+    EXPECT_NEAR(Metric(row, "ms_per_update"), 320 * Metric(row, "ms_per_minibatch"),
+                0.01 * Metric(row, "ms_per_update"));
+  }
+  // The GEMM arithmetic per sample (forward, weight and input gradients of
+  // both MLPs) at the measured rate: 64x64 on CartPole is 2·(4·64 + 64·64 +
+  // 64·2)·(2, 3, 3 passes) + the value MLP's 2·(4·64 + 64·64 + 64)·(2, 3, 3)
+  // = 52,352 flops; and one thread's GEMM peak to hold it against.
+  EXPECT_NEAR(Metric(update["64x64/cpu/fused"], "gemm_gflops") * 1e9,
+              52352 * Metric(update["64x64/cpu/fused"], "samples_trained_per_second"),
+              1e-6 * Metric(update["64x64/cpu/fused"], "gemm_gflops") * 1e9);
+  ASSERT_TRUE(update.count("peak/sgemm512"));
+  EXPECT_GT(Metric(update["peak/sgemm512"], "gemm_gflops"), 0);
 
   CommandResult plot = RunCommand(PlotScript() + " " + json + " " + dir + "/plots");
   ASSERT_EQ(plot.exit_code, 0) << plot.output;

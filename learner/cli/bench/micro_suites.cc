@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,8 @@
 #include <benchmark/benchmark.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/fused/mlp_math.h"
+#include "common/logging.h"
 #include "common/policy/actor_critic.h"
 #include "common/policy/cpu_threads.h"
 #include "common/envs/mujoco/mujoco_model.h"
@@ -288,48 +291,122 @@ absl::Status RunInferenceSuite(const BenchOptions& options, BenchReport* report)
 
 namespace {
 
-// num_envs × rollout_length CartPole-shaped transitions with random but
-// plausible contents (the update's cost does not depend on the values).
-RolloutBatch SyntheticCartPoleBatch(const PpoConfig& config, const EnvSpec& spec) {
+// num_envs × rollout_length transitions shaped like `spec`'s with random but
+// plausible contents (the update's cost does not depend on the values):
+// two-way discrete actions at log 0.5, or standard-normal continuous ones
+// at their N(0, 1) log-density.
+RolloutBatch SyntheticBatch(const PpoConfig& config, const EnvSpec& spec) {
+  const bool discrete = spec.action_space.is_discrete();
+  const int64_t act_dim = spec.action_space.flat_dim();
   RolloutBatch b = RolloutBatch::Allocate(config.rollout_length, config.num_envs,
-                                          spec.obs_dim(), 1, /*discrete=*/true);
+                                          spec.obs_dim(), act_dim, discrete);
   at::manual_seed(1);
   b.obs.copy_(at::randn_like(b.obs) * 0.1);
-  b.actions.copy_(at::randint(0, 2, b.actions.sizes()));
-  b.behaviour_logp.fill_(std::log(0.5));
+  if (discrete) {
+    b.actions.copy_(at::randint(0, 2, b.actions.sizes()));
+    b.behaviour_logp.fill_(std::log(0.5));
+  } else {
+    b.actions.copy_(at::randn_like(b.actions));
+    b.behaviour_logp.copy_(
+        (-0.5 * b.actions.pow(2) - 0.5 * std::log(2 * M_PI)).sum(-1));
+  }
   b.rewards.fill_(1.0);
   b.terminated.copy_(at::rand(b.terminated.sizes()) < 0.02);
   b.bootstrap_obs.copy_(at::randn_like(b.bootstrap_obs) * 0.1);
   return b;
 }
 
+// Floating-point operations of one sample's pass through a minibatch step's
+// GEMMs: the forward of the policy and value MLPs (2·in·out per layer),
+// the weight gradients (the same again) and the input gradients (the same
+// but for the first layer, whose input needs none). What the elementwise
+// work (activations, loss, Adam) adds is left out: this is the arithmetic
+// the GEMMs cannot avoid, the figure to hold against the machine's peak.
+double StepFlopsPerSample(const PpoConfig& config, const EnvSpec& spec) {
+  const int head = spec.action_space.is_discrete() ? spec.action_space.n
+                                                   : spec.action_space.flat_dim();
+  // Layer widths (in, out) of one MLP ending in `out`.
+  auto layers = [&](int out, bool with_trunk) {
+    std::vector<std::pair<int, int>> l;
+    int in = spec.obs_dim();
+    if (with_trunk) {
+      for (int h : config.model.hidden_sizes) {
+        l.push_back({in, h});
+        in = h;
+      }
+    } else if (!config.model.hidden_sizes.empty()) {
+      in = config.model.hidden_sizes.back();
+    }
+    l.push_back({in, out});
+    return l;
+  };
+  const bool shared = config.model.shared_trunk;
+  double flops = 0;
+  for (const auto& mlp : {layers(head, true), layers(1, !shared)}) {
+    for (size_t i = 0; i < mlp.size(); ++i) {
+      const double layer = 2.0 * mlp[i].first * mlp[i].second;
+      const bool first_layer = i == 0 && (mlp.size() > 1 || !shared);
+      flops += layer * (first_layer ? 2 : 3);
+    }
+  }
+  return flops;
+}
+
 }  // namespace
 
 absl::Status RunUpdateSuite(const BenchOptions& options, BenchReport* report) {
-  absl::StatusOr<PpoConfig> preset = PresetFor("CartPole-v1");
-  if (!preset.ok()) return preset.status();
-  absl::StatusOr<EnvSpec> spec = GetEnvSpec("CartPole-v1");
-  if (!spec.ok()) return spec.status();
+  // The default preset (CartPole-v1: 512 transitions, 4 epochs × 4
+  // minibatches of 128) and CleanRL's continuous-control one on a MuJoCo-
+  // sized env (HalfCheetah-v4: 2,048 transitions, 10 epochs × 32 minibatches
+  // of 64, a diagonal Gaussian of 6 actions over 17 observations; its rows
+  // are named "HalfCheetah-v4/..." and left out when the env cannot be built,
+  // e.g. without MuJoCo's assets).
+  struct Preset {
+    std::string env;
+    PpoConfig config;
+    EnvSpec spec;
+  };
+  std::vector<Preset> presets;
+  for (const char* env : {"CartPole-v1", "HalfCheetah-v4"}) {
+    absl::StatusOr<PpoConfig> preset = PresetFor(env);
+    absl::StatusOr<EnvSpec> spec = preset.ok() ? GetEnvSpec(env) : preset.status();
+    if (!spec.ok()) {
+      if (presets.empty()) return spec.status();
+      LogWarning(absl::StrCat("bench update: ", env, " rows left out: ", spec.status().message()));
+      continue;
+    }
+    presets.push_back({env, *preset, *spec});
+  }
   struct Case {
+    const Preset* preset;
     std::vector<int> hidden;
     std::string device;
     std::string engine;  // PpoConfig::engine: torch and fused side by side
-    std::string Name() const { return absl::StrCat(ModelName(hidden), "/", device, "/", engine); }
+    std::string Name() const {
+      const std::string prefix =
+          preset->env == "CartPole-v1" ? "" : absl::StrCat(preset->env, "/");
+      return absl::StrCat(prefix, ModelName(hidden), "/", device, "/", engine);
+    }
   };
   std::vector<Case> cases;
   // CUDA too when LibTorch sees a GPU (a CUDA build of LibTorch on a GPU host);
   // the fused engine is CPU-only.
   std::vector<std::string> devices = {"cpu"};
   if (torch::cuda::is_available()) devices.push_back("cuda");
-  for (const std::string& device : devices) {
-    for (std::vector<int> hidden : {std::vector<int>{64, 64}, std::vector<int>{256, 256}}) {
-      for (const char* engine : {"torch", "fused"}) {
-        if (device == "cpu" || engine == std::string("torch")) cases.push_back({hidden, device, engine});
+  for (const Preset& p : presets) {
+    for (const std::string& device : devices) {
+      for (std::vector<int> hidden : {std::vector<int>{64, 64}, std::vector<int>{256, 256}}) {
+        for (const char* engine : {"torch", "fused"}) {
+          if (device == "cpu" || engine == std::string("torch")) {
+            cases.push_back({&p, hidden, device, engine});
+          }
+        }
       }
     }
   }
   for (const Case& c : cases) {
-    PpoConfig config = *preset;
+    PpoConfig config = c.preset->config;
+    const EnvSpec* spec = &c.preset->spec;
     config.model.hidden_sizes = c.hidden;
     config.device = c.device;
     config.engine = c.engine;
@@ -341,7 +418,7 @@ absl::Status RunUpdateSuite(const BenchOptions& options, BenchReport* report) {
         state.SkipWithError(std::string(updater.status().message()).c_str());
         return;
       }
-      const RolloutBatch batch = SyntheticCartPoleBatch(config, *spec);
+      const RolloutBatch batch = SyntheticBatch(config, *spec);
       int64_t minibatches = 0;
       for (auto _ : state) {
         absl::StatusOr<UpdateMetrics> m = (*updater)->Update(batch, 0.0);
@@ -367,15 +444,40 @@ absl::Status RunUpdateSuite(const BenchOptions& options, BenchReport* report) {
   for (size_t i = 0; i < results->size(); ++i) {
     const RowReporter::Result& r = (*results)[i];
     BenchRow row{"update", cases[i].Name()};
-    row.params = {{"model", ModelName(cases[i].hidden)}, {"device", cases[i].device},
-                  {"engine", cases[i].engine}, {"batch", preset->batch_size()}, {"minibatch", preset->minibatch_size()},
-                  {"epochs", preset->update_epochs}, {"threads", preset->torch_threads}};
+    const PpoConfig& preset = cases[i].preset->config;
+    row.params = {{"env", cases[i].preset->env},     {"model", ModelName(cases[i].hidden)},
+                  {"device", cases[i].device},       {"engine", cases[i].engine},
+                  {"batch", preset.batch_size()},    {"minibatch", preset.minibatch_size()},
+                  {"epochs", preset.update_epochs},  {"threads", preset.torch_threads}};
+    const double samples = r.counters.at("samples_trained_per_second");
+    PpoConfig measured = preset;
+    measured.model.hidden_sizes = cases[i].hidden;
     row.metrics = {{"transitions_per_second", r.counters.at("transitions_per_second")},
-                   {"samples_trained_per_second", r.counters.at("samples_trained_per_second")},
+                   {"samples_trained_per_second", samples},
                    {"ms_per_update", r.seconds_per_iteration * 1e3},
-                   {"ms_per_minibatch", 1e3 / r.counters.at("minibatches_per_second")}};
+                   {"ms_per_minibatch", 1e3 / r.counters.at("minibatches_per_second")},
+                   {"gemm_gflops", samples * StepFlopsPerSample(measured, cases[i].preset->spec) / 1e9}};
     report->Add(std::move(row));
   }
+  // The machine's peak for that arithmetic on the updater's one thread: a
+  // square float GEMM large enough to run at BLAS's best.
+  constexpr int kPeakN = 512;
+  std::vector<float> a(kPeakN * kPeakN, 0.5f), b(kPeakN * kPeakN, 0.25f), c(kPeakN * kPeakN);
+  benchmark::RegisterBenchmark("peak", [&](benchmark::State& state) {
+    ConfigureCpuThreads(1);
+    for (auto _ : state) {
+      fused::Gemm(false, false, kPeakN, kPeakN, kPeakN, 1.0f, a.data(), kPeakN, b.data(), kPeakN,
+                  0.0f, c.data(), kPeakN);
+      benchmark::DoNotOptimize(c.data());
+    }
+  })->MinTime(options.quick ? 0.2 : 2.0)->UseRealTime();
+  absl::StatusOr<std::vector<RowReporter::Result>> peak = RunRegistered();
+  if (!peak.ok()) return peak.status();
+  BenchRow row{"update", absl::StrCat("peak/sgemm", kPeakN)};
+  row.params = {{"n", kPeakN}, {"threads", 1}};
+  row.metrics = {{"gemm_gflops", 2.0 * kPeakN * kPeakN * kPeakN /
+                                     peak->at(0).seconds_per_iteration / 1e9}};
+  report->Add(std::move(row));
   return absl::OkStatus();
 }
 
