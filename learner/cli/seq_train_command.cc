@@ -162,13 +162,16 @@ int TrainSequenceCluster(const std::set<std::string>& given) {
   }
   LogRaw(absl::StrFormat(
       "proxima train: %s, %s from %s (SFT held-out exact match %.1f%%), %d actors, %d updates "
-      "of %s; run directory %s%s\n",
+      "of %s%s; run directory %s%s\n",
       task_id, absl::GetFlag(FLAGS_algo), init->path, 100 * init->info.sft.held_out_accuracy,
       actors, config->max_updates,
       config->sync ? "one chunk per actor (sync)"
                    : absl::StrCat(config->training->chunks_per_update, " chunks"),
-      run_dir,
-      learner->resume_dir.empty() ? "" : " (resumed)"));
+      config->training->reward_settings.enabled()
+          ? absl::StrCat(", rewarded by the reward model ",
+                         config->training->reward_settings.reward_model, " (scored in the learner)")
+          : "",
+      run_dir, learner->resume_dir.empty() ? "" : " (resumed)"));
   return RunLocalCluster(options);
 }
 

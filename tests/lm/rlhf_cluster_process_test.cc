@@ -65,6 +65,7 @@ TEST(RlhfClusterProcessTest, TrainsOnTheLearnedRewardLogsBothAndResumes) {
       dir + "/rm --actors 1 --group-size 4 --prompts-per-chunk 2 --chunks-per-update 2"
       " --lm-updates 3 --lm-eval-every 2 --lm-eval-prompts 10 --quiet --run-dir " + run + " 2>&1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("rewarded by the reward model "));
   const nlohmann::json config = LoadJsonOrDie(run + "/config.json");
   EXPECT_THAT(config["learner_flags"]["reward_model"].get<std::string>(), HasSubstr("/rm"));
   EXPECT_EQ(config["learner_flags"]["style"], "length");
