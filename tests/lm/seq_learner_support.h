@@ -11,6 +11,8 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/statusor.h"
+
 #include "learner/server/learner_options.h"
 #include "learner/server/seq_learner_server.h"
 #include "proxima/v1/learner_service.grpc.pb.h"
@@ -61,6 +63,22 @@ inline v1::WeightSnapshot FirstSnapshotOf(v1::Learner::Stub* stub, const v1::Reg
   ctx.TryCancel();
   r->Finish();
   return snap;
+}
+
+// A started learner on loopback and a stub to it.
+struct LoopbackSeqLearner {
+  std::unique_ptr<SeqLearnerServer> server;
+  std::unique_ptr<v1::Learner::Stub> stub;
+};
+inline absl::StatusOr<LoopbackSeqLearner> StartLoopbackSeqLearner(
+    const SeqLearnerConfig& config, const LearnerOptions& options = LoopbackOptions()) {
+  absl::StatusOr<std::unique_ptr<SeqLearnerServer>> server =
+      SeqLearnerServer::Create(config, options);
+  if (!server.ok()) return server.status();
+  if (absl::Status s = (*server)->Start(); !s.ok()) return s;
+  auto stub = v1::Learner::NewStub(
+      grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials()));
+  return LoopbackSeqLearner{*std::move(server), std::move(stub)};
 }
 
 // One trajectory stream: send a chunk, read its ack.

@@ -33,6 +33,8 @@ namespace {
 
 using ::proxima::seq_test::FirstSnapshotOf;
 using ::proxima::seq_test::LoopbackOptions;
+using ::proxima::seq_test::LoopbackSeqLearner;
+using ::proxima::seq_test::StartLoopbackSeqLearner;
 using ::proxima::seq_test::RegisterSeqActor;
 using ::proxima::seq_test::SmallRun;
 using ::proxima::seq_test::Stream;
@@ -241,24 +243,23 @@ TEST(SeqLearnerCheckpointTest, StartsFromASequenceCheckpoint) {
   c.init_checkpoint = dir;
   c.held_out_every = 1;  // and the held-out accuracy after each chunk
   c.held_out_prompts = 20;
-  absl::StatusOr<std::unique_ptr<SeqLearnerServer>> s = SeqLearnerServer::Create(c, LoopbackOptions());
-  ASSERT_TRUE(s.ok()) << s.status();
-  ASSERT_TRUE((*s)->Start().ok());
-  auto stub = v1::Learner::NewStub(
-      grpc::CreateChannel((*s)->address(), grpc::InsecureChannelCredentials()));
+  absl::StatusOr<LoopbackSeqLearner> learner = StartLoopbackSeqLearner(c);
+  ASSERT_TRUE(learner.ok()) << learner.status();
+  SeqLearnerServer* const s = learner->server.get();
+  v1::Learner::Stub* const stub = learner->stub.get();
   v1::RegisterResponse reg;
-  ASSERT_TRUE(RegisterSeqActor(stub.get(), v1::PROTOCOL_VERSION_2, &reg).ok());
+  ASSERT_TRUE(RegisterSeqActor(stub, v1::PROTOCOL_VERSION_2, &reg).ok());
   EXPECT_EQ(reg.config().sequence().model().d_model(), 16u);
-  const v1::WeightSnapshot got = FirstSnapshotOf(stub.get(), reg);
+  const v1::WeightSnapshot got = FirstSnapshotOf(stub, reg);
   EXPECT_EQ(got.checksum(), want.checksum());
-  EXPECT_TRUE(std::isnan((*s)->Status(false).sequences().held_out_accuracy()));
+  EXPECT_TRUE(std::isnan(s->Status(false).sequences().held_out_accuracy()));
   {
-    Stream stream(stub.get(), reg);
+    Stream stream(stub, reg);
     EXPECT_EQ(stream.Send(ChunkOf(ValidSequences())).outcome(), v1::CHUNK_OUTCOME_ACCEPTED);
   }
-  ASSERT_TRUE(PollUntil([&] { return !std::isnan((*s)->Status(false).sequences().held_out_accuracy()); },
+  ASSERT_TRUE(PollUntil([&] { return !std::isnan(s->Status(false).sequences().held_out_accuracy()); },
                         absl::Seconds(60)));
-  const double acc = (*s)->Status(false).sequences().held_out_accuracy();
+  const double acc = s->Status(false).sequences().held_out_accuracy();
   EXPECT_GE(acc, 0.0);
   EXPECT_LE(acc, 1.0);
 
@@ -280,22 +281,21 @@ TEST(SeqLearnerTrainingTest, UpdatesPublishVersionsAndSettleTheirChunks) {
   t.chunks_per_update = 2;
   t.max_policy_lag = 1;
   c.training = t;
-  absl::StatusOr<std::unique_ptr<SeqLearnerServer>> s = SeqLearnerServer::Create(c, LoopbackOptions());
-  ASSERT_TRUE(s.ok()) << s.status();
-  ASSERT_TRUE((*s)->Start().ok());
-  auto stub = v1::Learner::NewStub(
-      grpc::CreateChannel((*s)->address(), grpc::InsecureChannelCredentials()));
+  absl::StatusOr<LoopbackSeqLearner> learner = StartLoopbackSeqLearner(c);
+  ASSERT_TRUE(learner.ok()) << learner.status();
+  SeqLearnerServer* const s = learner->server.get();
+  v1::Learner::Stub* const stub = learner->stub.get();
   v1::RegisterResponse reg;
-  ASSERT_TRUE(RegisterSeqActor(stub.get(), v1::PROTOCOL_VERSION_2, &reg).ok());
+  ASSERT_TRUE(RegisterSeqActor(stub, v1::PROTOCOL_VERSION_2, &reg).ok());
   absl::StatusOr<SeqRunSettings> run = SeqRunFromProto(reg.config());
   ASSERT_TRUE(run.ok()) << run.status();
   absl::StatusOr<std::unique_ptr<SequenceGenerator>> gen =
       SequenceGenerator::Create(*run, reg.config().seeds().action_seed());
   ASSERT_TRUE(gen.ok()) << gen.status();
-  const v1::WeightSnapshot v0 = FirstSnapshotOf(stub.get(), reg);
+  const v1::WeightSnapshot v0 = FirstSnapshotOf(stub, reg);
   ASSERT_TRUE((*gen)->SetWeights(v0).ok());
-  auto version = [&] { return (*s)->Status(false).policy_version(); };
-  Stream stream(stub.get(), reg);
+  auto version = [&] { return s->Status(false).policy_version(); };
+  Stream stream(stub, reg);
   auto send = [&](uint64_t behaviour_version) {
     absl::StatusOr<SequenceChunk> chunk = (*gen)->Next();
     ASSERT_TRUE(chunk.ok()) << chunk.status();
@@ -305,17 +305,17 @@ TEST(SeqLearnerTrainingTest, UpdatesPublishVersionsAndSettleTheirChunks) {
   };
   send(0);
   // One chunk of a batch of two: taken off the queue, not trained yet.
-  ASSERT_TRUE(PollUntil([&] { return (*s)->Status(false).sequences().chunks() == 1; },
+  ASSERT_TRUE(PollUntil([&] { return s->Status(false).sequences().chunks() == 1; },
                         absl::Seconds(30)));
   EXPECT_EQ(version(), 0u);
-  EXPECT_EQ((*s)->Status(false).chunks_trained(), 0u);
+  EXPECT_EQ(s->Status(false).chunks_trained(), 0u);
   send(0);
   // The version moves before the snapshot is published; the chunks count as
   // trained only after that, so wait for them before reading the snapshot.
-  ASSERT_TRUE(PollUntil([&] { return (*s)->Status(false).chunks_trained() == 2; },
+  ASSERT_TRUE(PollUntil([&] { return s->Status(false).chunks_trained() == 2; },
                         absl::Seconds(30)));
   EXPECT_EQ(version(), 1u);
-  const v1::WeightSnapshot v1w = FirstSnapshotOf(stub.get(), reg);
+  const v1::WeightSnapshot v1w = FirstSnapshotOf(stub, reg);
   EXPECT_EQ(v1w.version(), 1u);
   EXPECT_NE(v1w.checksum(), v0.checksum());  // the update changed the weights
   ASSERT_TRUE((*gen)->SetWeights(v1w).ok());
@@ -324,9 +324,9 @@ TEST(SeqLearnerTrainingTest, UpdatesPublishVersionsAndSettleTheirChunks) {
   ASSERT_TRUE(PollUntil([&] { return version() == 2; }, absl::Seconds(30)));
   send(0);  // 2 versions behind: dropped for lag
   ASSERT_TRUE(PollUntil(
-      [&] { return testing::Dropped((*s)->Status(false), v1::CHUNK_OUTCOME_DROPPED_POLICY_LAG) == 1; },
+      [&] { return testing::Dropped(s->Status(false), v1::CHUNK_OUTCOME_DROPPED_POLICY_LAG) == 1; },
       absl::Seconds(30)));
-  const v1::LearnerStatus st = (*s)->Status(false);
+  const v1::LearnerStatus st = s->Status(false);
   EXPECT_EQ(st.chunks_trained(), 4u);
   EXPECT_EQ(st.chunks_received(), 5u);
   EXPECT_EQ(st.sequences().algorithm(), "grpo");

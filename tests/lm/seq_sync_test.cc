@@ -62,18 +62,16 @@ TEST(SeqLearnerSyncTest, EachUpdateTrainsOneRoundOfEveryActorsChunkAtItsVersion)
   LearnerOptions o = support::LoopbackOptions();
   o.min_actors = 2;
   o.sync_round_timeout_seconds = 2;
-  absl::StatusOr<std::unique_ptr<SeqLearnerServer>> s = SeqLearnerServer::Create(c, o);
-  ASSERT_TRUE(s.ok()) << s.status();
-  ASSERT_TRUE((*s)->Start().ok());
-  auto stub = v1::Learner::NewStub(
-      grpc::CreateChannel((*s)->address(), grpc::InsecureChannelCredentials()));
-  auto status = [&] { return (*s)->Status(true); };
+  absl::StatusOr<support::LoopbackSeqLearner> learner = support::StartLoopbackSeqLearner(c, o);
+  ASSERT_TRUE(learner.ok()) << learner.status();
+  v1::Learner::Stub* const stub = learner->stub.get();
+  auto status = [&] { return learner->server->Status(true); };
 
-  SyncActor a(stub.get(), "actor-a");
+  SyncActor a(stub, "actor-a");
   EXPECT_EQ(a.reg.config().mode(), v1::TRAINING_MODE_SYNC);
   // One actor's chunk: the first round waits for the second actor.
   EXPECT_EQ(a.Send(0), v1::CHUNK_OUTCOME_ACCEPTED);
-  SyncActor b(stub.get(), "actor-b");
+  SyncActor b(stub, "actor-b");
   EXPECT_EQ(b.reg.config().mode(), v1::TRAINING_MODE_SYNC);
   EXPECT_EQ(status().policy_version(), 0u);
   EXPECT_EQ(status().chunks_trained(), 0u);
@@ -96,7 +94,7 @@ TEST(SeqLearnerSyncTest, EachUpdateTrainsOneRoundOfEveryActorsChunkAtItsVersion)
   EXPECT_EQ(status().policy_version(), 1u);
 
   // Round 2: only b delivers; after the round timeout it goes ahead alone.
-  ASSERT_TRUE(b.gen->SetWeights(support::FirstSnapshotOf(stub.get(), b.reg)).ok());
+  ASSERT_TRUE(b.gen->SetWeights(support::FirstSnapshotOf(stub, b.reg)).ok());
   EXPECT_EQ(b.gen->version(), 1u);
   EXPECT_EQ(b.Send(1), v1::CHUNK_OUTCOME_ACCEPTED);
   // (The version moves first; the chunks count as trained once it is
