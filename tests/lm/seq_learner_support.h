@@ -65,10 +65,12 @@ inline v1::WeightSnapshot FirstSnapshotOf(v1::Learner::Stub* stub, const v1::Reg
   return snap;
 }
 
-// A started learner on loopback and a stub to it.
+// A started learner on loopback, a stub to it and, with RegisteredSeqLearner,
+// the registration of one revision-2 actor ("seq-actor").
 struct LoopbackSeqLearner {
   std::unique_ptr<SeqLearnerServer> server;
   std::unique_ptr<v1::Learner::Stub> stub;
+  v1::RegisterResponse reg;
 };
 inline absl::StatusOr<LoopbackSeqLearner> StartLoopbackSeqLearner(
     const SeqLearnerConfig& config, const LearnerOptions& options = LoopbackOptions()) {
@@ -78,7 +80,16 @@ inline absl::StatusOr<LoopbackSeqLearner> StartLoopbackSeqLearner(
   if (absl::Status s = (*server)->Start(); !s.ok()) return s;
   auto stub = v1::Learner::NewStub(
       grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials()));
-  return LoopbackSeqLearner{*std::move(server), std::move(stub)};
+  return LoopbackSeqLearner{*std::move(server), std::move(stub), {}};
+}
+inline absl::StatusOr<LoopbackSeqLearner> RegisteredSeqLearner(const SeqLearnerConfig& config) {
+  absl::StatusOr<LoopbackSeqLearner> l = StartLoopbackSeqLearner(config);
+  if (!l.ok()) return l;
+  if (grpc::Status s = RegisterSeqActor(l->stub.get(), v1::PROTOCOL_VERSION_2, &l->reg);
+      !s.ok()) {
+    return absl::UnavailableError(s.error_message());
+  }
+  return l;
 }
 
 // One trajectory stream: send a chunk, read its ack.

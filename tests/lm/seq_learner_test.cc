@@ -34,7 +34,7 @@ namespace {
 using ::proxima::seq_test::FirstSnapshotOf;
 using ::proxima::seq_test::LoopbackOptions;
 using ::proxima::seq_test::LoopbackSeqLearner;
-using ::proxima::seq_test::StartLoopbackSeqLearner;
+using ::proxima::seq_test::RegisteredSeqLearner;
 using ::proxima::seq_test::RegisterSeqActor;
 using ::proxima::seq_test::SmallRun;
 using ::proxima::seq_test::Stream;
@@ -243,12 +243,11 @@ TEST(SeqLearnerCheckpointTest, StartsFromASequenceCheckpoint) {
   c.init_checkpoint = dir;
   c.held_out_every = 1;  // and the held-out accuracy after each chunk
   c.held_out_prompts = 20;
-  absl::StatusOr<LoopbackSeqLearner> learner = StartLoopbackSeqLearner(c);
+  absl::StatusOr<LoopbackSeqLearner> learner = RegisteredSeqLearner(c);
   ASSERT_TRUE(learner.ok()) << learner.status();
   SeqLearnerServer* const s = learner->server.get();
   v1::Learner::Stub* const stub = learner->stub.get();
-  v1::RegisterResponse reg;
-  ASSERT_TRUE(RegisterSeqActor(stub, v1::PROTOCOL_VERSION_2, &reg).ok());
+  const v1::RegisterResponse& reg = learner->reg;
   EXPECT_EQ(reg.config().sequence().model().d_model(), 16u);
   const v1::WeightSnapshot got = FirstSnapshotOf(stub, reg);
   EXPECT_EQ(got.checksum(), want.checksum());
@@ -281,12 +280,11 @@ TEST(SeqLearnerTrainingTest, UpdatesPublishVersionsAndSettleTheirChunks) {
   t.chunks_per_update = 2;
   t.max_policy_lag = 1;
   c.training = t;
-  absl::StatusOr<LoopbackSeqLearner> learner = StartLoopbackSeqLearner(c);
+  absl::StatusOr<LoopbackSeqLearner> learner = RegisteredSeqLearner(c);
   ASSERT_TRUE(learner.ok()) << learner.status();
   SeqLearnerServer* const s = learner->server.get();
   v1::Learner::Stub* const stub = learner->stub.get();
-  v1::RegisterResponse reg;
-  ASSERT_TRUE(RegisterSeqActor(stub, v1::PROTOCOL_VERSION_2, &reg).ok());
+  const v1::RegisterResponse& reg = learner->reg;
   absl::StatusOr<SeqRunSettings> run = SeqRunFromProto(reg.config());
   ASSERT_TRUE(run.ok()) << run.status();
   absl::StatusOr<std::unique_ptr<SequenceGenerator>> gen =
