@@ -5,6 +5,10 @@
 
 #include <zlib.h>
 
+#include <sstream>
+
+#include <torch/serialize/output-archive.h>
+
 #include "absl/strings/str_cat.h"
 
 namespace proxima {
@@ -127,6 +131,20 @@ absl::Status CheckArchiveIntegrity(absl::string_view b) {
     at = next;
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> SerializeArchive(
+    const std::function<void(torch::serialize::OutputArchive&)>& fill) {
+  try {
+    torch::serialize::OutputArchive archive;
+    fill(archive);
+    std::ostringstream os;
+    archive.save_to(os);
+    return os.str();
+  } catch (const c10::Error& e) {
+    return absl::InternalError(
+        absl::StrCat("cannot serialize the checkpoint: ", e.what_without_backtrace()));
+  }
 }
 
 }  // namespace proxima

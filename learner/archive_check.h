@@ -16,15 +16,31 @@
 // corruption, not against a crafted file with consistent CRCs: checkpoints
 // remain trusted input. Zip64 archives (records over 4 GiB, never written
 // for our models) are passed through unchecked. Pure function.
+//
+// SerializeArchive is the writing side both kinds of checkpoint share
+// (learner/checkpoint.h, learner/lm/seq_checkpoint.h): the bytes of the
+// archive `fill` writes, or InternalError "cannot serialize the checkpoint:
+// ..." when LibTorch throws.
 #ifndef PROXIMA_LEARNER_ARCHIVE_CHECK_H_
 #define PROXIMA_LEARNER_ARCHIVE_CHECK_H_
 
+#include <functional>
+#include <string>
+
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+
+namespace torch::serialize {
+class OutputArchive;
+}  // namespace torch::serialize
 
 namespace proxima {
 
 absl::Status CheckArchiveIntegrity(absl::string_view bytes);
+
+absl::StatusOr<std::string> SerializeArchive(
+    const std::function<void(torch::serialize::OutputArchive&)>& fill);
 
 }  // namespace proxima
 

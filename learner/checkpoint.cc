@@ -133,24 +133,17 @@ absl::StatusOr<SavedCheckpoint> SaveCheckpoint(const std::string& dir, PpoUpdate
                                                const std::string& tag) {
   if (!tag.empty()) PROXIMA_RETURN_IF_ERROR(CheckCheckpointTag(tag));
   PROXIMA_RETURN_IF_ERROR(MakeDirs(dir));
-  std::string bytes;
-  try {
-    torch::serialize::OutputArchive archive;
-    torch::serialize::OutputArchive model_archive;
-    torch::serialize::OutputArchive optimizer_archive;
-    updater.SaveState(model_archive, optimizer_archive);
-    archive.write("model", model_archive);
-    archive.write("optimizer", optimizer_archive);
-    archive.write("shuffle_rng", updater.shuffle_rng_state());
-    archive.write("meta", c10::IValue(MetaToJson(updater, counters).dump()));
-    if (!trainer_state.empty()) archive.write("trainer", c10::IValue(trainer_state));
-    std::ostringstream os;
-    archive.save_to(os);
-    bytes = os.str();
-  } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("cannot serialize the checkpoint: ", e.what_without_backtrace()));
-  }
+  PROXIMA_ASSIGN_OR_RETURN(
+      const std::string bytes, SerializeArchive([&](torch::serialize::OutputArchive& archive) {
+        torch::serialize::OutputArchive model_archive;
+        torch::serialize::OutputArchive optimizer_archive;
+        updater.SaveState(model_archive, optimizer_archive);
+        archive.write("model", model_archive);
+        archive.write("optimizer", optimizer_archive);
+        archive.write("shuffle_rng", updater.shuffle_rng_state());
+        archive.write("meta", c10::IValue(MetaToJson(updater, counters).dump()));
+        if (!trainer_state.empty()) archive.write("trainer", c10::IValue(trainer_state));
+      }));
   SavedCheckpoint saved;
   saved.path = CheckpointPath(dir, counters.policy_version, tag);
   saved.size_bytes = static_cast<int64_t>(bytes.size());

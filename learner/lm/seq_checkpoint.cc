@@ -195,29 +195,23 @@ absl::StatusOr<std::string> SaveSeqCheckpoint(const std::string& dir, SeqPolicyI
                  {"mean_partial_credit", info.sft.mean_partial_credit},
                  {"seed", info.sft.seed}};
   nlohmann::json params = nlohmann::json::array();
-  std::string bytes;
-  try {
-    torch::serialize::OutputArchive archive;
-    int i = 0;
-    for (const auto& p : model.named_parameters()) {
-      params.push_back({{"name", p.key()}, {"shape", p.value().sizes().vec()}});
-      archive.write(absl::StrCat("param_", i++), p.value().detach().to(torch::kCPU).contiguous());
-    }
-    meta["parameters"] = params;
-    torch::Tensor data = torch::empty({static_cast<int64_t>(info.tokenizer.data.size())},
-                                      torch::kUInt8);
-    if (!info.tokenizer.data.empty()) {
-      std::memcpy(data.data_ptr(), info.tokenizer.data.data(), info.tokenizer.data.size());
-    }
-    archive.write("tokenizer", data);
-    archive.write("meta", c10::IValue(meta.dump()));
-    std::ostringstream os;
-    archive.save_to(os);
-    bytes = os.str();
-  } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("cannot serialize the checkpoint: ", e.what_without_backtrace()));
-  }
+  PROXIMA_ASSIGN_OR_RETURN(
+      const std::string bytes, SerializeArchive([&](torch::serialize::OutputArchive& archive) {
+        int i = 0;
+        for (const auto& p : model.named_parameters()) {
+          params.push_back({{"name", p.key()}, {"shape", p.value().sizes().vec()}});
+          archive.write(absl::StrCat("param_", i++),
+                        p.value().detach().to(torch::kCPU).contiguous());
+        }
+        meta["parameters"] = params;
+        torch::Tensor data = torch::empty({static_cast<int64_t>(info.tokenizer.data.size())},
+                                          torch::kUInt8);
+        if (!info.tokenizer.data.empty()) {
+          std::memcpy(data.data_ptr(), info.tokenizer.data.data(), info.tokenizer.data.size());
+        }
+        archive.write("tokenizer", data);
+        archive.write("meta", c10::IValue(meta.dump()));
+      }));
   PROXIMA_RETURN_IF_ERROR(MakeDirs(dir));
   const std::string path =
       CheckpointPath(dir, static_cast<int64_t>(info.policy_version), tag);
