@@ -78,7 +78,7 @@ bool IsRlhfRun(const std::string& run_dir) {
 }
 
 int RlhfSmoothWindow(int64_t rows) {
-  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(10, rows / 5)));
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(30, rows / 10)));
 }
 
 absl::StatusOr<RlhfCurve> ReadRlhfCurve(const std::string& run_dir) {

@@ -52,8 +52,9 @@ struct RlhfCurve {
 // learned_reward and true_reward (a `proxima lm rl --reward-model` run).
 bool IsRlhfRun(const std::string& run_dir);
 
-// The smoothing window for a run of `rows` iterations: 10, or rows / 5 for
-// runs shorter than 50 iterations (at least 1).
+// The smoothing window for a run of `rows` iterations: a tenth of them,
+// between 1 and 30 (a batch's KL and reward vary from batch to batch with
+// its prompts; a long run needs the wider window to show a trend).
 int RlhfSmoothWindow(int64_t rows);
 
 absl::StatusOr<RlhfCurve> ReadRlhfCurve(const std::string& run_dir);

@@ -80,16 +80,18 @@ TEST(RlhfPlotTest, ReadsBatchAndHeldOutSeriesWithTheBetaLabel) {
   EXPECT_DOUBLE_EQ(c->held_kl[3], 3.05);
   EXPECT_DOUBLE_EQ(c->held_learned[2], -2 + 0.8);
   EXPECT_DOUBLE_EQ(c->held_true[1], 0.7);
-  // Batches: a centred mean over RlhfSmoothWindow(30) = 6 iterations, cut
-  // at the ends: point 0 averages iterations 1..6, point 10 iterations 8..13.
-  EXPECT_EQ(RlhfSmoothWindow(30), 6);
-  EXPECT_EQ(RlhfSmoothWindow(200), 10);
+  // Batches: a centred mean over RlhfSmoothWindow(30) = 3 iterations, cut
+  // at the ends: point 0 averages iterations 1..3, point 10 iterations
+  // 10..12, point 29 iterations 29..30.
+  EXPECT_EQ(RlhfSmoothWindow(30), 3);
+  EXPECT_EQ(RlhfSmoothWindow(200), 20);
+  EXPECT_EQ(RlhfSmoothWindow(1000), 30);
   EXPECT_EQ(RlhfSmoothWindow(3), 1);
   ASSERT_EQ(c->batch_kl.size(), 30u);
-  EXPECT_NEAR(c->batch_kl[0], 0.35, 1e-12);
-  EXPECT_NEAR(c->batch_kl[10], 1.05, 1e-12);
-  EXPECT_NEAR(c->batch_learned[10], -2 + 0.05 * 10.5, 1e-12);
-  EXPECT_NEAR(c->batch_true[29], 0.6 + 0.01 * 28.5, 1e-12);  // iterations 27..30
+  EXPECT_NEAR(c->batch_kl[0], 0.2, 1e-12);
+  EXPECT_NEAR(c->batch_kl[10], 1.1, 1e-12);
+  EXPECT_NEAR(c->batch_learned[10], -2 + 0.05 * 11, 1e-12);
+  EXPECT_NEAR(c->batch_true[29], 0.6 + 0.01 * 29.5, 1e-12);
 
   const std::string data = RlhfPlotData(*c);
   EXPECT_THAT(data, HasSubstr("\n\n\n# held-out samples"));  // gnuplot's index 1
@@ -109,7 +111,7 @@ TEST(RlhfPlotTest, ReadsBatchAndHeldOutSeriesWithTheBetaLabel) {
   EXPECT_THAT(script, HasSubstr("\"/d/b.dat\" index 1 using 1:3 with linespoints"));
   EXPECT_THAT(script, HasSubstr("title \"ppo_b0.05 (β 0.05)\""));
   EXPECT_THAT(script, HasSubstr("KL to the reference (nats per sequence)"));
-  EXPECT_THAT(script, HasSubstr("mean of 6 iterations"));
+  EXPECT_THAT(script, HasSubstr("mean of 3 iterations"));
   EXPECT_FALSE(IsRlhfRun(root));  // no metrics.csv
 }
 
