@@ -278,6 +278,14 @@ void ActorClient::MaybeLogThroughput(bool force) {
   Log(throughput_.Line(now, sample));
 }
 
+std::shared_ptr<const PolicySnapshot> ActorClient::BoundarySnapshot(SnapshotSlot* slot,
+                                                                   const PolicySnapshot* current,
+                                                                   bool sync) {
+  if (current == nullptr) return slot->WaitNewer(std::nullopt, interrupt_);
+  if (sync) return slot->WaitNewer(current->version, interrupt_);
+  return slot->Latest();
+}
+
 std::optional<ActorClient::LoopEnd> ActorClient::PushOrEnd(
     ChunkSender* sender, std::unique_ptr<v1::TrajectoryChunk>* chunk,
     double* send_wait_seconds) {

@@ -71,6 +71,8 @@ class RolloutCollector;
 class VectorEnv;
 class Rng;
 class SequenceGenerator;
+class SnapshotSlot;
+struct PolicySnapshot;
 
 class ActorClient {
  public:
@@ -174,6 +176,15 @@ class ActorClient {
   // A sequence run's counterparts of Setup and StepLoop.
   absl::Status SetupSequence(const v1::RunConfig& config);
   absl::StatusOr<LoopEnd> GenerateLoop();
+  // Both loops' chunk boundary: the snapshot to act or generate with next.
+  // The first one (`current` null) and, in sync mode, the one newer than
+  // `current` (the learner trains on the chunk just sent and publishes a
+  // newer version; acting again before it arrives would only make data for
+  // a round that has passed) are waited for; otherwise the newest there is.
+  // Null when the wait was interrupted.
+  std::shared_ptr<const PolicySnapshot> BoundarySnapshot(SnapshotSlot* slot,
+                                                         const PolicySnapshot* current,
+                                                         bool sync);
   void StartSession(const v1::RegisterResponse& response);
   // The session StartSession made, for the stepping thread: the only thread
   // that replaces it, so the pointer stays valid until it does.

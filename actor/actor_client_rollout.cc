@@ -74,16 +74,8 @@ absl::StatusOr<ActorClient::LoopEnd> ActorClient::StepLoop() {
     // is the chunk's weights_wait_seconds (sync rounds, flow control, and
     // the first snapshot).
     const absl::Time weights_wait_start = absl::Now();
-    std::shared_ptr<const PolicySnapshot> next;
-    if (current == nullptr) {
-      next = slot->WaitNewer(std::nullopt, interrupt_);
-    } else if (config_.sync) {
-      // The learner trains on this actor's chunk (acted with current) and
-      // publishes a newer version; acting again before it arrives would only
-      // produce data for a round that has passed.
-      next = slot->WaitNewer(current->version, interrupt_);
-    } else {
-      next = slot->Latest();
+    std::shared_ptr<const PolicySnapshot> next = BoundarySnapshot(slot, current.get(), config_.sync);
+    if (current != nullptr && !config_.sync) {
       if (gate.enabled() && next != nullptr) {
         FlowControlWait wait = AwaitFreshEnough(&gate, slot, *sender, chunk_transitions,
                                                 interrupt_, std::move(next));

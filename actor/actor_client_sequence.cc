@@ -51,19 +51,10 @@ absl::StatusOr<ActorClient::LoopEnd> ActorClient::GenerateLoop() {
   std::shared_ptr<const PolicySnapshot> current;
   double send_wait_seconds = 0;
   while (true) {
-    // Chunk boundary: the only place the policy changes. In sync mode the
-    // learner trains on the chunk just sent (generated with `current`) and
-    // publishes a newer version; generating again before it arrives would
-    // only make data for a round that has passed.
+    // Chunk boundary: the only place the policy changes.
     const absl::Time weights_wait_start = absl::Now();
-    std::shared_ptr<const PolicySnapshot> next;
-    if (current == nullptr) {
-      next = slot->WaitNewer(std::nullopt, interrupt_);
-    } else if (sequence_sync_) {
-      next = slot->WaitNewer(current->version, interrupt_);
-    } else {
-      next = slot->Latest();
-    }
+    std::shared_ptr<const PolicySnapshot> next =
+        BoundarySnapshot(slot, current.get(), sequence_sync_);
     const double weights_wait_seconds = absl::ToDoubleSeconds(absl::Now() - weights_wait_start);
     if (session_lost_.load() && !stop_.load()) return LoopEnd::kSessionLost;
     if (stop_.load()) return LoopEnd::kStopped;  // no generation in progress to send
