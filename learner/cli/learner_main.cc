@@ -185,6 +185,13 @@ int RunSequenceLearner(const proxima::ParsedArgs& parsed, const std::string& tas
     config->run_config = {{"env", task_id},
                           {"learner_flags", proxima::SeqRunFlagValues()},
                           {"init_checkpoint", config->init_checkpoint}};
+    // The KL coefficient as resolved (--lm-kl-beta < 0 means the algorithm's
+    // default): what `proxima plot` labels an RLHF run with.
+    if (config->training.has_value()) {
+      const proxima::learner_lm::SeqTrainerOptions& t = config->training->trainer;
+      config->run_config["kl_beta"] =
+          t.algo == proxima::learner_lm::SeqAlgo::kPpo ? t.reward_kl_beta : t.grpo.kl_beta;
+    }
   }
   signal(SIGPIPE, SIG_IGN);
   auto server = proxima::SeqLearnerServer::Create(*config, *options);

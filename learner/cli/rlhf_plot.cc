@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -64,6 +65,23 @@ void AddBeforePoint(const std::string& run_dir, RlhfCurve* c) {
   c->held_true.insert(c->held_true.begin(), b["true_reward"].get<double>());
 }
 
+std::string WithBeta(const std::string& name, double beta) {
+  return std::isnan(beta) ? name : absl::StrFormat("%s (β %g)", name, beta);
+}
+
+// A cluster run's β (its metrics.csv has no kl_coef column): config.json's
+// "kl_beta", the coefficient the learner resolved at the start (PPO's
+// reward β or GRPO's loss β); NaN when not recorded (a run from before
+// it was), and the label then names no β.
+double ClusterRunBeta(const std::string& run_dir) {
+  absl::StatusOr<std::string> text = ReadFile(run_dir + "/config.json");
+  const double unknown = std::numeric_limits<double>::quiet_NaN();
+  if (!text.ok()) return unknown;
+  const nlohmann::json j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("kl_beta") || !j["kl_beta"].is_number()) return unknown;
+  return j["kl_beta"].get<double>();
+}
+
 }  // namespace
 
 bool IsRlhfRun(const std::string& run_dir) {
@@ -116,18 +134,26 @@ absl::StatusOr<RlhfCurve> ReadRlhfCurve(const std::string& run_dir) {
     };
     double v[3];
     if (cells.size() != width) return malformed();
-    for (int k = 0; k < 3; ++k) {
+    // A cluster run's row 0 (`proxima train --reward-model`: the start,
+    // evaluated, before any batch) has no batch rewards, only held-out cells.
+    bool batch = l > 1;
+    for (int k = 1; k < 3 && !batch; ++k) {
+      batch = !absl::StripAsciiWhitespace(cells[batch_cols[k]]).empty();
+    }
+    for (int k = 0; batch && k < 3; ++k) {
       if (!absl::SimpleAtod(cells[batch_cols[k]], &v[k]) || !std::isfinite(v[k])) {
         return malformed();
       }
     }
-    if (curve.rows++ == 0 && coef != columns.end() &&
-        !absl::SimpleAtod(cells[coef->second], &curve.beta)) {
-      return malformed();
+    if (batch) {
+      if (curve.rows++ == 0 && coef != columns.end() &&
+          !absl::SimpleAtod(cells[coef->second], &curve.beta)) {
+        return malformed();
+      }
+      kl.push_back(v[0]);
+      learned.push_back(v[1]);
+      truth.push_back(v[2]);
     }
-    kl.push_back(v[0]);
-    learned.push_back(v[1]);
-    truth.push_back(v[2]);
     bool held = held_cols[0] >= 0 && held_cols[1] >= 0 && held_cols[2] >= 0;
     for (int k = 0; held && k < 3; ++k) {
       held = !absl::StripAsciiWhitespace(cells[held_cols[k]]).empty();
@@ -142,12 +168,13 @@ absl::StatusOr<RlhfCurve> ReadRlhfCurve(const std::string& run_dir) {
     curve.held_learned.push_back(v[1]);
     curve.held_true.push_back(v[2]);
   }
+  if (coef == columns.end()) curve.beta = ClusterRunBeta(run_dir);
   AddBeforePoint(run_dir, &curve);
   const int window = RlhfSmoothWindow(curve.rows);
   curve.batch_kl = MovingMean(kl, window);
   curve.batch_learned = MovingMean(learned, window);
   curve.batch_true = MovingMean(truth, window);
-  curve.label = absl::StrFormat("%s (β %g)", curve.label, curve.beta);
+  curve.label = WithBeta(curve.label, curve.beta);
   return curve;
 }
 
@@ -238,7 +265,7 @@ int PlotRlhfRuns(const PlotOptions& o, std::ostream& out, std::ostream& err) {
   bool duplicate = false;
   for (const RlhfCurve& c : curves) duplicate |= !labels.insert(c.label).second;
   if (duplicate) {
-    for (RlhfCurve& c : curves) c.label = absl::StrFormat("%s (β %g)", c.run_dir, c.beta);
+    for (RlhfCurve& c : curves) c.label = WithBeta(c.run_dir, c.beta);
   }
   std::vector<std::string> data;
   size_t points = 0;

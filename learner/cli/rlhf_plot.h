@@ -1,5 +1,6 @@
 // The over-optimisation plot of `proxima plot` (plot_command.h): the runs of
-// `proxima lm rl --reward-model` (learner/lm/rl_command.h), whose
+// `proxima lm rl --reward-model` (learner/lm/rl_command.h) and of `proxima
+// train --reward-model` (learner/server/seq_run_files.h), whose
 // metrics.csv has the columns seq_kl_to_ref, learned_reward and true_reward,
 // are drawn as the learned reward (the reward model's raw r) and the hidden
 // true score against the KL to the frozen reference, so a user sees where
@@ -9,7 +10,11 @@
 // Two panels, learned reward left, true score right, x the KL to the
 // reference in nats per sequence; one colour per run, labelled with the run
 // directory's name and its β (the kl_coef of its first row: the
-// --reward-kl-beta PPO started at, or GRPO's --kl-beta). Per run:
+// --reward-kl-beta PPO started at, or GRPO's --kl-beta; a cluster run,
+// `proxima train --reward-model`, has no such column: the "kl_beta" its
+// learner recorded in config.json, or no β in the label when there is
+// none). A cluster run's row 0, the evaluated
+// start, has held-out cells only. Per run:
 //   - a thin line through the training batches' means, smoothed over
 //     RlhfSmoothWindow(rows) consecutive iterations (KL and reward averaged
 //     over the same iterations), so the batch-to-batch noise does not hide
@@ -40,7 +45,7 @@ namespace proxima {
 struct RlhfCurve {
   std::string run_dir;  // as given
   std::string label;    // "<directory name> (β <kl_coef of the first row>)"
-  double beta = 0;
+  double beta = 0;  // NaN: not recorded (a cluster run from before kl_beta)
   // Training batches, smoothed; one point per window position.
   std::vector<double> batch_kl, batch_learned, batch_true;
   // Held-out evaluations (rows whose held_out_* cells are filled).

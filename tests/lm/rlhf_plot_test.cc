@@ -115,6 +115,46 @@ TEST(RlhfPlotTest, ReadsBatchAndHeldOutSeriesWithTheBetaLabel) {
   EXPECT_FALSE(IsRlhfRun(root));  // no metrics.csv
 }
 
+// A cluster run (`proxima train --reward-model`, seq_run_files.h's columns):
+// row 0 is the evaluated start with held-out cells only, no kl_coef column,
+// the β in config.json.
+TEST(RlhfPlotTest, ReadsAClusterRunWhoseRowZeroHasHeldOutCellsOnly) {
+  const std::string run = MakeTempDir("rlhfplot_cluster");
+  {
+    std::ofstream csv(run + "/metrics.csv");
+    csv << "update,wall_seconds,sequences,tokens,batch_tokens,update_seconds,mean_reward,"
+           "solved_fraction,kl_to_ref,seq_kl_to_ref,policy_loss,value_loss,clip_fraction,"
+           "grad_norm,max_lag,held_out_accuracy,learned_reward,true_reward,true_rule,true_style,"
+           "held_out_learned_reward,held_out_true_reward,held_out_exact,held_out_seq_kl_to_ref\n";
+    csv << "0,7.0,0,0,0,0.0000,0,0,0,0,0,0,0,0,0,0.506,,,,,-1.95,0.71,0.44,0\n";
+    for (int i = 1; i <= 4; ++i) {
+      csv << absl::StrFormat("%d,%d,256,900,900,1,0.1,0.5,0.01,%g,0,0,0,1,1,", i, 7 + i, 0.1 * i);
+      csv << absl::StrFormat("%s,%g,%g,0.45,0.27,", i == 4 ? "0.53" : "", -1.9 + 0.05 * i,
+                             0.7 + 0.01 * i);
+      csv << (i == 4 ? "-1.8,0.72,0.45,0.3\n" : ",,,\n");
+    }
+  }
+  std::ofstream(run + "/config.json") << "{\"kind\": \"sequence\", \"kl_beta\": 0.05}\n";
+  ASSERT_TRUE(IsRlhfRun(run));
+  absl::StatusOr<RlhfCurve> c = ReadRlhfCurve(run);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->rows, 4);  // row 0 is not a batch
+  EXPECT_DOUBLE_EQ(c->beta, 0.05);
+  EXPECT_THAT(c->label, HasSubstr("(β 0.05)"));
+  ASSERT_EQ(c->held_kl.size(), 2u);  // the start and update 4
+  EXPECT_DOUBLE_EQ(c->held_kl[0], 0);
+  EXPECT_DOUBLE_EQ(c->held_learned[0], -1.95);
+  EXPECT_DOUBLE_EQ(c->held_true[1], 0.72);
+  ASSERT_EQ(c->batch_kl.size(), 4u);
+  EXPECT_NEAR(c->batch_learned[0], -1.85, 1e-12);  // window 1: update 1 itself
+  // A config.json from before "kl_beta" was recorded: no β in the label.
+  std::ofstream(run + "/config.json") << "{\"kind\": \"sequence\"}\n";
+  c = ReadRlhfCurve(run);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(std::isnan(c->beta));
+  EXPECT_EQ(c->label.find("β"), std::string::npos) << c->label;
+}
+
 TEST(RlhfPlotTest, DrawsAPngOfTheRequestedSize) {
   if (!fs::exists("/usr/bin/gnuplot")) GTEST_SKIP() << "gnuplot not installed (gnuplot-nox)";
   const std::string root = MakeTempDir("rlhfplotpng");

@@ -207,6 +207,7 @@ TEST(SeqTrainTest, LocalClusterTrainsWritesTheRunAndResumes) {
   const nlohmann::json config = LoadJsonOrDie(run + "/config.json");
   EXPECT_EQ(config["kind"], "sequence");
   EXPECT_EQ(config["learner_flags"]["lm_updates"], "4");
+  EXPECT_EQ(config["kl_beta"], 0.04);  // GRPO's default, as resolved (`proxima plot` reads it)
   EXPECT_EQ(config["run"]["actors"], 2);
   std::vector<std::string> rows = Lines(run + "/metrics.csv");
   ASSERT_EQ(rows.size(), 6u) << r.output;  // header, the start, 4 updates
