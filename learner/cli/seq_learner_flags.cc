@@ -64,15 +64,16 @@ ABSL_FLAG(double, style_weight, 0.1, "sequence run (--reward-model): the style t
 ABSL_FLAG(int, style_cap, 4, "sequence run (--reward-model): the style term's cap");
 
 namespace proxima {
+
+std::string DashedFlag(absl::string_view name) {
+  return absl::StrCat("--", absl::StrReplaceAll(name, {{"_", "-"}}));
+}
+
 namespace {
 
 bool FlagGiven(const char* name) {
   const absl::CommandLineFlag* f = absl::FindCommandLineFlag(name);
   return f != nullptr && f->CurrentValue() != f->DefaultValue();
-}
-
-std::string Dashed(const char* name) {
-  return absl::StrCat("--", absl::StrReplaceAll(name, {{"_", "-"}}));
 }
 
 // --mode (learner/cli/learner_flags.cc) is sync.
@@ -92,7 +93,7 @@ absl::Status CheckModeFlags(bool training) {
     for (const char* name : {"chunks_per_update", "lm_max_policy_lag"}) {
       if (FlagGiven(name)) {
         return absl::InvalidArgumentError(absl::StrCat(
-            Dashed(name), " applies to --mode async; in --mode sync every update trains on one "
+            DashedFlag(name), " applies to --mode async; in --mode sync every update trains on one "
             "round, a chunk from every live actor at the current version (raise "
             "--prompts-per-chunk for larger batches)"));
       }
@@ -102,7 +103,7 @@ absl::Status CheckModeFlags(bool training) {
   for (const char* name : {"min_actors", "sync_round_timeout"}) {
     if (FlagGiven(name)) {
       return absl::InvalidArgumentError(
-          absl::StrCat(Dashed(name), " applies to --mode sync only"));
+          absl::StrCat(DashedFlag(name), " applies to --mode sync only"));
     }
   }
   return absl::OkStatus();
@@ -120,7 +121,7 @@ absl::StatusOr<SeqRewardSettings> RewardFromFlags() {
     for (const char* name : {"style", "style_weight", "style_cap"}) {
       if (FlagGiven(name)) {
         return absl::InvalidArgumentError(absl::StrCat(
-            "--", absl::StrReplaceAll(name, {{"_", "-"}}),
+            DashedFlag(name),
             " names the true score of a --reward-model run: give --reward-model too"));
       }
     }
@@ -145,7 +146,7 @@ absl::StatusOr<std::optional<SeqTrainingOptions>> TrainingFromFlags(uint64_t see
                              "lm_eval_every", "run_dir", "resume"}) {
       if (FlagGiven(name)) {
         return absl::InvalidArgumentError(absl::StrCat(
-            Dashed(name), " sets the training of a sequence run: give --algo grpo or ppo too"));
+            DashedFlag(name), " sets the training of a sequence run: give --algo grpo or ppo too"));
       }
     }
     return std::optional<SeqTrainingOptions>();
@@ -261,7 +262,7 @@ absl::StatusOr<SeqLearnerConfig> SeqLearnerConfigFromFlags(const std::string& ta
            {"group_size", "prompts_per_chunk", "temperature", "top_k", "max_new_tokens"}) {
         const std::string prefix = absl::StrCat("sequence run: ", field, " ");
         if (message.rfind(prefix, 0) == 0) {
-          message = absl::StrCat("--", absl::StrReplaceAll(field, {{"_", "-"}}), ": ",
+          message = absl::StrCat(DashedFlag(field), ": ",
                                  message.substr(prefix.size()));
           break;
         }
@@ -277,7 +278,7 @@ absl::Status CheckNoMlpOnlyFlags(const std::set<std::string>& given) {
     for (const char* name : {row.flag, row.alias}) {
       if (name == nullptr || std::string(name) == "seed" || given.count(name) == 0) continue;
       return absl::InvalidArgumentError(
-          absl::StrCat("--", absl::StrReplaceAll(name, {{"_", "-"}}),
+          absl::StrCat(DashedFlag(name),
                        " is a PPO setting of an MLP run; a sequence run (--env lm/...) has none"));
     }
   }
@@ -287,7 +288,7 @@ absl::Status CheckNoMlpOnlyFlags(const std::set<std::string>& given) {
         "target_policy_lag", "max_policy_lag"}) {
     if (given.count(name) == 0) continue;
     return absl::InvalidArgumentError(
-        absl::StrCat("--", absl::StrReplaceAll(name, {{"_", "-"}}),
+        absl::StrCat(DashedFlag(name),
                      " applies to MLP runs only; a sequence run (--env lm/...) does not use it"));
   }
   return absl::OkStatus();
@@ -350,7 +351,7 @@ absl::Status RestoreSeqRunFlags(const nlohmann::json& config, const std::set<std
     if (changes) {
       if (may_change.count(name) == 0 && f->CurrentValue() != stored) {
         return absl::InvalidArgumentError(absl::StrCat(
-            "--", absl::StrReplaceAll(name, {{"_", "-"}}), " cannot change when resuming: the run ",
+            DashedFlag(name), " cannot change when resuming: the run ",
             "has ", stored, " (config.json)"));
       }
       continue;

@@ -20,10 +20,14 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "learner/server/seq_learner_server.h"
 #include "nlohmann/json.hpp"
 
 namespace proxima {
+
+// "--lm-kl-beta" for the absl name "lm_kl_beta": how errors name a flag.
+std::string DashedFlag(absl::string_view name);
 
 // The sequence learner's config for task `task_id` from the flags (and
 // --seed when given). Errors name the flag: a sampling value out of range

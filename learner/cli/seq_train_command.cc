@@ -47,10 +47,6 @@ void SetDefault(const std::set<std::string>& given, const char* name, const std:
   if (!absl::FindCommandLineFlag(name)->ParseFrom(value, &error)) Refuse(error);
 }
 
-std::string Dashed(const std::string& name) {
-  return absl::StrCat("--", absl::StrReplaceAll(name, {{"_", "-"}}));
-}
-
 }  // namespace
 
 bool IsSequenceRunDir(const std::string& dir) {
@@ -128,7 +124,7 @@ int TrainSequenceCluster(const std::set<std::string>& given) {
   for (const std::string& name : SeqRunFlagNames()) {
     const absl::CommandLineFlag* f = absl::FindCommandLineFlag(name);
     if (f == nullptr || (name == "seed" && f->CurrentValue() == f->DefaultValue())) continue;
-    options.learner_flags.push_back(absl::StrCat(Dashed(name), "=", f->CurrentValue()));
+    options.learner_flags.push_back(absl::StrCat(DashedFlag(name), "=", f->CurrentValue()));
   }
   for (const std::string& flag : LearnerFlagsToForward(given)) {
     if (absl::StartsWith(flag, "--env=") || absl::StartsWith(flag, "--seed=")) continue;

@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 
+#include "common/grpc/grpc_util.h"
 #include "learner/server/learner_options.h"
 #include "learner/server/seq_learner_server.h"
 #include "proxima/v1/learner_service.grpc.pb.h"
@@ -85,9 +86,9 @@ inline absl::StatusOr<LoopbackSeqLearner> StartLoopbackSeqLearner(
 inline absl::StatusOr<LoopbackSeqLearner> RegisteredSeqLearner(const SeqLearnerConfig& config) {
   absl::StatusOr<LoopbackSeqLearner> l = StartLoopbackSeqLearner(config);
   if (!l.ok()) return l;
-  if (grpc::Status s = RegisterSeqActor(l->stub.get(), v1::PROTOCOL_VERSION_2, &l->reg);
+  if (absl::Status s = ToAbslStatus(RegisterSeqActor(l->stub.get(), v1::PROTOCOL_VERSION_2, &l->reg));
       !s.ok()) {
-    return absl::UnavailableError(s.error_message());
+    return s;
   }
   return l;
 }
